@@ -1,0 +1,33 @@
+"""Errors that say what went wrong and how to fix it.
+
+Every error raised on bad user input is a :class:`GeosuffError`; the CLI prints its message as one
+sentence (no traceback unless ``--debug``). Like r5py, errors also inherit the matching builtin so
+that ``except ValueError`` keeps working for analysts scripting geosuff.
+"""
+
+from __future__ import annotations
+
+
+class GeosuffError(Exception):
+    """Base class for every error geosuff raises on bad input or settings."""
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{message} {fix}" if fix else message)
+
+
+class ConfigError(GeosuffError, ValueError):
+    """The scenario configuration (TOML) is wrong: unknown key, wrong type, missing file."""
+
+
+class InputFileError(GeosuffError, ValueError):
+    """An input table cannot be used: missing file, missing column, unreadable format."""
+
+
+class NetworkError(GeosuffError, ValueError):
+    """The road network cannot be built or used (bad OSM file, no drivable roads, ...)."""
+
+
+class DisclosureError(GeosuffError, RuntimeError):
+    """An output would publish personal data (child-level points, carer addresses)."""
