@@ -1,0 +1,253 @@
+"""Scenario configuration: a TOML file -> a typed, validated :class:`Scenario`.
+
+Unknown keys and wrong types are errors that name the key. Relative paths resolve against the
+folder of the config file. The whole scenario is written into every report and run manifest.
+
+Example
+-------
+.. code-block:: toml
+
+    council = "E06000017"            # GSS code of the responsible upper-tier LA
+    [inputs]
+    placements = "placements.csv"    # SSDA903-style episodes
+    sites = "sites.csv"              # provision sites
+    candidates = "candidates.csv"    # council properties
+    postcodes = "postcodes.csv"      # ONSPD or Code-Point Open
+    network = "roads.osm.pbf"        # OSM file
+    [analysis]
+    minutes = [15, 30, 45, 60]       # catchment thresholds
+    far_miles = 20                   # the DfE distance line
+    local_target = 0.75              # share to be placed inside the LA
+    [disclosure]
+    min_count = 5
+    [output]
+    dir = "outputs/rutland"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from geosuff._errors import ConfigError
+
+GSS_RE = re.compile(r"^[EWSN]\d{8}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputsConfig(_Section):
+    """Input files. Relative paths are resolved against the config file's folder."""
+
+    placements: Path
+    sites: Path
+    candidates: Path | None = None
+    postcodes: Path | None = None
+    network: Path
+    boundaries: Path | None = None
+    population: Path | None = None
+    areas: Path | None = None
+    exclusions: Path | None = None
+    use_onspd_fallback: bool = True
+
+
+class AnalysisConfig(_Section):
+    """Thresholds and targets."""
+
+    minutes: list[float] = Field(default_factory=lambda: [15.0, 30.0, 45.0, 60.0])
+    local_minutes: float = 30.0
+    far_miles: float = 20.0
+    far_minutes: float = 45.0
+    local_target: float = 0.75
+    within_miles_target: float | None = None
+    reference_date: dt.date | None = None
+    sensitivity_miles: list[float] = Field(default_factory=lambda: [10.0, 20.0, 30.0])
+    sensitivity_minutes: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
+    access_m: float = 250.0
+    raster_cell_m: float = 250.0
+
+    @field_validator("minutes", "sensitivity_minutes", "sensitivity_miles")
+    @classmethod
+    def _positive_sorted(cls, v: list[float]) -> list[float]:
+        if not v:
+            raise ValueError("must list at least one value")
+        if any(x <= 0 for x in v):
+            raise ValueError("values must be greater than 0")
+        return sorted(set(v))
+
+    @field_validator("local_target")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0 <= v <= 1:
+            raise ValueError("must be a share between 0 and 1 (e.g. 0.75 for 75%)")
+        return v
+
+    @field_validator("far_miles", "far_minutes", "local_minutes", "access_m", "raster_cell_m")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be greater than 0")
+        return v
+
+
+class DisclosureConfig(_Section):
+    min_count: int = Field(default=5, ge=1)
+
+
+class OutputConfig(_Section):
+    dir: Path = Path("outputs")
+    self_contained: bool = False
+    restricted: bool = False
+
+
+class Scenario(_Section):
+    """A whole geosuff scenario."""
+
+    council: str
+    title: str | None = None
+    synthetic: bool = False
+    seed: int = 2026
+    inputs: InputsConfig
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    network: dict[str, Any] = Field(default_factory=dict)
+    snapping: dict[str, Any] = Field(default_factory=dict)
+    siting: dict[str, Any] = Field(default_factory=dict)
+    disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    source: Path | None = None
+    mode: Literal["published", "restricted"] = "published"
+
+    @field_validator("council")
+    @classmethod
+    def _gss(cls, v: str) -> str:
+        v = v.strip().upper()
+        if not GSS_RE.match(v):
+            raise ValueError("must be a 9-character GSS code such as 'E06000017' (Rutland)")
+        if not v.startswith("E"):
+            raise ValueError("must be an English upper-tier LA (code starting with E)")
+        return v
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """The scenario as plain data (paths as strings), for reports and manifests."""
+        return self.model_dump(mode="json", exclude={"source"})
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if len(parts) == 1:
+        return parts[0]
+    return f"[{'.'.join(parts[:-1])}] {parts[-1]}"
+
+
+def _explain(err: ValidationError, origin: str) -> ConfigError:
+    lines = []
+    for e in err.errors():
+        key = _format_loc(e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        elif e["type"] == "missing":
+            lines.append(f"missing required key '{key}'")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"key '{key}' {msg} (got {e.get('input')!r})")
+    return ConfigError(
+        f"{origin}: " + "; ".join(lines) + ".",
+        fix="Check the spelling and type of these keys against the README's configuration section.",
+    )
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    data = dict(data)
+    inputs = dict(data.get("inputs", {}) or {})
+    for key, value in inputs.items():
+        if isinstance(value, str) and key != "use_onspd_fallback":
+            p = Path(value).expanduser()
+            inputs[key] = p if p.is_absolute() else (base / p)
+    if "inputs" in data:
+        data["inputs"] = inputs
+    out = dict(data.get("output", {}) or {})
+    if isinstance(out.get("dir"), str):
+        p = Path(out["dir"]).expanduser()
+        out["dir"] = p if p.is_absolute() else (base / p)
+    if out:
+        data["output"] = out
+    return data
+
+
+def scenario_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, origin: str = "config") -> Scenario:
+    """Validate plain data (as parsed from TOML) into a :class:`Scenario`.
+
+    Parameters
+    ----------
+    data : dict
+        Parsed TOML.
+    base_dir : Path, optional
+        Folder against which relative paths resolve (default: current directory).
+    origin : str
+        Name used in error messages.
+    """
+    base = (base_dir or Path.cwd()).resolve()
+    try:
+        scenario = Scenario.model_validate(_resolve_paths(data, base))
+    except ValidationError as err:
+        raise _explain(err, origin) from None
+    _check_subsections(scenario, origin)
+    return scenario
+
+
+def _check_subsections(scenario: Scenario, origin: str) -> None:
+    """Validate the free-form sections against the dataclasses that consume them."""
+    from geosuff import settings
+
+    settings.check_keys(scenario, origin=origin)
+
+
+def load_config(path: str | Path, *, check_files: bool = True) -> Scenario:
+    """Load and validate a scenario TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+    check_files : bool
+        Also check that every input file exists (default True).
+
+    Raises
+    ------
+    ConfigError
+        With a message naming the key at fault and how to fix it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"Config file {path} does not exist.", fix="Give the path to your scenario .toml file.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path.name} is not valid TOML: {err}.", fix="Fix the syntax at that line (strings need quotes).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name} is not a UTF-8 text file.", fix="Save the config as UTF-8 text.") from None
+    scenario = scenario_from_dict(data, base_dir=path.parent, origin=path.name)
+    scenario = scenario.model_copy(update={"source": path.resolve()})
+    if check_files:
+        check_input_files(scenario)
+    return scenario
+
+
+def check_input_files(scenario: Scenario) -> None:
+    """Raise :class:`ConfigError` listing every configured input file that does not exist."""
+    missing = []
+    for key, value in scenario.inputs.model_dump().items():
+        if isinstance(value, Path) and not value.exists():
+            missing.append(f"[inputs] {key} = {value}")
+    if missing:
+        raise ConfigError(
+            "These input files do not exist: " + "; ".join(missing) + ".",
+            fix="Correct the paths (relative paths are read from the config file's folder).",
+        )
