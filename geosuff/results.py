@@ -1,0 +1,104 @@
+"""The :class:`Results` of a pipeline run: every table the maps, report and files are made from.
+
+Tables marked *restricted* hold record-level personal data (one row per child episode) and are
+never written to published outputs; publishable views are made through :mod:`geosuff.disclosure`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geosuff.config import Scenario
+
+
+@dataclass
+class Results:
+    """Everything a run produced. All geometry in EPSG:27700.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The validated configuration the run used (written into every report).
+    council_name : str
+        Name of the responsible upper-tier LA.
+    boundary : GeoDataFrame
+        The council polygon (one row: ``code``, ``name``) and ``neighbours`` its adjoining LAs.
+    measures : DataFrame
+        *Restricted.* One row per placement episode (every input row): inputs plus ``dfe_miles``,
+        ``dfe_category``, ``placement_la``, ``inside_la``, ``adjoining_la``, ``country``,
+        ``road_minutes``, ``road_km``, ``road_estimated``, ``measures_disagree``, ``home_area``
+        (LSOA id), ``status``, ``reason``.
+    sites : DataFrame
+        Provision sites (every input row, ``status``/``reason``), with ``easting``/``northing``,
+        ``snap_m``, ``on_network``. Site locations are not addresses but are still not published
+        for children's homes and foster clusters (maps show them generalised).
+    candidates : DataFrame | None
+        Candidate properties (every input row) with score components, ``total``, ``rank``,
+        ``eligible``, ``ineligible_reason``.
+    catchments : GeoDataFrame
+        One polygon per site × threshold: ``site_id``, ``type``, ``minutes``, ``area_km2``, quality.
+    served : GeoDataFrame
+        Dissolved served area per site type × threshold.
+    areas : GeoDataFrame
+        Small areas (LSOA) with ``area_id``, ``area_name``, ``pop_0_17``, minutes to nearest site
+        of each type (``min_<type>``), 2SFCA ``places_per_1000`` (at ``local_minutes``).
+    gap_areas : GeoDataFrame
+        Ranked gap areas with ``count_band``, needed group(s), ``lacks``, ``evidence``.
+    indicators : dict[str, DataFrame]
+        Indicator tables keyed by breakdown: "overall", "place_group", "age_band", "uasc".
+    dfe_comparison : DataFrame
+        Council computed vs council published vs England published.
+    sensitivity : DataFrame
+        Indicators at other miles / minutes thresholds.
+    selection : Any
+        The optimal set (``geosuff.siting.Selection``) or None.
+    scenario_comparison : DataFrame | None
+        Indicators before and after opening the chosen set.
+    reconciliation : DataFrame
+        One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``.
+    issues : DataFrame
+        Validation issues: ``file``, ``row``, ``column``, ``value``, ``problem``, ``severity``.
+    rasters : dict[str, Path]
+        Access-surface GeoTIFFs.
+    flows : DataFrame
+        Aggregated placement flows (home area -> placement LA) with counts (unsuppressed; publish
+        through disclosure).
+    graph_meta : dict
+        Road graph size and provenance (nodes, edges, speeds, source file hash).
+    timings : dict[str, float]
+        Seconds per stage.
+    files : dict[str, Path]
+        Files written.
+    """
+
+    scenario: Scenario
+    council_name: str
+    boundary: gpd.GeoDataFrame
+    measures: pd.DataFrame
+    sites: pd.DataFrame
+    candidates: pd.DataFrame | None = None
+    catchments: gpd.GeoDataFrame | None = None
+    served: gpd.GeoDataFrame | None = None
+    areas: gpd.GeoDataFrame | None = None
+    gap_areas: gpd.GeoDataFrame | None = None
+    indicators: dict[str, pd.DataFrame] = field(default_factory=dict)
+    dfe_comparison: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    selection: Any = None
+    scenario_comparison: pd.DataFrame | None = None
+    reconciliation: pd.DataFrame | None = None
+    issues: pd.DataFrame | None = None
+    rasters: dict[str, Path] = field(default_factory=dict)
+    flows: pd.DataFrame | None = None
+    graph_meta: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.scenario.output.dir)
