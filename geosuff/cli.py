@@ -1,0 +1,297 @@
+"""Command-line interface (thin: every command calls a library function).
+
+Errors on bad input print one sentence saying what is wrong and how to fix it; ``--debug`` shows
+the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from geosuff import __version__
+from geosuff._errors import GeosuffError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="geosuff: catchments, placement-distance gaps and site selection for the sufficiency duty.",
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+_STATE: dict[str, Any] = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"geosuff {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logging."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress messages from each stage."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    _STATE["debug"] = debug
+    level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except GeosuffError as err:
+        if _STATE["debug"]:
+            raise
+        console.print(f"[bold red]Error:[/] {err}")
+        raise typer.Exit(2) from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
+        if _STATE["debug"]:
+            raise
+        console.print(f"[bold red]Error:[/] {err.strerror}: {err.filename}. Check the path and that you can read it.")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("Interrupted: no partial output files were left (outputs are written atomically).")
+        raise typer.Exit(130) from None
+    except Exception as err:  # unexpected: a bug, not bad input
+        if _STATE["debug"]:
+            raise
+        console.print(f"[bold red]Unexpected error ({type(err).__name__}):[/] {err}. Run again with --debug and report the traceback.")
+        raise typer.Exit(1) from None
+
+
+def _progress_runner(title: str) -> tuple[Progress, Callable[[str, int, int], None]]:
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console, transient=False)
+    task = progress.add_task(title, total=7)
+
+    def update(stage: str, i: int, n: int) -> None:
+        progress.update(task, description=f"{title}: {stage}", completed=i, total=n)
+
+    return progress, update
+
+
+def _print_summary(results: Any, started: float) -> None:
+    out = results.out_dir
+    out_console.print(f"\n[bold green]Done[/] in {time.perf_counter() - started:.0f} s. Outputs in [bold]{out}[/]:")
+    for name in ("report.html", "map.html", "geosuff.gpkg"):
+        if name in results.files:
+            out_console.print(f"  {results.files[name]}")
+    out_console.print(f"  {out / 'tables'}/ (CSV of every table), {out / 'manifest.json'}")
+    rec = results.reconciliation
+    if rec is not None:
+        counts = rec.groupby(["table", "status"]).size()
+        out_console.print("Input rows accounted for: " + "; ".join(f"{t} {s}: {n}" for (t, s), n in counts.items()))
+    if results.scenario.synthetic:
+        out_console.print("[yellow]These results use SYNTHETIC data (not real children).[/]")
+
+
+def _run_with_progress(title: str, fn: Callable[[Callable[[str, int, int], None]], Any]) -> Any:
+    progress, update = _progress_runner(title)
+    with progress:
+        res = fn(update)
+        progress.update(progress.task_ids[0], completed=7, description=f"{title}: done")
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("outputs"), "--out", help="Root output folder; results go to OUT/<council>/."),
+    council: str = typer.Option("E06000017", help="Council (GSS code) for the synthetic demo; Rutland ships its road network."),
+    seed: int = typer.Option(2026, help="Random seed of the synthetic cohort."),
+) -> None:
+    """Generate the SYNTHETIC Rutland demo and run the whole gap review on it."""
+    from geosuff.pipeline import run_demo
+
+    started = time.perf_counter()
+    res = _guard(lambda: _run_with_progress("demo", lambda upd: run_demo(out, council=council, seed=seed, progress=upd)))
+    _print_summary(res, started)
+
+
+@app.command()
+def review(config: Path = typer.Argument(..., help="Scenario TOML file."), restricted: bool = typer.Option(False, "--restricted", help="Also write OFFICIAL-SENSITIVE record-level tables (internal use only).")) -> None:
+    """Run the whole pipeline on a scenario: catchments, gaps, site scoring, map and report."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+
+    started = time.perf_counter()
+
+    def go(upd: Callable[[str, int, int], None]) -> Any:
+        sc = load_config(config)
+        if restricted:
+            sc = sc.model_copy(update={"output": sc.output.model_copy(update={"restricted": True})})
+        return run(sc, progress=upd)
+
+    res = _guard(lambda: _run_with_progress("review", go))
+    _print_summary(res, started)
+
+
+@app.command()
+def validate(config: Path = typer.Argument(..., help="Scenario TOML file.")) -> None:
+    """Check the config and every input file; print one report of all problems."""
+
+    def go() -> int:
+        from geosuff.config import load_config
+        from geosuff.validate import validate_scenario
+
+        rep = validate_scenario(load_config(config))
+        out_console.print(rep.to_text())
+        return 0 if rep.ok else 1
+
+    code = _guard(go)
+    raise typer.Exit(code)
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(Path("outputs/synthetic"), "--out", help="Folder for the synthetic files."),
+    council: str = typer.Option("E06000017", help="Council GSS code."),
+    seed: int = typer.Option(2026, help="Random seed."),
+    n: int = typer.Option(0, "--n", help="Number of children (default: the council's DfE count at 31 March)."),
+    candidates: int = typer.Option(12, help="Number of candidate council properties."),
+) -> None:
+    """Write a SYNTHETIC council dataset calibrated to DfE statistics (placements, sites, candidates, config)."""
+    from geosuff.synth import synthesise
+
+    res = _guard(lambda: synthesise(council, out, seed=seed, n_children=n or None, n_candidates=candidates))
+    out_console.print(f"Wrote SYNTHETIC data for {council} ({res.n_children} children) to {res.folder}; run it with: geosuff review {res.config}")
+
+
+@app.command()
+def network(
+    osm_file: Path = typer.Argument(..., help="OSM file (.osm.pbf, .osm, .osm.bz2)."),
+    out: Path = typer.Option(..., "--out", help="GraphML file to write (osmnx-compatible: edge length m, travel_time s)."),
+) -> None:
+    """Build the drive graph from an OSM file and export it as GraphML."""
+    from geosuff import network as net
+
+    def go() -> Any:
+        g = net.build_graph(osm_file)
+        net.save_graphml(g, out)
+        return g
+
+    g = _guard(go)
+    out_console.print(f"Wrote {out}: {g.n_nodes} nodes, {g.n_edges} edges (EPSG:27700).")
+
+
+@app.command()
+def traveltime(
+    network_file: Path = typer.Option(..., "--network", help="OSM file."),
+    from_csv: Path = typer.Option(..., "--from", help="Origins CSV: id + lon/lat, easting/northing or postcode."),
+    to_csv: Path = typer.Option(..., "--to", help="Destinations CSV: id + location."),
+    out: Path = typer.Option(..., "--out", help="Output CSV: from_id,to_id,minutes,km,estimated,reason."),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Leave pairs beyond this many minutes empty."),
+    postcodes: Path | None = typer.Option(None, "--postcodes", help="Postcode lookup (ONSPD/Code-Point) for postcode columns."),
+) -> None:
+    """Travel-time (OD) matrix between two point files, long format, one row per pair."""
+    from geosuff import outputs
+    from geosuff import traveltime as tt
+
+    df = _guard(lambda: tt.od_table_from_files(network_file, from_csv, to_csv, postcodes=postcodes, max_minutes=max_minutes))
+    outputs.write_csv(out, df)
+    out_console.print(f"Wrote {out}: {len(df)} pairs ({int(df['minutes'].isna().sum())} without a time).")
+
+
+@app.command()
+def catchments(
+    network_file: Path = typer.Option(..., "--network", help="OSM file."),
+    sites: Path = typer.Option(..., "--sites", help="Sites CSV: site_id, type, places and a location."),
+    minutes: str = typer.Option("15,30,45,60", "--minutes", help="Comma-separated thresholds."),
+    out: Path = typer.Option(..., "--out", help="GeoPackage to write (one polygon per site and threshold)."),
+) -> None:
+    """Catchment polygons (true road shape) for each site and threshold."""
+    from geosuff import catchments as catch
+
+    def go() -> Any:
+        try:
+            mins = [float(m) for m in minutes.split(",") if m.strip()]
+        except ValueError:
+            raise GeosuffError(f"--minutes must be numbers separated by commas (got {minutes!r}).") from None
+        return catch.catchments_from_files(network_file, sites, mins, out)
+
+    res = _guard(go)
+    out_console.print(f"Wrote {out}" + (f": {len(res)} polygons." if hasattr(res, "__len__") else "."))
+
+
+@app.command()
+def gaps(config: Path = typer.Argument(..., help="Scenario TOML file.")) -> None:
+    """Placement-distance measures, indicators and gap areas (whole pipeline; prints the headline)."""
+    review(config, restricted=False)
+
+
+@app.command()
+def distances(
+    placements: Path = typer.Option(..., "--placements", help="SSDA903 episodes CSV/XLSX (CHILD, HOME_POST, PL_POST, PLACE)."),
+    postcodes: Path | None = typer.Option(None, "--postcodes", help="Postcode lookup (ONSPD/Code-Point); default the packaged ONSPD."),
+    council: str = typer.Option(..., "--council", help="Responsible LA GSS code, e.g. E06000017."),
+    out: Path = typer.Option(..., "--out", help="CSV to write: every input row with dfe_miles, dfe_category, inside_la, placement_la, reason."),
+    network_file: Path | None = typer.Option(None, "--network", help="OSM file: also add road minutes and km."),
+    far_miles: float = typer.Option(20.0, "--far-miles", help="The DfE distance line."),
+) -> None:
+    """Per-child DfE distance measures for the SSDA903 return (record-level: OFFICIAL-SENSITIVE)."""
+    from geosuff import distance, outputs
+    from geosuff.inputs import Boundaries, default_lookup, load_placements
+
+    def go() -> Any:
+        b = Boundaries.load()
+        b.geometry(council.upper())
+        loaded = load_placements(placements, lookup=default_lookup(postcodes), boundaries=b)
+        t = loaded.table
+        kw: dict[str, Any] = {}
+        if network_file is not None:
+            from geosuff import network as net
+            from geosuff.pipeline import _pair_times, _xy
+
+            g = net.build_graph(network_file)
+            m, k, e = _pair_times(g, _xy(t, "home_e", "home_n"), _xy(t, "pl_e", "pl_n"), None)
+            kw = {"road_minutes": m, "road_km": k, "road_estimated": e}
+        return distance.placement_measures(t, council=council.upper(), far_miles=far_miles, **kw)
+
+    res = _guard(go)
+    outputs.write_csv(out, res)
+    n_far = int((res["dfe_category"] == "Over 20 miles").sum())
+    out_console.print(f"Wrote {out}: {len(res)} rows; {n_far} over {far_miles:g} miles. This file is record-level personal data (OFFICIAL-SENSITIVE).")
+
+
+@app.command()
+def sites(config: Path = typer.Argument(..., help="Scenario TOML file."), k: int = typer.Option(0, "--k", help="Number of sites to choose (overrides [siting] k).")) -> None:
+    """Score candidate properties and choose the best k together (whole pipeline)."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+
+    started = time.perf_counter()
+
+    def go(upd: Callable[[str, int, int], None]) -> Any:
+        sc = load_config(config)
+        if k:
+            sc = sc.model_copy(update={"siting": {**sc.siting, "k": k}})
+        return run(sc, progress=upd)
+
+    res = _guard(lambda: _run_with_progress("sites", go))
+    if res.candidates is not None and "rank" in res.candidates:
+        cols = [c for c in ("candidate_id", "rank", "total", "eligible", "ineligible_reason") if c in res.candidates]
+        out_console.print(res.candidates.sort_values("rank")[cols].to_string(index=False))
+    _print_summary(res, started)
+
+
+def main() -> None:
+    """Entry point of the ``geosuff`` command."""
+    try:
+        app()
+    except SystemExit as e:
+        sys.exit(e.code)
+
+
+if __name__ == "__main__":
+    main()

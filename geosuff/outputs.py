@@ -1,0 +1,232 @@
+"""Write a run's files: published (map, report, GeoPackage, CSVs) and, on request, restricted.
+
+Published files carry no child-level rows, ids, postcodes or points: counts go through
+:mod:`geosuff.disclosure`. Record-level tables are written only in ``restricted`` mode, into a
+separate ``RESTRICTED/`` folder whose file names and first line say OFFICIAL-SENSITIVE.
+Every file is written atomically (temporary file in the same folder, then rename).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geosuff import disclosure
+
+if TYPE_CHECKING:
+    from geosuff.results import Results
+
+logger = logging.getLogger(__name__)
+
+RESTRICTED_DIR = "RESTRICTED"
+RESTRICTED_BANNER = "OFFICIAL-SENSITIVE: record-level personal data. For the council's internal use only. Do not publish."
+
+# Columns of the per-child table that may never appear in a published file.
+CHILD_LEVEL = ["CHILD", "HOME_POST", "PL_POST", "home_e", "home_n", "pl_e", "pl_n", "DOB", "URN"]
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write text atomically (temp file in the same folder + ``os.replace``)."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(path: Path, df: pd.DataFrame, *, banner: str | None = None) -> Path:
+    text = df.to_csv(index=False, lineterminator="\n")
+    if banner:
+        text = f"# {banner}\n" + text
+    return write_text(path, text)
+
+
+def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
+    """Write named layers to one GeoPackage atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    try:
+        for name, gdf in layers.items():
+            if gdf is None or len(gdf) == 0:
+                continue
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+        if tmp.exists():
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+def published_indicator(df: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """Suppress count columns (``n_*``/``count``/``children``) and withhold their percentages."""
+    count_cols = [c for c in df.columns if c == "children" or c == "count" or c.startswith("n_") or c.endswith("_count")]
+    if not count_cols:
+        return df.copy()
+    total_col = "n_total" if "n_total" in df.columns else ("children" if "children" in df.columns and "children" in count_cols else None)
+    out = disclosure.publish_counts(df, [c for c in count_cols if c != total_col], min_count=min_count, total_col=total_col)
+    for c in df.columns:
+        if c.startswith("pct_") or c.startswith("share_"):
+            base = c.split("_", 1)[1]
+            num_col = f"n_{base}" if f"n_{base}" in out.columns else None
+            vals = []
+            for i in range(len(df)):
+                v = df[c].iloc[i]
+                sup = (num_col is not None and out[num_col].iloc[i] == disclosure.SUPPRESSED) or (total_col is not None and out[total_col].iloc[i] == disclosure.SUPPRESSED)
+                vals.append(disclosure.SUPPRESSED if sup else ("" if pd.isna(v) else v))
+            out[c] = vals
+    return out
+
+
+def published_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    if areas is None:
+        return None
+    keep = [c for c in areas.columns if c not in {"easting", "northing"}]
+    return areas[keep].copy()
+
+
+def published_gaps(gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    if gaps is None or len(gaps) == 0:
+        return gaps
+    raw = [c for c in gaps.columns if c in {"n_far", "children", "count", "n_children"} or c.startswith("n_")]
+    return gaps.drop(columns=raw)
+
+
+def published_sites(sites: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Sites for publication: foster clusters and children's homes generalised to 1 km."""
+    s = sites[sites["status"] == "used"].copy()
+    e = pd.to_numeric(s["easting"], errors="coerce").to_numpy(float)
+    n = pd.to_numeric(s["northing"], errors="coerce").to_numpy(float)
+    gen = s["type"].isin(["childrens_home", "foster_cluster", "secure_home"]).to_numpy()
+    e = np.where(gen, np.round(e / 1000) * 1000 + 500, e)
+    n = np.where(gen, np.round(n / 1000) * 1000 + 500, n)
+    cols = [c for c in ("site_id", "name", "type", "places", "available_places", "rating", "on_network", "snap_m") if c in s.columns]
+    out = gpd.GeoDataFrame(s[cols].reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
+    out["location_note"] = np.where(gen, "generalised to 1 km", "as supplied")
+    return out
+
+
+def published_candidates(c: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
+    if c is None:
+        return None
+    drop = [col for col in c.columns if col in {"postcode", "location_source", "ltla", "utla", "row"}]
+    out = c.drop(columns=drop)
+    e = pd.to_numeric(out.pop("easting"), errors="coerce") if "easting" in out else None
+    n = pd.to_numeric(out.pop("northing"), errors="coerce") if "northing" in out else None
+    if e is None or n is None:
+        return gpd.GeoDataFrame(out)
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].astype("string")
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
+
+
+def _selection_table(sel: Any) -> pd.DataFrame | None:
+    if sel is None:
+        return None
+    to_frame = getattr(sel, "to_frame", None)
+    if callable(to_frame):
+        res: pd.DataFrame = to_frame()
+        return res
+    return None
+
+
+def write_all(results: Results) -> dict[str, Path]:
+    """Write every output of a run; returns name -> path."""
+    from geosuff import maps, report
+
+    out = results.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    mc = results.scenario.disclosure.min_count
+    files: dict[str, Path] = {}
+
+    # tables (published)
+    tables: dict[str, pd.DataFrame | None] = {}
+    for key, df in results.indicators.items():
+        tables[f"indicators_{key}"] = published_indicator(df, mc)
+    tables["dfe_comparison"] = results.dfe_comparison
+    tables["sensitivity"] = published_indicator(results.sensitivity, mc) if results.sensitivity is not None else None
+    tables["scenario_comparison"] = published_indicator(results.scenario_comparison, mc) if results.scenario_comparison is not None else None
+    if results.flows is not None and len(results.flows):
+        f = results.flows.groupby(["placement_la", "placement_la_name"], dropna=False)[["children", "far"]].sum().reset_index()
+        tables["placements_by_la"] = disclosure.publish_counts(f, ["children", "far"], min_count=mc)
+    rec = results.reconciliation
+    if rec is not None:
+        tables["reconciliation"] = rec.drop(columns=[c for c in ("id",) if c in rec.columns])
+        summary = rec.groupby(["table", "status"]).size().rename("rows").reset_index()
+        tables["reconciliation_summary"] = summary
+    if results.issues is not None:
+        tables["issues"] = results.issues.drop(columns=[c for c in ("value",) if c in results.issues.columns])
+    cand = published_candidates(results.candidates)
+    if cand is not None:
+        tables["candidates_ranked"] = pd.DataFrame(cand.drop(columns="geometry"))
+    sel = _selection_table(results.selection)
+    if sel is not None:
+        tables["chosen_sites"] = sel
+    gaps_pub = published_gaps(results.gap_areas)
+    if gaps_pub is not None:
+        tables["gap_areas"] = pd.DataFrame(gaps_pub.drop(columns="geometry", errors="ignore"))
+    for name, df in tables.items():
+        if df is None:
+            continue
+        files[f"{name}.csv"] = write_csv(out / "tables" / f"{name}.csv", df)
+
+    # GeoPackage
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "council_boundary": results.boundary,
+        "sites": published_sites(results.sites),
+    }
+    if results.catchments is not None:
+        layers["catchments"] = results.catchments
+    if results.served is not None:
+        layers["served_areas"] = results.served
+    pa = published_areas(results.areas)
+    if pa is not None:
+        layers["areas_access"] = pa
+    if gaps_pub is not None and len(gaps_pub) and isinstance(gaps_pub, gpd.GeoDataFrame):
+        layers["gap_areas"] = gaps_pub
+    if cand is not None and isinstance(cand, gpd.GeoDataFrame) and "geometry" in cand:
+        layers["candidates"] = cand
+    files["geosuff.gpkg"] = write_gpkg(out / "geosuff.gpkg", layers)
+
+    # map and report
+    files["map.html"] = maps.write_map(results, out / "map.html", self_contained=results.scenario.output.self_contained)
+    files["report.html"] = report.write_report(results, out / "report.html")
+    for name, p in results.rasters.items():
+        files[f"raster_{name}"] = Path(p)
+
+    # restricted, record-level (only when asked)
+    if results.scenario.output.restricted or results.scenario.mode == "restricted":
+        rdir = out / RESTRICTED_DIR
+        write_text(rdir / "README.txt", RESTRICTED_BANNER + "\n")
+        files["restricted_measures"] = write_csv(rdir / "OFFICIAL-SENSITIVE_placement_measures.csv", results.measures, banner=RESTRICTED_BANNER)
+        if rec is not None:
+            files["restricted_reconciliation"] = write_csv(rdir / "OFFICIAL-SENSITIVE_reconciliation_with_ids.csv", rec, banner=RESTRICTED_BANNER)
+        if results.issues is not None:
+            files["restricted_issues"] = write_csv(rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv", results.issues, banner=RESTRICTED_BANNER)
+
+    # last line of defence: no child-level value in any published text file
+    forbidden = disclosure.personal_strings(results.measures)
+    published = [p for k, p in files.items() if not k.startswith("restricted") and Path(p).suffix in {".csv", ".html", ".json"}]
+    disclosure.assert_publishable(published, forbidden)
+    logger.info("wrote %d files to %s", len(files), out)
+    return files

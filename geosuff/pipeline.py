@@ -1,0 +1,409 @@
+"""The whole job: ``run(scenario) -> Results``.
+
+Data flows one way: inputs → road network → travel times → catchments / placement measures and
+gaps → site scoring and selection → outputs (map, report, GeoPackage, CSVs, manifest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geosuff import BNG, __version__, settings
+from geosuff.config import Scenario, load_config
+from geosuff.inputs import (
+    Boundaries,
+    Issue,
+    Loaded,
+    default_lookup,
+    default_reference_date,
+    load_areas,
+    load_candidates,
+    load_lsoa_points,
+    load_placements,
+    load_sites,
+    site_types,
+)
+from geosuff.results import Results
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+
+STAGES = [
+    "load inputs",
+    "road network",
+    "travel times",
+    "catchments",
+    "placement measures and gaps",
+    "site scoring",
+    "outputs",
+]
+
+
+@dataclass
+class _Clock:
+    progress: ProgressFn | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        i = STAGES.index(name) if name in STAGES else len(STAGES) - 1
+        if self.progress:
+            self.progress(name, i, len(STAGES))
+        logger.info("stage: %s", name)
+        t = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - t, 3)
+        logger.info("stage %s took %.2f s", name, self.timings[name])
+
+
+# ----------------------------------------------------------------------------------------------
+def load_inputs(scenario: Scenario) -> dict[str, Any]:
+    """Load and validate every input table (nothing dropped; see ``status``/``reason``)."""
+    boundaries = Boundaries.load(scenario.inputs.boundaries)
+    boundaries.geometry(scenario.council)  # raises a clear error for an unknown council
+    lookup = default_lookup(scenario.inputs.postcodes, fallback=scenario.inputs.use_onspd_fallback)
+    ref = scenario.analysis.reference_date or default_reference_date()
+    placements = load_placements(scenario.inputs.placements, lookup=lookup, boundaries=boundaries, reference_date=ref)
+    sites = load_sites(scenario.inputs.sites, lookup=lookup, boundaries=boundaries)
+    candidates = load_candidates(scenario.inputs.candidates, lookup=lookup, boundaries=boundaries) if scenario.inputs.candidates else None
+    return {"boundaries": boundaries, "lookup": lookup, "placements": placements, "sites": sites, "candidates": candidates, "reference_date": ref}
+
+
+def council_areas(scenario: Scenario, boundaries: Boundaries) -> gpd.GeoDataFrame:
+    """Small areas of the council with child population.
+
+    LSOA polygons when supplied (or shipped, for Rutland); otherwise Voronoi cells of the LSOA
+    representative points clipped to the council boundary (stated in the report).
+    """
+    areas = load_areas(scenario.inputs.areas, council=scenario.council)
+    if areas is not None:
+        areas = areas.copy()
+        areas["area_method"] = "LSOA 2011 polygons"
+    else:
+        pts = load_lsoa_points(utla={scenario.council})
+        geom = boundaries.geometry(scenario.council)
+        mp = shapely.multipoints(np.c_[pts["easting"], pts["northing"]])
+        cells = shapely.get_parts(shapely.voronoi_polygons(mp, extend_to=geom.buffer(5000)))
+        pts_geom = gpd.points_from_xy(pts["easting"], pts["northing"])
+        tree = shapely.STRtree(cells)
+        idx_pt, idx_cell = tree.query(pts_geom, predicate="within")
+        order = np.empty(len(pts), dtype=int)
+        order[idx_pt] = idx_cell
+        polys = shapely.intersection(cells[order], geom)
+        areas = gpd.GeoDataFrame(
+            {"area_id": pts["lsoa11_code"], "area_name": pts["lsoa11_name"], "pop_0_17": pts["pop_0_17"].astype(float)},
+            geometry=polys,
+            crs=BNG,
+        )
+        areas["area_method"] = "Voronoi cells of LSOA 2011 representative points"
+    rp = areas.geometry.representative_point()
+    areas["easting"] = rp.x.to_numpy()
+    areas["northing"] = rp.y.to_numpy()
+    return areas.reset_index(drop=True)
+
+
+def assign_area(x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Area id containing each point (None outside every area or where the point is unknown)."""
+    out = np.full(len(x), None, dtype=object)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return out
+    pts = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=BNG)
+    ip, ia = areas.sindex.query(pts, predicate="intersects")
+    res = np.full(ok.sum(), None, dtype=object)
+    res[ip] = areas["area_id"].to_numpy()[ia]
+    out[ok] = res
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+def _pair_times(graph: Any, home_xy: np.ndarray, pl_xy: np.ndarray, snap: Any, *, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Road minutes, km and estimated flag for each (home, placement) pair (NaN if a point is unknown)."""
+    from geosuff import traveltime
+
+    n = home_xy.shape[0]
+    minutes = np.full(n, np.nan)
+    km = np.full(n, np.nan)
+    est = np.zeros(n, dtype=bool)
+    ok = np.isfinite(home_xy).all(axis=1) & np.isfinite(pl_xy).all(axis=1)
+    if not ok.any():
+        return minutes, km, est
+    idx = np.flatnonzero(ok)
+    hu, hinv = np.unique(home_xy[idx], axis=0, return_inverse=True)
+    hinv = hinv.ravel()
+    for start in range(0, hu.shape[0], chunk):
+        sel = np.flatnonzero((hinv >= start) & (hinv < start + chunk))
+        rows = idx[sel]
+        pu, pinv = np.unique(pl_xy[rows], axis=0, return_inverse=True)
+        od = traveltime.od_matrix(graph, hu[start : start + chunk], pu, settings=snap)
+        r = hinv[sel] - start
+        c = pinv.ravel()
+        minutes[rows] = od.minutes[r, c]
+        km[rows] = od.km[r, c]
+        est[rows] = od.estimated[r, c]
+    return minutes, km, est
+
+
+def _xy(df: pd.DataFrame, e: str = "easting", n: str = "northing") -> np.ndarray:
+    return np.c_[pd.to_numeric(df[e], errors="coerce").to_numpy(dtype=float), pd.to_numeric(df[n], errors="coerce").to_numpy(dtype=float)]
+
+
+def area_minutes_to_types(areas_minutes: np.ndarray, sites: pd.DataFrame, areas: pd.DataFrame, *, spare_only: bool) -> pd.DataFrame:
+    """Minutes from each area to the nearest site of each type (with spare places if asked)."""
+    cols = {}
+    for typ in site_types()["type"]:
+        m = (sites["type"] == typ).to_numpy()
+        if spare_only:
+            m &= pd.to_numeric(sites["available_places"], errors="coerce").fillna(0).to_numpy() > 0
+        if m.any():
+            cols[typ] = np.nanmin(np.where(np.isnan(areas_minutes[:, m]), np.inf, areas_minutes[:, m]), axis=1)
+        else:
+            cols[typ] = np.full(len(areas), np.inf)
+    df = pd.DataFrame(cols, index=areas["area_id"].to_numpy())
+    return df.replace(np.inf, np.nan)
+
+
+# ----------------------------------------------------------------------------------------------
+def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool = True, cache_dir: Path | None = None) -> Results:
+    """Run the whole job on a scenario and (by default) write every output.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`geosuff.config.load_config`.
+    progress : callable, optional
+        ``progress(stage_name, index, n_stages)`` called as each stage starts (the CLI draws a bar).
+    write : bool
+        Write outputs to ``scenario.output.dir`` (default True).
+    cache_dir : Path, optional
+        Road-graph cache folder (default: ``$GEOSUFF_CACHE_DIR`` or ``~/.cache/geosuff``).
+    """
+    from geosuff import catchments as catch
+    from geosuff import distance, gaps, network, siting, traveltime
+
+    clock = _Clock(progress)
+    a = scenario.analysis
+    min_count = scenario.disclosure.min_count
+
+    with clock.stage("load inputs"):
+        inp = load_inputs(scenario)
+        boundaries: Boundaries = inp["boundaries"]
+        placements: Loaded = inp["placements"]
+        sites_l: Loaded = inp["sites"]
+        cands_l: Loaded | None = inp["candidates"]
+        council_name = boundaries.name(scenario.council)
+        boundary = boundaries.gdf[boundaries.gdf["code"] == scenario.council].copy()
+        areas = council_areas(scenario, boundaries)
+
+    with clock.stage("road network"):
+        graph = network.build_graph(scenario.inputs.network, speeds=settings.speed_settings(scenario), cache_dir=cache_dir)
+        snap = settings.snap_settings(scenario)
+
+    with clock.stage("travel times"):
+        pt = placements.table
+        road_min, road_km, road_est = _pair_times(graph, _xy(pt, "home_e", "home_n"), _xy(pt, "pl_e", "pl_n"), snap)
+        sites = sites_l.table.copy()
+        used_sites = sites[sites["status"] == "used"].reset_index(drop=True)
+        site_snap = traveltime.snap_points(graph, used_sites["easting"].to_numpy(float), used_sites["northing"].to_numpy(float), settings=snap)
+        used_sites["snap_m"] = site_snap.snap_m
+        used_sites["on_network"] = site_snap.on_network
+        areas_od = traveltime.od_matrix(graph, _xy(areas), _xy(used_sites), settings=snap)
+        areas_minutes = areas_od.minutes
+
+    with clock.stage("catchments"):
+        on = used_sites[used_sites["on_network"]].reset_index(drop=True)
+        catchments = catch.site_catchments(graph, on, a.minutes, access_m=a.access_m)
+        served = catch.served_areas(catchments, on)
+        places = pd.to_numeric(used_sites["available_places"], errors="coerce").fillna(0).to_numpy(float)
+        areas["places_per_1000"] = catch.two_step_fca(areas_minutes, areas["pop_0_17"].to_numpy(float), places, max_minutes=a.local_minutes)
+        for typ, col in area_minutes_to_types(areas_minutes, used_sites, areas, spare_only=False).items():
+            areas[f"min_{typ}"] = col.to_numpy()
+        rasters: dict[str, Path] = {}
+        if write:
+            rasters = catch_rasters(graph, used_sites, boundary.geometry.iloc[0], Path(scenario.output.dir) / "rasters", a.raster_cell_m)
+
+    with clock.stage("placement measures and gaps"):
+        measures = distance.placement_measures(
+            pt,
+            council=scenario.council,
+            far_miles=a.far_miles,
+            road_minutes=road_min,
+            road_km=road_km,
+            road_estimated=road_est,
+            far_minutes=a.far_minutes,
+        )
+        measures["home_area"] = pd.array(assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas), dtype="string")
+        measures["status"] = np.where(measures["road_estimated"].fillna(False).to_numpy(bool), "used-with-estimate", "used")
+        indicators = {
+            by: gaps.indicator_table(measures, by=by, far_miles=a.far_miles, minutes=a.local_minutes)
+            for by in ("overall", "place_group", "age_band", "uasc")
+        }
+        dfe_cmp = gaps.dfe_comparison(measures, council=scenario.council)
+        sens = gaps.sensitivity_table(measures, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes))
+        spare = area_minutes_to_types(areas_minutes, used_sites, areas, spare_only=True)
+        gap_areas = gaps.gap_areas(measures, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=min_count)
+        flows = placement_flows(measures)
+
+    candidates = None
+    selection = None
+    scen_cmp = None
+    with clock.stage("site scoring"):
+        if cands_l is not None:
+            sset = settings.siting_settings(scenario)
+            candidates, selection, scen_cmp = siting.run_siting(
+                candidates=cands_l.table,
+                measures=measures,
+                sites=used_sites,
+                areas=areas,
+                graph=graph,
+                settings=sset,
+                snap=snap,
+                minutes=a.local_minutes,
+                far_miles=a.far_miles,
+                council=scenario.council,
+            )
+
+    results = Results(
+        scenario=scenario,
+        council_name=council_name,
+        boundary=boundary,
+        measures=measures,
+        sites=pd.concat([used_sites, sites[sites["status"] != "used"]], ignore_index=True),
+        candidates=candidates,
+        catchments=catchments,
+        served=served,
+        areas=areas,
+        gap_areas=gap_areas,
+        indicators=indicators,
+        dfe_comparison=dfe_cmp,
+        sensitivity=sens,
+        selection=selection,
+        scenario_comparison=scen_cmp,
+        rasters=rasters,
+        flows=flows,
+        graph_meta={"nodes": graph.n_nodes, "edges": graph.n_edges, **{k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool, dict, list))}},
+        timings=clock.timings,
+    )
+    tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
+    results.reconciliation = reconciliation(tables, measures=measures, sites=used_sites, candidates=candidates)
+    results.issues = pd.DataFrame([i.as_dict() for t in tables for i in t.issues], columns=list(Issue("", None, None, None, "").as_dict()))
+
+    if write:
+        with clock.stage("outputs"):
+            write_outputs(results)
+    return results
+
+
+def catch_rasters(graph: Any, sites: pd.DataFrame, boundary_geom: Any, out_dir: Path, cell_m: float) -> dict[str, Path]:
+    from geosuff import catchments as catch
+
+    access = getattr(catch, "access_rasters", None)
+    if access is None:
+        from geosuff import access as access_mod
+
+        access = access_mod.access_rasters
+    result: dict[str, Path] = access(graph, sites, boundary_geom, out_dir, cell_m=cell_m)
+    return result
+
+
+def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:
+    """Children by home area × placement LA (raw counts: publish through disclosure)."""
+    m = measures[measures["placement_la"].notna()]
+    if m.empty:
+        return pd.DataFrame(columns=["home_area", "placement_la", "placement_la_name", "children", "far"])
+    g = m.assign(far=(m["dfe_category"] == "Over 20 miles").astype(int), one=1).groupby(["home_area", "placement_la", "placement_la_name"], dropna=False)
+    return g.agg(children=("one", "sum"), far=("far", "sum")).reset_index()
+
+
+def reconciliation(tables: list[Loaded], *, measures: pd.DataFrame, sites: pd.DataFrame, candidates: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``."""
+    try:
+        from geosuff import validate
+
+        fn = getattr(validate, "reconciliation", None)
+    except ImportError:
+        fn = None
+    extra = {"placements": measures, "sites": sites}
+    if candidates is not None:
+        extra["candidates"] = candidates
+    if fn is not None:
+        result: pd.DataFrame = fn(tables, extra)
+        return result
+    rows = []
+    id_cols = {"placements": "CHILD", "sites": "site_id", "candidates": "candidate_id"}
+    for t in tables:
+        tab = extra.get(t.name, t.table)
+        base = t.table.set_index("row")
+        if "row" in tab.columns:
+            tab = tab.set_index("row")
+        for r in base.index:
+            st = tab["status"].get(r, base["status"].get(r)) if "status" in tab else base["status"].get(r)
+            rs = tab["reason"].get(r, "") if "reason" in tab else base["reason"].get(r, "")
+            rows.append({"table": t.name, "row": int(r), "id": str(base[id_cols[t.name]].get(r, "")), "status": st if isinstance(st, str) else "excluded", "reason": "" if pd.isna(rs) else str(rs)})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_outputs(results: Results) -> dict[str, Path]:
+    """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
+    from geosuff import outputs
+
+    files = outputs.write_all(results)
+    results.files.update(files)
+    manifest = {
+        "geosuff_version": __version__,
+        "python": platform.python_version(),
+        "council": results.scenario.council,
+        "council_name": results.council_name,
+        "synthetic": results.scenario.synthetic,
+        "config": results.scenario.to_toml_dict(),
+        "inputs": {
+            k: {"path": str(v), "sha256": _sha256(Path(v))}
+            for k, v in results.scenario.inputs.model_dump().items()
+            if isinstance(v, Path) and Path(v).is_file()
+        },
+        "graph": results.graph_meta,
+        "timings_s": results.timings,
+        "files": sorted(str(p.relative_to(results.out_dir)) for p in results.files.values() if Path(p).is_relative_to(results.out_dir)),
+    }
+    path = results.out_dir / "manifest.json"
+    outputs.write_text(path, json.dumps(manifest, indent=2, default=str, sort_keys=True))
+    results.files["manifest"] = path
+    return results.files
+
+
+def run_config(path: str | Path, **kwargs: Any) -> Results:
+    """Load a config file and run it."""
+    return run(load_config(path), **kwargs)
+
+
+def run_demo(out_root: str | Path = "outputs", *, council: str = "E06000017", seed: int = 2026, progress: ProgressFn | None = None, n_children: int | None = None) -> Results:
+    """Generate the synthetic demo for ``council`` (Rutland by default) and run it."""
+    from geosuff.synth import synthesise
+
+    out = Path(out_root) / council
+    syn = synthesise(council, out / "inputs", seed=seed, n_children=n_children)
+    return run(load_config(syn.config), progress=progress)
