@@ -9,8 +9,6 @@ Every file is written atomically (temporary file in the same folder, then rename
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geosuff import disclosure
+from geosuff.io import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     from geosuff.results import Results
@@ -33,22 +32,8 @@ CHILD_LEVEL = ["CHILD", "HOME_POST", "PL_POST", "home_e", "home_n", "pl_e", "pl_
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write text atomically (temp file in the same folder + ``os.replace``)."""
-    return write_bytes(path, text.encode("utf-8"))
-
-
-def write_bytes(path: Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write text atomically (temp file in the same folder + rename)."""
+    return atomic_write_text(path, text)
 
 
 def write_csv(path: Path, df: pd.DataFrame, *, banner: str | None = None) -> Path:
@@ -60,20 +45,12 @@ def write_csv(path: Path, df: pd.DataFrame, *, banner: str | None = None) -> Pat
 
 def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
     """Write named layers to one GeoPackage atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.gpkg")
-    tmp.unlink(missing_ok=True)
-    try:
+    with atomic_path(path) as tmp:
+        tmp.unlink()
         for name, gdf in layers.items():
-            if gdf is None or len(gdf) == 0:
-                continue
-            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-        if tmp.exists():
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+            if gdf is not None and len(gdf):
+                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    return Path(path)
 
 
 # ----------------------------------------------------------------------------------------------
