@@ -1,0 +1,104 @@
+"""Scenario config: TOML -> validated Scenario; errors name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geosuff._errors import ConfigError
+from geosuff.config import load_config, scenario_from_dict
+
+MINIMAL = """
+council = "E06000017"
+[inputs]
+placements = "placements.csv"
+sites = "sites.csv"
+network = "roads.osm.pbf"
+"""
+
+
+def _write(tmp_path: Path, text: str, files: bool = True) -> Path:
+    if files:
+        for name in ("placements.csv", "sites.csv", "roads.osm.pbf"):
+            (tmp_path / name).write_text("x\n")
+    p = tmp_path / "scenario.toml"
+    p.write_text(text)
+    return p
+
+
+def test_minimal_config_defaults_and_relative_paths(tmp_path: Path) -> None:
+    sc = load_config(_write(tmp_path, MINIMAL))
+    assert sc.council == "E06000017"
+    assert sc.inputs.placements == (tmp_path / "placements.csv").resolve()
+    assert sc.analysis.minutes == [15.0, 30.0, 45.0, 60.0]
+    assert sc.analysis.far_miles == 20.0
+    assert sc.analysis.local_target == 0.75
+    assert sc.disclosure.min_count == 5
+    assert sc.inputs.candidates is None
+
+
+def test_full_example_from_issue(tmp_path: Path) -> None:
+    text = MINIMAL.replace('network = "roads.osm.pbf"', 'network = "roads.osm.pbf"\ncandidates = "placements.csv"') + """
+[analysis]
+minutes = [60, 15, 30, 45]
+far_miles = 20
+local_target = 0.75
+[disclosure]
+min_count = 5
+[output]
+dir = "outputs/rutland"
+"""
+    sc = load_config(_write(tmp_path, text))
+    assert sc.analysis.minutes == [15.0, 30.0, 45.0, 60.0]  # sorted
+    assert sc.output.dir == (tmp_path / "outputs" / "rutland").resolve()
+
+
+@pytest.mark.parametrize(
+    "extra, key",
+    [
+        ("[analysis]\nminuets = [15]\n", "minuets"),
+        ("[analysis]\nfar_miles = 'twenty'\n", "far_miles"),
+        ("[analysis]\nlocal_target = 75\n", "local_target"),
+        ("[analysis]\nminutes = [-5]\n", "minutes"),
+        ("[disclosure]\nmin_count = 0\n", "min_count"),
+        ("[outputs]\ndir = 'x'\n", "outputs"),
+        ("[network]\nspeed_factor_typo = 1\n", "speed_factor_typo"),
+        ("[siting]\nkk = 3\n", "kk"),
+    ],
+)
+def test_bad_keys_and_types_name_the_key(tmp_path: Path, extra: str, key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, MINIMAL + extra))
+    assert key in str(err.value)
+
+
+def test_bad_council_code(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="council"):
+        load_config(_write(tmp_path, MINIMAL.replace("E06000017", "Rutland")))
+    with pytest.raises(ConfigError, match="English"):
+        load_config(_write(tmp_path, MINIMAL.replace("E06000017", "W06000015")))
+
+
+def test_missing_required_section(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="inputs"):
+        load_config(_write(tmp_path, 'council = "E06000017"\n'))
+
+
+def test_missing_input_files_are_listed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, MINIMAL, files=False))
+    msg = str(err.value)
+    assert "placements" in msg and "sites" in msg and "network" in msg
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "council = E06000017\n"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_config_errors_are_value_errors() -> None:
+    with pytest.raises(ValueError):
+        scenario_from_dict({"council": "E06000017"})
