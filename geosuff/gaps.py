@@ -1,0 +1,814 @@
+"""Sufficiency indicators and gap analysis from the per-placement measures.
+
+* :func:`indicator_table` — by placement-type group, DfE age band, UASC flag (or any column): how
+  many children are placed within the miles line, inside the council, within T road minutes, and
+  how far each group is from the council's targets;
+* :func:`dfe_comparison` — the same cohort's DfE measures next to the council's own and England's
+  published DfE figures (shipped statistics, with their year and suppression symbols);
+* :func:`sensitivity_table` — the shares at other miles / minutes lines;
+* :func:`gap_areas` — where children placed far away come from (small areas), what they need
+  (placement group), and which of those areas lie outside every catchment of a suitable
+  provision type with spare places: a ranked list with the evidence behind each.
+
+Percentages are 0–100 and, as in the DfE tables, use *all* children in the group as denominator
+(children whose distance is not known are counted in the "not known" column). Targets are shares
+(0–1) as in the config (``local_target = 0.75``).
+
+Disclosure: :func:`gap_areas` keeps the raw counts (``n_far``, ``needs_detail``) for internal use
+and gives ``count_band`` ("1–4", "5–9", "10+") and evidence text built from bands for publication;
+the columns safe to publish are listed in ``result.attrs["publish_columns"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from geosuff import BNG
+from geosuff import dfe_stats as ds
+from geosuff._errors import InputFileError
+from geosuff.distance import DFE_FAR_MILES, resolve_council
+
+logger = logging.getLogger(__name__)
+
+#: Road minutes for "within T minutes" when none is given (the config's ``local_minutes``).
+DEFAULT_LOCAL_MINUTES = 30.0
+#: Effective straight-line speed (km/h) of the fallback catchment estimate: a typical 1.3 road
+#: detour at ~45 km/h mixed rural/urban driving is ~35 km/h "as the crow flies".
+CROW_FLY_SPEED_KPH = 35.0
+#: Home points this far (m) or less outside every area polygon snap to the nearest polygon.
+AREA_SNAP_TOLERANCE_M = 1_000.0
+#: Home points further than this (m) from every area point (representative-point areas) are not
+#: assigned to an area.
+AREA_POINT_MAX_M = 10_000.0
+
+#: DfE age bands for children looked after: (lower, upper) years, label.
+AGE_BANDS: tuple[tuple[float, float, str], ...] = (
+    (0, 1, "Under 1"),
+    (1, 5, "1 to 4"),
+    (5, 10, "5 to 9"),
+    (10, 16, "10 to 15"),
+    (16, math.inf, "16 and over"),
+)
+AGE_NOT_KNOWN = "Not known"
+UASC_LABELS = {True: "UASC", False: "Not UASC"}
+NOT_KNOWN = "Not known"
+ALL_LABEL = "All children"
+
+#: Count bands for publication (raw counts stay internal).
+COUNT_BANDS: tuple[tuple[int, float, str], ...] = ((1, 5, "1–4"), (5, 10, "5–9"), (10, math.inf, "10+"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Code lists
+# ----------------------------------------------------------------------------------------------
+@cache
+def _groups() -> pd.DataFrame:
+    ref = resources.files("geosuff") / "data" / "placement_groups.csv"
+    with ref.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+@cache
+def _site_types() -> pd.DataFrame:
+    ref = resources.files("geosuff") / "data" / "site_types.csv"
+    with ref.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+def group_labels() -> dict[str, str]:
+    """Placement-group code → label ("childrens_home" → "Children's homes (K2)"), plus unknown."""
+    g = _groups()
+    out = dict(zip(g["group"], g["label"], strict=True))
+    out["unknown"] = "Placement type not known"
+    return out
+
+
+def group_order() -> list[str]:
+    g = _groups()
+    return [*g.sort_values("order", key=lambda s: s.astype(int))["group"].tolist(), "unknown"]
+
+
+def site_types_serving(group: str) -> list[str]:
+    """Site types that serve a placement group (``site_types.csv`` ``serves_groups``)."""
+    st = _site_types()
+    return [t for t, s in zip(st["type"], st["serves_groups"], strict=True) if group in s.split(";")]
+
+
+def site_type_labels() -> dict[str, str]:
+    st = _site_types()
+    return dict(zip(st["type"], st["label"], strict=True))
+
+
+def age_band(age: Any) -> np.ndarray:
+    """DfE age band label of each age in years ("Under 1", ..., "16 and over", "Not known")."""
+    a = pd.to_numeric(pd.Series(age), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out = np.full(a.shape, AGE_NOT_KNOWN, dtype=object)
+    for lo, hi, label in AGE_BANDS:
+        out[(a >= lo) & (a < hi)] = label
+    return out
+
+
+def count_band(n: Any) -> np.ndarray:
+    """Publication band of each count: "0", "1–4", "5–9", "10+"."""
+    c = np.atleast_1d(np.asarray(n, dtype=float))
+    out = np.full(c.shape, "0", dtype=object)
+    for lo, hi, label in COUNT_BANDS:
+        out[(c >= lo) & (c < hi)] = label
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers on the measures frame
+# ----------------------------------------------------------------------------------------------
+def _col_float(df: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _col_bool(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(value, known) boolean arrays of a nullable boolean column."""
+    if name not in df.columns:
+        z = np.zeros(len(df), dtype=bool)
+        return z, z.copy()
+    s = df[name].astype("boolean")
+    known = s.notna().to_numpy()
+    return s.fillna(False).to_numpy(dtype=bool), known
+
+
+def _require(measures: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in measures.columns]
+    if missing:
+        raise InputFileError(
+            f"The measures table for {what} lacks the column(s) {', '.join(missing)}.",
+            fix="Compute it with geosuff.distance.placement_measures.",
+        )
+
+
+def _grouping(measures: pd.DataFrame, by: str) -> tuple[np.ndarray, list[Any], dict[Any, str]]:
+    """Group key per row, ordered keys, and labels."""
+    n = len(measures)
+    if by == "all":
+        return np.full(n, "all", dtype=object), ["all"], {"all": ALL_LABEL}
+    if by == "place_group":
+        _require(measures, ["place_group"], "indicators by placement type")
+        keys = measures["place_group"].astype("string").fillna("unknown").to_numpy(dtype=object)
+        labels = group_labels()
+        order = [g for g in group_order() if g in set(keys)]
+        order += sorted(set(keys) - set(order))
+        return keys, order, {k: labels.get(k, str(k)) for k in order}
+    if by == "age_band":
+        if "age" in measures.columns:
+            keys = age_band(measures["age"])
+        else:
+            _require(measures, ["age_band"], "indicators by age band")
+            keys = measures["age_band"].astype("string").fillna(AGE_NOT_KNOWN).to_numpy(dtype=object)
+        order = [b[2] for b in AGE_BANDS if b[2] in set(keys)]
+        order += sorted(set(keys) - set(order) - {AGE_NOT_KNOWN})
+        if AGE_NOT_KNOWN in set(keys):
+            order.append(AGE_NOT_KNOWN)
+        return keys, order, {k: str(k) for k in order}
+    if by == "uasc":
+        _require(measures, ["uasc"], "indicators by UASC")
+        s = measures["uasc"].astype("boolean")
+        keys = np.array([NOT_KNOWN if v is pd.NA else UASC_LABELS[bool(v)] for v in s], dtype=object)
+        order = [k for k in ("UASC", "Not UASC", NOT_KNOWN) if k in set(keys)]
+        return keys, order, {k: k for k in order}
+    _require(measures, [by], f"indicators by {by}")
+    keys = measures[by].astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
+    order = sorted(set(keys) - {NOT_KNOWN}) + ([NOT_KNOWN] if NOT_KNOWN in set(keys) else [])
+    return keys, order, {k: str(k) for k in order}
+
+
+def _pct(num: float, den: float) -> float:
+    return 100.0 * num / den if den > 0 else math.nan
+
+
+# ----------------------------------------------------------------------------------------------
+# Indicator tables
+# ----------------------------------------------------------------------------------------------
+def indicator_table(
+    measures: pd.DataFrame,
+    *,
+    by: str = "place_group",
+    far_miles: float = DFE_FAR_MILES,
+    minutes: float = DEFAULT_LOCAL_MINUTES,
+    local_target: float | None = None,
+    within_miles_target: float | None = None,
+    minutes_target: float | None = None,
+) -> pd.DataFrame:
+    """Sufficiency indicators per group, with an "All children" row last.
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Output of :func:`geosuff.distance.placement_measures` (needs ``dfe_miles``,
+        ``inside_la``; uses ``road_minutes``, ``adjoining_la`` and the grouping column).
+    by : str, default "place_group"
+        "place_group" (ordered as ``placement_groups.csv``), "age_band" (DfE bands: under 1,
+        1 to 4, 5 to 9, 10 to 15, 16 and over; from ``age`` in years), "uasc", "all", or any
+        column of ``measures``.
+    far_miles : float, default 20.0
+        Miles line: "within" is rounded DfE miles ≤ ``far_miles``.
+    minutes : float, default 30.0
+        Road-minutes line: "within" is ``road_minutes`` ≤ ``minutes``.
+    local_target, within_miles_target, minutes_target : float, optional
+        Target shares (0–1) of children placed inside the LA / within the miles line / within
+        the minutes line. When given, ``meets_*`` and ``short_of_*`` (children short of the
+        target: ``ceil(target × n) − achieved``, ≥ 0) columns are added.
+
+    Returns
+    -------
+    DataFrame
+        ``group`` (key), ``label``, ``n`` and, for each measure, ``n_*`` counts and ``pct_*``
+        percentages (0–100, of all ``n`` children): ``within_miles``, ``over_miles``,
+        ``distance_not_known``, ``inside_la``, ``la_not_known``, ``outside_not_adjoining``
+        (placed outside the LA and not in an adjoining LA: needs DCS approval),
+        ``within_minutes``, ``minutes_not_known``. ``pct_within_minutes`` is NaN when no road
+        times are known for the group. ``attrs`` record the lines and targets.
+    """
+    _require(measures, ["dfe_miles"], "indicators")
+    keys, order, labels = _grouping(measures, by)
+    miles = _col_float(measures, "dfe_miles")
+    mins = _col_float(measures, "road_minutes")
+    inside, inside_known = _col_bool(measures, "inside_la")
+    adjoining, adjoining_known = _col_bool(measures, "adjoining_la")
+
+    targets = {"inside_la": local_target, "within_miles": within_miles_target, "within_minutes": minutes_target}
+    rows = []
+    for key in [*order, None]:
+        sel = np.ones(len(measures), bool) if key is None else keys == key
+        n = int(sel.sum())
+        m, t = miles[sel], mins[sel]
+        counts = {
+            "within_miles": int((np.isfinite(m) & (m <= far_miles)).sum()),
+            "over_miles": int((np.isfinite(m) & (m > far_miles)).sum()),
+            "distance_not_known": int((~np.isfinite(m)).sum()),
+            "inside_la": int((inside[sel] & inside_known[sel]).sum()),
+            "la_not_known": int((~inside_known[sel]).sum()),
+            "outside_not_adjoining": int(
+                (inside_known[sel] & ~inside[sel] & adjoining_known[sel] & ~adjoining[sel]).sum()
+            ),
+            "within_minutes": int((np.isfinite(t) & (t <= minutes)).sum()),
+            "minutes_not_known": int((~np.isfinite(t)).sum()),
+        }
+        row: dict[str, Any] = {
+            "group": "all" if key is None else key,
+            "label": ALL_LABEL if key is None else labels[key],
+            "n": n,
+        }
+        for name, c in counts.items():
+            row[f"n_{name}"] = c
+            row[f"pct_{name}"] = _pct(c, n)
+        if counts["minutes_not_known"] == n:
+            row["pct_within_minutes"] = math.nan
+        for name, target in targets.items():
+            if target is None:
+                continue
+            if not 0 <= target <= 1:
+                raise ValueError(f"target for {name} must be a share between 0 and 1, got {target}")
+            row[f"meets_{name}_target"] = bool(n > 0 and counts[name] >= target * n - 1e-9)
+            row[f"short_of_{name}_target"] = max(0, math.ceil(target * n - 1e-9) - counts[name])
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs.update(
+        {"by": by, "far_miles": far_miles, "minutes": minutes, "targets": {k: v for k, v in targets.items() if v is not None}}
+    )
+    return out
+
+
+def sensitivity_table(
+    measures: pd.DataFrame,
+    *,
+    miles: Sequence[float] = (10.0, 20.0, 30.0),
+    minutes: Sequence[float] = (30.0, 45.0, 60.0),
+    by: str | None = None,
+) -> pd.DataFrame:
+    """Share of children within each miles and road-minutes line (optionally per group).
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Output of :func:`geosuff.distance.placement_measures`.
+    miles : sequence of float
+        Straight-line lines, compared with the rounded DfE miles (``≤``).
+    minutes : sequence of float
+        Road travel-time lines (``road_minutes ≤``).
+    by : str, optional
+        Grouping as in :func:`indicator_table`; ``None`` for all children only.
+
+    Returns
+    -------
+    DataFrame
+        ``measure`` ("straight-line miles" / "road minutes"), ``threshold``, ``group``,
+        ``label``, ``n``, ``n_within``, ``pct_within``, ``n_not_known``, ``pct_not_known``
+        (percent of all ``n``; ``pct_within`` NaN when no value is known).
+    """
+    _require(measures, ["dfe_miles"], "the sensitivity table")
+    keys, order, labels = _grouping(measures, by or "all")
+    values = {"straight-line miles": _col_float(measures, "dfe_miles"), "road minutes": _col_float(measures, "road_minutes")}
+    rows = []
+    for measure, lines in (("straight-line miles", miles), ("road minutes", minutes)):
+        v = values[measure]
+        for line in sorted(float(x) for x in lines):
+            for key in order if by else ["all"]:
+                sel = keys == key
+                n = int(sel.sum())
+                known = np.isfinite(v[sel])
+                n_within = int((known & (v[sel] <= line)).sum())
+                rows.append(
+                    {
+                        "measure": measure,
+                        "threshold": line,
+                        "group": key,
+                        "label": labels[key],
+                        "n": n,
+                        "n_within": n_within,
+                        "pct_within": _pct(n_within, n) if known.any() else math.nan,
+                        "n_not_known": int((~known).sum()),
+                        "pct_not_known": _pct(int((~known).sum()), n),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparison with the published DfE figures
+# ----------------------------------------------------------------------------------------------
+_DISTANCE_ROWS = (("20 miles or less", ds.NEAR), ("More than 20 miles", ds.FAR), ("Distance not known", ds.UNKNOWN))
+_NEW_ROWS = (
+    ("Inside LA, 20 miles or less", ds.NEW_INSIDE_NEAR),
+    ("Inside LA, more than 20 miles", ds.NEW_INSIDE_FAR),
+    ("Outside LA, 20 miles or less", ds.NEW_OUTSIDE_NEAR),
+    ("Outside LA, more than 20 miles", ds.NEW_OUTSIDE_FAR),
+    ("Distance or location not known", ds.NEW_UNKNOWN),
+)
+
+
+def _published_cell(pub: pd.DataFrame, characteristic: str) -> tuple[float, float, str]:
+    if characteristic not in pub.index:
+        return math.nan, math.nan, "not published for this area and year"
+    r = pub.loc[characteristic]
+    sym = str(r["percentage_symbol"] or r["number_symbol"] or "")
+    return float(r["number"]), float(r["percentage"]), ds.describe_symbol(sym) if sym else ""
+
+
+def dfe_comparison(measures: pd.DataFrame, *, council: str, year: int | None = None) -> pd.DataFrame:
+    """The cohort's DfE distance measures next to the council's and England's published figures.
+
+    The computed figures always use the DfE line (rounded miles > 20 is "more than 20 miles")
+    whatever ``far_miles`` the measures were made with. They describe the cohort given (e.g.
+    the current placements); the published "at 31 March" rows describe the DfE snapshot and the
+    "new placements" rows the placements that started during the year — compare like with like.
+    New-placement rows: a placement whose distance *or* inside/outside is not known counts as
+    "Distance or location not known"; "20 miles or less" is the DfE's "less than 20 miles".
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Output of :func:`geosuff.distance.placement_measures`.
+    council : str
+        The council's GSS code or name.
+    year : int, optional
+        Year ending 31 March of the published figures; default the latest shipped (2025).
+
+    Returns
+    -------
+    DataFrame
+        One row per measure: ``table`` ("At 31 March" / "New placements in year"), ``measure``,
+        ``computed_n``, ``computed_pct`` (0–100 of all rows), ``council_n``, ``council_pct``,
+        ``council_note`` (e.g. "suppressed to protect confidentiality" for "c"),
+        ``sn_median_pct`` (statistical neighbours' median, 31 March rows only),
+        ``england_n``, ``england_pct``, ``year``, ``source``.
+    """
+    _require(measures, ["dfe_miles"], "the DfE comparison")
+    code, name = resolve_council(council)
+    miles = _col_float(measures, "dfe_miles")
+    inside, inside_known = _col_bool(measures, "inside_la")
+    total = len(measures)
+    known = np.isfinite(miles)
+    near = known & (miles <= DFE_FAR_MILES)
+    far = known & (miles > DFE_FAR_MILES)
+    computed = {
+        ds.NEAR: int(near.sum()),
+        ds.FAR: int(far.sum()),
+        ds.UNKNOWN: int((~known).sum()),
+        ds.NEW_INSIDE_NEAR: int((near & inside_known & inside).sum()),
+        ds.NEW_INSIDE_FAR: int((far & inside_known & inside).sum()),
+        ds.NEW_OUTSIDE_NEAR: int((near & inside_known & ~inside).sum()),
+        ds.NEW_OUTSIDE_FAR: int((far & inside_known & ~inside).sum()),
+        ds.NEW_UNKNOWN: int((~known | ~inside_known).sum()),
+    }
+    rows = []
+    for table, spec, label in (("distance", _DISTANCE_ROWS, "At 31 March"), ("new_placements", _NEW_ROWS, "New placements in year")):
+        yr = ds.latest_year(table) if year is None else int(year)  # type: ignore[arg-type]
+        if yr not in ds.years(table):  # type: ignore[arg-type]
+            raise InputFileError(
+                f"The shipped DfE statistics have no {yr} figures.",
+                fix=f"Use a year between {ds.years(table)[0]} and {ds.years(table)[-1]}.",  # type: ignore[arg-type]
+            )
+        la_pub = ds.published(table, la_code=code, year=yr)  # type: ignore[arg-type]
+        eng_pub = ds.published(table, level=ds.LEVEL_NATIONAL, year=yr)  # type: ignore[arg-type]
+        sn_pub = ds.published(table, la_code=code, level=ds.LEVEL_SN, year=yr) if table == "distance" else None  # type: ignore[arg-type]
+        source = ds.DISTANCE_SOURCE if table == "distance" else ds.NEW_PLACEMENTS_SOURCE
+        for measure, characteristic in spec:
+            c_n, c_pct, c_note = _published_cell(la_pub, characteristic)
+            e_n, e_pct, _ = _published_cell(eng_pub, characteristic)
+            sn_pct = _published_cell(sn_pub, characteristic)[1] if sn_pub is not None else math.nan
+            rows.append(
+                {
+                    "table": label,
+                    "measure": measure,
+                    "computed_n": computed[characteristic],
+                    "computed_pct": _pct(computed[characteristic], total),
+                    "council_n": c_n,
+                    "council_pct": c_pct,
+                    "council_note": c_note,
+                    "sn_median_pct": sn_pct,
+                    "england_n": e_n,
+                    "england_pct": e_pct,
+                    "year": yr,
+                    "source": f"{source}, year ending 31 March {yr}",
+                }
+            )
+    out = pd.DataFrame(rows)
+    out.attrs.update({"council": code, "council_name": name})
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Gap areas
+# ----------------------------------------------------------------------------------------------
+_ID_COLS = ("area_id", "lsoa11_code", "LSOA11CD", "lsoa21_code", "LSOA21CD", "hex_id", "code")
+_NAME_COLS = ("area_name", "lsoa11_name", "LSOA11NM", "lsoa21_name", "LSOA21NM", "name")
+
+
+def _areas_frame(areas: pd.DataFrame, id_col: str | None, name_col: str | None) -> gpd.GeoDataFrame:
+    """Areas as a GeoDataFrame in EPSG:27700 with ``area_id``, ``area_name`` (+ other columns)."""
+    if isinstance(areas, gpd.GeoDataFrame):
+        gdf = areas.set_crs(BNG) if areas.crs is None else areas.to_crs(BNG)
+    elif {"easting", "northing"} <= set(areas.columns):
+        gdf = gpd.GeoDataFrame(
+            areas.copy(), geometry=gpd.points_from_xy(areas["easting"], areas["northing"]), crs=BNG
+        )
+    else:
+        raise InputFileError(
+            "The areas table has no geometry and no easting/northing columns.",
+            fix="Give small-area polygons (e.g. LSOAs or hex cells) or LSOA representative points.",
+        )
+    idc = id_col or next((c for c in _ID_COLS if c in gdf.columns), None)
+    if idc is None:
+        raise InputFileError("The areas have no id column.", fix=f"Add one of: {', '.join(_ID_COLS)}.")
+    namec = name_col or next((c for c in _NAME_COLS if c in gdf.columns), None)
+    out = gdf.copy()
+    out["area_id"] = gdf[idc].astype(str).to_numpy()
+    out["area_name"] = gdf[namec].astype(str).to_numpy() if namec else out["area_id"].to_numpy()
+    if out["area_id"].duplicated().any():
+        raise InputFileError("The area ids are not unique.", fix=f"Check the {idc} column of the areas.")
+    return out.reset_index(drop=True)
+
+
+def assign_areas(x: Any, y: Any, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Index (row position in ``areas``) of the area holding each point, −1 if none.
+
+    Polygon areas: point in polygon, else the nearest polygon within
+    :data:`AREA_SNAP_TOLERANCE_M`. Point areas (representative points): the nearest point within
+    :data:`AREA_POINT_MAX_M`.
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        Easting/northing in metres (EPSG:27700); NaN gives −1.
+    areas : GeoDataFrame
+        Areas in EPSG:27700.
+    """
+    xa = pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ya = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out = np.full(xa.shape[0], -1, dtype=np.int64)
+    ok = np.flatnonzero(np.isfinite(xa) & np.isfinite(ya))
+    if not ok.size or len(areas) == 0:
+        return out
+    geoms = np.asarray(areas.geometry.values)
+    if bool(np.all(shapely.get_type_id(geoms) == 0)):  # points
+        tree_pts = cKDTree(np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)]))
+        d, j = tree_pts.query(np.column_stack([xa[ok], ya[ok]]), distance_upper_bound=AREA_POINT_MAX_M)
+        hit = np.isfinite(d)
+        out[ok[hit]] = j[hit]
+        return out
+    tree = shapely.STRtree(geoms)
+    pts = shapely.points(xa[ok], ya[ok])
+    p_in, poly = tree.query(pts, predicate="intersects")
+    order = np.lexsort((poly, p_in))
+    p_in, poly = p_in[order], poly[order]
+    if p_in.size:
+        first = np.r_[True, p_in[1:] != p_in[:-1]]
+        out[ok[p_in[first]]] = poly[first]
+    miss = np.flatnonzero(out[ok] < 0)
+    if miss.size:
+        m_in, m_poly = tree.query_nearest(pts[miss], max_distance=AREA_SNAP_TOLERANCE_M, all_matches=False)
+        out[ok[miss[m_in]]] = m_poly
+    return out
+
+
+def _reference_points(areas: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = np.asarray(areas.geometry.values)
+    pts = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+    return np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
+
+
+def minutes_to_types_crow_fly(
+    areas: pd.DataFrame,
+    sites: pd.DataFrame,
+    *,
+    crow_fly_kph: float = CROW_FLY_SPEED_KPH,
+    id_col: str | None = None,
+) -> pd.DataFrame:
+    """Fallback catchments: straight-line minutes from each area to the nearest site of each type
+    with spare places.
+
+    Parameters
+    ----------
+    areas : DataFrame or GeoDataFrame
+        Areas (polygons, or points / easting-northing); distances from each polygon's
+        point-on-surface.
+    sites : DataFrame or GeoDataFrame
+        Provision sites: ``type``; ``easting``/``northing`` (EPSG:27700) or point geometry;
+        spare places from ``available_places`` (else ``spare_places``, else ``places``; all
+        sites count if none). Rows with ``status == "excluded"`` are ignored.
+    crow_fly_kph : float, default :data:`CROW_FLY_SPEED_KPH`
+        Effective straight-line speed in km/h.
+
+    Returns
+    -------
+    DataFrame
+        Index ``area_id``; one column per site type present; minutes (float, NaN when no site
+        of the type has spare places).
+    """
+    a = _areas_frame(areas, id_col, None)
+    ref = _reference_points(a)
+    s = sites
+    if "status" in s.columns:
+        s = s[s["status"].astype("string").fillna("") != "excluded"]
+    if "type" not in s.columns:
+        raise InputFileError("The sites table has no 'type' column.", fix="Load sites with geosuff.inputs.load_sites.")
+    if {"easting", "northing"} <= set(s.columns):
+        sx, sy = _col_float(s, "easting"), _col_float(s, "northing")
+    elif isinstance(s, gpd.GeoDataFrame):
+        g = s.to_crs(BNG) if s.crs is not None else s
+        sx, sy = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
+    else:
+        raise InputFileError("The sites table has no location.", fix="Give easting/northing (EPSG:27700).")
+    spare_col = next((c for c in ("available_places", "spare_places", "places") if c in s.columns), None)
+    spare = _col_float(s, spare_col) if spare_col else np.ones(len(s))
+    if spare_col is None:
+        logger.warning("sites have no places column: every site counts as having spare places")
+    types = s["type"].astype("string").fillna("").to_numpy(dtype=object)
+    out = pd.DataFrame(index=pd.Index(a["area_id"], name="area_id"))
+    for t in sorted(set(types) - {""}):
+        sel = (types == t) & (spare > 0) & np.isfinite(sx) & np.isfinite(sy)
+        if not sel.any():
+            out[t] = np.nan
+            continue
+        d, _ = cKDTree(np.column_stack([sx[sel], sy[sel]])).query(ref)
+        out[t] = d / 1000.0 / crow_fly_kph * 60.0
+    return out
+
+
+def gap_areas(
+    measures: pd.DataFrame,
+    areas_gdf: pd.DataFrame,
+    *,
+    area_minutes_to_type: pd.DataFrame | None = None,
+    minutes: float = DEFAULT_LOCAL_MINUTES,
+    min_count: int = 5,
+    far_miles: float = DFE_FAR_MILES,
+    sites: pd.DataFrame | None = None,
+    crow_fly_kph: float = CROW_FLY_SPEED_KPH,
+    id_col: str | None = None,
+    name_col: str | None = None,
+    only_gaps: bool = False,
+) -> gpd.GeoDataFrame:
+    """Areas that children placed far away come from, what they need, and whether provision is near.
+
+    Each child placed more than ``far_miles`` (rounded DfE miles) from home is put in the small
+    area holding their home point (see :func:`assign_areas`). For every area with at least
+    ``min_count`` such children, the needed placement groups are their ``place_group``\\ s; for
+    each group served by a provision type (``site_types.csv``) the minutes from the area to the
+    nearest site of a serving type with spare places are looked up. An area is a *gap* when some
+    needed, served group has no such site within ``minutes``.
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Output of :func:`geosuff.distance.placement_measures` (``home_e``, ``home_n``,
+        ``dfe_miles``, ``place_group``).
+    areas_gdf : GeoDataFrame or DataFrame
+        Small areas in any CRS (made EPSG:27700): LSOA or hex polygons, or representative points
+        (point geometry, or ``easting``/``northing``). Id from ``area_id`` (or ``lsoa11_code`` …),
+        name from ``area_name`` (or ``lsoa11_name`` …); ``pop_0_17`` is used when present.
+    area_minutes_to_type : DataFrame, optional
+        Index area id, one column per site type, values road minutes from the area to the nearest
+        site of that type with spare places (NaN/inf: none reachable). A missing column means no
+        site of that type has spare places.
+    minutes : float, default 30.0
+        Catchment limit in minutes.
+    min_count : int, default 5
+        Areas with fewer far-placed children are left out (too few to evidence a gap, and
+        disclosive).
+    far_miles : float, default 20.0
+        The miles line for "placed far away".
+    sites : DataFrame, optional
+        Used only without ``area_minutes_to_type``: minutes are then straight-line estimates at
+        ``crow_fly_kph`` (:func:`minutes_to_types_crow_fly`). With neither, needs are listed but
+        ``outside_catchment`` is NA.
+    crow_fly_kph : float
+        Straight-line speed of the fallback estimate, km/h.
+    id_col, name_col : str, optional
+        Area id / name columns when not auto-detected.
+    only_gaps : bool, default False
+        Keep only areas outside every suitable catchment.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:27700)
+        One row per area, ranked: ``rank``, ``area_id``, ``area_name``, ``n_far`` (raw count,
+        internal), ``count_band`` ("5–9", "10+", ...), ``needed_groups`` (labels, most common
+        first), ``main_need`` (group code), ``needs_detail`` (raw counts per group, internal),
+        ``minutes_to_suitable`` (minutes to the nearest site serving the main need with spare
+        places; NaN if none or not modelled), ``suitable_type``, ``lacks`` ("; "-joined, e.g.
+        "no children's home with spare places within 30 min"), ``outside_catchment`` (boolean;
+        NA without catchment data), ``minutes_source`` ("road" / "straight-line estimate at
+        35 km/h" / ""), ``pop_0_17`` and ``far_per_10k`` (when population is given),
+        ``evidence`` (publishable sentence built from bands), ``geometry``. Ranking: gaps first,
+        then more children, then further from suitable provision.
+        ``attrs["publish_columns"]`` lists the columns safe to publish;
+        ``attrs["unassigned"]`` counts far-placed children whose home is in no area.
+    """
+    _require(measures, ["home_e", "home_n", "dfe_miles", "place_group"], "the gap analysis")
+    areas = _areas_frame(areas_gdf, id_col, name_col)
+    miles = _col_float(measures, "dfe_miles")
+    far = np.isfinite(miles) & (miles > far_miles)
+    groups = measures["place_group"].astype("string").fillna("unknown").to_numpy(dtype=object)
+    idx = assign_areas(
+        _col_float(measures, "home_e")[far], _col_float(measures, "home_n")[far], areas
+    )
+    far_groups = groups[far]
+    unassigned = int((idx < 0).sum())
+    if unassigned:
+        logger.warning("%d far-placed children have a home outside every area (or no home point)", unassigned)
+
+    mins_table: pd.DataFrame | None
+    if area_minutes_to_type is not None:
+        mins_table = area_minutes_to_type.copy()
+        mins_table.index = mins_table.index.astype(str)
+        source = "road"
+    elif sites is not None:
+        mins_table = minutes_to_types_crow_fly(areas, sites, crow_fly_kph=crow_fly_kph)
+        source = f"straight-line estimate at {crow_fly_kph:g} km/h"
+    else:
+        mins_table, source = None, ""
+        logger.info("gap areas without catchment data: needs are listed, catchments not assessed")
+
+    labels = group_labels()
+    type_labels = site_type_labels()
+    order = {g: i for i, g in enumerate(group_order())}
+    rows = []
+    for a in np.unique(idx[idx >= 0]).tolist():
+        sel = idx == a
+        n_far = int(sel.sum())
+        if n_far < min_count:
+            continue
+        counts = pd.Series(far_groups[sel]).value_counts()
+        needs = sorted(counts.index, key=lambda g: (-int(counts[g]), order.get(g, 99)))
+        area_id = str(areas["area_id"].iloc[a])
+        lacks: list[str] = []
+        lacks_other: list[str] = []
+        assessed = False
+        main_minutes, main_type = math.nan, ""
+        for g in needs:
+            types = site_types_serving(g)
+            if not types or mins_table is None or area_id not in mins_table.index:
+                continue
+            assessed = True
+            vals = {t: float(mins_table.at[area_id, t]) if t in mins_table.columns else math.inf for t in types}
+            vals = {t: (math.inf if not np.isfinite(v) else v) for t, v in vals.items()}
+            best_t = min(vals, key=lambda t: vals[t])
+            best = vals[best_t]
+            if g == needs[0]:
+                main_minutes = best if np.isfinite(best) else math.nan
+                main_type = best_t if np.isfinite(best) else ""
+            if best > minutes:
+                kinds = " or ".join(type_labels.get(t, t).lower() for t in types)
+                lacks.append(f"no {kinds} with spare places within {minutes:g} min")
+                if g != needs[0]:
+                    lacks_other.append(lacks[-1])
+        rows.append(
+            {
+                "area_id": area_id,
+                "area_name": str(areas["area_name"].iloc[a]),
+                "n_far": n_far,
+                "count_band": str(count_band(n_far)[0]),
+                "needed_groups": "; ".join(labels.get(g, g) for g in needs),
+                "main_need": needs[0],
+                "needs_detail": "; ".join(f"{g} {int(counts[g])}" for g in needs),
+                "minutes_to_suitable": main_minutes,
+                "suitable_type": main_type,
+                "lacks": "; ".join(lacks),
+                "outside_catchment": (len(lacks) > 0) if assessed else pd.NA,
+                "minutes_source": source if assessed else "",
+                "_pos": a,
+                "lacks_other": "; ".join(lacks_other),
+            }
+        )
+    cols = [
+        "rank", "area_id", "area_name", "n_far", "count_band", "needed_groups", "main_need",
+        "needs_detail", "minutes_to_suitable", "suitable_type", "lacks", "outside_catchment",
+        "minutes_source",
+    ]
+    has_pop = "pop_0_17" in areas.columns
+    if not rows:
+        empty = gpd.GeoDataFrame(
+            {c: pd.Series(dtype=object) for c in [*cols, *(["pop_0_17", "far_per_10k"] if has_pop else []), "evidence"]},
+            geometry=gpd.GeoSeries([], crs=BNG),
+            crs=BNG,
+        )
+        empty.attrs.update({"publish_columns": _publish_columns(has_pop), "unassigned": unassigned})
+        return empty
+    df = pd.DataFrame(rows)
+    df["outside_catchment"] = df["outside_catchment"].astype("boolean")
+    if has_pop:
+        pop = _col_float(areas, "pop_0_17")[df["_pos"].to_numpy()]
+        df["pop_0_17"] = pop
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df["far_per_10k"] = np.where(pop > 0, df["n_far"].to_numpy() / pop * 10_000, np.nan)
+    oc = df["outside_catchment"]
+    gap_key = np.where(oc.isna().to_numpy(), 1, np.where(oc.fillna(False).to_numpy(dtype=bool), 0, 2))
+    far_key = -df["minutes_to_suitable"].fillna(math.inf)
+    df = (
+        df.assign(_g=gap_key, _m=far_key)
+        .sort_values(["_g", "n_far", "_m", "area_id"], ascending=[True, False, True, True])
+        .drop(columns=["_g", "_m"])
+        .reset_index(drop=True)
+    )
+    df["rank"] = np.arange(1, len(df) + 1)
+    df["evidence"] = [
+        _evidence(r, far_miles=far_miles, minutes=minutes, labels=labels, type_labels=type_labels)
+        for r in df.itertuples(index=False)
+    ]
+    if only_gaps:
+        df = df[df["outside_catchment"].fillna(False).astype(bool)].reset_index(drop=True)
+        df["rank"] = np.arange(1, len(df) + 1)
+    geom = areas.geometry.to_numpy()[df["_pos"].to_numpy()]
+    out = gpd.GeoDataFrame(
+        df[[*cols, *(["pop_0_17", "far_per_10k"] if has_pop else []), "evidence"]],
+        geometry=gpd.GeoSeries(geom, crs=BNG),
+        crs=BNG,
+    )
+    out.attrs.update({"publish_columns": _publish_columns(has_pop), "unassigned": unassigned, "minutes": minutes, "far_miles": far_miles})
+    logger.info("gap areas: %d areas with ≥%d far-placed children, %d outside catchments", len(out), min_count, int(out["outside_catchment"].fillna(False).sum()))
+    return out
+
+
+def _publish_columns(has_pop: bool) -> list[str]:
+    cols = [
+        "rank", "area_id", "area_name", "count_band", "needed_groups", "minutes_to_suitable",
+        "suitable_type", "lacks", "outside_catchment", "minutes_source", "evidence", "geometry",
+    ]
+    return cols + (["pop_0_17"] if has_pop else [])
+
+
+def _evidence(r: Any, *, far_miles: float, minutes: float, labels: dict[str, str], type_labels: dict[str, str]) -> str:
+    text = (
+        f"{r.count_band} children whose home is in {r.area_name} ({r.area_id}) are placed more than "
+        f"{far_miles:g} miles from home; main need: {labels.get(r.main_need, r.main_need)}"
+    )
+    others = r.needed_groups.split("; ")[1:]
+    if others:
+        text += f" (also: {', '.join(others)})"
+    text += "."
+    est = " (straight-line estimate)" if r.minutes_source.startswith("straight") else ""
+    if not site_types_serving(r.main_need):
+        text += " No provision type is modelled for this need."
+    elif pd.isna(r.outside_catchment):
+        text += " Catchments were not assessed (no site data)."
+    elif np.isfinite(r.minutes_to_suitable):
+        kind = type_labels.get(r.suitable_type, r.suitable_type).lower()
+        rel = "beyond" if r.minutes_to_suitable > minutes else "within"
+        text += f" Nearest {kind} with spare places: {r.minutes_to_suitable:.0f} min{est}, {rel} the {minutes:g}-minute limit."
+    else:
+        kinds = " or ".join(type_labels.get(t, t).lower() for t in site_types_serving(r.main_need))
+        text += f" No {kinds} with spare places was found."
+    if r.lacks_other:
+        text += f" Also lacking: {r.lacks_other}."
+    return text
