@@ -142,7 +142,10 @@ def _distance_tidy() -> pd.DataFrame:
     la = df[df["level"] == LEVEL_LA][["year", "old_la_code", "la_code"]].drop_duplicates()
     key = dict(zip(zip(la["year"], la["old_la_code"], strict=True), la["la_code"], strict=True))
     is_sn = (df["level"] == LEVEL_SN).to_numpy()
-    codes = [key.get((y, o)) for y, o in zip(df.loc[is_sn, "year"], df.loc[is_sn, "old_la_code"], strict=True)]
+    codes = [
+        key.get((y, o))
+        for y, o in zip(df.loc[is_sn, "year"], df.loc[is_sn, "old_la_code"], strict=True)
+    ]
     df.loc[is_sn, "la_code"] = pd.array(codes, dtype="string")
     return df
 
@@ -153,7 +156,9 @@ def _new_placements_tidy() -> pd.DataFrame:
     num, num_sym = _split(raw["children_count"])
     pct, pct_sym = _split(raw["children_percent"])
     level = raw["geographic_level"]
-    name = raw["la_name"].where(level == LEVEL_LA, raw["region_name"].where(level == LEVEL_REGIONAL, "England"))
+    name = raw["la_name"].where(
+        level == LEVEL_LA, raw["region_name"].where(level == LEVEL_REGIONAL, "England")
+    )
     return pd.DataFrame(
         {
             "year": raw["time_period"].astype(int),
@@ -247,7 +252,18 @@ def published(
         if la_code is None:
             raise ValueError("la_code is needed below national level")
         sel &= df["la_code"] == la_code.strip().upper()
-    out = df.loc[sel, ["characteristic", "number", "number_symbol", "percentage", "percentage_symbol", "year", "la_name"]]
+    out = df.loc[
+        sel,
+        [
+            "characteristic",
+            "number",
+            "number_symbol",
+            "percentage",
+            "percentage_symbol",
+            "year",
+            "la_name",
+        ],
+    ]
     if out.empty:
         logger.info("no published %s figures for %s (%s) in %d", table, la_code, level, yr)
     return out.set_index("characteristic")

@@ -118,7 +118,11 @@ def _as_float(values: Any) -> np.ndarray:
     arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if arr.dtype.kind == "f":
         return arr.astype(float, copy=False)
-    return pd.to_numeric(pd.Series(arr.ravel()), errors="coerce").to_numpy(dtype=float, na_value=np.nan).reshape(arr.shape)
+    return (
+        pd.to_numeric(pd.Series(arr.ravel()), errors="coerce")
+        .to_numpy(dtype=float, na_value=np.nan)
+        .reshape(arr.shape)
+    )
 
 
 def dfe_miles(home_e: Any, home_n: Any, pl_e: Any, pl_n: Any) -> np.ndarray:
@@ -185,7 +189,9 @@ def _data_path(name: str) -> Path:
 @cache
 def _ltla_lookup() -> tuple[dict[str, str], dict[str, str]]:
     """(LTLA23CD → UTLA23CD, UTLA23CD → UTLA23NM) from the shipped April 2023 lookup."""
-    df = pd.read_csv(_data_path("ltla_utla_apr23.csv"), dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    df = pd.read_csv(
+        _data_path("ltla_utla_apr23.csv"), dtype=str, encoding="utf-8-sig", keep_default_na=False
+    )
     to_utla = dict(zip(df["LTLA23CD"].str.strip(), df["UTLA23CD"].str.strip(), strict=True))
     names = dict(zip(df["UTLA23CD"].str.strip(), df["UTLA23NM"].str.strip(), strict=True))
     return to_utla, names
@@ -237,7 +243,9 @@ class PreparedBoundaries:
     def adjacency(self) -> dict[str, frozenset[str]]:
         """Neighbours of every LA: polygons touching or within :data:`ADJACENCY_TOLERANCE_M`."""
         if self._adjacency is None:
-            left, right = self.tree.query(self.geoms, predicate="dwithin", distance=ADJACENCY_TOLERANCE_M)
+            left, right = self.tree.query(
+                self.geoms, predicate="dwithin", distance=ADJACENCY_TOLERANCE_M
+            )
             keep = left != right
             nbrs: dict[str, set[str]] = {str(c): set() for c in self.codes}
             for i, j in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
@@ -268,7 +276,10 @@ class PreparedBoundaries:
         miss = np.flatnonzero(pd.isna(code[idx]))
         if miss.size:
             (m_in, m_poly), m_dist = self.tree.query_nearest(
-                pts[miss], max_distance=POINT_SNAP_TOLERANCE_M, return_distance=True, all_matches=False
+                pts[miss],
+                max_distance=POINT_SNAP_TOLERANCE_M,
+                return_distance=True,
+                all_matches=False,
             )
             code[idx[miss[m_in]]] = self.codes[m_poly]
             dist[idx[miss[m_in]]] = m_dist
@@ -290,8 +301,12 @@ def _fingerprint(gdf: gpd.GeoDataFrame, code_col: str) -> str:
 def _code_name_columns(gdf: pd.DataFrame) -> tuple[str, str]:
     import re
 
-    code = next((c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dCD", str(c), re.I)), None)
-    name = next((c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dNM", str(c), re.I)), None)
+    code = next(
+        (c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dCD", str(c), re.I)), None
+    )
+    name = next(
+        (c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dNM", str(c), re.I)), None
+    )
     if code is None and "code" in gdf.columns:
         code, name = "code", ("name" if "name" in gdf.columns else None)
     if code is None:
@@ -330,7 +345,9 @@ def prepare_boundaries(boundaries: Any = None) -> PreparedBoundaries:
     else:
         gdf = getattr(boundaries, "gdf", boundaries)
         if not isinstance(gdf, gpd.GeoDataFrame):
-            raise TypeError("boundaries must be None, a path, a GeoDataFrame or an object with .gdf")
+            raise TypeError(
+                "boundaries must be None, a path, a GeoDataFrame or an object with .gdf"
+            )
         key = ""
     code_col, name_col = _code_name_columns(gdf)
     if not key:
@@ -399,7 +416,7 @@ def resolve_council(council: str, boundaries: Any = None) -> tuple[str, str]:
         raise ConfigError(
             f"{up} is a district council; children's services are run by "
             f"{utla_names.get(utla, utla)} ({utla}).",
-            fix=f"Set council = \"{utla}\".",
+            fix=f'Set council = "{utla}".',
         )
     by_name = {v.casefold(): k for k, v in names.items()}
     if text.casefold() in by_name:
@@ -407,7 +424,7 @@ def resolve_council(council: str, boundaries: Any = None) -> tuple[str, str]:
         return code, names[code]
     raise ConfigError(
         f"The council '{text}' is not an English upper-tier LA in the boundaries.",
-        fix="Set council to its GSS code (UTLA23CD), e.g. \"E06000017\" for Rutland.",
+        fix='Set council to its GSS code (UTLA23CD), e.g. "E06000017" for Rutland.',
     )
 
 
@@ -443,13 +460,19 @@ class PlacementLocation:
 def _clean_codes(values: Any, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, None, dtype=object)
-    s = pd.Series(values, dtype="string") if not isinstance(values, pd.Series) else values.astype("string")
+    s = (
+        pd.Series(values, dtype="string")
+        if not isinstance(values, pd.Series)
+        else values.astype("string")
+    )
     s = s.str.strip().str.upper()
     s = s.mask(s == "")
     return s.to_numpy(dtype=object, na_value=None)
 
 
-def locate_placements(pl_ltla: Any, pl_e: Any, pl_n: Any, *, boundaries: Any = None) -> PlacementLocation:
+def locate_placements(
+    pl_ltla: Any, pl_e: Any, pl_n: Any, *, boundaries: Any = None
+) -> PlacementLocation:
     """Upper-tier LA and country of each placement, validator-style.
 
     The postcode's LA code decides when it is known (as in the DfE validator): W/S/N (and L/M)
@@ -505,7 +528,9 @@ def locate_placements(pl_ltla: Any, pl_e: Any, pl_n: Any, *, boundaries: Any = N
                 la[i] = found[k]
                 country[i] = "ENG"
                 source[i] = (
-                    "point in LA polygon" if dist[k] == 0 else f"nearest LA polygon ({dist[k]:.0f} m)"
+                    "point in LA polygon"
+                    if dist[k] == 0
+                    else f"nearest LA polygon ({dist[k]:.0f} m)"
                 )
                 if unknown_code[i] is not None:
                     source[i] += f"; LA code {unknown_code[i]} not in the LTLA→UTLA lookup"
@@ -527,7 +552,9 @@ def locate_placements(pl_ltla: Any, pl_e: Any, pl_n: Any, *, boundaries: Any = N
     la_name = np.array(
         [None if v is None else names.get(v, COUNTRY_NAMES.get(v, v)) for v in la], dtype=object
     )
-    return PlacementLocation(la=la, la_name=la_name, country=country, source=source, problem=problem)
+    return PlacementLocation(
+        la=la, la_name=la_name, country=country, source=source, problem=problem
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -555,7 +582,10 @@ def _optional_bool(values: Any, n: int, name: str) -> pd.arrays.BooleanArray:
 def _text(values: Any, n: int) -> list[str]:
     if values is None:
         return [""] * n
-    return ["" if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else str(v) for v in values]
+    return [
+        "" if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else str(v)
+        for v in values
+    ]
 
 
 def placement_measures(
@@ -618,7 +648,9 @@ def placement_measures(
     code, _name = resolve_council(council, boundaries)
     out = placements.copy()
 
-    miles = dfe_miles(placements["home_e"], placements["home_n"], placements["pl_e"], placements["pl_n"])
+    miles = dfe_miles(
+        placements["home_e"], placements["home_n"], placements["pl_e"], placements["pl_n"]
+    )
     category = dfe_category(miles, far_miles=far_miles)
     loc = locate_placements(
         placements["pl_ltla"] if "pl_ltla" in placements.columns else None,
@@ -644,7 +676,9 @@ def placement_measures(
     both = np.isfinite(miles) & np.isfinite(r_min)
     disagree[both] = (miles[both] > far_miles) != (r_min[both] > far_minutes)
 
-    home_reason = _text(placements["home_reason"] if "home_reason" in placements.columns else None, n)
+    home_reason = _text(
+        placements["home_reason"] if "home_reason" in placements.columns else None, n
+    )
     pl_reason = _text(placements["pl_reason"] if "pl_reason" in placements.columns else None, n)
     he = _as_float(placements["home_e"])
     hn = _as_float(placements["home_n"])
@@ -688,4 +722,3 @@ def placement_measures(
         int(inside.sum()),
     )
     return out
-

@@ -66,7 +66,11 @@ NOT_KNOWN = "Not known"
 ALL_LABEL = "All children"
 
 #: Count bands for publication (raw counts stay internal).
-COUNT_BANDS: tuple[tuple[int, float, str], ...] = ((1, 5, "1–4"), (5, 10, "5–9"), (10, math.inf, "10+"))
+COUNT_BANDS: tuple[tuple[int, float, str], ...] = (
+    (1, 5, "1–4"),
+    (5, 10, "5–9"),
+    (10, math.inf, "10+"),
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -102,7 +106,9 @@ def group_order() -> list[str]:
 def site_types_serving(group: str) -> list[str]:
     """Site types that serve a placement group (``site_types.csv`` ``serves_groups``)."""
     st = _site_types()
-    return [t for t, s in zip(st["type"], st["serves_groups"], strict=True) if group in s.split(";")]
+    return [
+        t for t, s in zip(st["type"], st["serves_groups"], strict=True) if group in s.split(";")
+    ]
 
 
 def site_type_labels() -> dict[str, str]:
@@ -173,7 +179,9 @@ def _grouping(measures: pd.DataFrame, by: str) -> tuple[np.ndarray, list[Any], d
             keys = age_band(measures["age"])
         else:
             _require(measures, ["age_band"], "indicators by age band")
-            keys = measures["age_band"].astype("string").fillna(AGE_NOT_KNOWN).to_numpy(dtype=object)
+            keys = (
+                measures["age_band"].astype("string").fillna(AGE_NOT_KNOWN).to_numpy(dtype=object)
+            )
         order = [b[2] for b in AGE_BANDS if b[2] in set(keys)]
         order += sorted(set(keys) - set(order) - {AGE_NOT_KNOWN})
         if AGE_NOT_KNOWN in set(keys):
@@ -182,7 +190,9 @@ def _grouping(measures: pd.DataFrame, by: str) -> tuple[np.ndarray, list[Any], d
     if by == "uasc":
         _require(measures, ["uasc"], "indicators by UASC")
         s = measures["uasc"].astype("boolean")
-        keys = np.array([NOT_KNOWN if v is pd.NA else UASC_LABELS[bool(v)] for v in s], dtype=object)
+        keys = np.array(
+            [NOT_KNOWN if v is pd.NA else UASC_LABELS[bool(v)] for v in s], dtype=object
+        )
         order = [k for k in ("UASC", "Not UASC", NOT_KNOWN) if k in set(keys)]
         return keys, order, {k: k for k in order}
     _require(measures, [by], f"indicators by {by}")
@@ -245,7 +255,11 @@ def indicator_table(
     inside, inside_known = _col_bool(measures, "inside_la")
     adjoining, adjoining_known = _col_bool(measures, "adjoining_la")
 
-    targets = {"inside_la": local_target, "within_miles": within_miles_target, "within_minutes": minutes_target}
+    targets = {
+        "inside_la": local_target,
+        "within_miles": within_miles_target,
+        "within_minutes": minutes_target,
+    }
     rows = []
     for key in [*order, None]:
         sel = np.ones(len(measures), bool) if key is None else keys == key
@@ -283,7 +297,12 @@ def indicator_table(
         rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs.update(
-        {"by": by, "far_miles": far_miles, "minutes": minutes, "targets": {k: v for k, v in targets.items() if v is not None}}
+        {
+            "by": by,
+            "far_miles": far_miles,
+            "minutes": minutes,
+            "targets": {k: v for k, v in targets.items() if v is not None},
+        }
     )
     return out
 
@@ -317,7 +336,10 @@ def sensitivity_table(
     """
     _require(measures, ["dfe_miles"], "the sensitivity table")
     keys, order, labels = _grouping(measures, by or "all")
-    values = {"straight-line miles": _col_float(measures, "dfe_miles"), "road minutes": _col_float(measures, "road_minutes")}
+    values = {
+        "straight-line miles": _col_float(measures, "dfe_miles"),
+        "road minutes": _col_float(measures, "road_minutes"),
+    }
     rows = []
     for measure, lines in (("straight-line miles", miles), ("road minutes", minutes)):
         v = values[measure]
@@ -346,7 +368,11 @@ def sensitivity_table(
 # ----------------------------------------------------------------------------------------------
 # Comparison with the published DfE figures
 # ----------------------------------------------------------------------------------------------
-_DISTANCE_ROWS = (("20 miles or less", ds.NEAR), ("More than 20 miles", ds.FAR), ("Distance not known", ds.UNKNOWN))
+_DISTANCE_ROWS = (
+    ("20 miles or less", ds.NEAR),
+    ("More than 20 miles", ds.FAR),
+    ("Distance not known", ds.UNKNOWN),
+)
 _NEW_ROWS = (
     ("Inside LA, 20 miles or less", ds.NEW_INSIDE_NEAR),
     ("Inside LA, more than 20 miles", ds.NEW_INSIDE_FAR),
@@ -364,7 +390,9 @@ def _published_cell(pub: pd.DataFrame, characteristic: str) -> tuple[float, floa
     return float(r["number"]), float(r["percentage"]), ds.describe_symbol(sym) if sym else ""
 
 
-def dfe_comparison(measures: pd.DataFrame, *, council: str, year: int | None = None) -> pd.DataFrame:
+def dfe_comparison(
+    measures: pd.DataFrame, *, council: str, year: int | None = None
+) -> pd.DataFrame:
     """The cohort's DfE distance measures next to the council's and England's published figures.
 
     The computed figures always use the DfE line (rounded miles > 20 is "more than 20 miles")
@@ -411,16 +439,25 @@ def dfe_comparison(measures: pd.DataFrame, *, council: str, year: int | None = N
         ds.NEW_UNKNOWN: int((~known | ~inside_known).sum()),
     }
     rows = []
-    for table, spec, label in (("distance", _DISTANCE_ROWS, "At 31 March"), ("new_placements", _NEW_ROWS, "New placements in year")):
-        yr = ds.latest_year(table) if year is None else int(year)  # type: ignore[arg-type]
-        if yr not in ds.years(table):  # type: ignore[arg-type]
+    specs: tuple[tuple[ds.TableName, tuple[tuple[str, str], ...], str], ...] = (
+        ("distance", _DISTANCE_ROWS, "At 31 March"),
+        ("new_placements", _NEW_ROWS, "New placements in year"),
+    )
+    for table, spec, label in specs:
+        available = ds.years(table)
+        yr = available[-1] if year is None else int(year)
+        if yr not in available:
             raise InputFileError(
                 f"The shipped DfE statistics have no {yr} figures.",
-                fix=f"Use a year between {ds.years(table)[0]} and {ds.years(table)[-1]}.",  # type: ignore[arg-type]
+                fix=f"Use a year between {available[0]} and {available[-1]}.",
             )
-        la_pub = ds.published(table, la_code=code, year=yr)  # type: ignore[arg-type]
-        eng_pub = ds.published(table, level=ds.LEVEL_NATIONAL, year=yr)  # type: ignore[arg-type]
-        sn_pub = ds.published(table, la_code=code, level=ds.LEVEL_SN, year=yr) if table == "distance" else None  # type: ignore[arg-type]
+        la_pub = ds.published(table, la_code=code, year=yr)
+        eng_pub = ds.published(table, level=ds.LEVEL_NATIONAL, year=yr)
+        sn_pub = (
+            ds.published(table, la_code=code, level=ds.LEVEL_SN, year=yr)
+            if table == "distance"
+            else None
+        )
         source = ds.DISTANCE_SOURCE if table == "distance" else ds.NEW_PLACEMENTS_SOURCE
         for measure, characteristic in spec:
             c_n, c_pct, c_note = _published_cell(la_pub, characteristic)
@@ -469,13 +506,17 @@ def _areas_frame(areas: pd.DataFrame, id_col: str | None, name_col: str | None) 
         )
     idc = id_col or next((c for c in _ID_COLS if c in gdf.columns), None)
     if idc is None:
-        raise InputFileError("The areas have no id column.", fix=f"Add one of: {', '.join(_ID_COLS)}.")
+        raise InputFileError(
+            "The areas have no id column.", fix=f"Add one of: {', '.join(_ID_COLS)}."
+        )
     namec = name_col or next((c for c in _NAME_COLS if c in gdf.columns), None)
     out = gdf.copy()
     out["area_id"] = gdf[idc].astype(str).to_numpy()
     out["area_name"] = gdf[namec].astype(str).to_numpy() if namec else out["area_id"].to_numpy()
     if out["area_id"].duplicated().any():
-        raise InputFileError("The area ids are not unique.", fix=f"Check the {idc} column of the areas.")
+        raise InputFileError(
+            "The area ids are not unique.", fix=f"Check the {idc} column of the areas."
+        )
     return out.reset_index(drop=True)
 
 
@@ -502,7 +543,9 @@ def assign_areas(x: Any, y: Any, areas: gpd.GeoDataFrame) -> np.ndarray:
     geoms = np.asarray(areas.geometry.values)
     if bool(np.all(shapely.get_type_id(geoms) == 0)):  # points
         tree_pts = cKDTree(np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)]))
-        d, j = tree_pts.query(np.column_stack([xa[ok], ya[ok]]), distance_upper_bound=AREA_POINT_MAX_M)
+        d, j = tree_pts.query(
+            np.column_stack([xa[ok], ya[ok]]), distance_upper_bound=AREA_POINT_MAX_M
+        )
         hit = np.isfinite(d)
         out[ok[hit]] = j[hit]
         return out
@@ -516,7 +559,9 @@ def assign_areas(x: Any, y: Any, areas: gpd.GeoDataFrame) -> np.ndarray:
         out[ok[p_in[first]]] = poly[first]
     miss = np.flatnonzero(out[ok] < 0)
     if miss.size:
-        m_in, m_poly = tree.query_nearest(pts[miss], max_distance=AREA_SNAP_TOLERANCE_M, all_matches=False)
+        m_in, m_poly = tree.query_nearest(
+            pts[miss], max_distance=AREA_SNAP_TOLERANCE_M, all_matches=False
+        )
         out[ok[miss[m_in]]] = m_poly
     return out
 
@@ -561,15 +606,22 @@ def minutes_to_types_crow_fly(
     if "status" in s.columns:
         s = s[s["status"].astype("string").fillna("") != "excluded"]
     if "type" not in s.columns:
-        raise InputFileError("The sites table has no 'type' column.", fix="Load sites with geosuff.inputs.load_sites.")
+        raise InputFileError(
+            "The sites table has no 'type' column.",
+            fix="Load sites with geosuff.inputs.load_sites.",
+        )
     if {"easting", "northing"} <= set(s.columns):
         sx, sy = _col_float(s, "easting"), _col_float(s, "northing")
     elif isinstance(s, gpd.GeoDataFrame):
         g = s.to_crs(BNG) if s.crs is not None else s
         sx, sy = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
     else:
-        raise InputFileError("The sites table has no location.", fix="Give easting/northing (EPSG:27700).")
-    spare_col = next((c for c in ("available_places", "spare_places", "places") if c in s.columns), None)
+        raise InputFileError(
+            "The sites table has no location.", fix="Give easting/northing (EPSG:27700)."
+        )
+    spare_col = next(
+        (c for c in ("available_places", "spare_places", "places") if c in s.columns), None
+    )
     spare = _col_float(s, spare_col) if spare_col else np.ones(len(s))
     if spare_col is None:
         logger.warning("sites have no places column: every site counts as having spare places")
@@ -666,7 +718,9 @@ def gap_areas(
     far_groups = groups[far]
     unassigned = int((idx < 0).sum())
     if unassigned:
-        logger.warning("%d far-placed children have a home outside every area (or no home point)", unassigned)
+        logger.warning(
+            "%d far-placed children have a home outside every area (or no home point)", unassigned
+        )
 
     mins_table: pd.DataFrame | None
     if area_minutes_to_type is not None:
@@ -701,7 +755,10 @@ def gap_areas(
             if not types or mins_table is None or area_id not in mins_table.index:
                 continue
             assessed = True
-            vals = {t: float(mins_table.at[area_id, t]) if t in mins_table.columns else math.inf for t in types}
+            vals = {
+                t: float(mins_table.at[area_id, t]) if t in mins_table.columns else math.inf
+                for t in types
+            }
             vals = {t: (math.inf if not np.isfinite(v) else v) for t, v in vals.items()}
             best_t = min(vals, key=lambda t: vals[t])
             best = vals[best_t]
@@ -732,14 +789,27 @@ def gap_areas(
             }
         )
     cols = [
-        "rank", "area_id", "area_name", "n_far", "count_band", "needed_groups", "main_need",
-        "needs_detail", "minutes_to_suitable", "suitable_type", "lacks", "outside_catchment",
+        "rank",
+        "area_id",
+        "area_name",
+        "n_far",
+        "count_band",
+        "needed_groups",
+        "main_need",
+        "needs_detail",
+        "minutes_to_suitable",
+        "suitable_type",
+        "lacks",
+        "outside_catchment",
         "minutes_source",
     ]
     has_pop = "pop_0_17" in areas.columns
     if not rows:
         empty = gpd.GeoDataFrame(
-            {c: pd.Series(dtype=object) for c in [*cols, *(["pop_0_17", "far_per_10k"] if has_pop else []), "evidence"]},
+            {
+                c: pd.Series(dtype=object)
+                for c in [*cols, *(["pop_0_17", "far_per_10k"] if has_pop else []), "evidence"]
+            },
             geometry=gpd.GeoSeries([], crs=BNG),
             crs=BNG,
         )
@@ -753,7 +823,9 @@ def gap_areas(
         with np.errstate(divide="ignore", invalid="ignore"):
             df["far_per_10k"] = np.where(pop > 0, df["n_far"].to_numpy() / pop * 10_000, np.nan)
     oc = df["outside_catchment"]
-    gap_key = np.where(oc.isna().to_numpy(), 1, np.where(oc.fillna(False).to_numpy(dtype=bool), 0, 2))
+    gap_key = np.where(
+        oc.isna().to_numpy(), 1, np.where(oc.fillna(False).to_numpy(dtype=bool), 0, 2)
+    )
     far_key = -df["minutes_to_suitable"].fillna(math.inf)
     df = (
         df.assign(_g=gap_key, _m=far_key)
@@ -775,20 +847,44 @@ def gap_areas(
         geometry=gpd.GeoSeries(geom, crs=BNG),
         crs=BNG,
     )
-    out.attrs.update({"publish_columns": _publish_columns(has_pop), "unassigned": unassigned, "minutes": minutes, "far_miles": far_miles})
-    logger.info("gap areas: %d areas with ≥%d far-placed children, %d outside catchments", len(out), min_count, int(out["outside_catchment"].fillna(False).sum()))
+    out.attrs.update(
+        {
+            "publish_columns": _publish_columns(has_pop),
+            "unassigned": unassigned,
+            "minutes": minutes,
+            "far_miles": far_miles,
+        }
+    )
+    logger.info(
+        "gap areas: %d areas with ≥%d far-placed children, %d outside catchments",
+        len(out),
+        min_count,
+        int(out["outside_catchment"].fillna(False).sum()),
+    )
     return out
 
 
 def _publish_columns(has_pop: bool) -> list[str]:
     cols = [
-        "rank", "area_id", "area_name", "count_band", "needed_groups", "minutes_to_suitable",
-        "suitable_type", "lacks", "outside_catchment", "minutes_source", "evidence", "geometry",
+        "rank",
+        "area_id",
+        "area_name",
+        "count_band",
+        "needed_groups",
+        "minutes_to_suitable",
+        "suitable_type",
+        "lacks",
+        "outside_catchment",
+        "minutes_source",
+        "evidence",
+        "geometry",
     ]
     return cols + (["pop_0_17"] if has_pop else [])
 
 
-def _evidence(r: Any, *, far_miles: float, minutes: float, labels: dict[str, str], type_labels: dict[str, str]) -> str:
+def _evidence(
+    r: Any, *, far_miles: float, minutes: float, labels: dict[str, str], type_labels: dict[str, str]
+) -> str:
     text = (
         f"{r.count_band} children whose home is in {r.area_name} ({r.area_id}) are placed more than "
         f"{far_miles:g} miles from home; main need: {labels.get(r.main_need, r.main_need)}"
