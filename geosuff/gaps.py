@@ -14,7 +14,7 @@ Percentages are 0–100 and, as in the DfE tables, use *all* children in the gro
 (children whose distance is not known are counted in the "not known" column). Targets are shares
 (0–1) as in the config (``local_target = 0.75``).
 
-Disclosure: :func:`gap_areas` keeps the raw counts (``n_far``, ``needs_detail``) for internal use
+Disclosure: :func:`gap_areas` keeps the raw counts (``n_far``, ``n_by_group``) for internal use
 and gives ``count_band`` ("1–4", "5–9", "10+") and evidence text built from bands for publication;
 the columns safe to publish are listed in ``result.attrs["publish_columns"]``.
 """
@@ -165,7 +165,7 @@ def _require(measures: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 def _grouping(measures: pd.DataFrame, by: str) -> tuple[np.ndarray, list[Any], dict[Any, str]]:
     """Group key per row, ordered keys, and labels."""
     n = len(measures)
-    if by == "all":
+    if by in ("all", "overall"):
         return np.full(n, "all", dtype=object), ["all"], {"all": ALL_LABEL}
     if by == "place_group":
         _require(measures, ["place_group"], "indicators by placement type")
@@ -227,8 +227,8 @@ def indicator_table(
         ``inside_la``; uses ``road_minutes``, ``adjoining_la`` and the grouping column).
     by : str, default "place_group"
         "place_group" (ordered as ``placement_groups.csv``), "age_band" (DfE bands: under 1,
-        1 to 4, 5 to 9, 10 to 15, 16 and over; from ``age`` in years), "uasc", "all", or any
-        column of ``measures``.
+        1 to 4, 5 to 9, 10 to 15, 16 and over; from ``age`` in years), "uasc", "all" or
+        "overall" (just the "All children" row), or any column of ``measures``.
     far_miles : float, default 20.0
         Miles line: "within" is rounded DfE miles ≤ ``far_miles``.
     minutes : float, default 30.0
@@ -261,7 +261,7 @@ def indicator_table(
         "within_minutes": minutes_target,
     }
     rows = []
-    for key in [*order, None]:
+    for key in [*([] if by in ("all", "overall") else order), None]:
         sel = np.ones(len(measures), bool) if key is None else keys == key
         n = int(sel.sum())
         m, t = miles[sel], mins[sel]
@@ -696,12 +696,12 @@ def gap_areas(
     GeoDataFrame (EPSG:27700)
         One row per area, ranked: ``rank``, ``area_id``, ``area_name``, ``n_far`` (raw count,
         internal), ``count_band`` ("5–9", "10+", ...), ``needed_groups`` (labels, most common
-        first), ``main_need`` (group code), ``needs_detail`` (raw counts per group, internal),
+        first), ``main_need`` (group code), ``n_by_group`` (raw counts per group, internal),
         ``minutes_to_suitable`` (minutes to the nearest site serving the main need with spare
         places; NaN if none or not modelled), ``suitable_type``, ``lacks`` ("; "-joined, e.g.
         "no children's home with spare places within 30 min"), ``outside_catchment`` (boolean;
         NA without catchment data), ``minutes_source`` ("road" / "straight-line estimate at
-        35 km/h" / ""), ``pop_0_17`` and ``far_per_10k`` (when population is given),
+        35 km/h" / ""), ``pop_0_17`` and ``n_far_per_10k`` (when population is given),
         ``evidence`` (publishable sentence built from bands), ``geometry``. Ranking: gaps first,
         then more children, then further from suitable provision.
         ``attrs["publish_columns"]`` lists the columns safe to publish;
@@ -778,7 +778,7 @@ def gap_areas(
                 "count_band": str(count_band(n_far)[0]),
                 "needed_groups": "; ".join(labels.get(g, g) for g in needs),
                 "main_need": needs[0],
-                "needs_detail": "; ".join(f"{g} {int(counts[g])}" for g in needs),
+                "n_by_group": "; ".join(f"{g} {int(counts[g])}" for g in needs),
                 "minutes_to_suitable": main_minutes,
                 "suitable_type": main_type,
                 "lacks": "; ".join(lacks),
@@ -796,7 +796,7 @@ def gap_areas(
         "count_band",
         "needed_groups",
         "main_need",
-        "needs_detail",
+        "n_by_group",
         "minutes_to_suitable",
         "suitable_type",
         "lacks",
@@ -808,7 +808,7 @@ def gap_areas(
         empty = gpd.GeoDataFrame(
             {
                 c: pd.Series(dtype=object)
-                for c in [*cols, *(["pop_0_17", "far_per_10k"] if has_pop else []), "evidence"]
+                for c in [*cols, *(["pop_0_17", "n_far_per_10k"] if has_pop else []), "evidence"]
             },
             geometry=gpd.GeoSeries([], crs=BNG),
             crs=BNG,
@@ -821,7 +821,7 @@ def gap_areas(
         pop = _col_float(areas, "pop_0_17")[df["_pos"].to_numpy()]
         df["pop_0_17"] = pop
         with np.errstate(divide="ignore", invalid="ignore"):
-            df["far_per_10k"] = np.where(pop > 0, df["n_far"].to_numpy() / pop * 10_000, np.nan)
+            df["n_far_per_10k"] = np.where(pop > 0, df["n_far"].to_numpy() / pop * 10_000, np.nan)
     oc = df["outside_catchment"]
     gap_key = np.where(
         oc.isna().to_numpy(), 1, np.where(oc.fillna(False).to_numpy(dtype=bool), 0, 2)
@@ -843,7 +843,7 @@ def gap_areas(
         df["rank"] = np.arange(1, len(df) + 1)
     geom = areas.geometry.to_numpy()[df["_pos"].to_numpy()]
     out = gpd.GeoDataFrame(
-        df[[*cols, *(["pop_0_17", "far_per_10k"] if has_pop else []), "evidence"]],
+        df[[*cols, *(["pop_0_17", "n_far_per_10k"] if has_pop else []), "evidence"]],
         geometry=gpd.GeoSeries(geom, crs=BNG),
         crs=BNG,
     )

@@ -125,6 +125,9 @@ def test_indicators_by_age_band_and_uasc(measures: pd.DataFrame) -> None:
     assert t["n"].tolist() == [1, 2, 1, 3, 2, 1, 10]
     assert _row(t, "10 to 15")["n_over_miles"] == 2
     assert _row(t, "16 and over")["n_inside_la"] == 1
+    overall = gaps.indicator_table(measures, by="overall")
+    assert overall["group"].tolist() == ["all"] and overall["n"].tolist() == [10]
+    assert overall["n_within_miles"].tolist() == [5]
     u = gaps.indicator_table(measures, by="uasc", within_miles_target=0.5)
     assert u["group"].tolist() == ["UASC", "Not UASC", "Not known", "all"]
     assert u["n"].tolist() == [2, 7, 1, 10]
@@ -263,17 +266,17 @@ def test_gap_areas_with_road_minutes(rutland_lsoas: gpd.GeoDataFrame) -> None:
     assert first["lacks"] == "no children's home with spare places within 30 min"
     # supported: best of supported accommodation (none) and care-leaver unit (45 min)
     assert second["needed_groups"] == "Supported / independent living (H5, P2); Children's homes (K2)"
-    assert second["needs_detail"] == "supported 4; childrens_home 3"
+    assert second["n_by_group"] == "supported 4; childrens_home 3"
     assert second["minutes_to_suitable"] == 45.0 and second["suitable_type"] == "care_leaver_unit"
     assert "care-leaver unit" in second["lacks"] and "children's home" not in second["lacks"]  # 20 min
     assert third["lacks"] == "" and third["minutes_to_suitable"] == 12.0
     # population rate and publishable evidence built from bands only
     pop0 = float(rutland_lsoas["pop_0_17"].iloc[0])
-    assert first["far_per_10k"] == pytest.approx(10 / pop0 * 10_000)
+    assert first["n_far_per_10k"] == pytest.approx(10 / pop0 * 10_000)
     assert first["evidence"].startswith("10+ children whose home is in")
     assert "52 min" in first["evidence"] and "beyond the 30-minute limit" in first["evidence"]
     assert "7" not in second["evidence"].split("whose")[0]
-    assert "n_far" not in g.attrs["publish_columns"] and "needs_detail" not in g.attrs["publish_columns"]
+    assert "n_far" not in g.attrs["publish_columns"] and "n_by_group" not in g.attrs["publish_columns"]
     assert g.attrs["unassigned"] == 0
     only = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, only_gaps=True)
     assert only["area_id"].tolist() == [ids[0], ids[3]]
