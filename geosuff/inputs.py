@@ -300,7 +300,8 @@ class PostcodeLookup:
                     "terminated": False,
                 }
             ).drop_duplicates("key").set_index("key")
-            self._fallback_table = part
+            # keep what earlier calls loaded: the letters already read stay available
+            self._fallback_table = part if self._fallback_table is None else pd.concat([self._fallback_table, part[~part.index.isin(self._fallback_table.index)]])
             self._fallback_letters |= need
         return self._fallback_table
 

@@ -84,6 +84,10 @@ def published_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
 def published_gaps(gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     if gaps is None or len(gaps) == 0:
         return gaps
+    keep = gaps.attrs.get("publish_columns")
+    if keep:
+        cols = [c for c in gaps.columns if c in set(keep) or c == "geometry"]
+        return gaps[cols].copy()
     raw = [c for c in gaps.columns if c in {"n_far", "children", "count", "n_children"} or c.startswith("n_")]
     return gaps.drop(columns=raw)
 
