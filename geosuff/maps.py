@@ -1,0 +1,1074 @@
+"""The interactive HTML map of a run (folium / Leaflet).
+
+Layers (each a named overlay in the layer control, see :data:`LAYER_NAMES`):
+
+* the council boundary and its neighbouring councils;
+* provision sites by type, **generalised**: every site is drawn at the centre of the 1 km British
+  National Grid square that contains it (:data:`GENERALISE_M`), one marker per square and type,
+  with places, spare places and Ofsted ratings; never a name or address;
+* served areas (catchments) per travel-time threshold, one overlay per threshold;
+* the access-time raster(s) as image overlays, warped to Web Mercator and coloured in the
+  threshold bands (so a site's own cell is never singled out);
+* gap areas as a choropleth of the *band* of far-placed children (never the count);
+* candidate properties coloured by rank, popups with every score component and the reasons,
+  and the chosen set highlighted;
+* aggregated placement flows (home area → placement LA), drawn only for flows of at least
+  ``min_count`` children; smaller flows are merged (see :func:`flow_lines`).
+
+Disclosure rules for the map (stated on the map and in the report):
+
+* no child-level point, postcode or id is written; all lon/lat in the file are rounded to
+  :data:`COORD_DECIMALS` decimals (about 70–110 m) so no coordinate can reproduce a postcode
+  location to 4 or more decimals;
+* counts of children appear only through :mod:`geosuff.disclosure` (suppressed below
+  ``min_count``) or as bands.
+
+``self_contained=True`` writes a file that needs no network at all: no tiles (a plain
+background), and Leaflet 1.9.3 and leaflet.fullscreen (vendored in ``geosuff/templates``, see
+``VENDOR.md``) inlined, with their images as ``data:`` URIs.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import logging
+import math
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+from pyproj import Transformer
+
+from geosuff import BNG, WGS84, __version__
+from geosuff import disclosure as dc
+from geosuff.io import atomic_write_text
+
+if TYPE_CHECKING:
+    from geosuff.results import Results
+
+logger = logging.getLogger(__name__)
+
+#: Provision sites are shown at the centre of the National Grid square of this size (metres).
+GENERALISE_M = 1000.0
+#: Decimals of every published longitude/latitude (0.001 degree is about 70 m east-west and
+#: 111 m north-south in England).
+COORD_DECIMALS = 3
+#: Simplification tolerance (metres, EPSG:27700) for polygons before publication.
+SIMPLIFY_M = 25.0
+#: Leaflet version vendored in geosuff/templates (the same folium 0.20 links from its CDN).
+LEAFLET_VERSION = "1.9.3"
+FULLSCREEN_VERSION = "3.0.0"
+#: Largest side (pixels) of an access-raster overlay image.
+RASTER_MAX_PX = 1600
+
+#: Marker letter and colour per provision type.
+SITE_STYLE: dict[str, tuple[str, str]] = {
+    "childrens_home": ("H", "#b5175a"),
+    "secure_home": ("S", "#5b2a86"),
+    "foster_cluster": ("F", "#2f7d32"),
+    "supported_accommodation": ("A", "#1f5fa8"),
+    "care_leaver_unit": ("L", "#00838f"),
+    "short_breaks": ("B", "#c05a00"),
+}
+_UNKNOWN_STYLE = ("?", "#616e7c")
+#: Colours of the access-time bands, nearest first.
+ACCESS_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#a50026"]
+#: Colours of the gap-area bands, fewest children first.
+GAP_COLOURS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
+CHOSEN_COLOUR = "#f2b705"
+
+LAYER_BOUNDARY = "Council boundary"
+LAYER_NEIGHBOURS = "Neighbouring councils"
+LAYER_GAPS = "Gap areas"
+LAYER_ACCESS_AREAS = "Places per 1,000 children (2SFCA)"
+LAYER_CANDIDATES = "Candidate properties"
+LAYER_CHOSEN = "Chosen set"
+LAYER_FLOWS = "Placement flows"
+LAYER_SITES_PREFIX = "Provision: "
+LAYER_CATCHMENT_PREFIX = "Catchment: "
+LAYER_ACCESS_PREFIX = "Access time: "
+
+ATTRIBUTION = (
+    "Roads &copy; OpenStreetMap contributors (ODbL) &middot; ONS and OS data &copy; Crown "
+    "copyright and database right &middot; DfE statistics (OGL v3)"
+)
+
+_TO_WGS84 = Transformer.from_crs(BNG, WGS84, always_xy=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Public helpers
+# ----------------------------------------------------------------------------------------------
+def generalise_points(easting: Any, northing: Any, *, grid_m: float = GENERALISE_M) -> tuple[np.ndarray, np.ndarray]:
+    """Centre of the ``grid_m`` National Grid square containing each point (metres, EPSG:27700).
+
+    NaN stays NaN. With the default 1 km, a site at (486 231, 309 529) is shown at
+    (486 500, 309 500).
+    """
+    e = np.asarray(easting, dtype=float)
+    n = np.asarray(northing, dtype=float)
+    return np.floor(e / grid_m) * grid_m + grid_m / 2, np.floor(n / grid_m) * grid_m + grid_m / 2
+
+
+def to_lonlat(easting: Any, northing: Any, *, decimals: int = COORD_DECIMALS) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude (degrees, rounded to ``decimals``) of BNG points (metres)."""
+    lon, lat = _TO_WGS84.transform(np.asarray(easting, dtype=float), np.asarray(northing, dtype=float))
+    return np.round(np.asarray(lon, dtype=float), decimals), np.round(np.asarray(lat, dtype=float), decimals)
+
+
+def published_geojson(gdf: gpd.GeoDataFrame, properties: Sequence[str] = (), *, decimals: int = COORD_DECIMALS, simplify_m: float = SIMPLIFY_M) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS84) for publication.
+
+    Geometry is simplified by ``simplify_m`` metres in EPSG:27700, reprojected, snapped to a
+    ``10**-decimals`` degree grid (kept valid; features that collapse are dropped) and written with
+    exactly rounded coordinates. Only ``properties`` are kept (NaN becomes null).
+    """
+    if gdf is None or len(gdf) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    g = gdf if gdf.crs is not None else gdf.set_crs(BNG)
+    geom = g.geometry.to_crs(BNG)
+    if simplify_m > 0:
+        geom = geom.simplify(simplify_m, preserve_topology=True)
+    geom = geom.to_crs(WGS84)
+    grid = 10.0 ** (-decimals)
+    arr = shapely.set_precision(geom.to_numpy(), grid, mode="valid_output")
+    arr = shapely.transform(arr, lambda c: np.round(c, decimals))
+    feats = []
+    props = [p for p in properties if p in g.columns]
+    for i, gm in enumerate(arr):
+        if gm is None or shapely.is_empty(gm):
+            continue
+        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(gm), "properties": {p: _jsonable(g[p].iloc[i]) for p in props}})
+    return {"type": "FeatureCollection", "features": _plain(feats)}
+
+
+def flow_lines(results: Results) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Placement flows safe to draw, and a summary of what was not drawn.
+
+    Rule: flows are children by home area → placement LA (outside the council). A flow is drawn
+    from its home area when it has at least ``min_count`` children; the smaller flows to the same
+    LA are added together and drawn from the council's centre ("elsewhere in the council") when
+    that sum reaches ``min_count``; what is left is merged into one "other" total that is not
+    drawn. Counts on the map go through :func:`geosuff.disclosure.publish_count`.
+
+    Returns
+    -------
+    lines : DataFrame
+        ``from_label``, ``from_e``, ``from_n``, ``to_code``, ``to_label``, ``to_e``, ``to_n``
+        (metres, EPSG:27700; area/LA centres, never a child's point), ``children`` (int, at least
+        ``min_count``), ``children_pub`` and ``far_pub`` (published strings).
+    summary : dict
+        ``inside`` (children placed inside the council), ``other`` (children in flows not drawn,
+        incl. unknown LA), ``other_las`` (number of LAs in the "other" total), published strings.
+    """
+    mc = results.scenario.disclosure.min_count
+    cols = ["from_label", "from_e", "from_n", "to_code", "to_label", "to_e", "to_n", "children", "children_pub", "far_pub"]
+    flows = results.flows
+    empty = pd.DataFrame(columns=cols)
+    if flows is None or len(flows) == 0 or not {"placement_la", "children"} <= set(flows.columns):
+        return empty, {"inside": ":", "other": ":", "other_las": "0"}
+    f = flows.copy()
+    f["children"] = pd.to_numeric(f["children"], errors="coerce").fillna(0).astype(int)
+    f["far"] = pd.to_numeric(f["far"], errors="coerce").fillna(0).astype(int) if "far" in f else 0
+    council = results.scenario.council
+    code = f["placement_la"].astype("string")
+    inside = code == council
+    n_inside = int(f.loc[inside.fillna(False), "children"].sum())
+    f = f[~inside.fillna(False)].copy()
+    la_pts = _la_points()
+    c_e, c_n = _council_centre(results)
+    area_pts = _area_points(results)
+    names = f["placement_la_name"].astype("string") if "placement_la_name" in f else code
+    f["to_label"] = [str(nm) if isinstance(nm, str) and nm else str(cd) for nm, cd in zip(names, f["placement_la"], strict=False)]
+    drawable = f["placement_la"].isin(list(la_pts))
+    rows: list[dict[str, Any]] = []
+    other = int(f.loc[~drawable, "children"].sum())
+    other_las = set(f.loc[~drawable, "placement_la"].astype(str))
+    g = f[drawable]
+    for la, grp in g.groupby("placement_la", sort=True):
+        te, tn = la_pts[str(la)]
+        big = grp["children"] >= mc
+        if "home_area" in grp:
+            big &= grp["home_area"].astype("string").isin(list(area_pts)).fillna(False)
+        else:
+            big &= False
+        for r in grp[big].itertuples(index=False):
+            ae, an, alabel = area_pts[str(r.home_area)]
+            rows.append({"from_label": alabel, "from_e": ae, "from_n": an, "to_code": str(la), "to_label": r.to_label, "to_e": te, "to_n": tn, "children": int(r.children), "far": int(r.far)})
+        rest = grp[~big]
+        n_rest = int(rest["children"].sum())
+        if n_rest >= mc:
+            rows.append({"from_label": f"elsewhere in {results.council_name}", "from_e": c_e, "from_n": c_n, "to_code": str(la), "to_label": str(grp["to_label"].iloc[0]), "to_e": te, "to_n": tn, "children": n_rest, "far": int(rest["far"].sum())})
+        elif n_rest > 0:
+            other += n_rest
+            other_las.add(str(la))
+    out = pd.DataFrame(rows, columns=[*cols[:8], "far"])
+    out["children_pub"] = [dc.publish_count(v, min_count=mc) for v in out["children"]]
+    out["far_pub"] = [dc.publish_count(v, min_count=mc) for v in out["far"]]
+    out = out.sort_values("children", ascending=False).reset_index(drop=True)
+    summary = {"inside": dc.publish_count(n_inside, min_count=mc), "other": dc.publish_count(other, min_count=mc), "other_las": str(len(other_las))}
+    return out[cols], summary
+
+
+def raster_overlay(path: str | Path, *, breaks: Sequence[float], colours: Sequence[str], max_px: int = RASTER_MAX_PX, decimals: int = COORD_DECIMALS) -> tuple[bytes, list[list[float]]]:
+    """A coloured PNG of a single-band raster, warped to Web Mercator for a Leaflet image overlay.
+
+    Leaflet stretches an image overlay linearly in Web Mercator between its lat/lon bounds, so the
+    raster is warped (nearest neighbour, cells stay crisp) onto a Web-Mercator grid whose corners
+    are the raster's lat/lon bounds rounded outwards to ``decimals``.
+
+    Parameters
+    ----------
+    path : path
+        GeoTIFF (any CRS; nodata/NaN transparent).
+    breaks : sequence of float
+        Upper bounds of the colour bands (values ``<= breaks[0]`` get ``colours[0]``, ...; values
+        above the last break get the next colour).
+    colours : sequence of str
+        ``len(breaks) + 1`` hex colours.
+
+    Returns
+    -------
+    png : bytes
+        RGBA PNG.
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees.
+    """
+    import rasterio
+    import rasterio.errors
+    from rasterio.io import MemoryFile
+    from rasterio.transform import from_bounds
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    with rasterio.open(path) as src:
+        band = src.read(1, masked=True).astype("float64")
+        data = band.filled(np.nan)
+        src_crs, src_tr, src_bounds = src.crs or BNG, src.transform, src.bounds
+        res_m = abs(src_tr.a)
+    w0, s0, e0, n0 = transform_bounds(src_crs, WGS84, *src_bounds)
+    f = 10.0**decimals
+    west, south, east, north = math.floor(w0 * f) / f, math.floor(s0 * f) / f, math.ceil(e0 * f) / f, math.ceil(n0 * f) / f
+    merc = Transformer.from_crs(WGS84, "EPSG:3857", always_xy=True)
+    x0, y0 = merc.transform(west, south)
+    x1, y1 = merc.transform(east, north)
+    scale = 1.0 / max(math.cos(math.radians((south + north) / 2)), 0.1)
+    px = res_m * scale
+    width = int(min(max(math.ceil((x1 - x0) / px), 1), max_px))
+    height = int(min(max(math.ceil((y1 - y0) / px), 1), max_px))
+    dst = np.full((height, width), np.nan)
+    reproject(
+        source=data,
+        destination=dst,
+        src_transform=src_tr,
+        src_crs=src_crs,
+        src_nodata=np.nan,
+        dst_transform=from_bounds(x0, y0, x1, y1, width, height),
+        dst_crs="EPSG:3857",
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest,
+    )
+    rgba = np.zeros((4, height, width), dtype=np.uint8)
+    ok = np.isfinite(dst)
+    idx = np.digitize(np.where(ok, dst, 0.0), np.asarray(breaks, dtype=float), right=True)
+    lut = np.array([_hex_rgb(c) for c in colours], dtype=np.uint8)
+    idx = np.clip(idx, 0, len(lut) - 1)
+    for k in range(3):
+        rgba[k] = np.where(ok, lut[idx, k], 0)
+    rgba[3] = np.where(ok, 255, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with MemoryFile() as mem:
+            with mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as dst_ds:
+                dst_ds.write(rgba)
+            png = mem.read()
+    return png, [[south, west], [north, east]]
+
+
+# ----------------------------------------------------------------------------------------------
+# The map
+# ----------------------------------------------------------------------------------------------
+def write_map(results: Results, path: str | Path, *, self_contained: bool = False) -> Path:
+    """Write the interactive map of a run to ``path`` (HTML).
+
+    Parameters
+    ----------
+    results : Results
+        A run's results (see :class:`geosuff.results.Results`).
+    path : path
+        Output HTML file (written atomically).
+    self_contained : bool, keyword-only
+        No network at all: plain background instead of tiles, Leaflet and plugins inlined.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    text = render_map(results, self_contained=self_contained)
+    return atomic_write_text(Path(path), text)
+
+
+def render_map(results: Results, *, self_contained: bool = False) -> str:
+    """The map's HTML (see :func:`write_map`)."""
+    m = build_map(results, self_contained=self_contained)
+    _stable_ids(m.get_root())
+    text = m.get_root().render()
+    if self_contained:
+        remote = re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//[^"'\s>]+""", text)
+        if remote:
+            raise RuntimeError(f"self-contained map still references remote files: {remote[:3]}")
+    return text
+
+
+def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
+    """The folium map of a run (see the module docstring for the layers)."""
+    sc = results.scenario
+    boundary = results.boundary.to_crs(BNG) if results.boundary.crs is not None else results.boundary.set_crs(BNG)
+    minx, miny, maxx, maxy = boundary.total_bounds
+    lon, lat = to_lonlat([minx, maxx], [miny, maxy])
+    centre = [round(float(lat.mean()), COORD_DECIMALS), round(float(lon.mean()), COORD_DECIMALS)]
+    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
+    m.get_root().title = f"{results.council_name} - placement sufficiency map"
+    if self_contained:
+        m.default_js = []
+        m.default_css = []
+        _inline_assets(m)
+    else:
+        m.default_js = [("leaflet", f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js")]
+        m.default_css = [("leaflet_css", f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css")]
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True, opacity=0.6).add_to(m)
+    m.get_root().header.add_child(Element(f"<style>{_map_css(self_contained)}</style>"), name="geosuff_css")
+
+    legend: list[tuple[list[str], str]] = []
+    unavailable: list[str] = []
+
+    _add_boundaries(m, results, boundary)
+    ras = _add_access_rasters(m, results, legend)
+    if not ras:
+        unavailable.append("access-time raster")
+    if not _add_catchments(m, results, legend):
+        unavailable.append("catchments")
+    _add_area_access(m, results, legend)
+    if not _add_gaps(m, results, legend):
+        unavailable.append("gap areas")
+    if not _add_flows(m, results, legend):
+        unavailable.append("placement flows")
+    if not _add_sites(m, results, legend):
+        unavailable.append("provision sites")
+    if not _add_candidates(m, results, legend):
+        unavailable.append("candidate properties")
+
+    folium.plugins.Fullscreen(position="topleft", title="Full screen", title_cancel="Exit full screen").add_to(m)
+    if self_contained:
+        for child in m._children.values():
+            if isinstance(child, folium.plugins.Fullscreen):
+                child.default_js = []
+                child.default_css = []
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _Panel(_title_html(results, unavailable), position="topleft", css_class="gs-title").add_to(m)
+    _Legend(legend).add_to(m)
+    _Attribution(ATTRIBUTION).add_to(m)
+    if sc.synthetic:
+        m.get_root().html.add_child(Element('<div class="gs-synthetic" role="alert">SYNTHETIC DATA - not real children. For demonstration and testing only.</div>'), name="gs_synthetic")
+    sw, ne = [round(float(lat.min()), COORD_DECIMALS), round(float(lon.min()), COORD_DECIMALS)], [round(float(lat.max()), COORD_DECIMALS), round(float(lon.max()), COORD_DECIMALS)]
+    m.fit_bounds([sw, ne], padding=(10, 10))
+    return m
+
+
+# ----------------------------------------------------------------------------------------------
+# Layers
+# ----------------------------------------------------------------------------------------------
+def _add_boundaries(m: folium.Map, results: Results, boundary: gpd.GeoDataFrame) -> None:
+    neighbours = _neighbours(results)
+    if neighbours is not None and len(neighbours):
+        fg = folium.FeatureGroup(name=LAYER_NEIGHBOURS, show=True)
+        folium.GeoJson(
+            published_geojson(neighbours, ["name", "code"], simplify_m=100.0),
+            style_function=lambda f: {"color": "#7b8794", "weight": 1.2, "fillColor": "#cbd2d9", "fillOpacity": 0.35, "dashArray": "4 3"},
+            tooltip=folium.GeoJsonTooltip(["name"], aliases=["Neighbouring council"]),
+        ).add_to(fg)
+        fg.add_to(m)
+    fg = folium.FeatureGroup(name=LAYER_BOUNDARY, show=True)
+    b = boundary.copy()
+    if "name" not in b:
+        b["name"] = results.council_name
+    folium.GeoJson(
+        published_geojson(b, ["name"], simplify_m=50.0),
+        style_function=lambda f: {"color": "#1f2933", "weight": 3, "fill": False},
+        tooltip=folium.GeoJsonTooltip(["name"], aliases=["Council"]),
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _neighbours(results: Results) -> gpd.GeoDataFrame | None:
+    b = results.boundary
+    if "role" in b.columns:
+        nb = b[b["role"].astype(str).str.startswith("neighbour")]
+        if len(nb):
+            return nb
+    try:
+        from geosuff.distance import adjacent_las
+        from geosuff.inputs import Boundaries
+
+        codes = adjacent_las(results.scenario.council, results.scenario.inputs.boundaries)
+        gdf = Boundaries.load(results.scenario.inputs.boundaries).gdf
+        return gdf[gdf["code"].isin(codes)].copy()
+    except Exception as err:  # boundaries are context only: the map works without them
+        logger.warning("neighbouring councils not drawn: %s", err)
+        return None
+
+
+def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
+    s = results.sites
+    if s is None or len(s) == 0 or not {"easting", "northing", "type"} <= set(s.columns):
+        return False
+    if "status" in s:
+        s = s[s["status"].astype(str).str.startswith("used")]
+    e = pd.to_numeric(s["easting"], errors="coerce").to_numpy(float)
+    n = pd.to_numeric(s["northing"], errors="coerce").to_numpy(float)
+    ok = np.isfinite(e) & np.isfinite(n)
+    s = s[ok].copy()
+    if s.empty:
+        return False
+    ge, gn = generalise_points(e[ok], n[ok])
+    s["_ge"], s["_gn"] = ge, gn
+    s["_places"] = pd.to_numeric(s["places"], errors="coerce") if "places" in s else np.nan
+    s["_avail"] = pd.to_numeric(s["available_places"], errors="coerce") if "available_places" in s else np.nan
+    labels = _site_labels()
+    names: list[str] = []
+    for typ in _ordered_types(s["type"].astype(str).unique()):
+        letter, colour = SITE_STYLE.get(typ, _UNKNOWN_STYLE)
+        label = labels.get(typ, typ.replace("_", " ").capitalize())
+        name = f"{LAYER_SITES_PREFIX}{label}"
+        names.append(name)
+        fg = folium.FeatureGroup(name=name, show=True)
+        sub = s[s["type"].astype(str) == typ]
+        for (ce, cn), grp in sub.groupby(["_ge", "_gn"], sort=True):
+            lon, lat = to_lonlat([ce], [cn])
+            k = len(grp)
+            ratings = sorted({str(r) for r in grp.get("rating", pd.Series(dtype=str)).dropna() if str(r).strip() and str(r) != "<NA>"})
+            rows = [
+                ("Type", label),
+                ("Sites in this 1 km square", str(k)),
+                ("Places", _fmt_num(grp["_places"].sum(min_count=1))),
+                ("Spare places", _fmt_num(grp["_avail"].sum(min_count=1))),
+            ]
+            if ratings:
+                rows.append(("Ofsted rating" + ("s" if len(ratings) > 1 else ""), "; ".join(ratings)))
+            if "site_id" in grp:
+                rows.append(("Site id" + ("s" if k > 1 else ""), ", ".join(str(v) for v in grp["site_id"])))
+            popup = _popup_table(f"{label}{' ×' + str(k) if k > 1 else ''}", rows, note="Location generalised to the centre of its 1 km grid square; no address is shown.")
+            badge = f'<span class="gs-badge">{k}</span>' if k > 1 else ""
+            icon = folium.DivIcon(html=f'<div class="gs-site" style="background:{colour}" data-type="{html.escape(typ)}">{letter}{badge}</div>', icon_size=(24, 24), icon_anchor=(12, 12), class_name="gs-site-icon")
+            mk = folium.Marker([float(lat[0]), float(lon[0])], icon=icon, tooltip=f"{label}{f' ({k})' if k > 1 else ''}")
+            _HtmlPopup(popup, max_width=340).add_to(mk)
+            mk.add_to(fg)
+        fg.add_to(m)
+    items = "".join(
+        f'<div class="gs-row"><span class="gs-site gs-site-sm" style="background:{SITE_STYLE.get(t, _UNKNOWN_STYLE)[1]}">{SITE_STYLE.get(t, _UNKNOWN_STYLE)[0]}</span>{html.escape(labels.get(t, t))}</div>'
+        for t in _ordered_types(s["type"].astype(str).unique())
+    )
+    legend.append((names, _section("Provision sites", items + f'<div class="gs-note">Shown at the centre of their {GENERALISE_M / 1000:g} km grid square.</div>', "sites")))
+    return True
+
+
+def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
+    gdf = results.served if results.served is not None and len(results.served) else results.catchments
+    if gdf is None or len(gdf) == 0:
+        return False
+    mcol = _first_col(gdf, ("minutes", "threshold_min", "threshold", "max_minutes"))
+    tcol = _first_col(gdf, ("type", "site_type"))
+    if mcol is None:
+        return False
+    g = gdf.copy()
+    g["_min"] = pd.to_numeric(g[mcol], errors="coerce")
+    g["_type"] = g[tcol].astype(str) if tcol else "all"
+    if gdf is results.catchments:  # dissolve per type and threshold: single sites are not outlined
+        g = g.dissolve(by=["_type", "_min"], as_index=False)
+    labels = _site_labels()
+    g["type_label"] = [labels.get(t, t.replace("_", " ")) for t in g["_type"]]
+    g["minutes_label"] = [f"{v:g} min" for v in g["_min"]]
+    if "area_km2" not in g:
+        g["area_km2"] = (g.geometry.to_crs(BNG).area / 1e6).round(1)
+    else:
+        g["area_km2"] = pd.to_numeric(g["area_km2"], errors="coerce").round(1)
+    local = results.scenario.analysis.local_minutes
+    names = []
+    for mins in sorted(g["_min"].dropna().unique()):
+        name = f"{LAYER_CATCHMENT_PREFIX}within {mins:g} min by road"
+        names.append(name)
+        fg = folium.FeatureGroup(name=name, show=bool(math.isclose(mins, local)))
+        sub = g[g["_min"] == mins]
+        colours = {t: SITE_STYLE.get(t, _UNKNOWN_STYLE)[1] for t in sub["_type"]}
+        gj = published_geojson(sub.assign(site_type=sub["_type"]), ["site_type", "type_label", "minutes_label", "area_km2"])
+        folium.GeoJson(
+            gj,
+            style_function=lambda f, c=colours: {"color": c.get(f["properties"]["site_type"], "#616e7c"), "weight": 1.5, "fillColor": c.get(f["properties"]["site_type"], "#616e7c"), "fillOpacity": 0.05},
+            tooltip=folium.GeoJsonTooltip(["type_label", "minutes_label", "area_km2"], aliases=["Served by", "Within", "Area (km²)"]),
+        ).add_to(fg)
+        fg.add_to(m)
+    legend.append((names, _section("Catchments", '<div class="gs-note">Area reachable by road within the threshold from the nearest site of each type (outline colour = site type). One layer per threshold.</div>', "catchments")))
+    return True
+
+
+def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
+    rasters = {k: Path(v) for k, v in (results.rasters or {}).items() if v is not None and Path(v).exists()}
+    if not rasters:
+        return False
+    minutes = sorted(float(v) for v in results.scenario.analysis.minutes)[: len(ACCESS_COLOURS) - 1]
+    colours = _spread(ACCESS_COLOURS, len(minutes) + 1)
+    names = []
+    labels = _site_labels()
+    for i, (key, path) in enumerate(sorted(rasters.items())):
+        try:
+            png, bounds = raster_overlay(path, breaks=minutes, colours=colours)
+        except Exception as err:  # a broken raster must not stop the map
+            logger.warning("access raster %s not drawn: %s", path.name, err)
+            continue
+        typ = next((t for t in labels if t in key), None)
+        what = f"nearest {labels[typ].lower()}" if typ else key.replace("_", " ")
+        name = f"{LAYER_ACCESS_PREFIX}{what}"
+        names.append(name)
+        fg = folium.FeatureGroup(name=name, show=i == 0)
+        folium.raster_layers.ImageOverlay(
+            image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+            bounds=bounds,
+            opacity=0.55,
+            interactive=False,
+            cross_origin=False,
+            zindex=1,
+            className="gs-raster",
+        ).add_to(fg)
+        fg.add_to(m)
+    if not names:
+        return False
+    edges = [0.0, *minutes]
+    items = "".join(
+        f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j)}</div>'
+        for j, c in enumerate(colours)
+    )
+    legend.append((names, _section("Road minutes to the nearest site", items + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells; coloured in threshold bands.</div>', "access")))
+    return True
+
+
+def _add_area_access(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
+    a = results.areas
+    if a is None or len(a) == 0 or "places_per_1000" not in a:
+        return False
+    g = a.copy()
+    v = pd.to_numeric(g["places_per_1000"], errors="coerce")
+    g["ppk"] = v.round(2)
+    g["area_label"] = g["area_name"].astype(str) if "area_name" in g else g.get("area_id", "").astype(str)
+    hi = float(np.nanmax(v)) if np.isfinite(v).any() else 0.0
+    breaks = _nice_breaks(hi)
+    colours = _spread(["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"], len(breaks) + 1)
+    fg = folium.FeatureGroup(name=LAYER_ACCESS_AREAS, show=False)
+    folium.GeoJson(
+        published_geojson(g, ["area_label", "ppk"]),
+        style_function=lambda f, b=breaks, c=colours: {"color": "#52606d", "weight": 0.6, "fillColor": _colour_for(f["properties"]["ppk"], b, c), "fillOpacity": 0.65},
+        tooltip=folium.GeoJsonTooltip(["area_label", "ppk"], aliases=["Area", "Places per 1,000 children"]),
+    ).add_to(fg)
+    fg.add_to(m)
+    edges = [0.0, *breaks]
+    items = "".join(f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j, unit="")}</div>' for j, c in enumerate(colours))
+    minutes = results.scenario.analysis.local_minutes
+    legend.append(([LAYER_ACCESS_AREAS], _section("Places per 1,000 children", items + f'<div class="gs-note">Two-step floating catchment, {minutes:g} min by road.</div>', "areas")))
+    return True
+
+
+def _add_gaps(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
+    gp = results.gap_areas
+    if gp is None or len(gp) == 0 or "geometry" not in gp:
+        return False
+    g = gp.copy()
+    if "count_band" not in g:
+        raw = _first_col(g, ("n_far", "children", "n_children", "count"))
+        if raw is None:
+            return False
+        g["count_band"] = [dc.count_band(int(v), min_count=results.scenario.disclosure.min_count) for v in pd.to_numeric(g[raw], errors="coerce").fillna(0)]
+    g["count_band"] = g["count_band"].astype(str)
+    bands = sorted(g["count_band"].unique(), key=_band_key)
+    colours = dict(zip(bands, _spread(GAP_COLOURS[1:], len(bands)), strict=True))
+    g["area_label"] = g["area_name"].astype(str) if "area_name" in g else g.get("area_id", pd.Series("", index=g.index)).astype(str)
+    for c in ("needed_groups", "lacks", "evidence"):
+        g[c] = g[c].fillna("").astype(str) if c in g else ""
+    g["rank"] = pd.to_numeric(g["rank"], errors="coerce").fillna(0).astype(int) if "rank" in g else np.arange(1, len(g) + 1)
+    g["gap"] = g["outside_catchment"].map({True: "yes", False: "no"}).fillna("not assessed").astype(str) if "outside_catchment" in g else "not assessed"
+    fg = folium.FeatureGroup(name=LAYER_GAPS, show=True)
+    folium.GeoJson(
+        published_geojson(g, ["rank", "area_label", "count_band", "needed_groups", "lacks", "gap", "evidence"]),
+        style_function=lambda f, c=colours: {
+            "color": "#7f0000" if f["properties"]["gap"] == "yes" else "#a63603",
+            "weight": 2.5 if f["properties"]["gap"] == "yes" else 1.2,
+            "fillColor": c.get(f["properties"]["count_band"], "#fcae91"),
+            "fillOpacity": 0.6,
+        },
+        highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.75},
+        tooltip=folium.GeoJsonTooltip(["rank", "area_label", "count_band", "needed_groups", "lacks"], aliases=["Gap rank", "Area", "Children placed far away", "Needs", "Lacks"]),
+        popup=folium.GeoJsonPopup(["area_label", "evidence"], aliases=["Area", "Evidence"], max_width=360),
+    ).add_to(fg)
+    fg.add_to(m)
+    far = results.scenario.analysis.far_miles
+    items = "".join(f'<div class="gs-row"><span class="gs-swatch" style="background:{colours[b]}"></span>{html.escape(b)} children</div>' for b in bands)
+    items += '<div class="gs-row"><span class="gs-swatch gs-swatch-gap"></span>outside every suitable catchment</div>'
+    legend.append(([LAYER_GAPS], _section(f"Gap areas: children placed over {far:g} miles away", items + f'<div class="gs-note">Home areas with at least {results.scenario.disclosure.min_count} such children; counts shown as bands only.</div>', "gaps")))
+    return True
+
+
+def _add_candidates(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
+    c = results.candidates
+    if c is None or len(c) == 0 or not {"easting", "northing"} <= set(c.columns):
+        return False
+    e = pd.to_numeric(c["easting"], errors="coerce").to_numpy(float)
+    n = pd.to_numeric(c["northing"], errors="coerce").to_numpy(float)
+    ok = np.isfinite(e) & np.isfinite(n)
+    if not ok.any():
+        return False
+    c = c[ok].copy()
+    lon, lat = to_lonlat(e[ok], n[ok])
+    rank = pd.to_numeric(c["rank"], errors="coerce") if "rank" in c else pd.Series(np.nan, index=c.index)
+    eligible = c["eligible"].fillna(False).astype(bool) if "eligible" in c else rank.notna()
+    chosen_ids = _chosen_ids(results)
+    idcol = _first_col(c, ("candidate_id", "id", "site_id"))
+    n_rank = int(rank[eligible].max()) if eligible.any() and rank[eligible].notna().any() else 1
+    fg = folium.FeatureGroup(name=LAYER_CANDIDATES, show=True)
+    fgc = folium.FeatureGroup(name=LAYER_CHOSEN, show=True)
+    any_chosen = False
+    order = np.argsort(-rank.fillna(1e9).to_numpy())  # draw best last (on top)
+    for j in order:
+        row = c.iloc[j]
+        cid = str(row[idcol]) if idcol else str(j + 1)
+        r = rank.iloc[j]
+        el = bool(eligible.iloc[j])
+        colour = _rank_colour(float(r), n_rank) if el and np.isfinite(r) else "#9aa5b1"
+        text = f"{int(r)}" if el and np.isfinite(r) else "×"
+        is_chosen = cid in chosen_ids
+        title = f"Candidate {cid}" + (f" - rank {int(r)}" if el and np.isfinite(r) else " - not eligible")
+        if is_chosen:
+            title += " - CHOSEN"
+        popup = _popup_table(title, _candidate_rows(row), note="Score components are 0-1 (1 = best); the total weights them as set in [siting].")
+        icon = folium.DivIcon(html=f'<div class="gs-cand{" gs-cand-chosen" if is_chosen else ""}{"" if el else " gs-cand-no"}" style="background:{colour}">{text}</div>', icon_size=(26, 26), icon_anchor=(13, 13), class_name="gs-cand-icon")
+        mk = folium.Marker([float(lat[j]), float(lon[j])], icon=icon, tooltip=title, z_index_offset=1000 if is_chosen else 0)
+        _HtmlPopup(popup, max_width=380).add_to(mk)
+        mk.add_to(fg)
+        if is_chosen:
+            any_chosen = True
+            folium.CircleMarker([float(lat[j]), float(lon[j])], radius=19, color=CHOSEN_COLOUR, weight=4, fill=False, tooltip=f"Chosen: {cid}").add_to(fgc)
+    fg.add_to(m)
+    names = [LAYER_CANDIDATES]
+    if any_chosen:
+        fgc.add_to(m)
+        names.append(LAYER_CHOSEN)
+    steps = min(n_rank, 5)
+    ramp = "".join(f'<span class="gs-cand gs-cand-sm" style="background:{_rank_colour(1 + k * (n_rank - 1) / max(steps - 1, 1), n_rank)}">{int(round(1 + k * (n_rank - 1) / max(steps - 1, 1)))}</span>' for k in range(steps))
+    items = f'<div class="gs-row">{ramp} rank (1 = best)</div><div class="gs-row"><span class="gs-cand gs-cand-sm" style="background:#9aa5b1">×</span>not eligible</div>'
+    if any_chosen:
+        items += f'<div class="gs-row"><span class="gs-ring" style="border-color:{CHOSEN_COLOUR}"></span>chosen set (optimal)</div>'
+    legend.append((names, _section("Candidate properties", items, "candidates")))
+    return True
+
+
+def _add_flows(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
+    lines, summary = flow_lines(results)
+    if results.flows is None:
+        return False
+    mc = results.scenario.disclosure.min_count
+    fg = folium.FeatureGroup(name=LAYER_FLOWS, show=False)
+    if len(lines):
+        wmax = float(lines["children"].max())
+        for r in lines.itertuples(index=False):
+            lon, lat = to_lonlat([r.from_e, r.to_e], [r.from_n, r.to_n])
+            w = 2.0 + 8.0 * math.sqrt(r.children / wmax)
+            tip = f"{html.escape(r.from_label)} &rarr; {html.escape(r.to_label)}: {r.children_pub} children ({r.far_pub} over {results.scenario.analysis.far_miles:g} miles)"
+            folium.PolyLine([[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]], weight=w, color="#6b46c1", opacity=0.7, tooltip=tip).add_to(fg)
+            folium.CircleMarker([float(lat[1]), float(lon[1])], radius=4, color="#6b46c1", fill=True, fill_opacity=1, tooltip=html.escape(r.to_label)).add_to(fg)
+    fg.add_to(m)
+    note = (
+        f"Lines join home areas (or the council's centre) to the centre of the placement council, "
+        f"width by children. Only flows of {mc} or more children are drawn. "
+        f"Placed inside the council: {summary['inside']}. Not drawn (smaller flows or unknown LA, "
+        f"{summary['other_las']} councils): {summary['other']}."
+    )
+    legend.append(([LAYER_FLOWS], _section("Placement flows", f'<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div><div class="gs-note">{html.escape(note)}</div>', "flows")))
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
+# Controls (legend, title, attribution) and assets
+# ----------------------------------------------------------------------------------------------
+class _Panel(MacroElement):
+    """A Leaflet control holding fixed HTML."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(){
+          var ctl = L.control({position: {{ this.position|tojson }}});
+          ctl.onAdd = function() {
+            var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
+            div.innerHTML = {{ this.content|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          ctl.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, content: str, *, position: str, css_class: str) -> None:
+        super().__init__()
+        self._name = "Panel"
+        self.content = content
+        self.position = position
+        self.css_class = css_class
+
+
+class _HtmlPopup(MacroElement):
+    """A popup with fixed HTML bound to its parent layer (folium's Popup needs jQuery)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.content|tojson }}, {maxWidth: {{ this.max_width }}});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, content: str, *, max_width: int = 340) -> None:
+        super().__init__()
+        self._name = "HtmlPopup"
+        self.content = content
+        self.max_width = int(max_width)
+
+
+class _Legend(MacroElement):
+    """One legend control; each section is shown while one of its layers is on the map."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(){
+          var map = {{ this._parent.get_name() }};
+          var sections = {{ this.sections|tojson }};
+          var ctl = L.control({position: 'bottomleft'});
+          ctl.onAdd = function() {
+            var div = L.DomUtil.create('div', 'gs-legend');
+            div.setAttribute('aria-label', 'Legend');
+            div.innerHTML = '<div class="gs-legend-title">Legend</div>' + sections.map(function(s){ return s.html; }).join('');
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          ctl.addTo(map);
+          var on = {};
+          function refresh(){
+            var nodes = document.querySelectorAll('.gs-legend .gs-legend-section');
+            sections.forEach(function(s, i){
+              var vis = s.layers.some(function(n){ return on[n]; });
+              if (nodes[i]) { nodes[i].style.display = vis ? '' : 'none'; }
+            });
+          }
+          map.eachLayer(function(){});
+          document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function(lab){
+            var input = lab.querySelector('input'); var span = lab.querySelector('span span') || lab.querySelector('span');
+            if (input && span) { on[span.textContent.trim()] = input.checked; }
+          });
+          map.on('overlayadd', function(e){ on[e.name.trim()] = true; refresh(); });
+          map.on('overlayremove', function(e){ on[e.name.trim()] = false; refresh(); });
+          setTimeout(function(){
+            document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function(lab){
+              var input = lab.querySelector('input'); var span = lab.querySelector('span span') || lab.querySelector('span');
+              if (input && span) { on[span.textContent.trim()] = input.checked; }
+            });
+            refresh();
+          }, 0);
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, sections: list[tuple[list[str], str]]) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.sections = [{"layers": names, "html": body} for names, body in sections]
+
+
+class _Attribution(MacroElement):
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text
+
+
+def _title_html(results: Results, unavailable: list[str]) -> str:
+    sc = results.scenario
+    title = html.escape(sc.title or f"{results.council_name}: placement sufficiency")
+    bits = [f'<div class="gs-title-main">{title}</div>', f'<div class="gs-title-sub">{html.escape(results.council_name)} ({html.escape(sc.council)}) &middot; geosuff {__version__} &middot; {dt.date.today().isoformat()}</div>']
+    if sc.synthetic:
+        bits.append('<div class="gs-title-warn">SYNTHETIC data: not real children.</div>')
+    if unavailable:
+        bits.append(f'<div class="gs-title-na">Not available in this run: {html.escape(", ".join(unavailable))}.</div>')
+    bits.append(f'<div class="gs-title-note">No child\'s home or placement is shown. Sites are generalised to {GENERALISE_M / 1000:g} km squares; counts under {sc.disclosure.min_count} are suppressed or banded.</div>')
+    return "".join(bits)
+
+
+def _section(title: str, body: str, key: str) -> str:
+    return f'<section class="gs-legend-section" data-legend="{key}"><h4>{html.escape(title)}</h4>{body}</section>'
+
+
+def _popup_table(title: str, rows: Iterable[tuple[str, str]], *, note: str = "") -> str:
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    foot = f'<div class="gs-pop-note">{html.escape(note)}</div>' if note else ""
+    return f'<div class="gs-pop"><div class="gs-pop-title">{html.escape(title)}</div><table>{body}</table>{foot}</div>'
+
+
+#: Candidate columns never shown (location, internal bookkeeping).
+_CANDIDATE_HIDDEN = {"easting", "northing", "postcode", "address", "geometry", "row", "location_reason", "location_source", "ltla", "utla", "status", "lon", "lat", "x", "y", "data_note", "snap_m", "on_network", "_col", "node"}
+_CANDIDATE_FIRST = ["candidate_id", "name", "rank", "total", "eligible", "ineligible_reason", "uses", "use", "bedrooms", "places"]
+
+
+def _candidate_rows(row: pd.Series) -> list[tuple[str, str]]:
+    cols = [c for c in _CANDIDATE_FIRST if c in row.index] + [c for c in row.index if c not in _CANDIDATE_FIRST]
+    out = []
+    for c in cols:
+        if c in _CANDIDATE_HIDDEN or str(c).startswith("_"):
+            continue
+        v = row[c]
+        if c == "reason" and (pd.isna(v) or str(v) == ""):
+            continue
+        out.append((str(c).replace("_", " "), _fmt_value(c, v)))
+    return out
+
+
+def _fmt_value(col: str, v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or (isinstance(v, pd.Timestamp) and pd.isna(v)):
+        return ""
+    if isinstance(v, pd.Timestamp | dt.date):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"£{int(v):,}" if "cost" in col else f"{int(v):,}"
+    if isinstance(v, float | np.floating):
+        if "cost" in col:
+            return f"£{v:,.0f}"
+        if float(v).is_integer() and abs(v) >= 1:
+            return f"{int(v):,}"
+        return f"{v:.3f}".rstrip("0").rstrip(".")
+    return str(v)
+
+
+def _fmt_num(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "not known"
+    return f"{float(v):,.0f}"
+
+
+def _inline_assets(m: folium.Map) -> None:
+    css = _asset(f"leaflet-{LEAFLET_VERSION}.css")
+    for img in ("layers.png", "layers-2x.png", "marker-icon.png"):
+        uri = "data:image/png;base64," + base64.b64encode(_asset_bytes(f"leaflet-{img}")).decode("ascii")
+        css = css.replace(f"url(images/{img})", f"url({uri})")
+    fs_css = _asset(f"leaflet.fullscreen-{FULLSCREEN_VERSION}.css")
+    svg_uri = "data:image/svg+xml;base64," + base64.b64encode(_asset_bytes("leaflet.fullscreen-icon.svg")).decode("ascii")
+    fs_css = fs_css.replace("url(icon-fullscreen.svg)", f"url({svg_uri})")
+    header = m.get_root().header
+    header.add_child(Element(f"<style>/* Leaflet {LEAFLET_VERSION}, BSD-2-Clause */\n{css}</style>"), name="leaflet_css_inline")
+    header.add_child(Element(f"<style>/* leaflet.fullscreen {FULLSCREEN_VERSION}, MIT */\n{fs_css}</style>"), name="fullscreen_css_inline")
+    header.add_child(Element(f"<script>{_script_safe(_asset(f'leaflet-{LEAFLET_VERSION}.js'))}</script>"), name="leaflet_js_inline")
+    header.add_child(Element(f"<script>{_script_safe(_asset(f'leaflet.fullscreen-{FULLSCREEN_VERSION}.js'))}</script>"), name="fullscreen_js_inline")
+
+
+def _script_safe(js: str) -> str:
+    return js.replace("</script", "<\\/script")
+
+
+@cache
+def _asset(name: str) -> str:
+    return (resources.files("geosuff") / "templates" / name).read_text(encoding="utf-8")
+
+
+@cache
+def _asset_bytes(name: str) -> bytes:
+    return (resources.files("geosuff") / "templates" / name).read_bytes()
+
+
+def _map_css(self_contained: bool) -> str:
+    bg = "#eef1f4" if self_contained else "#ffffff"
+    return _asset("map.css").replace("/*BACKGROUND*/", f".leaflet-container {{ background: {bg}; }}")
+
+
+def _stable_ids(root: Any) -> None:
+    """Replace folium's random element ids by a counter so the same run writes the same file."""
+    counter = 0
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        el = stack.pop(0)
+        if id(el) in seen:
+            continue
+        seen.add(id(el))
+        counter += 1
+        el._id = f"g{counter:x}"
+        stack.extend(getattr(el, "_children", {}).values())
+        for attr in ("header", "html", "script"):
+            sub = getattr(el, attr, None)
+            if sub is not None and hasattr(sub, "_children"):
+                stack.append(sub)
+
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+# ----------------------------------------------------------------------------------------------
+@cache
+def _site_labels() -> dict[str, str]:
+    try:
+        from geosuff.inputs import site_types
+
+        st = site_types()
+        return dict(zip(st["type"].astype(str), st["label"].astype(str), strict=True))
+    except Exception:  # labels are cosmetic
+        return {}
+
+
+def _ordered_types(types: Iterable[str]) -> list[str]:
+    order = list(SITE_STYLE)
+    return sorted({str(t) for t in types}, key=lambda t: (order.index(t) if t in order else 99, t))
+
+
+@cache
+def _la_points() -> dict[str, tuple[float, float]]:
+    """Representative point (metres, EPSG:27700) of every upper-tier LA in the shipped boundaries."""
+    try:
+        from geosuff.inputs import Boundaries
+
+        gdf = Boundaries.load().gdf
+    except Exception as err:
+        logger.warning("LA centres not available: %s", err)
+        return {}
+    rp = gdf.geometry.representative_point()
+    return {str(c): (float(x), float(y)) for c, x, y in zip(gdf["code"], rp.x, rp.y, strict=True)}
+
+
+def _council_centre(results: Results) -> tuple[float, float]:
+    b = results.boundary.to_crs(BNG) if results.boundary.crs is not None else results.boundary
+    p = b.geometry.iloc[0].representative_point()
+    return float(p.x), float(p.y)
+
+
+def _area_points(results: Results) -> dict[str, tuple[float, float, str]]:
+    a = results.areas
+    if a is None or len(a) == 0 or "area_id" not in a:
+        return {}
+    g = a.to_crs(BNG) if a.crs is not None else a
+    rp = g.geometry.representative_point()
+    names = g["area_name"].astype(str) if "area_name" in g else g["area_id"].astype(str)
+    return {str(i): (float(x), float(y), str(nm)) for i, x, y, nm in zip(g["area_id"], rp.x, rp.y, names, strict=True)}
+
+
+def _chosen_ids(results: Results) -> set[str]:
+    ids: set[str] = set()
+    sel = results.selection
+    if sel is not None:
+        ids |= {str(v) for v in (getattr(sel, "chosen_ids", ()) or ())}
+    c = results.candidates
+    if c is not None and "chosen" in c:
+        idcol = _first_col(c, ("candidate_id", "id", "site_id"))
+        if idcol:
+            ids |= set(c.loc[c["chosen"].fillna(False).astype(bool), idcol].astype(str))
+    return ids
+
+
+def _first_col(df: pd.DataFrame, names: Iterable[str]) -> str | None:
+    return next((c for c in names if c in df.columns), None)
+
+
+def _band_key(band: str) -> tuple[float, str]:
+    m = re.search(r"\d+", str(band))
+    lead = float(m.group()) if m else 0.0
+    if str(band).lower().startswith("fewer"):
+        lead = 0.5
+    return lead, str(band)
+
+
+def _band_label(edges: list[float], j: int, *, unit: str = " min") -> str:
+    if j == 0:
+        return f"up to {edges[1]:g}{unit}" if len(edges) > 1 else "all"
+    if j >= len(edges) - 1:
+        return f"over {edges[-1]:g}{unit}"
+    return f"{edges[j]:g} to {edges[j + 1]:g}{unit}"
+
+
+def _nice_breaks(hi: float) -> list[float]:
+    if not np.isfinite(hi) or hi <= 0:
+        return [1.0]
+    step = 10 ** math.floor(math.log10(hi / 4)) if hi > 0 else 1
+    for mult in (1, 2, 2.5, 5, 10):
+        if hi / (step * mult) <= 4:
+            step *= mult
+            break
+    return [round(step * k, 6) for k in range(1, 5) if step * k < hi] or [round(hi, 6)]
+
+
+def _colour_for(v: Any, breaks: list[float], colours: list[str]) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "#ffffff"
+    i = int(np.digitize([float(v)], breaks, right=True)[0])
+    return colours[min(i, len(colours) - 1)]
+
+
+def _spread(palette: list[str], k: int) -> list[str]:
+    if k <= 0:
+        return []
+    if k >= len(palette):
+        return [palette[min(i, len(palette) - 1)] for i in range(k)]
+    idx = np.round(np.linspace(0, len(palette) - 1, k)).astype(int)
+    return [palette[i] for i in idx]
+
+
+def _rank_colour(rank: float, n: int) -> str:
+    """Dark green for rank 1 fading to light olive for the last eligible rank."""
+    t = 0.0 if n <= 1 else min(max((rank - 1) / (n - 1), 0.0), 1.0)
+    a, b = _hex_rgb("#00684a"), _hex_rgb("#b8c96b")
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b, strict=True))
+
+
+def _hex_rgb(c: str) -> tuple[int, int, int]:
+    c = c.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float | np.floating):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    return v if isinstance(v, str | int | bool) else str(v)
+
+
+def _plain(obj: Any) -> Any:
+    """Tuples → lists (GeoJSON from shapely uses tuples), recursively."""
+    return json.loads(json.dumps(obj))
