@@ -191,3 +191,83 @@ def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str]) ->
 
 def safe_value(v: Any) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Blocks of counts that partition row totals (added for the report, issue #7)
+# ----------------------------------------------------------------------------------------------
+def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, total_row: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Suppression masks for a table whose row cells partition a published row total.
+
+    Parameters
+    ----------
+    cells : ndarray, shape (r, k)
+        Counts; each row's cells add up to ``totals`` (a partition, e.g. within / over 20 miles /
+        not known).
+    totals : ndarray, shape (r,)
+        Row totals (published).
+    min_count : int
+        Counts from 1 to ``min_count - 1`` are suppressed.
+    total_row : bool
+        The last row is the column total of the rows above (e.g. "All children").
+
+    Returns
+    -------
+    cell_mask, total_mask : ndarray of bool
+        Which cells / totals to publish as ``"c"``. Rules: primary suppression of small cells and
+        totals; a row whose total is suppressed is suppressed whole; no row with a published total
+        keeps a single suppressed cell; with a total row, no column (nor the totals column) keeps a
+        single suppressed body cell (the next smallest non-zero cell is suppressed with it; for the
+        totals column, its whole row). Repeats until stable.
+    """
+    c = np.atleast_2d(np.asarray(cells, dtype=float))
+    t = np.asarray(totals, dtype=float).reshape(-1)
+    r, k = c.shape
+    body = np.arange(r - 1 if total_row and r > 1 else r)
+    mask = (c > 0) & (c < min_count)
+    tmask = (t > 0) & (t < min_count)
+
+    def _second(values: np.ndarray, m: np.ndarray) -> int | None:
+        cand = np.flatnonzero(~m & (values > 0))
+        if cand.size == 0:
+            cand = np.flatnonzero(~m)
+        return None if cand.size == 0 else int(cand[np.argmin(values[cand])])
+
+    changed = True
+    while changed:
+        changed = False
+        for i in range(r):
+            if tmask[i] and not mask[i].all():
+                mask[i] = True
+                changed = True
+        for i in range(r):
+            if not tmask[i] and mask[i].sum() == 1:
+                j = _second(c[i], mask[i])
+                if j is not None:
+                    mask[i, j] = True
+                    changed = True
+        if total_row and body.size < r:
+            for j in range(k):
+                mb = mask[body, j]
+                if mb.sum() == 1:
+                    i = _second(c[body, j], mb)
+                    if i is not None:
+                        mask[body[i], j] = True
+                        changed = True
+            tb = tmask[body]
+            if tb.sum() == 1:
+                i = _second(t[body], tb)
+                if i is not None:
+                    tmask[body[i]] = True
+                    changed = True
+    return mask, tmask
+
+
+def publish_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, total_row: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`suppress_block` applied: string arrays of published cells and totals ("c" or the count)."""
+    c = np.atleast_2d(np.asarray(cells, dtype=float))
+    t = np.asarray(totals, dtype=float).reshape(-1)
+    mask, tmask = suppress_block(c, t, min_count=min_count, total_row=total_row)
+    cs = np.where(mask, SUPPRESSED, np.vectorize(_fmt_int, otypes=[object])(c) if c.size else c.astype(object))
+    ts = np.where(tmask, SUPPRESSED, np.vectorize(_fmt_int, otypes=[object])(t) if t.size else t.astype(object))
+    return cs.astype(object), ts.astype(object)
