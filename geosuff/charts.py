@@ -83,7 +83,7 @@ class BarRow:
     segments: tuple[Segment, ...]
 
 
-def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: float = CHART_WIDTH_PX, label_width: float = 230.0) -> str:
+def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: float = CHART_WIDTH_PX, label_width: float = 300.0) -> str:
     """Horizontal 100 % stacked bars of published counts.
 
     Parameters
@@ -114,7 +114,7 @@ def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: f
         out.append(f'<text x="{_f(label_width - 8)}" y="{_f(y + bar_h / 2 + 4)}" text-anchor="end" fill="{_TEXT}">{_esc(row.label)}</text>')
         total = _num(row.total)
         if total is None or total <= 0:
-            note = "fewer than the publication threshold (c)" if str(row.total).strip() == "c" else "none"
+            note = "suppressed (c): too few children to show" if str(row.total).strip() == "c" else "none"
             out.append(f'<text x="{_f(label_width)}" y="{_f(y + bar_h / 2 + 4)}" fill="{_MUTED}" font-style="italic">{_esc(note)}</text>')
             continue
         x = label_width
@@ -229,7 +229,7 @@ def line_chart(x: Sequence[int], series: Sequence[Series], *, title: str, desc: 
     y_min : float or None
         Lower end of the y axis (None: from the data).
     """
-    height, left, right, top, bottom = 280.0, 48.0, 190.0, 16.0, 40.0
+    height, left, right, top, bottom = 280.0, 48.0, 250.0, 16.0, 40.0
     plot_w = width - left - right
     plot_h = height - top - bottom
     ys = [v for s in series for v in s.values if v is not None] + [p[1] for p in points]
