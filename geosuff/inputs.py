@@ -1875,6 +1875,8 @@ def load_placements(
         if side == "pl":
             out["pl_ltla"] = loc["ltla"]
             out["pl_utla"] = loc["utla"]
+        else:
+            out["home_utla"] = loc["utla"]
     out = out.rename(columns={"home_post": "HOME_POST", "pl_post": "PL_POST"})
 
     # ages
@@ -1964,14 +1966,16 @@ def _dedupe_placements(df: pd.DataFrame, out: pd.DataFrame, decom: pd.Series, ex
     dup_ids = ids[ids.duplicated(keep=False)]
     if dup_ids.empty:
         return
-    full = df.astype(str).apply(lambda r: "\x1f".join(r), axis=1).to_numpy(dtype=object) if len(dup_ids) else None
+    sub = df.loc[df.index[dup_ids.index]].astype(str)
+    keys = ["\x1f".join(r) for r in sub.itertuples(index=False, name=None)]
+    full: dict[int, str] = dict(zip(dup_ids.index.tolist(), keys, strict=True))
     for _, grp in dup_ids.groupby(dup_ids.to_numpy(), sort=False):
         rows = list(grp.index)
         # exact duplicates first
         first_of: dict[str, int] = {}
         remaining = []
         for i in rows:
-            key = full[i] if full is not None else ""
+            key = full[i]
             if key in first_of:
                 excluded[i] = f"exact duplicate of row {first_of[key] + 1}"
                 issues.append(Issue(fname, i + 1, "CHILD", child[i], f"row is an exact duplicate of row {first_of[key] + 1}; counted once", "warning", "child.duplicate_row"))

