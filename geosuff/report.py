@@ -390,7 +390,6 @@ def _selection(results: Results) -> dict[str, Any] | None:
     summ = sel.summary() if callable(getattr(sel, "summary", None)) else {}
     before = float(summ.get("before", getattr(sel, "fixed_objective", math.nan)))
     after = float(summ.get("objective", getattr(sel, "objective", math.nan)))
-    gain = after - before
     ids = [str(v) for v in (summ.get("chosen") or getattr(sel, "chosen_ids", ()) or ())]
     names = {}
     c = results.candidates

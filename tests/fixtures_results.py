@@ -85,12 +85,22 @@ def _inputs(n_children: int, seed: int, root: str) -> dict[str, Any]:
     }
 
 
-def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optional: bool = True, synthetic: bool = True, cache_root: Path | None = None) -> Results:
-    """Build the fixture. ``optional=False`` leaves every optional table out (None/empty)."""
+@cache
+def _shared_root() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="geosuff-fixture-")
+
+
+def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optional: bool = True, synthetic: bool = True) -> Results:
+    """Build the fixture. ``optional=False`` leaves every optional table out (None/empty).
+
+    The synthetic inputs are generated once per process (in a temporary folder) and reused.
+    """
     from geosuff import distance, gaps
     from geosuff.inputs import load_areas
 
-    inp = _inputs(n_children, seed, str(cache_root or out_dir))
+    inp = _inputs(n_children, seed, _shared_root())
     sc = inp["scenario"]
     sc = sc.model_copy(update={"synthetic": synthetic, "output": sc.output.model_copy(update={"dir": Path(out_dir)})})
     boundaries = inp["boundaries"]

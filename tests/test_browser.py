@@ -1,0 +1,172 @@
+"""Open the map and the report in headless Chromium (Debian's /usr/bin/chromium via playwright).
+
+Fails on any console error or page error, checks every layer and legend, records every request
+(the self-contained map and the report must make none besides loading the file itself), saves
+screenshots and the report's PDF to ``test-artifacts/`` at the repo root (git-ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures_results import make_results
+
+from geosuff import maps, report
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    res = make_results(tmp_path_factory.mktemp("browser"))
+    return {
+        "results": res,
+        "map": maps.write_map(res, ARTIFACTS / "map_self_contained.html", self_contained=True),
+        "map_cdn": maps.write_map(res, ARTIFACTS / "map_cdn.html"),
+        "report": report.write_report(res, ARTIFACTS / "report.html"),
+    }
+
+
+class Watch:
+    """Console errors, page errors and every request of a page."""
+
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def external(self, own: str) -> list[str]:
+        return [u for u in self.requests if u != own and not u.startswith("data:")]
+
+
+def _open(browser: Any, path: Path, *, width: int = 1400, height: int = 900) -> tuple[Any, Watch]:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    watch = Watch(page)
+    page.goto(path.as_uri())
+    return page, watch
+
+
+def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any]) -> None:
+    res = outputs["results"]
+    path: Path = outputs["map"]
+    page, watch = _open(browser, path)
+    page.wait_for_selector(".leaflet-control-layers-overlays")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "map_self_contained.png"))
+
+    assert watch.errors == []
+    assert watch.external(path.as_uri()) == [], "the self-contained map made network requests"
+
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()]
+    expected = [maps.LAYER_NEIGHBOURS, maps.LAYER_BOUNDARY, maps.LAYER_ACCESS_AREAS, maps.LAYER_GAPS, maps.LAYER_FLOWS, maps.LAYER_CANDIDATES, maps.LAYER_CHOSEN]
+    expected += [f"{maps.LAYER_CATCHMENT_PREFIX}within {m:g} min by road" for m in res.scenario.analysis.minutes]
+    expected += [maps.LAYER_SITES_PREFIX + lab for lab in ("Children's home", "Foster households (aggregated)", "Supported accommodation (16-17)", "Care-leaver unit (18-25)")]
+    for name in expected:
+        assert name in labels, f"layer {name!r} missing from the layer control: {labels}"
+    assert any(lab.startswith(maps.LAYER_ACCESS_PREFIX) for lab in labels)
+
+    # what is drawn
+    assert page.locator(".gs-site").count() >= 1 + len(res.sites["type"].unique())  # markers + legend
+    n_cand = int(res.candidates["easting"].notna().sum())
+    assert page.locator(".leaflet-marker-pane .gs-cand").count() == n_cand
+    assert page.locator("img.leaflet-image-layer").count() == 1
+    assert page.evaluate("document.querySelector('img.leaflet-image-layer').naturalWidth") > 10
+    assert page.locator("path.leaflet-interactive").count() > 5
+    assert page.locator(".gs-synthetic").is_visible()
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    assert "OpenStreetMap contributors" in page.locator(".leaflet-control-attribution").inner_text()
+
+    # legends: one section per layer family; shown while a layer of it is on
+    for key in ("sites", "catchments", "access", "gaps", "candidates", "flows", "areas"):
+        assert page.locator(f'.gs-legend-section[data-legend="{key}"]').count() == 1, key
+    for key in ("sites", "access", "gaps", "candidates", "catchments"):
+        assert page.locator(f'.gs-legend-section[data-legend="{key}"]').is_visible(), key
+    assert not page.locator('.gs-legend-section[data-legend="flows"]').is_visible()
+
+    # toggle the flows layer on: its legend appears and lines are drawn
+    n_paths = page.locator("path.leaflet-interactive").count()
+    page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER_FLOWS).locator("input").check()
+    page.wait_for_timeout(200)
+    assert page.locator('.gs-legend-section[data-legend="flows"]').is_visible()
+    assert page.locator("path.leaflet-interactive").count() >= n_paths
+    # switch the access raster off: its legend goes
+    page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER_ACCESS_PREFIX).locator("input").uncheck()
+    page.wait_for_timeout(200)
+    assert not page.locator('.gs-legend-section[data-legend="access"]').is_visible()
+    assert page.locator("img.leaflet-image-layer").count() == 0
+
+    # the best candidate's popup lists every score component and the reasons
+    page.locator(".gs-cand", has_text=re.compile(r"^1$")).first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    for comp in ("rehoming", "coverage", "clustering", "total", "eligible", "rank"):
+        assert comp in text, comp
+    page.screenshot(path=str(ARTIFACTS / "map_popup.png"))
+    assert watch.errors == []
+    assert watch.external(path.as_uri()) == []
+    page.close()
+
+
+def test_cdn_map_structure(outputs: dict[str, Any]) -> None:
+    """Without internet the CDN variant cannot run here: check what it links and contains."""
+    text = outputs["map_cdn"].read_text(encoding="utf-8")
+    scripts = re.findall(r'<script src="([^"]+)"', text)
+    assert scripts == [f"https://cdn.jsdelivr.net/npm/leaflet@{maps.LEAFLET_VERSION}/dist/leaflet.js", "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js"]
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in text
+    for name in (maps.LAYER_BOUNDARY, maps.LAYER_GAPS, maps.LAYER_CANDIDATES, maps.LAYER_FLOWS):
+        assert name in text
+
+
+def test_report_in_browser_and_pdf(browser: Any, outputs: dict[str, Any]) -> None:
+    path: Path = outputs["report"]
+    page, watch = _open(browser, path, width=1200)
+    page.wait_for_selector("#summary")
+    assert watch.errors == []
+    assert watch.external(path.as_uri()) == []
+    assert page.locator(".headline").count() == 3
+    assert page.locator("svg.gs-chart").count() == 3
+    for sid in ("summary", "indicators", "charts", "gaps", "candidates", "chosen", "quality", "method", "config", "attribution"):
+        assert page.locator(f"section#{sid}").is_visible(), sid
+    assert page.locator("table").count() >= 8
+    # no table is wider than the page at A4-ish width (print CSS shrinks wide tables)
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.screenshot(path=str(ARTIFACTS / "report_top.png"))
+    page.locator("#charts").screenshot(path=str(ARTIFACTS / "report_charts.png"))
+    page.screenshot(path=str(ARTIFACTS / "report_full.png"), full_page=True)
+    page.emulate_media(media="print")
+    overflow = page.evaluate("Array.from(document.querySelectorAll('table')).filter(t => t.scrollWidth > document.body.clientWidth + 2).length")
+    assert overflow == 0
+    pdf = ARTIFACTS / "report.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    n_pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
+    assert n_pages >= 3, n_pages
+    assert watch.errors == []
+    page.close()

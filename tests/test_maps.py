@@ -1,0 +1,148 @@
+"""The HTML map: layers, generalisation, disclosure, offline variant (no browser needed here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geosuff import disclosure, maps
+from fixtures_results import forbidden_strings, make_results
+
+
+@pytest.fixture(scope="module")
+def res(tmp_path_factory: pytest.TempPathFactory):
+    return make_results(tmp_path_factory.mktemp("maps"))
+
+
+@pytest.fixture(scope="module")
+def html_sc(res, tmp_path_factory: pytest.TempPathFactory) -> str:
+    p = maps.write_map(res, tmp_path_factory.mktemp("m") / "map.html", self_contained=True)
+    return p.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def html_cdn(res, tmp_path_factory: pytest.TempPathFactory) -> str:
+    p = maps.write_map(res, tmp_path_factory.mktemp("m") / "map_cdn.html")
+    return p.read_text(encoding="utf-8")
+
+
+def test_generalise_points_to_1km_square_centres() -> None:
+    e, n = maps.generalise_points([486231.0, 486999.0, np.nan], [309529.0, 309000.0, 1.0])
+    assert e[:2].tolist() == [486500.0, 486500.0]
+    assert n[:2].tolist() == [309500.0, 309500.0]
+    assert np.isnan(e[2])
+
+
+def test_published_geojson_rounds_every_coordinate(res) -> None:
+    gj = maps.published_geojson(res.areas, ["area_id"])
+    assert len(gj["features"]) == len(res.areas)
+    text = str(gj)
+    decimals = [len(x) for x in re.findall(r"\.(\d+)", text)]
+    assert max(decimals) <= maps.COORD_DECIMALS
+
+
+def test_every_layer_is_in_the_map(res, html_sc: str) -> None:
+    for name in (maps.LAYER_BOUNDARY, maps.LAYER_NEIGHBOURS, maps.LAYER_GAPS, maps.LAYER_CANDIDATES, maps.LAYER_CHOSEN, maps.LAYER_FLOWS, maps.LAYER_ACCESS_AREAS):
+        assert f'"{name}"' in html_sc, name
+    for mins in res.scenario.analysis.minutes:
+        assert f"{maps.LAYER_CATCHMENT_PREFIX}within {mins:g} min by road" in html_sc
+    assert maps.LAYER_SITES_PREFIX + "Children's home" in html_sc.replace("\\u0027", "'")
+    assert maps.LAYER_ACCESS_PREFIX in html_sc
+    assert "data:image/png;base64," in html_sc  # the raster overlay
+    for key in ("sites", "catchments", "access", "gaps", "candidates", "flows", "areas"):
+        assert f'data-legend=\\"{key}\\"' in html_sc or f'data-legend="{key}"' in html_sc, key
+    assert "SYNTHETIC DATA" in html_sc
+    assert "OpenStreetMap contributors" in html_sc and "Crown" in html_sc
+
+
+def test_self_contained_has_no_remote_resource(html_sc: str) -> None:
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", html_sc)
+    assert "Leaflet 1.9.3" in html_sc  # inlined
+    assert "tile.openstreetmap" not in html_sc
+    assert "url(images/" not in html_sc
+
+
+def test_cdn_variant_links_leaflet_and_tiles(html_cdn: str) -> None:
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in html_cdn
+    assert "leaflet.fullscreen@3.0.0" in html_cdn
+    assert "tile.openstreetmap.org" in html_cdn
+    assert "jquery" not in html_cdn.lower()  # popups are bound without jQuery
+
+
+def test_map_is_deterministic(res, tmp_path: Path) -> None:
+    a = maps.render_map(res, self_contained=True)
+    b = maps.render_map(res, self_contained=True)
+    assert a == b
+
+
+def test_no_child_level_string_in_map(res, html_sc: str, html_cdn: str, tmp_path: Path) -> None:
+    forbidden = forbidden_strings(res)
+    assert len(forbidden) > 100
+    for text in (html_sc, html_cdn):
+        p = tmp_path / "x.html"
+        p.write_text(text, encoding="utf-8")
+        assert disclosure.check_published_file(p, forbidden) == []
+    # site markers sit at 1 km square centres, never at a site's own location
+    s = res.sites
+    e, n = s["easting"].to_numpy(float), s["northing"].to_numpy(float)
+    ge, gn = maps.generalise_points(e, n)
+    lon, lat = maps.to_lonlat(e, n)
+    glon, glat = maps.to_lonlat(ge, gn)
+    moved = (lon != glon) | (lat != glat)
+    assert moved.any()
+    for x, y in zip(lon[moved], lat[moved], strict=True):
+        assert f"[{y}, {x}]" not in html_sc
+    for x, y in zip(glon, glat, strict=True):
+        assert f"[{y}, {x}]" in html_sc
+
+
+def test_small_flows_are_not_drawn(res) -> None:
+    lines, summary = maps.flow_lines(res)
+    mc = res.scenario.disclosure.min_count
+    assert (lines["children"] >= mc).all()
+    flows = res.flows
+    outside = flows[flows["placement_la"] != res.scenario.council]
+    drawn = int(lines["children"].sum())
+    other = outside["children"].sum() - drawn
+    assert summary["other"] == disclosure.publish_count(other, min_count=mc)
+    assert summary["inside"] == disclosure.publish_count(int(flows.loc[flows["placement_la"] == res.scenario.council, "children"].sum()), min_count=mc)
+
+
+def test_map_without_optional_tables(tmp_path: Path, res) -> None:
+    minimal = make_results(tmp_path, optional=False)
+    text = maps.render_map(minimal, self_contained=True)
+    assert "Not available in this run" in text
+    assert maps.LAYER_BOUNDARY in text
+    assert maps.LAYER_GAPS not in text
+
+
+def test_candidate_popup_shows_components_not_postcode(res, html_sc: str) -> None:
+    c = res.candidates
+    for comp in ("rehoming", "coverage", "clustering", "total"):
+        assert f"<th>{comp}</th>" in html_sc.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\/", "/")
+    for pc in c["postcode"].dropna():
+        assert pc not in html_sc
+
+
+def test_raster_overlay_is_aligned_and_coloured(res) -> None:
+    path = next(iter(res.rasters.values()))
+    png, bounds = maps.raster_overlay(path, breaks=[15, 30, 45, 60], colours=maps.ACCESS_COLOURS[:5])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    (s, w), (n, e) = bounds
+    assert s < n and w < e
+    assert all(round(v, 3) == v for v in (s, w, n, e))
+    b = res.boundary.to_crs(4326).total_bounds
+    assert w <= b[0] + 0.01 and e >= b[2] - 0.01 and s <= b[1] + 0.01 and n >= b[3] - 0.01
+
+
+def test_sites_outside_status_used_are_not_drawn(res, tmp_path: Path) -> None:
+    r = make_results(tmp_path)
+    sites = r.sites.copy()
+    sites["status"] = "excluded"
+    r.sites = pd.concat([r.sites, sites.assign(site_id="ZZ_EXCLUDED")], ignore_index=True)
+    text = maps.render_map(r, self_contained=True)
+    assert "ZZ_EXCLUDED" not in text

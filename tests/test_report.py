@@ -1,0 +1,120 @@
+"""The HTML report: headline figures, disclosure, sections, no external resources."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures_results import forbidden_strings, make_results
+
+from geosuff import charts, disclosure, report
+
+
+@pytest.fixture(scope="module")
+def res(tmp_path_factory: pytest.TempPathFactory):
+    return make_results(tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="module")
+def html(res, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return report.write_report(res, tmp_path_factory.mktemp("r") / "report.html").read_text(encoding="utf-8")
+
+
+def test_headlines_match_the_measures(res) -> None:
+    m = res.measures
+    n = len(m)
+    far = int((m["dfe_miles"] > 20).sum())
+    inside = int(m["inside_la"].fillna(False).sum())
+    h = report.headlines(res)
+    assert [x.key for x in h] == ["far", "inside", "selection"]
+    assert h[0].figure == f"{100 * far / n:.0f}%"
+    assert h[0].sentence.startswith(f"{far} of {n} children")
+    assert "England: 22%" in h[0].comparison  # DfE 2025
+    assert h[1].sentence.startswith(f"{inside} of {n} children")
+    need = int(np.ceil(0.75 * n)) - inside
+    assert f"short of the target by {need} children" in h[1].comparison
+    sel = res.selection
+    assert h[2].figure == f"+{round(sel.objective - sel.fixed_objective)}"
+
+
+def test_small_counts_are_suppressed_with_secondaries(res) -> None:
+    t = report._indicator_table(res, "place_group")
+    assert t is not None
+    rows = {r[0]: r for r in t["rows"]}
+    secure = rows["Secure children's homes (K1)"]  # one child in the fixture
+    assert secure[1] == "c" and set(secure[2:]) <= {"c"}
+    # the totals column never has a single suppressed body cell
+    body = [r[1] for r in t["rows"][:-1]]
+    assert body.count("c") != 1
+    # every published figure in the body is 0 or at least min_count
+    for r in t["rows"]:
+        for v in r[1:]:
+            if re.fullmatch(r"\d+", v):
+                assert int(v) == 0 or int(v) >= res.scenario.disclosure.min_count
+
+
+def test_before_after_cannot_be_recovered_by_subtraction() -> None:
+    assert report._before_after(3, 40, 5) == ("c", "40", "c")
+    assert report._before_after(12, 40, 5) == ("12", "40", "28")
+    assert report._before_after(12, 14, 5) == ("c", "14", "c")
+
+
+def test_sensitivity_never_publishes_a_small_difference(res) -> None:
+    t = report._sensitivity_table(res)
+    assert t is not None
+    mc = res.scenario.disclosure.min_count
+    for measure in {r[0] for r in t["rows"]}:
+        vals = [int(r[2]) for r in t["rows"] if r[0] == measure and r[2] != "c"]
+        for a, b in zip([0, *vals], vals, strict=False):
+            assert b - a == 0 or b - a >= mc
+
+
+def test_report_sections_and_tables(html: str) -> None:
+    for sid in ("summary", "indicators", "charts", "gaps", "candidates", "chosen", "quality", "method", "config", "attribution"):
+        assert f'id="{sid}"' in html
+    assert html.count("<svg") == 3
+    assert "SYNTHETIC DATA" in html
+    assert "OpenStreetMap contributors" in html and "Crown copyright" in html
+    assert "<thead>" in html and "page-break-inside: avoid" in html and "@page" in html
+
+
+def test_config_appendix_is_valid_toml(res, html: str) -> None:
+    m = re.search(r'<pre class="config">(.*?)</pre>', html, re.S)
+    assert m
+    import html as h
+
+    data = tomllib.loads(h.unescape(m.group(1)))
+    assert data["council"] == res.scenario.council
+    assert data["analysis"]["far_miles"] == res.scenario.analysis.far_miles
+    assert data["disclosure"]["min_count"] == res.scenario.disclosure.min_count
+
+
+def test_report_has_no_external_resources(html: str) -> None:
+    assert not re.search(r"""<(script|link|img|iframe)\b""", html)
+    assert not re.search(r"""url\(\s*['"]?https?:""", html)
+
+
+def test_no_child_level_string_in_report(res, html: str, tmp_path: Path) -> None:
+    p = tmp_path / "report.html"
+    p.write_text(html, encoding="utf-8")
+    assert disclosure.check_published_file(p, forbidden_strings(res)) == []
+    for child in res.measures["CHILD"].dropna():
+        assert str(child) not in html
+
+
+def test_report_without_optional_tables(tmp_path: Path) -> None:
+    r = make_results(tmp_path, optional=False)
+    text = report.render_report(r)
+    assert text.count(report.NOT_AVAILABLE) >= 5
+    assert 'data-key="gaps"' in text  # third headline falls back
+    assert "<svg" in text  # charts from the measures still drawn
+
+
+def test_stacked_bar_never_draws_a_suppressed_cell_to_scale() -> None:
+    svg = charts.stacked_bars([charts.BarRow("G", "20", (charts.Segment("a", "c", "#111111"), charts.Segment("b", "17", "#222222"), charts.Segment("x", "c", "#333333")))], title="t")
+    widths = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="22"', svg)]
+    assert len(widths) == 2  # the 17 segment and one hatched remainder (both c cells merged)
+    assert "url(#gs-hatch)" in svg
