@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures_results import forbidden_strings, make_results
 
 from geosuff import disclosure, maps
-from fixtures_results import forbidden_strings, make_results
 
 
 @pytest.fixture(scope="module")
