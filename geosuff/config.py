@@ -169,13 +169,13 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     for key, value in inputs.items():
         if isinstance(value, str) and key != "use_onspd_fallback":
             p = Path(value).expanduser()
-            inputs[key] = p if p.is_absolute() else (base / p)
+            inputs[key] = (p if p.is_absolute() else (base / p)).resolve()
     if "inputs" in data:
         data["inputs"] = inputs
     out = dict(data.get("output", {}) or {})
     if isinstance(out.get("dir"), str):
         p = Path(out["dir"]).expanduser()
-        out["dir"] = p if p.is_absolute() else (base / p)
+        out["dir"] = (p if p.is_absolute() else (base / p)).resolve()
     if out:
         data["output"] = out
     return data

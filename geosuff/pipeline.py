@@ -193,8 +193,8 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     cache_dir : Path, optional
         Road-graph cache folder (default: ``$GEOSUFF_CACHE_DIR`` or ``~/.cache/geosuff``).
     """
+    from geosuff import access, distance, gaps, network, siting, traveltime
     from geosuff import catchments as catch
-    from geosuff import distance, gaps, network, siting, traveltime
 
     clock = _Clock(progress)
     a = scenario.analysis
@@ -227,7 +227,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
 
     with clock.stage("catchments"):
         on = used_sites[used_sites["on_network"]].reset_index(drop=True)
-        catchments = catch.site_catchments(graph, on, a.minutes, access_m=a.access_m)
+        catchments = catch.site_catchments(graph, on, a.minutes, access_m=a.access_m, settings=snap)
         served = catch.served_areas(catchments, on)
         places = pd.to_numeric(used_sites["available_places"], errors="coerce").fillna(0).to_numpy(float)
         areas["places_per_1000"] = catch.two_step_fca(areas_minutes, areas["pop_0_17"].to_numpy(float), places, max_minutes=a.local_minutes)
@@ -235,7 +235,10 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
             areas[f"min_{typ}"] = col.to_numpy()
         rasters: dict[str, Path] = {}
         if write:
-            rasters = catch_rasters(graph, used_sites, boundary.geometry.iloc[0], Path(scenario.output.dir) / "rasters", a.raster_cell_m)
+            rasters = access.access_rasters(
+                graph, used_sites, boundary.geometry.iloc[0], Path(scenario.output.dir) / "rasters",
+                cell_m=a.raster_cell_m, fca_minutes=a.local_minutes, demand=areas, settings=snap,
+            )
 
     with clock.stage("placement measures and gaps"):
         measures = distance.placement_measures(
@@ -263,7 +266,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     selection = None
     scen_cmp = None
     with clock.stage("site scoring"):
-        if cands_l is not None:
+        if cands_l is not None and hasattr(siting, "run_siting"):
             sset = settings.siting_settings(scenario)
             candidates, selection, scen_cmp = siting.run_siting(
                 candidates=cands_l.table,
@@ -307,18 +310,6 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         with clock.stage("outputs"):
             write_outputs(results)
     return results
-
-
-def catch_rasters(graph: Any, sites: pd.DataFrame, boundary_geom: Any, out_dir: Path, cell_m: float) -> dict[str, Path]:
-    from geosuff import catchments as catch
-
-    access = getattr(catch, "access_rasters", None)
-    if access is None:
-        from geosuff import access as access_mod
-
-        access = access_mod.access_rasters
-    result: dict[str, Path] = access(graph, sites, boundary_geom, out_dir, cell_m=cell_m)
-    return result
 
 
 def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:
