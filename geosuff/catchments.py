@@ -36,7 +36,7 @@ import logging
 import math
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,7 @@ class _Layout:
     starts: np.ndarray
     cells: np.ndarray
     node_cellpos: np.ndarray  # position in ``cells`` of each node's own cell
+    full: list[shapely.Geometry] = field(default_factory=list)  # polygon of all cells, once made
 
     @property
     def n_samples(self) -> int:
@@ -527,12 +528,16 @@ def _source_catchments(
         lim = m * _SECONDS_PER_MINUTE
         sel = ct <= lim
         n_sel = int(sel.sum())
-        # thresholds nest, so the same cell count means the same cells: reuse the polygon
-        geom = (
-            prev_geom
-            if n_sel == prev_n and prev_geom is not None
-            else _cells_polygon(lay, lay.cells[sel])
-        )
+        # thresholds nest, so the same cell count means the same cells: reuse the polygon;
+        # a catchment reaching every cell near a road is the same polygon for every source
+        if n_sel == prev_n and prev_geom is not None:
+            geom = prev_geom
+        elif n_sel == lay.cells.shape[0]:
+            if not lay.full:
+                lay.full.append(_cells_polygon(lay, lay.cells))
+            geom = lay.full[0]
+        else:
+            geom = _cells_polygon(lay, lay.cells[sel])
         prev_n, prev_geom = n_sel, geom
         reached = t <= lim
         inside = node_ct <= lim
