@@ -98,7 +98,7 @@ def files() -> dict[str, bytes]:
     f["pl_missing_column.csv"] = _csv(PL_HEADER.replace("PL_POST", "PL_POSTX"), PL_ROWS).encode()
     f["pl_two_pl_post_columns.csv"] = _csv(PL_HEADER + ",PL_POST", [r + ",LE15 6AA" for r in PL_ROWS]).encode()
     f["pl_old_excel.xls"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"Workbook" + bytes(100)
-    f["pl_html_export.xls"] = ("<html><body><table><tr><th>CHILD</th><th>HOME_POST</th></tr><tr><td>C001</td><td>LE15 6AA</td></tr></table></body></html>\n").encode()
+    f["pl_html_export.xls"] = (b"<html><body><table><tr><th>CHILD</th><th>HOME_POST</th></tr><tr><td>C001</td><td>LE15 6AA</td></tr></table></body></html>\n")
     f["pl_pdf_report.csv"] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
     f["pl_binary.csv"] = bytes(range(256)) * 4
     f["pl_damaged.xlsx"] = b"PK\x03\x04" + b"\x14\x00\x00\x00\x08\x00" + b"not really a zip" * 10
@@ -109,10 +109,10 @@ def files() -> dict[str, bytes]:
     f["pl_zip_archive.csv"] = zbuf.getvalue()
     f["pl_unclosed_quote.csv"] = _csv(PL_HEADER, _with(PL_ROWS, 1, 1, '"03/11/2009') + [f"C{k:03d},01/01/2010,0,01/01/2025,U4,LE15 6AA,LE15 9AE," for k in range(6, 40)]).encode()
     f["pl_excel2003.xml"] = (
-        '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
-        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="Sheet1"><Table>'
-        "<Row><Cell><Data ss:Type=\"String\">CHILD</Data></Cell></Row></Table></Worksheet></Workbook>\n"
-    ).encode()
+        b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+        b'<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="Sheet1"><Table>'
+        b"<Row><Cell><Data ss:Type=\"String\">CHILD</Data></Cell></Row></Table></Worksheet></Workbook>\n"
+    )
     f["pl_empty_workbook.xlsx"] = _xlsx({"Sheet1": []})
     f["site_no_location.csv"] = _csv("site_id,name,type,places", ["S1,Home A,childrens_home,4", "S2,Home B,childrens_home,3"]).encode()
     f["site_header_only.csv"] = (SITE_HEADER + "\n").encode()
