@@ -146,7 +146,7 @@ def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: f
         out.append(f'<text x="{_f(label_width + plot_w + 6)}" y="{_f(y + bar_h / 2 + 4)}" fill="{_MUTED}">n = {_esc(row.total)}</text>')
     # legend
     ly = top + len(rows) * (bar_h + gap) + 14
-    lx = label_width
+    lx = 20.0
     items = list(seen.items()) + ([("suppressed (c)", f"url(#{HATCH_ID})")] if has_suppressed else [])
     for label, colour in items:
         out.append(f'<rect x="{_f(lx)}" y="{_f(ly - 10)}" width="12" height="12" fill="{colour}" stroke="#9aa5b1" stroke-width="0.5"/>')
@@ -173,14 +173,14 @@ def bar_chart(labels: Sequence[str], values: Sequence[str], *, title: str, desc:
     plot_h = height - top - bottom
     nums = [_num(v) for v in values]
     vmax = max([v for v in nums if v is not None] + [1.0])
-    step = _nice_step(vmax)
+    step = float(max(1, math.ceil(_nice_step(vmax))))  # whole children
     ymax = step * math.ceil(vmax / step)
     out = [_open(width, height, title, desc or title)]
     k = 0.0
     while k <= ymax + 1e-9:
         y = top + plot_h * (1 - k / ymax)
         out.append(f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(y)}" y2="{_f(y)}" stroke="{_GRID}"/>')
-        out.append(f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" fill="{_MUTED}">{k:.0f}</text>')
+        out.append(f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" fill="{_MUTED}">{k:g}</text>')
         k += step
     out.append(f'<text transform="translate(12 {_f(top + plot_h / 2)}) rotate(-90)" text-anchor="middle" fill="{_MUTED}">{_esc(y_label)}</text>')
     n = max(len(labels), 1)

@@ -356,6 +356,7 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
 
     legend: list[tuple[list[str], str]] = []
     unavailable: list[str] = []
+    notes: list[str] = []
 
     _add_boundaries(m, results, boundary)
     ras = _add_access_rasters(m, results, legend)
@@ -365,7 +366,10 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
         unavailable.append("catchments")
     _add_area_access(m, results, legend)
     if not _add_gaps(m, results, legend):
-        unavailable.append("gap areas")
+        if results.gap_areas is not None and "geometry" in results.gap_areas:
+            notes.append(f"No gap areas: no home area has {sc.disclosure.min_count} or more children placed over {sc.analysis.far_miles:g} miles away.")
+        else:
+            unavailable.append("gap areas")
     if not _add_flows(m, results, legend):
         unavailable.append("placement flows")
     if not _add_sites(m, results, legend):
@@ -380,11 +384,11 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
                 child.default_js = []
                 child.default_css = []
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _Panel(_title_html(results, unavailable), position="topleft", css_class="gs-title").add_to(m)
+    _Panel(_title_html(results, unavailable, notes), position="topleft", css_class="gs-title").add_to(m)
     _Legend(legend).add_to(m)
     _Attribution(ATTRIBUTION).add_to(m)
     if sc.synthetic:
-        m.get_root().html.add_child(Element('<div class="gs-synthetic" role="alert">SYNTHETIC DATA - not real children. For demonstration and testing only.</div>'), name="gs_synthetic")
+        m.get_root().html.add_child(Element('<style>.leaflet-top { top: 30px; }</style><div class="gs-synthetic" role="alert">SYNTHETIC DATA - not real children. For demonstration and testing only.</div>'), name="gs_synthetic")
     sw, ne = [round(float(lat.min()), COORD_DECIMALS), round(float(lon.min()), COORD_DECIMALS)], [round(float(lat.max()), COORD_DECIMALS), round(float(lon.max()), COORD_DECIMALS)]
     m.fit_bounds([sw, ne], padding=(10, 10))
     return m
@@ -526,25 +530,57 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
     return True
 
 
+def _raster_info(path: Path) -> tuple[str, str, float]:
+    """Units (tag ``units``, default "minutes"), description and maximum of a raster."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        units = str(src.tags().get("units", "minutes"))
+        desc = str(src.descriptions[0] or "") if src.descriptions else ""
+        band = src.read(1, masked=True)
+        hi = float(band.max()) if band.count() else 0.0
+    return units, desc, hi
+
+
 def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
     rasters = {k: Path(v) for k, v in (results.rasters or {}).items() if v is not None and Path(v).exists()}
     if not rasters:
         return False
     minutes = sorted(float(v) for v in results.scenario.analysis.minutes)[: len(ACCESS_COLOURS) - 1]
     colours = _spread(ACCESS_COLOURS, len(minutes) + 1)
-    names = []
     labels = _site_labels()
-    for i, (key, path) in enumerate(sorted(rasters.items())):
+    time_names: list[str] = []
+    other: dict[str, list[str]] = {}
+    other_legend: dict[str, str] = {}
+    # "any site" first, then by type
+    keys = sorted(rasters, key=lambda k: (0 if k.endswith("any") or "any_site" in k else 1, k))
+    for key in keys:
+        path = rasters[key]
         try:
-            png, bounds = raster_overlay(path, breaks=minutes, colours=colours)
+            units, desc, hi = _raster_info(path)
+            is_time = units.lower().startswith("min")
+            if is_time:
+                breaks, cols = minutes, colours
+            else:
+                breaks = _nice_breaks(hi)
+                cols = _spread(["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"], len(breaks) + 1)
+            png, bounds = raster_overlay(path, breaks=breaks, colours=cols)
         except Exception as err:  # a broken raster must not stop the map
-            logger.warning("access raster %s not drawn: %s", path.name, err)
+            logger.warning("raster %s not drawn: %s", path.name, err)
             continue
-        typ = next((t for t in labels if t in key), None)
-        what = f"nearest {labels[typ].lower()}" if typ else key.replace("_", " ")
-        name = f"{LAYER_ACCESS_PREFIX}{what}"
-        names.append(name)
-        fg = folium.FeatureGroup(name=name, show=i == 0)
+        typ = next((t for t in sorted(labels, key=len, reverse=True) if t in key), None)
+        what = f"nearest {labels[typ].lower()}" if typ else ("nearest site of any type" if "any" in key else key.replace("_", " "))
+        if is_time:
+            name = f"{LAYER_ACCESS_PREFIX}{what}"
+            show = not time_names
+            time_names.append(name)
+        else:
+            name = f"{units.capitalize()}: {labels[typ] if typ else key.replace('_', ' ')} (raster)"
+            show = False
+            other.setdefault(units, []).append(name)
+            edges = [0.0, *breaks]
+            other_legend[units] = "".join(f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j, unit="")}</div>' for j, c in enumerate(cols))
+        fg = folium.FeatureGroup(name=name, show=show)
         folium.raster_layers.ImageOverlay(
             image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
             bounds=bounds,
@@ -555,15 +591,16 @@ def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list
             className="gs-raster",
         ).add_to(fg)
         fg.add_to(m)
-    if not names:
-        return False
-    edges = [0.0, *minutes]
-    items = "".join(
-        f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j)}</div>'
-        for j, c in enumerate(colours)
-    )
-    legend.append((names, _section("Road minutes to the nearest site", items + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells; coloured in threshold bands.</div>', "access")))
-    return True
+    if time_names:
+        edges = [0.0, *minutes]
+        items = "".join(
+            f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j)}</div>'
+            for j, c in enumerate(colours)
+        )
+        legend.append((time_names, _section("Road minutes to the nearest site", items + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells; coloured in threshold bands.</div>', "access")))
+    for units, names in other.items():
+        legend.append((names, _section(units.capitalize(), other_legend[units] + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells.</div>', "raster-other")))
+    return bool(time_names or other)
 
 
 def _add_area_access(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
@@ -817,12 +854,14 @@ class _Attribution(MacroElement):
         self.text = text
 
 
-def _title_html(results: Results, unavailable: list[str]) -> str:
+def _title_html(results: Results, unavailable: list[str], notes: Sequence[str] = ()) -> str:
     sc = results.scenario
     title = html.escape(sc.title or f"{results.council_name}: placement sufficiency")
     bits = [f'<div class="gs-title-main">{title}</div>', f'<div class="gs-title-sub">{html.escape(results.council_name)} ({html.escape(sc.council)}) &middot; geosuff {__version__} &middot; {dt.date.today().isoformat()}</div>']
     if sc.synthetic:
         bits.append('<div class="gs-title-warn">SYNTHETIC data: not real children.</div>')
+    for note in notes:
+        bits.append(f'<div class="gs-title-na">{html.escape(note)}</div>')
     if unavailable:
         bits.append(f'<div class="gs-title-na">Not available in this run: {html.escape(", ".join(unavailable))}.</div>')
     bits.append(f'<div class="gs-title-note">No child\'s home or placement is shown. Sites are generalised to {GENERALISE_M / 1000:g} km squares; counts under {sc.disclosure.min_count} are suppressed or banded.</div>')
@@ -840,7 +879,7 @@ def _popup_table(title: str, rows: Iterable[tuple[str, str]], *, note: str = "")
 
 
 #: Candidate columns never shown (location, internal bookkeeping).
-_CANDIDATE_HIDDEN = {"easting", "northing", "postcode", "address", "geometry", "row", "location_reason", "location_source", "ltla", "utla", "status", "lon", "lat", "x", "y", "data_note", "snap_m", "on_network", "_col", "node"}
+_CANDIDATE_HIDDEN = {"easting", "northing", "postcode", "address", "geometry", "row", "location_reason", "location_source", "ltla", "utla", "status", "lon", "lat", "x", "y", "data_note", "snap_m", "on_network", "_col", "node", "line", "location_note", "location_estimated", "chosen"}
 _CANDIDATE_FIRST = ["candidate_id", "name", "rank", "total", "eligible", "ineligible_reason", "uses", "use", "bedrooms", "places"]
 
 

@@ -131,11 +131,20 @@ def headlines(results: Results) -> list[Headline]:
     target = a.local_target
     need = max(0, math.ceil(target * n - 1e-9) - n_in)
     meets = n > 0 and n_in >= target * n - 1e-9
-    short = "meets the target" if meets else f"short of the target by {dc.publish_count(need, min_count=mc)} {unit}"
+    if in_s == dc.SUPPRESSED:
+        # the shortfall would reveal the suppressed count: give no number
+        short = "meets the target" if meets else "short of the target"
+        small = 0 < n_in < mc
+        figure = f"<{mc}" if small else dc.SUPPRESSED
+        sentence = (f"Fewer than {mc}" if small else "A suppressed number") + f" of {n_s} {unit} are placed inside {results.council_name} (exact figure withheld: too few children)."
+    else:
+        short = "meets the target" if meets else f"short of the target by {dc.publish_count(need, min_count=mc)} {unit}"
+        figure = in_pct
+        sentence = f"{in_s} of {n_s} {unit} ({in_pct}) are placed inside {results.council_name}."
     h2 = Headline(
         "inside",
-        in_pct,
-        f"{in_s} of {n_s} {unit} ({in_pct}) are placed inside {results.council_name}.",
+        figure,
+        sentence,
         f"Local target {target:.0%}: {short}." + (" Placement LA not known for some." if n - n_in - n_out > 0 else ""),
     )
     h3 = _third_headline(results, unit)
@@ -174,6 +183,12 @@ def report_context(results: Results) -> dict[str, Any]:
     ctx["chart_trend"] = Markup(_chart_trend(results, dfe))
     ctx["gap_table"] = _gap_table(results)
     ctx["gap_note"] = _gap_note(results)
+    g = results.gap_areas
+    ctx["gap_empty"] = (
+        f"No home area has {mc} or more children placed more than {a.far_miles:g} miles away, so no gap area can be published."
+        if g is not None and len(g) == 0
+        else ""
+    )
     ctx["candidate_table"] = _candidate_table(results)
     ctx["selection"] = _selection(results)
     ctx["scenario_table"] = _scenario_table(results)
@@ -563,6 +578,13 @@ def _third_headline(results: Results, unit: str) -> Headline:
             f"Before: {b_s}; after: {a_s} (optimal set from the council's candidate properties).",
         )
     g = results.gap_areas
+    if g is not None and len(g) == 0:
+        return Headline(
+            "gaps",
+            "0",
+            f"No home area has {mc} or more {unit} placed more than {a.far_miles:g} miles away, so no gap area stands out.",
+            "Children placed far away come from across the council; see the tables and the map for provision within reach.",
+        )
     if g is not None:
         k = int(g["outside_catchment"].fillna(False).astype(bool).sum()) if "outside_catchment" in g else len(g)
         return Headline(

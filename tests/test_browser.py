@@ -124,6 +124,7 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
     page.locator(".gs-cand", has_text=re.compile(r"^1$")).first.click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
+    page.wait_for_timeout(600)  # let the fade-in and auto-pan finish before the screenshot
     text = popup.inner_text()
     for comp in ("rehoming", "coverage", "clustering", "total", "eligible", "rank"):
         assert comp in text, comp

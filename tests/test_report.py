@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from fixtures_results import forbidden_strings, make_results
 
@@ -118,3 +119,20 @@ def test_stacked_bar_never_draws_a_suppressed_cell_to_scale() -> None:
     widths = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="22"', svg)]
     assert len(widths) == 2  # the 17 segment and one hatched remainder (both c cells merged)
     assert "url(#gs-hatch)" in svg
+
+
+def test_suppressed_inside_count_gives_no_shortfall(res) -> None:
+    import copy
+
+    r = copy.copy(res)
+    m = res.measures.copy()
+    inside = m["inside_la"].fillna(False).to_numpy(bool)
+    keep = np.flatnonzero(inside)[:3]
+    new = np.zeros(len(m), bool)
+    new[keep] = True
+    m["inside_la"] = pd.array(new, dtype="boolean")
+    r.measures = m
+    h = report.headlines(r)[1]
+    assert h.figure == "<5"
+    assert "short of the target." in h.comparison
+    assert not re.search(r"short of the target by \d", h.comparison)
