@@ -250,15 +250,15 @@ def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DE
             for j in range(k):
                 mb = mask[body, j]
                 if mb.sum() == 1:
-                    i = _second(c[body, j], mb)
-                    if i is not None:
-                        mask[body[i], j] = True
+                    bi = _second(c[body, j], mb)
+                    if bi is not None:
+                        mask[body[bi], j] = True
                         changed = True
             tb = tmask[body]
             if tb.sum() == 1:
-                i = _second(t[body], tb)
-                if i is not None:
-                    tmask[body[i]] = True
+                bt = _second(t[body], tb)
+                if bt is not None:
+                    tmask[body[bt]] = True
                     changed = True
     return mask, tmask
 

@@ -343,7 +343,8 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
     lon, lat = to_lonlat([minx, maxx], [miny, maxy])
     centre = [round(float(lat.mean()), COORD_DECIMALS), round(float(lon.mean()), COORD_DECIMALS)]
     m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
-    m.get_root().title = f"{results.council_name} - placement sufficiency map"
+    root: Any = m.get_root()
+    root.title = f"{results.council_name} - placement sufficiency map"
     if self_contained:
         m.default_js = []
         m.default_css = []
@@ -352,7 +353,7 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
         m.default_js = [("leaflet", f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js")]
         m.default_css = [("leaflet_css", f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css")]
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True, opacity=0.6).add_to(m)
-    m.get_root().header.add_child(Element(f"<style>{_map_css(self_contained)}</style>"), name="geosuff_css")
+    root.header.add_child(Element(f"<style>{_map_css(self_contained)}</style>"), name="geosuff_css")
 
     legend: list[tuple[list[str], str]] = []
     unavailable: list[str] = []
@@ -388,7 +389,7 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
     _Legend(legend).add_to(m)
     _Attribution(ATTRIBUTION).add_to(m)
     if sc.synthetic:
-        m.get_root().html.add_child(Element('<style>.leaflet-top { top: 30px; }</style><div class="gs-synthetic" role="alert">SYNTHETIC DATA - not real children. For demonstration and testing only.</div>'), name="gs_synthetic")
+        root.html.add_child(Element('<style>.leaflet-top { top: 30px; }</style><div class="gs-synthetic" role="alert">SYNTHETIC DATA - not real children. For demonstration and testing only.</div>'), name="gs_synthetic")
     sw, ne = [round(float(lat.min()), COORD_DECIMALS), round(float(lon.min()), COORD_DECIMALS)], [round(float(lat.max()), COORD_DECIMALS), round(float(lon.max()), COORD_DECIMALS)]
     m.fit_bounds([sw, ne], padding=(10, 10))
     return m
@@ -908,7 +909,7 @@ def _fmt_value(col: str, v: Any) -> str:
     if isinstance(v, float | np.floating):
         if "cost" in col:
             return f"£{v:,.0f}"
-        if float(v).is_integer() and abs(v) >= 1:
+        if float(v).is_integer() and abs(float(v)) >= 1:
             return f"{int(v):,}"
         return f"{v:.3f}".rstrip("0").rstrip(".")
     return str(v)
@@ -928,7 +929,8 @@ def _inline_assets(m: folium.Map) -> None:
     fs_css = _asset(f"leaflet.fullscreen-{FULLSCREEN_VERSION}.css")
     svg_uri = "data:image/svg+xml;base64," + base64.b64encode(_asset_bytes("leaflet.fullscreen-icon.svg")).decode("ascii")
     fs_css = fs_css.replace("url(icon-fullscreen.svg)", f"url({svg_uri})")
-    header = m.get_root().header
+    root: Any = m.get_root()
+    header = root.header
     header.add_child(Element(f"<style>/* Leaflet {LEAFLET_VERSION}, BSD-2-Clause */\n{css}</style>"), name="leaflet_css_inline")
     header.add_child(Element(f"<style>/* leaflet.fullscreen {FULLSCREEN_VERSION}, MIT */\n{fs_css}</style>"), name="fullscreen_css_inline")
     header.add_child(Element(f"<script>{_script_safe(_asset(f'leaflet-{LEAFLET_VERSION}.js'))}</script>"), name="leaflet_js_inline")
