@@ -447,6 +447,17 @@ def _scenario_table(results: Results) -> dict[str, Any] | None:
             else:  # counts of children (before / after / change)
                 fv = float(v)
                 out.append(("-" if fv < 0 else "") + dc.publish_count(abs(fv), min_count=mc) if np.isfinite(fv) else "")
+        low = [str(c).lower() for c in cols]
+        if "before" in low and "after" in low:  # before, after and change published together
+            bi, ai = low.index("before"), low.index("after")
+            try:
+                b_s, a_s, g_s = _before_after(float(r[cols[bi]]), float(r[cols[ai]]), mc)
+                out[bi], out[ai] = b_s, a_s
+                for k, name in enumerate(low):
+                    if name in {"change", "gain", "difference", "diff"}:
+                        out[k] = g_s
+            except (TypeError, ValueError):
+                pass
         rows.append(out)
     return _table([str(c).replace("_", " ").capitalize() for c in cols], rows)
 
