@@ -54,7 +54,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
     except GeosuffError as err:
         if _STATE["debug"]:
             raise
-        console.print(f"[bold red]Error:[/] {err}")
+        console.print(f"[bold red]Error:[/] {err}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
         if _STATE["debug"]:

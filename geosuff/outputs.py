@@ -18,6 +18,7 @@ import pandas as pd
 
 from geosuff import disclosure
 from geosuff.io import atomic_path, atomic_write_text
+from geosuff.maps import generalise_points
 
 if TYPE_CHECKING:
     from geosuff.results import Results
@@ -55,22 +56,54 @@ def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
 
 # ----------------------------------------------------------------------------------------------
 def published_indicator(df: pd.DataFrame, min_count: int) -> pd.DataFrame:
-    """Suppress count columns (``n_*``/``count``/``children``) and withhold their percentages."""
-    count_cols = [c for c in df.columns if c == "children" or c == "count" or c.startswith("n_") or c.endswith("_count")]
-    if not count_cols:
+    """An indicator table for publication.
+
+    Count columns (``n`` = the row's total, ``n_*`` = counts within it) go through
+    :func:`disclosure.publish_block` (primary and secondary suppression, a final "all"/"total"
+    row treated as the column total); ``pct_*`` are withheld where their count or the row total is
+    suppressed; any other derived number (e.g. ``short_of_*``) is withheld on rows with a
+    suppressed count.
+    """
+    count_cols = [c for c in df.columns if c.startswith("n_")]
+    total_col = "n" if "n" in df.columns else None
+    if not count_cols and total_col is None:
         return df.copy()
-    total_col = "n_total" if "n_total" in df.columns else ("children" if "children" in df.columns and "children" in count_cols else None)
-    out = disclosure.publish_counts(df, [c for c in count_cols if c != total_col], min_count=min_count, total_col=total_col)
+    out = df.copy()
+    cells = df[count_cols].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=float)
+    totals = pd.to_numeric(df[total_col], errors="coerce").fillna(0).to_numpy(dtype=float) if total_col else cells.sum(axis=1)
+    label = df.columns[0]
+    total_row = len(df) > 1 and str(df[label].iloc[-1]).strip().lower() in {"all", "total", "all children"}
+    cs, ts = disclosure.publish_block(cells, totals, min_count=min_count, total_row=total_row)
+    for j, c in enumerate(count_cols):
+        out[c] = cs[:, j]
+    if total_col:
+        out[total_col] = ts
+    row_sup = (cs == disclosure.SUPPRESSED).any(axis=1) | (ts == disclosure.SUPPRESSED)
     for c in df.columns:
-        if c.startswith("pct_") or c.startswith("share_"):
-            base = c.split("_", 1)[1]
-            num_col = f"n_{base}" if f"n_{base}" in out.columns else None
-            vals = []
-            for i in range(len(df)):
-                v = df[c].iloc[i]
-                sup = (num_col is not None and out[num_col].iloc[i] == disclosure.SUPPRESSED) or (total_col is not None and out[total_col].iloc[i] == disclosure.SUPPRESSED)
-                vals.append(disclosure.SUPPRESSED if sup else ("" if pd.isna(v) else v))
-            out[c] = vals
+        if c in count_cols or c == total_col:
+            continue
+        if c.startswith("pct_"):
+            num = f"n_{c[4:]}"
+            sup = (out[num] == disclosure.SUPPRESSED).to_numpy() if num in out else row_sup
+            sup = sup | (ts == disclosure.SUPPRESSED)
+            out[c] = [disclosure.SUPPRESSED if s_ else ("" if pd.isna(v) else round(float(v), 1)) for s_, v in zip(sup, df[c], strict=True)]
+        elif pd.api.types.is_numeric_dtype(df[c]) and c not in {"threshold", "minutes", "miles", "order", "target"} and not c.startswith("target"):
+            out[c] = [disclosure.SUPPRESSED if s_ else v for s_, v in zip(row_sup, df[c], strict=True)]
+    return out
+
+
+def published_dfe_comparison(df: pd.DataFrame | None, min_count: int) -> pd.DataFrame | None:
+    """The DfE comparison with the council's *computed* counts suppressed (published DfE figures
+    are already public)."""
+    if df is None or "computed_n" not in df.columns:
+        return df
+    out = df.copy().astype({"computed_n": object, "computed_pct": object})
+    for _, idx in df.groupby("table", sort=False).groups.items():
+        n = pd.to_numeric(df.loc[idx, "computed_n"], errors="coerce").fillna(0).to_numpy(float)
+        cs, _ = disclosure.publish_block(n[None, :], np.array([n.sum()]), min_count=min_count)
+        out.loc[idx, "computed_n"] = cs[0]
+        pct = df.loc[idx, "computed_pct"].to_numpy()
+        out.loc[idx, "computed_pct"] = [disclosure.SUPPRESSED if c == disclosure.SUPPRESSED else ("" if pd.isna(p) else round(float(p), 1)) for c, p in zip(cs[0], pct, strict=True)]
     return out
 
 
@@ -93,16 +126,15 @@ def published_gaps(gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
 
 
 def published_sites(sites: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Sites for publication: foster clusters and children's homes generalised to 1 km."""
+    """Sites for publication, each at the centre of its 1 km grid square (never an address)."""
     s = sites[sites["status"] == "used"].copy()
     e = pd.to_numeric(s["easting"], errors="coerce").to_numpy(float)
     n = pd.to_numeric(s["northing"], errors="coerce").to_numpy(float)
-    gen = s["type"].isin(["childrens_home", "foster_cluster", "secure_home"]).to_numpy()
-    e = np.where(gen, np.round(e / 1000) * 1000 + 500, e)
-    n = np.where(gen, np.round(n / 1000) * 1000 + 500, n)
+    gen = np.ones(len(s), dtype=bool)  # every provision site: centre of its 1 km square, as on the map
+    e, n = generalise_points(e, n)
     cols = [c for c in ("site_id", "name", "type", "places", "available_places", "rating", "on_network", "snap_m") if c in s.columns]
     out = gpd.GeoDataFrame(s[cols].reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
-    out["location_note"] = np.where(gen, "generalised to 1 km", "as supplied")
+    out["location_note"] = np.where(gen, "centre of its 1 km grid square", "as supplied")
     return out
 
 
@@ -144,7 +176,7 @@ def write_all(results: Results) -> dict[str, Path]:
     tables: dict[str, pd.DataFrame | None] = {}
     for key, df in results.indicators.items():
         tables[f"indicators_{key}"] = published_indicator(df, mc)
-    tables["dfe_comparison"] = results.dfe_comparison
+    tables["dfe_comparison"] = published_dfe_comparison(results.dfe_comparison, mc)
     tables["sensitivity"] = published_indicator(results.sensitivity, mc) if results.sensitivity is not None else None
     tables["scenario_comparison"] = published_indicator(results.scenario_comparison, mc) if results.scenario_comparison is not None else None
     if results.flows is not None and len(results.flows):
