@@ -58,7 +58,7 @@ def _osmnx_hull(
     import networkx as nx
     import osmnx as ox
 
-    G = nx.MultiDiGraph(crs="EPSG:27700")
+    G = nx.MultiDiGraph(crs=graph.meta.get("crs", "EPSG:27700"))
     G.add_nodes_from(
         (i, {"x": float(graph.x[i]), "y": float(graph.y[i])}) for i in range(graph.n_nodes)
     )
@@ -100,13 +100,21 @@ def main() -> None:
     )
     ap.add_argument("--access-m", type=float, default=C.ACCESS_DISTANCE_M)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--osm", type=Path, default=RUTLAND, help="OSM extract (default: shipped Rutland)"
+    )
+    ap.add_argument(
+        "--crs",
+        default="EPSG:27700",
+        help="projected CRS in metres (e.g. EPSG:31982 for benchmarks/data/porto-alegre-poa.osm.pbf)",
+    )
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
 
-    graph = build_graph(RUTLAND, use_cache=False)
+    graph = build_graph(args.osm, use_cache=False, crs=args.crs)
     n_poly = args.sites * len(MINUTES)
     print(
-        f"Rutland drive graph: {graph.n_nodes:,} nodes, {graph.n_edges:,} directed edges, {graph.length_m.sum() / 2e3:,.0f} km of road (two-way counted once)"
+        f"{args.osm.name} drive graph: {graph.n_nodes:,} nodes, {graph.n_edges:,} directed edges, {graph.length_m.sum() / 2e3:,.0f} km of road (two-way counted once)"
     )
     x, y = _random_sites(graph, args.sites, rng)
 
