@@ -459,7 +459,7 @@ def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: 
         "# SYNTHETIC demo scenario written by `geosuff synth` - not real children.",
         f"# Calibrated to DfE children looked after at 31 March {tg['year']} for {council}; seed {seed}; {n} children.",
         f'council = "{council}"',
-        f'title = "Sufficiency gap review - {council} (SYNTHETIC demo data)"',
+        f'title = "Sufficiency gap review - {_council_name(council)} (SYNTHETIC demo data)"',
         "synthetic = true",
         f"seed = {seed}",
         "",
@@ -488,6 +488,12 @@ def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: 
         "",
     ]
     return "\n".join(lines)
+
+
+def _council_name(council: str) -> str:
+    from geosuff.inputs import Boundaries
+
+    return Boundaries.load().name(council)
 
 
 def _readme_text(council: str, tg: dict[str, Any], seed: int, n: int) -> str:
