@@ -3,17 +3,27 @@
 Rules (following the DfE/ONS practice for children-looked-after statistics):
 
 * counts from 1 to ``min_count - 1`` are shown as ``"c"`` (primary suppression); 0 is shown;
-* secondary suppression: in any row or column with a published total, a lone suppressed cell is
-  joined by the next-smallest non-zero cell so that it cannot be recovered by subtraction;
+* secondary suppression: further cells (and, where they are part of the table, totals) are shown as
+  ``"c"`` until **no suppressed cell can be worked out from the published cells and totals**. This
+  is checked, not assumed: after a fast heuristic (no row or column with a published total keeps a
+  single suppressed cell), every suppressed cell is audited with two linear programmes (its
+  smallest and largest value consistent with everything published, cells ≥ 0); a cell whose range
+  is narrower than ``protection`` (default 1 child, i.e. uniquely determined) gets another cell
+  suppressed with it, and the audit repeats (:func:`suppress_table`, :func:`audit_suppression`);
 * percentages are withheld (``"c"``) where the numerator or the base is suppressed;
 * child locations are published only as aggregates (areas, bands); carers' and homes' addresses
-  never; child ids never.
+  never; child ids never. :func:`check_published_file` / :func:`assert_publishable` are the last
+  line of defence: they look for child ids, postcodes and grid references in published files -
+  including child or carer points drawn on a map in longitude/latitude and geometries inside a
+  GeoPackage.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,49 +32,338 @@ import pandas as pd
 
 from geosuff._errors import DisclosureError
 
+logger = logging.getLogger(__name__)
+
 SUPPRESSED = "c"
 DEFAULT_MIN_COUNT = 5
+#: A suppressed cell must have at least this range (children) of values consistent with the
+#: published table; 1 means "not uniquely determined".
+DEFAULT_PROTECTION = 1.0
+#: Published points closer than this (metres) to a child's or carer's point are disclosures.
+POINT_TOLERANCE_M = 3.0
+_EPS = 1e-6
 
 
-def suppress_matrix(counts: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, row_totals: bool = True, col_totals: bool = True) -> np.ndarray:
-    """Boolean mask of cells to suppress in a 2-D table of counts.
+# ----------------------------------------------------------------------------------------------
+# Tables: primary and secondary suppression with an LP audit
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Suppression:
+    """Which cells of a table to publish as ``"c"``.
 
-    Primary: ``0 < count < min_count``. Secondary: while any row (if its total is published) or
-    column (likewise) has exactly one suppressed cell, also suppress its smallest other non-zero
-    cell (ties broken by position). The result never leaves a single suppressed cell in a row or
-    column whose total is published, so no cell is recoverable by subtraction from that line.
+    Attributes
+    ----------
+    cells : ndarray of bool, shape (R, C)
+        Body cells.
+    row_totals : ndarray of bool, shape (R,)
+        Row totals (all False when the table has none, or they are published elsewhere).
+    col_totals : ndarray of bool, shape (C,)
+        Column totals.
+    grand_total : bool
+        The grand total (only with both row and column totals).
+    primary : ndarray of bool, shape (R, C)
+        Body cells suppressed because they are small (the rest of ``cells`` is secondary).
+    """
+
+    cells: np.ndarray
+    row_totals: np.ndarray
+    col_totals: np.ndarray
+    grand_total: bool
+    primary: np.ndarray
+
+
+class _Table:
+    """A count table with its margins as one (R+1) x (C+1) matrix and the linear relations
+    between them that a reader of the published table knows."""
+
+    def __init__(self, counts: np.ndarray, *, row_totals: bool, col_totals: bool, margins_in_table: bool | tuple[bool, bool]) -> None:
+        c = np.asarray(counts, dtype=float)
+        c = np.where(np.isfinite(c), c, 0.0)
+        self.R, self.C = c.shape
+        R, C = self.R, self.C
+        self.row_totals = row_totals
+        self.col_totals = col_totals
+        self.margins_in_table = margins_in_table
+        m = np.zeros((R + 1, C + 1))
+        m[:R, :C] = c
+        m[:R, C] = c.sum(axis=1)
+        m[R, :C] = c.sum(axis=0)
+        m[R, C] = c.sum()
+        self.values = m
+        exists = np.zeros((R + 1, C + 1), dtype=bool)
+        exists[:R, :C] = True
+        if row_totals:
+            exists[:R, C] = True
+        if col_totals:
+            exists[R, :C] = True
+        if row_totals and col_totals:
+            exists[R, C] = True
+        self.exists = exists
+        # margins that may be suppressed (part of this table); others are known constants
+        rows_in, cols_in = (margins_in_table, margins_in_table) if isinstance(margins_in_table, bool) else margins_in_table
+        self.suppressible = np.zeros_like(exists)
+        self.suppressible[:R, :C] = True
+        if rows_in and row_totals:
+            self.suppressible[:R, C] = True
+        if cols_in and col_totals:
+            self.suppressible[R, :C] = True
+        if rows_in and cols_in and row_totals and col_totals:
+            self.suppressible[R, C] = True
+        # lines: (cells with coefficient +1, the total cell with coefficient -1)
+        lines: list[tuple[list[tuple[int, int]], tuple[int, int]]] = []
+        if row_totals:
+            lines += [([(i, j) for j in range(C)], (i, C)) for i in range(R)]
+        if col_totals:
+            lines += [([(i, j) for i in range(R)], (R, j)) for j in range(C)]
+        if row_totals and col_totals:
+            lines.append(([(i, C) for i in range(R)], (R, C)))
+            lines.append(([(R, j) for j in range(C)], (R, C)))
+        self.lines = lines
+        self._line_cells = [[*parts, total] for parts, total in lines]
+        self._cell_lines: dict[tuple[int, int], list[int]] = {}
+        for k, cells in enumerate(self._line_cells):
+            for ij in cells:
+                self._cell_lines.setdefault(ij, []).append(k)
+
+    def line_cells(self, k: int) -> list[tuple[int, int]]:
+        return self._line_cells[k]
+
+    def lines_of(self, cell: tuple[int, int]) -> list[int]:
+        return self._cell_lines.get(cell, [])
+
+    # -- the audit ------------------------------------------------------------------------------
+    def bounds(self, mask: np.ndarray, cells: Sequence[tuple[int, int]] | None = None) -> dict[tuple[int, int], tuple[float, float]]:
+        """Smallest and largest value of each suppressed cell consistent with the published ones."""
+        from scipy.optimize import linprog
+
+        unknown = [(int(i), int(j)) for i, j in np.argwhere(mask & self.exists)]
+        if not unknown:
+            return {}
+        index = {ij: k for k, ij in enumerate(unknown)}
+        rows, rhs = [], []
+        for parts, total in self.lines:
+            coef = np.zeros(len(unknown))
+            b = 0.0
+            any_unknown = False
+            for ij, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+                if ij in index:
+                    coef[index[ij]] += sign
+                    any_unknown = True
+                else:
+                    b -= sign * self.values[ij]
+            if any_unknown:
+                rows.append(coef)
+                rhs.append(b)
+        targets = list(cells) if cells is not None else unknown
+        out: dict[tuple[int, int], tuple[float, float]] = {}
+        if not rows:
+            return {ij: (0.0, np.inf) for ij in targets}
+        a_eq, b_eq = np.array(rows), np.array(rhs)
+        n = len(unknown)
+        for ij in targets:
+            k = index[ij]
+            c = np.zeros(n)
+            c[k] = 1.0
+            lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=[(0, None)] * n, method="highs")
+            hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=[(0, None)] * n, method="highs")
+            if lo.status == 2 or hi.status == 2:  # infeasible: the relations do not hold (bad input)
+                raise ValueError("the table's cells do not add up to its totals")
+            low = float(lo.fun) if lo.status == 0 else 0.0
+            high = float(-hi.fun) if hi.status == 0 else np.inf
+            out[ij] = (max(low, 0.0), high)
+        return out
+
+    def exposed(self, mask: np.ndarray, protection: float) -> list[tuple[int, int]]:
+        b = self.bounds(mask)
+        return [ij for ij, (lo, hi) in b.items() if hi - lo < protection - _EPS]
+
+    # -- the heuristic ----------------------------------------------------------------------------
+    def partner(self, mask: np.ndarray, line: int) -> tuple[int, int] | None:
+        """The cell to suppress with a lone suppressed cell of ``line``: the smallest non-zero
+        suppressible cell (body cells before totals; among equals, one whose other line already
+        has suppressed cells), else the smallest zero one."""
+        cand = [ij for ij in self.line_cells(line) if not mask[ij] and self.suppressible[ij] and self.exists[ij]]
+        if not cand:
+            return None
+
+        def key(ij: tuple[int, int]) -> tuple[int, int, float, int]:
+            v = float(self.values[ij])
+            margin = int(ij[0] == self.R or ij[1] == self.C)
+            others = sum(int(mask[c]) for k in self.lines_of(ij) if k != line for c in self.line_cells(k))
+            return (int(v <= 0), margin, v, -others)
+
+        return min(cand, key=key)
+
+    def lone_cell_rule(self, mask: np.ndarray) -> np.ndarray:
+        mask = mask.copy()
+        changed = True
+        while changed:
+            changed = False
+            for k in range(len(self.lines)):
+                cells = self.line_cells(k)
+                sup = [ij for ij in cells if mask[ij]]
+                if len(sup) == 1:
+                    p = self.partner(mask, k)
+                    if p is not None:
+                        mask[p] = True
+                        changed = True
+        return mask
+
+
+def suppress_table(
+    counts: Any,
+    *,
+    min_count: int = DEFAULT_MIN_COUNT,
+    row_totals: bool = True,
+    col_totals: bool = True,
+    margins_in_table: bool | tuple[bool, bool] = True,
+    protection: float = DEFAULT_PROTECTION,
+    whole_row_if_total_suppressed: bool = False,
+) -> Suppression:
+    """Primary and secondary suppression of a 2-D table of counts, audited by linear programming.
+
+    Parameters
+    ----------
+    counts : array-like, shape (R, C)
+        Counts (children). NaN is taken as 0.
+    min_count : int, keyword-only, default 5
+        Counts from 1 to ``min_count - 1`` are suppressed (primary).
+    row_totals, col_totals : bool, keyword-only, default True
+        Whether the reader knows each row's / column's total (published in this table or
+        elsewhere). With both, the grand total is known too.
+    margins_in_table : bool or (bool, bool), keyword-only, default True
+        The totals are cells of this table, so small totals are suppressed and totals may be
+        suppressed to protect cells. With False they are published elsewhere and are known
+        constants. A pair gives (row totals, column totals) separately; the grand total is in the
+        table only when both are.
+    protection : float, keyword-only, default 1
+        Each suppressed cell's range of possible values (given everything published, cells ≥ 0)
+        must be at least this wide; 1 means no suppressed cell is uniquely determined.
+    whole_row_if_total_suppressed : bool, keyword-only
+        Also suppress every cell of a row whose total is suppressed.
+
+    Returns
+    -------
+    Suppression
     """
     c = np.asarray(counts, dtype=float)
     if c.ndim == 1:
         c = c[None, :]
-        col_totals = False
-    mask = (c > 0) & (c < min_count)
-    changed = True
-    while changed:
-        changed = False
-        lines: list[tuple[int, int]] = []
-        if row_totals:
-            lines += [(0, i) for i in range(c.shape[0])]
-        if col_totals:
-            lines += [(1, j) for j in range(c.shape[1])]
-        for axis, k in lines:
-            m = mask[k, :] if axis == 0 else mask[:, k]
-            v = c[k, :] if axis == 0 else c[:, k]
-            if m.sum() == 1:
-                cand = np.flatnonzero(~m & (v > 0))
-                if cand.size == 0:
-                    # only zeros left: the suppressed cell equals the total; suppress the total's
-                    # line entirely is not possible here, so suppress a zero cell (can't tell 0)
-                    cand = np.flatnonzero(~m)
-                    if cand.size == 0:
-                        continue
-                j = cand[np.argmin(v[cand])]
-                if axis == 0:
-                    mask[k, j] = True
-                else:
-                    mask[j, k] = True
-                changed = True
-    return mask
+    if c.ndim != 2:
+        raise ValueError("counts must be a 1-D or 2-D table")
+    t = _Table(c, row_totals=row_totals, col_totals=col_totals, margins_in_table=margins_in_table)
+    R, C = t.R, t.C
+    v = t.values
+    primary_full = (v > 0) & (v < min_count) & t.suppressible & t.exists
+
+    def heuristic(m: np.ndarray) -> np.ndarray:
+        while True:
+            before = m.copy()
+            if whole_row_if_total_suppressed and row_totals:
+                for i in range(R):
+                    if m[i, C]:
+                        m[i, :C] |= t.exists[i, :C]
+            m = t.lone_cell_rule(m)
+            if (m == before).all():
+                return m
+
+    def cells_of(m: np.ndarray) -> list[tuple[int, int]]:
+        return [(int(i), int(j)) for i, j in np.argwhere(m & t.exists)]
+
+    mask = heuristic(primary_full.copy())
+    # Suppressing one more cell only relaxes the constraints on the others, so a cell once
+    # shown to be protected stays protected: audit only cells not yet verified.
+    todo = cells_of(mask)
+    for _ in range((R + 1) * (C + 1) + 1):
+        if not todo:
+            break
+        b = t.bounds(mask, todo)
+        exposed = [ij for ij in todo if b[ij][1] - b[ij][0] < protection - _EPS]
+        if not exposed:
+            break
+        ij = exposed[0]
+        cand = sorted(
+            {c2 for k in t.lines_of(ij) for c2 in t.line_cells(k) if not mask[c2] and t.suppressible[c2] and t.exists[c2]},
+            key=lambda x: (int(v[x] <= 0), int(x[0] == R or x[1] == C), float(v[x]), x),
+        )
+        if not cand:
+            # nothing left in its lines: any suppressible cell (rare, tiny tables)
+            cand = sorted(cells_of(~mask & t.suppressible), key=lambda x: (int(v[x] <= 0), float(v[x]), x))
+        if not cand:
+            logger.warning("suppression cannot protect cell %s: every cell is already suppressed", ij)
+            break
+        chosen = cand[0]
+        for c2 in cand:
+            trial = mask.copy()
+            trial[c2] = True
+            lo, hi = t.bounds(trial, [ij])[ij]
+            if hi - lo >= protection - _EPS:
+                chosen = c2
+                break
+        before = mask.copy()
+        mask[chosen] = True
+        mask = heuristic(mask)
+        todo = exposed + cells_of(mask & ~before)
+    else:  # pragma: no cover - every round suppresses a cell, so the loop ends before this
+        logger.warning("suppression stopped before every cell was verified")
+    return Suppression(
+        cells=mask[:R, :C].copy(),
+        row_totals=mask[:R, C] & t.suppressible[:R, C],
+        col_totals=mask[R, :C] & t.suppressible[R, :C],
+        grand_total=bool(mask[R, C] and t.suppressible[R, C]),
+        primary=primary_full[:R, :C].copy(),
+    )
+
+
+def audit_suppression(
+    counts: Any,
+    cells: np.ndarray,
+    *,
+    row_totals: bool = True,
+    col_totals: bool = True,
+    row_total_mask: np.ndarray | None = None,
+    col_total_mask: np.ndarray | None = None,
+    grand_total_mask: bool = False,
+) -> pd.DataFrame:
+    """What a reader can work out about each suppressed cell from the published table.
+
+    Returns
+    -------
+    DataFrame
+        One row per suppressed cell or total: ``kind`` ("cell", "row_total", "col_total",
+        "grand_total"), ``row``, ``col``, ``value`` (the true count), ``lower``, ``upper`` (its
+        smallest and largest value consistent with everything published; ``upper`` may be inf).
+    """
+    c = np.atleast_2d(np.asarray(counts, dtype=float))
+    t = _Table(c, row_totals=row_totals, col_totals=col_totals, margins_in_table=True)
+    R, C = t.R, t.C
+    mask = np.zeros((R + 1, C + 1), dtype=bool)
+    mask[:R, :C] = np.asarray(cells, dtype=bool).reshape(R, C)
+    if row_total_mask is not None and row_totals:
+        mask[:R, C] = row_total_mask
+    if col_total_mask is not None and col_totals:
+        mask[R, :C] = col_total_mask
+    if grand_total_mask and row_totals and col_totals:
+        mask[R, C] = True
+    rows = []
+    for (i, j), (lo, hi) in t.bounds(mask).items():
+        kind = "cell" if i < R and j < C else ("row_total" if j == C and i < R else ("col_total" if i == R and j < C else "grand_total"))
+        rows.append({"kind": kind, "row": i, "col": j, "value": t.values[i, j], "lower": lo, "upper": hi})
+    return pd.DataFrame(rows, columns=["kind", "row", "col", "value", "lower", "upper"])
+
+
+def suppress_matrix(counts: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, row_totals: bool = True, col_totals: bool = True) -> np.ndarray:
+    """Boolean mask of cells to suppress in a 2-D table of counts whose row and/or column totals
+    are published elsewhere (known to the reader; never suppressed here).
+
+    Primary: ``0 < count < min_count``. Secondary: as :func:`suppress_table` (lone-cell rule,
+    then an LP audit until no suppressed cell is uniquely determined by the totals). A 1-D array
+    is one row with a known total.
+    """
+    c = np.asarray(counts, dtype=float)
+    if c.ndim == 1:
+        return suppress_table(c[None, :], min_count=min_count, row_totals=True, col_totals=False, margins_in_table=False).cells[0]
+    return suppress_table(c, min_count=min_count, row_totals=row_totals, col_totals=col_totals, margins_in_table=False).cells
 
 
 def total_suppressed(counts: np.ndarray, mask: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT) -> bool:
@@ -76,27 +375,73 @@ def total_suppressed(counts: np.ndarray, mask: np.ndarray, *, min_count: int = D
 def publish_counts(df: pd.DataFrame, count_cols: Sequence[str], *, min_count: int = DEFAULT_MIN_COUNT, total_col: str | None = None, total_row: bool = False) -> pd.DataFrame:
     """A copy of ``df`` with ``count_cols`` suppressed for publication (values become str).
 
-    ``total_col`` names a column holding each row's total (published, itself suppressed if
-    small); ``total_row`` says the table has a published column total (the last row is then a
-    total row if its first column says "Total", else totals are implied).
+    Parameters
+    ----------
+    df : DataFrame
+        One row per category; ``count_cols`` hold counts.
+    count_cols : sequence of str
+        The count columns (not the total column).
+    total_col : str, optional
+        A column holding each row's total, published in this table. When the count columns add up
+        to it (they partition it), it takes part in the suppression (a small total is "c"; a total
+        may be suppressed to protect a cell). Otherwise it is treated as a separate count.
+    total_row : bool
+        The table has published column totals: the last row, if its first column starts with
+        "Total" (its cells take part in the suppression), else implied (published elsewhere).
+
+    Notes
+    -----
+    With several count columns that do not add up to ``total_col`` (or without one), their row
+    sums are assumed known from elsewhere (conservative). A ``total_col`` that is not their sum is
+    published on its own rule (small totals are "c"). Every suppressed cell is audited (see
+    :func:`suppress_table`).
     """
     out = df.copy()
-    vals = df[list(count_cols)].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=float)
-    body = np.ones(len(df), dtype=bool)
+    cols = list(count_cols)
+    vals = df[cols].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=float)
     first = df.columns[0]
-    if total_row and len(df) and str(df[first].iloc[-1]).lower().startswith("total"):
+    has_total_row = bool(total_row and len(df) and str(df[first].iloc[-1]).strip().lower().startswith("total"))
+    body = np.ones(len(df), dtype=bool)
+    if has_total_row:
         body[-1] = False
+    tv = pd.to_numeric(df[total_col], errors="coerce").fillna(0).to_numpy(dtype=float) if total_col is not None else None
+    b = vals[body]
+    partition = tv is not None and len(b) > 0 and np.allclose(b.sum(axis=1), tv[body])
+    if has_total_row and len(b) and not np.allclose(b.sum(axis=0), vals[~body][0]):
+        logger.warning("publish_counts: the 'Total' row does not equal the column sums; treated as a separate row")
+        has_total_row = False
+        body[:] = True
+        b = vals
+        partition = tv is not None and np.allclose(vals.sum(axis=1), tv)
     mask = np.zeros_like(vals, dtype=bool)
-    mask[body] = suppress_matrix(vals[body], min_count=min_count, row_totals=total_col is not None or len(count_cols) > 1, col_totals=total_row)
-    # a total row: suppress its cells that are small
-    if not body.all():
+    tmask = np.zeros(len(df), dtype=bool)
+    if len(b):
+        if partition:
+            s = suppress_table(b, min_count=min_count, row_totals=True, col_totals=total_row, margins_in_table=True)
+            mask[body] = s.cells
+            tmask[body] = s.row_totals
+            if has_total_row:
+                mask[~body] = s.col_totals
+                tmask[~body] = s.grand_total
+        else:
+            # a separate total (not the sum of the count columns) gives no equation; several
+            # count columns are assumed to have their row sums published elsewhere
+            row_known = len(cols) > 1
+            if has_total_row:
+                s = suppress_table(b, min_count=min_count, row_totals=row_known, col_totals=True, margins_in_table=(False, True))
+                mask[body] = s.cells
+                mask[~body] = s.col_totals
+            else:
+                mask[body] = suppress_table(b, min_count=min_count, row_totals=row_known, col_totals=total_row, margins_in_table=False).cells
+            if tv is not None:
+                tmask = (tv > 0) & (tv < min_count)
+    elif has_total_row:
         t = vals[~body]
         mask[~body] = (t > 0) & (t < min_count)
-    for j, col in enumerate(count_cols):
+    for j, col in enumerate(cols):
         out[col] = [SUPPRESSED if mask[i, j] else _fmt_int(vals[i, j]) for i in range(len(df))]
-    if total_col is not None:
-        tv = pd.to_numeric(df[total_col], errors="coerce").fillna(0).to_numpy(dtype=float)
-        out[total_col] = [SUPPRESSED if 0 < t < min_count else _fmt_int(t) for t in tv]
+    if total_col is not None and tv is not None:
+        out[total_col] = [SUPPRESSED if tmask[i] else _fmt_int(t) for i, t in enumerate(tv)]
     return out
 
 
@@ -120,6 +465,39 @@ def publish_percent(num: float, den: float, *, min_count: int = DEFAULT_MIN_COUN
     return f"{100.0 * num / den:.{digits}f}%"
 
 
+def publish_percentages(published: pd.DataFrame, raw: pd.DataFrame, num_cols: Sequence[str], base_col: str, *, digits: int = 0, suffix: str = "pct_") -> pd.DataFrame:
+    """Add ``pct_<num>`` columns to a published table, withheld where the numerator or the base
+    is suppressed there (``"c"``), so that no percentage reveals a suppressed count.
+
+    Parameters
+    ----------
+    published : DataFrame
+        Output of :func:`publish_counts` (counts as strings, ``"c"`` where suppressed).
+    raw : DataFrame
+        The same table with the true counts.
+    num_cols : sequence of str
+        Numerator columns.
+    base_col : str
+        The base (denominator) column.
+    """
+    out = published.copy()
+    base = pd.to_numeric(raw[base_col], errors="coerce").to_numpy(dtype=float)
+    base_sup = (published[base_col].astype(str) == SUPPRESSED).to_numpy()
+    for col in num_cols:
+        num = pd.to_numeric(raw[col], errors="coerce").to_numpy(dtype=float)
+        sup = (published[col].astype(str) == SUPPRESSED).to_numpy() | base_sup
+        vals = []
+        for n, d, s in zip(num, base, sup, strict=True):
+            if s:
+                vals.append(SUPPRESSED)
+            elif not np.isfinite(d) or d == 0:
+                vals.append(":")
+            else:
+                vals.append(f"{100.0 * n / d:.{digits}f}%")
+        out[f"{suffix}{col}"] = vals
+    return out
+
+
 def count_band(n: int, *, min_count: int = DEFAULT_MIN_COUNT) -> str:
     """A band for a count of children in an area (e.g. on a map): never the exact small count."""
     if n <= 0:
@@ -133,68 +511,7 @@ def count_band(n: int, *, min_count: int = DEFAULT_MIN_COUNT) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Checks on written files
-# ----------------------------------------------------------------------------------------------
-def personal_strings(placements: pd.DataFrame, *, extra: Iterable[str] = ()) -> list[str]:
-    """Strings that must not appear in published files: child ids, home/placement postcodes and
-    their grid references."""
-    out: set[str] = set(extra)
-    for col in ("CHILD",):
-        if col in placements:
-            out |= {str(v) for v in placements[col].dropna() if len(str(v)) >= 4}
-    for col in ("HOME_POST", "PL_POST"):
-        if col in placements:
-            for v in placements[col].dropna():
-                v = str(v).strip()
-                if v:
-                    out.add(v)
-                    out.add(v.replace(" ", ""))
-    for e, n in (("home_e", "home_n"), ("pl_e", "pl_n")):
-        if e in placements:
-            pts = placements[[e, n]].dropna().to_numpy()
-            for x, y in pts:
-                out.add(f"{x:.0f}")
-                out.add(f"{y:.0f}")
-    return sorted(s for s in out if s)
-
-
-def check_published_file(path: str | Path, forbidden: Iterable[str]) -> list[str]:
-    """The forbidden strings found in a file (case-insensitive; numbers as whole tokens)."""
-    text = Path(path).read_text(encoding="utf-8", errors="ignore")
-    upper = text.upper()
-    found = []
-    for s in forbidden:
-        if re.fullmatch(r"\d+", s):
-            if re.search(rf"(?<![\d.]){s}(?![\d])", text):
-                found.append(s)
-        elif s.upper() in upper:
-            found.append(s)
-    return found
-
-
-def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str]) -> None:
-    """Raise :class:`DisclosureError` if any published file contains personal data."""
-    forb = list(forbidden)
-    problems: dict[str, list[str]] = {}
-    for p in paths:
-        hits = check_published_file(p, forb)
-        if hits:
-            problems[Path(p).name] = hits[:5]
-    if problems:
-        raise DisclosureError(
-            "Published outputs would contain child-level data: "
-            + "; ".join(f"{k}: {', '.join(v)}" for k, v in problems.items())
-            + ".",
-            fix="This is a bug in geosuff - please report it; do not publish these files.",
-        )
-
-
-def safe_value(v: Any) -> str:
-    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-
-
-# ----------------------------------------------------------------------------------------------
-# Blocks of counts that partition row totals (added for the report, issue #7)
+# Blocks of counts that partition row totals (used by the report)
 # ----------------------------------------------------------------------------------------------
 def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, total_row: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Suppression masks for a table whose row cells partition a published row total.
@@ -214,52 +531,36 @@ def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DE
     Returns
     -------
     cell_mask, total_mask : ndarray of bool
-        Which cells / totals to publish as ``"c"``. Rules: primary suppression of small cells and
-        totals; a row whose total is suppressed is suppressed whole; no row with a published total
-        keeps a single suppressed cell; with a total row, no column (nor the totals column) keeps a
-        single suppressed body cell (the next smallest non-zero cell is suppressed with it; for the
-        totals column, its whole row). Repeats until stable.
+        Which cells / totals to publish as ``"c"``: small cells and totals; every cell of a row
+        whose total is suppressed; then secondary suppression until no suppressed cell or total
+        can be worked out from the published ones (:func:`suppress_table`). Rows whose cells do
+        not add up to their total are suppressed on their own (primary + lone-cell rule only).
     """
     c = np.atleast_2d(np.asarray(cells, dtype=float))
+    c = np.where(np.isfinite(c), c, 0.0)
     t = np.asarray(totals, dtype=float).reshape(-1)
+    t = np.where(np.isfinite(t), t, 0.0)
     r, k = c.shape
-    body = np.arange(r - 1 if total_row and r > 1 else r)
-    mask = (c > 0) & (c < min_count)
-    tmask = (t > 0) & (t < min_count)
-
-    def _second(values: np.ndarray, m: np.ndarray) -> int | None:
-        cand = np.flatnonzero(~m & (values > 0))
-        if cand.size == 0:
-            cand = np.flatnonzero(~m)
-        return None if cand.size == 0 else int(cand[np.argmin(values[cand])])
-
-    changed = True
-    while changed:
-        changed = False
+    body = c[:-1] if total_row and r > 1 else c
+    bt = t[:-1] if total_row and r > 1 else t
+    consistent = np.allclose(body.sum(axis=1), bt) and (not (total_row and r > 1) or (np.allclose(body.sum(axis=0), c[-1]) and np.isclose(bt.sum(), t[-1])))
+    if not consistent:
+        logger.warning("suppress_block: cells do not add up to the totals; suppressing row by row")
+        mask = np.zeros_like(c, dtype=bool)
+        tmask = (t > 0) & (t < min_count)
         for i in range(r):
-            if tmask[i] and not mask[i].all():
-                mask[i] = True
-                changed = True
-        for i in range(r):
-            if not tmask[i] and mask[i].sum() == 1:
-                j = _second(c[i], mask[i])
-                if j is not None:
-                    mask[i, j] = True
-                    changed = True
-        if total_row and body.size < r:
-            for j in range(k):
-                mb = mask[body, j]
-                if mb.sum() == 1:
-                    bi = _second(c[body, j], mb)
-                    if bi is not None:
-                        mask[body[bi], j] = True
-                        changed = True
-            tb = tmask[body]
-            if tb.sum() == 1:
-                bt = _second(t[body], tb)
-                if bt is not None:
-                    tmask[body[bt]] = True
-                    changed = True
+            s = suppress_table(c[i : i + 1], min_count=min_count, row_totals=True, col_totals=False, margins_in_table=False)
+            mask[i] = s.cells[0] | (tmask[i] & (c[i] > 0))
+        return mask, tmask
+    s = suppress_table(body, min_count=min_count, row_totals=True, col_totals=bool(total_row and r > 1), margins_in_table=True, whole_row_if_total_suppressed=True)
+    mask = np.zeros_like(c, dtype=bool)
+    tmask = np.zeros(r, dtype=bool)
+    nb = body.shape[0]
+    mask[:nb] = s.cells
+    tmask[:nb] = s.row_totals
+    if total_row and r > 1:
+        mask[-1] = s.col_totals
+        tmask[-1] = s.grand_total
     return mask, tmask
 
 
@@ -271,3 +572,216 @@ def publish_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DEF
     cs = np.where(mask, SUPPRESSED, np.vectorize(_fmt_int, otypes=[object])(c) if c.size else c.astype(object))
     ts = np.where(tmask, SUPPRESSED, np.vectorize(_fmt_int, otypes=[object])(t) if t.size else t.astype(object))
     return cs.astype(object), ts.astype(object)
+
+
+# ----------------------------------------------------------------------------------------------
+# Record-level text in tables that are published (issues, reconciliation)
+# ----------------------------------------------------------------------------------------------
+_POSTCODE_TEXT_RE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b", re.I)
+_DISTRICT_RE = re.compile(r"\b(district) [A-Z]{1,2}[0-9][A-Z0-9]?\b", re.I)
+_QUOTED_RE = re.compile(r"'[^']*'")
+_BIG_NUMBER_RE = re.compile(r"(?<![\d.])\d{5,}(?:\.\d+)?(?![\d])")
+_COORD_PAIR_RE = re.compile(r"-?\d+\.\d+, ?-?\d+\.\d+")
+REDACTED = "[withheld]"
+
+
+def redact_text(text: Any, forbidden: Iterable[str] = ()) -> str:
+    """Text with postcodes, quoted values, coordinates, long numbers and ``forbidden`` strings
+    replaced by ``[withheld]`` (for problems and reasons written to published files)."""
+    if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
+        return ""
+    s = str(text)
+    for f in sorted({str(x) for x in forbidden if str(x)}, key=len, reverse=True):
+        if len(f) >= 3:
+            s = re.sub(re.escape(f), REDACTED, s, flags=re.I)
+    s = _QUOTED_RE.sub(REDACTED, s)
+    s = _POSTCODE_TEXT_RE.sub(REDACTED, s)
+    s = _DISTRICT_RE.sub(r"\1 " + REDACTED, s)
+    s = _COORD_PAIR_RE.sub(REDACTED, s)
+    s = _BIG_NUMBER_RE.sub(REDACTED, s)
+    return s
+
+
+def redact_issues(issues: pd.DataFrame, forbidden: Iterable[str] = ()) -> pd.DataFrame:
+    """A publishable copy of a validation issues table: no ``value`` column, values taken out of
+    ``problem`` (see :func:`redact_text`). Row numbers and column names are kept."""
+    out = issues.drop(columns=[c for c in ("value",) if c in issues.columns]).copy()
+    forb = list(forbidden)
+    if "problem" in out:
+        out["problem"] = [redact_text(p, forb) for p in out["problem"]]
+    if "column" in out:
+        out["column"] = [("" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)) for c in out["column"]]
+    return out
+
+
+def redact_reconciliation(rec: pd.DataFrame, forbidden: Iterable[str] = ()) -> pd.DataFrame:
+    """A publishable copy of the reconciliation: no ``id`` column (child ids are never published),
+    values taken out of ``reason``."""
+    out = rec.drop(columns=[c for c in ("id",) if c in rec.columns]).copy()
+    forb = list(forbidden)
+    if "reason" in out:
+        out["reason"] = [redact_text(r, forb) for r in out["reason"]]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks on written files
+# ----------------------------------------------------------------------------------------------
+#: Site types whose exact location is never published (children live there).
+SENSITIVE_SITE_TYPES = frozenset({"childrens_home", "secure_home", "foster_cluster", "short_breaks"})
+
+
+def personal_strings(placements: pd.DataFrame, *, sites: pd.DataFrame | None = None, candidates: pd.DataFrame | None = None, extra: Iterable[str] = ()) -> list[str]:
+    """Strings that must not appear in published files: child ids, home/placement postcodes and
+    their grid references; with ``sites``, the postcodes of homes and foster clusters; with
+    ``candidates``, the candidate properties' postcodes."""
+    out: set[str] = set(extra)
+    for col in ("CHILD",):
+        if col in placements:
+            out |= {str(v) for v in placements[col].dropna() if len(str(v)) >= 4}
+    for col in ("HOME_POST", "PL_POST"):
+        if col in placements:
+            for v in placements[col].dropna():
+                v = str(v).strip()
+                if v:
+                    out.add(v)
+                    out.add(v.replace(" ", ""))
+    for e, n in (("home_e", "home_n"), ("pl_e", "pl_n")):
+        if e in placements:
+            pts = placements[[e, n]].apply(pd.to_numeric, errors="coerce").dropna().to_numpy()
+            for x, y in pts:
+                out.add(f"{x:.0f}")
+                out.add(f"{y:.0f}")
+    for frame, only_sensitive in ((sites, True), (candidates, False)):
+        if frame is None or "postcode" not in frame:
+            continue
+        sel = frame
+        if only_sensitive and "type" in frame:
+            sel = frame[frame["type"].astype(str).isin(SENSITIVE_SITE_TYPES)]
+        for v in sel["postcode"].dropna():
+            v = str(v).strip()
+            if v and v.upper() not in {"<NA>", "NAN"}:
+                out.add(v)
+                out.add(v.replace(" ", ""))
+    return sorted(s for s in out if s)
+
+
+def personal_points(placements: pd.DataFrame, *, sites: pd.DataFrame | None = None) -> np.ndarray:
+    """Points (EPSG:27700, shape (n, 2)) that must never be published exactly: children's homes,
+    placements (carers' homes) and, with ``sites``, children's homes and foster clusters."""
+    parts = []
+    for e, n in (("home_e", "home_n"), ("pl_e", "pl_n")):
+        if e in placements and n in placements:
+            parts.append(placements[[e, n]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float))
+    if sites is not None and {"easting", "northing"} <= set(sites.columns):
+        sel = sites[sites["type"].astype(str).isin(SENSITIVE_SITE_TYPES)] if "type" in sites else sites
+        parts.append(sel[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float))
+    if not parts:
+        return np.empty((0, 2))
+    pts = np.vstack(parts)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    return np.unique(pts, axis=0) if len(pts) else np.empty((0, 2))
+
+
+_FLOAT_RE = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _points_in_text(text: str) -> np.ndarray:
+    """Candidate points (EPSG:27700) written in a text: consecutive number pairs that look like
+    (lat, lon), (lon, lat) in the UK, or easting/northing."""
+    nums = np.array([float(x) for x in _FLOAT_RE.findall(text)], dtype=float)
+    if nums.size < 2:
+        return np.empty((0, 2))
+    a, b = nums[:-1], nums[1:]
+    from pyproj import Transformer
+
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    out = []
+    latlon = (a >= 49) & (a <= 61.5) & (b >= -9) & (b <= 2.5)
+    lonlat = (a >= -9) & (a <= 2.5) & (b >= 49) & (b <= 61.5)
+    if latlon.any():
+        x, y = to_bng.transform(b[latlon], a[latlon])
+        out.append(np.c_[x, y])
+    if lonlat.any():
+        x, y = to_bng.transform(a[lonlat], b[lonlat])
+        out.append(np.c_[x, y])
+    en = (a >= 1000) & (a <= 700_000) & (b >= 1000) & (b <= 1_300_000)
+    if en.any():
+        out.append(np.c_[a[en], b[en]])
+    return np.vstack(out) if out else np.empty((0, 2))
+
+
+def _points_in_vector_file(path: Path) -> tuple[np.ndarray, str]:
+    """All vertex coordinates (EPSG:27700) and the attribute text of every layer of a vector file."""
+    import pyogrio
+    import shapely
+
+    pts, texts = [], []
+    for name, _ in pyogrio.list_layers(path):
+        gdf = pyogrio.read_dataframe(path, layer=name)
+        attrs = gdf.drop(columns=[c for c in ("geometry",) if c in gdf.columns])
+        texts.append(attrs.astype(str).to_csv(index=False))
+        if "geometry" in gdf and len(gdf):
+            g = gdf.geometry
+            if g.crs is not None and g.crs.to_epsg() != 27700:
+                g = g.to_crs("EPSG:27700")
+            pts.append(shapely.get_coordinates(np.asarray(g.values)))
+    return (np.vstack(pts) if pts else np.empty((0, 2))), "\n".join(texts)
+
+
+def check_published_file(path: str | Path, forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M) -> list[str]:
+    """The personal data found in a file.
+
+    Looks for the ``forbidden`` strings (case-insensitive; numbers as whole tokens) and, with
+    ``points`` (EPSG:27700), for any coordinate pair within ``tolerance_m`` of one of them -
+    written as lat/lon or lon/lat (web maps), as easting/northing, or stored as geometry in a
+    GeoPackage/GeoJSON. Returns the strings found and ``"point near (E, N)"`` entries.
+    """
+    p = Path(path)
+    found: list[str] = []
+    file_pts = np.empty((0, 2))
+    if p.suffix.lower() in {".gpkg", ".shp", ".fgb"}:
+        file_pts, text = _points_in_vector_file(p)
+    else:
+        text = p.read_text(encoding="utf-8", errors="ignore")
+        if points is not None and len(points):
+            file_pts = _points_in_text(text)
+    upper = text.upper()
+    for s in forbidden:
+        if re.fullmatch(r"\d+", s):
+            if re.search(rf"(?<![\d.]){s}(?![\d])", text):
+                found.append(s)
+        elif s.upper() in upper:
+            found.append(s)
+    if points is not None and len(points) and len(file_pts):
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(np.asarray(points, dtype=float))
+        d, k = tree.query(file_pts, distance_upper_bound=tolerance_m)
+        hit = np.isfinite(d)
+        for kk in np.unique(k[hit])[:20]:
+            x, y = points[kk]
+            found.append(f"point near ({x:.0f}, {y:.0f})")
+    return found
+
+
+def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M) -> None:
+    """Raise :class:`DisclosureError` if any published file contains personal data (see
+    :func:`check_published_file`). The message names files, never the data found."""
+    forb = list(forbidden)
+    problems: dict[str, int] = {}
+    for p in paths:
+        hits = check_published_file(p, forb, points=points, tolerance_m=tolerance_m)
+        if hits:
+            problems[Path(p).name] = len(hits)
+    if problems:
+        raise DisclosureError(
+            "Published outputs would contain child-level data (ids, postcodes or points): "
+            + "; ".join(f"{k}: {v} item(s)" for k, v in problems.items())
+            + ".",
+            fix="This is a bug in geosuff - please report it; do not publish these files.",
+        )
+
+
+def safe_value(v: Any) -> str:
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
