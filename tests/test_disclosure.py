@@ -324,7 +324,12 @@ def test_postcodes_and_ids_in_text(tmp_path: Path, measures: pd.DataFrame) -> No
 
 def test_redacted_issues_and_reconciliation_hold_no_personal_values(tmp_path: Path) -> None:
     from geosuff.inputs import DEMO_POSTCODES, Boundaries, default_lookup, load_placements
-    from geosuff.validate import MESSY_REFERENCE_DATE, issues_frame, make_messy_cohort, reconciliation
+    from geosuff.validate import (
+        MESSY_REFERENCE_DATE,
+        issues_frame,
+        make_messy_cohort,
+        reconciliation,
+    )
 
     df = make_messy_cohort(800, 9)
     p = tmp_path / "p.csv"
