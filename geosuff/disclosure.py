@@ -545,7 +545,7 @@ def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DE
     bt = t[:-1] if total_row and r > 1 else t
     consistent = np.allclose(body.sum(axis=1), bt) and (not (total_row and r > 1) or (np.allclose(body.sum(axis=0), c[-1]) and np.isclose(bt.sum(), t[-1])))
     if not consistent:
-        logger.warning("suppress_block: cells do not add up to the totals; suppressing row by row")
+        logger.info("suppress_block: cells do not add up to the totals; suppressing row by row")
         mask = np.zeros_like(c, dtype=bool)
         tmask = (t > 0) & (t < min_count)
         for i in range(r):
