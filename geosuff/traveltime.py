@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,9 @@ CIRCUITY_FACTOR = 1.3
 FALLBACK_SPEED_KPH = 40.0
 #: Smallest edge weight (s) given to csgraph, as in :meth:`RoadGraph.csr`.
 MIN_EDGE_S = 1e-9
+#: :func:`reachable` expands core times sparsely (touching only reached chains) when fewer than
+#: this fraction of core nodes are reached, densely otherwise.
+SPARSE_REACH_FRACTION = 0.35
 #: Memory budget (bytes) of one chunk of dense per-source distance rows.
 CHUNK_BYTES = 64 * 2**20
 
@@ -197,11 +200,21 @@ class _CSR:
     def __init__(self, n: int, tail: np.ndarray, head: np.ndarray, time_s: np.ndarray, length_m: np.ndarray) -> None:
         self.n = n
         key = tail.astype(np.int64) * n + head.astype(np.int64)
-        order = np.lexsort((time_s, key))
+        order = np.argsort(key, kind="stable")
         ks = key[order]
         first = np.ones(ks.shape[0], dtype=bool)
         first[1:] = ks[1:] != ks[:-1]
+        if not first.all():  # parallel edges: keep the fastest of each group (first if tied)
+            grp = np.cumsum(first) - 1
+            ts = time_s[order]
+            gmin = np.minimum.reduceat(ts, np.flatnonzero(first))
+            cand = np.flatnonzero(ts == gmin[grp])
+            firstc = np.concatenate([[True], grp[cand[1:]] != grp[cand[:-1]]])
+            first = np.zeros_like(first)
+            first[cand[firstc]] = True
         keep = order[first]  # sorted by key = (tail, head)
+        ks = ks[first]
+        self.key = ks
         self.edge = keep
         self.tail = tail[keep].astype(np.int64)
         self.head = head[keep].astype(np.int64)
@@ -209,19 +222,49 @@ class _CSR:
         self.length = length_m[keep].astype(np.float64)
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.tail, minlength=n))]).astype(np.int64)
 
+    def in_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(in_ptr, tail, length) of the edges grouped by head node (cached)."""
+        if not hasattr(self, "_in"):
+            o = np.argsort(self.head, kind="stable")
+            ptr = np.concatenate([[0], np.cumsum(np.bincount(self.head, minlength=self.n))]).astype(np.int64)
+            self._in = (ptr, self.tail[o], self.length[o])
+        return self._in
+
+    def lookup(self, tail: np.ndarray, head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Time (inf if no edge) and length (NaN) of edges tail -> head."""
+        key = tail.astype(np.int64) * self.n + head.astype(np.int64)
+        pos = np.minimum(np.searchsorted(self.key, key), max(self.key.shape[0] - 1, 0))
+        found = self.key[pos] == key if self.key.shape[0] else np.zeros(key.shape[0], dtype=bool)
+        return np.where(found, self.time[pos], np.inf), np.where(found, self.length[pos], np.nan)
+
+
+def _segmented_exclusive_cumsum(values: np.ndarray, group_start: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Sum of the earlier values of each contiguous group (extended precision)."""
+    v = values.astype(np.longdouble)
+    c = np.cumsum(v)
+    base = c[group_start] - v[group_start]
+    return c - v - base[group]  # type: ignore[no-any-return]
+
 
 class _Router:
-    """Per-graph routing structures, built once and cached (weakly) per graph object."""
+    """Per-graph routing structures, built once and cached (weakly) per graph object.
+
+    Searches run on a *core* graph: junctions, dead ends and direction changes. Every maximal
+    run of pass-through nodes (exactly two neighbours, traffic passing straight through: a bend
+    in a road) between two core nodes ``J1 ... J2`` is a *chain*, replaced in the core graph by
+    one edge each way it can be driven. On OSM extracts most nodes are pass-through (Rutland:
+    ~80%), so searches touch several times fewer nodes. Times of pass-through nodes are recovered
+    exactly from their chain's two ends; points on a chain also reach its nodes directly.
+    """
 
     def __init__(self, graph: RoadGraph) -> None:
         n = graph.n_nodes
         self.n = n
         self.x = graph.x
         self.y = graph.y
-        self.fwd = _CSR(n, graph.u, graph.v, graph.time_s, graph.length_m)
-        self.rev = _CSR(n, graph.v, graph.u, graph.time_s, graph.length_m)
+        f = _CSR(n, graph.u, graph.v, graph.time_s, graph.length_m)
+        self.fwd = f
         # undirected segments a < b with the min-time directed edge of each direction
-        f = self.fwd
         mask = f.tail != f.head
         tail, head, eid = f.tail[mask], f.head[mask], f.edge[mask]
         t, L = f.time[mask], f.length[mask]
@@ -229,8 +272,9 @@ class _Router:
         b = np.maximum(tail, head)
         skey, seg = np.unique(a * n + b, return_inverse=True)
         ns = skey.shape[0]
-        self.seg_a = (skey // n).astype(np.int64)
-        self.seg_b = (skey % n).astype(np.int64)
+        self.seg_key = skey
+        self.seg_a = (skey // max(n, 1)).astype(np.int64)
+        self.seg_b = (skey % max(n, 1)).astype(np.int64)
         self.T_ab = np.full(ns, np.inf)
         self.T_ba = np.full(ns, np.inf)
         self.L_ab = np.full(ns, np.nan)
@@ -250,6 +294,211 @@ class _Router:
             connection="strong",
         )
         self.strongly_connected = bool(n_comp == 1)
+        self._build_chains(mask)
+
+    # -------------------------------------------------------------------- contraction
+    def _build_chains(self, no_loop: np.ndarray) -> None:
+        n, f = self.n, self.fwd
+        sa, sb = self.seg_a, self.seg_b
+        outd = np.bincount(f.tail[no_loop], minlength=n)
+        ind = np.bincount(f.head[no_loop], minlength=n)
+        und = np.bincount(sa, minlength=n) + np.bincount(sb, minlength=n)
+        self_loop = np.zeros(n, dtype=bool)
+        self_loop[f.tail[~no_loop]] = True
+        interior = (und == 2) & (((outd == 2) & (ind == 2)) | ((outd == 1) & (ind == 1))) & ~self_loop
+        while True:
+            ii = interior[sa] & interior[sb]
+            adj = sp.csr_matrix((np.ones(int(ii.sum())), (sa[ii], sb[ii])), shape=(n, n))
+            n_lab, lab = connected_components(adj, directed=False)
+            ideg = np.bincount(sa[ii], minlength=n) + np.bincount(sb[ii], minlength=n)
+            ends = interior & (ideg <= 1)
+            has_end = np.zeros(n_lab, dtype=bool)
+            has_end[lab[ends]] = True
+            cyc = np.nonzero(interior & ~has_end[lab])[0]
+            if cyc.size == 0:
+                break
+            # a closed ring of pass-through nodes: make one node per ring a core node
+            _, first = np.unique(lab[cyc], return_index=True)
+            interior[cyc[first]] = False
+        end_nodes = np.nonzero(ends)[0]
+        _, first = np.unique(lab[end_nodes], return_index=True)
+        starts = end_nodes[first]
+        int_nodes = np.nonzero(interior)[0]
+        if int_nodes.size:
+            hop = np.asarray(dijkstra(adj, directed=False, indices=starts, unweighted=True, min_only=True))
+            order = np.lexsort((hop[int_nodes], lab[int_nodes]))
+            xs = int_nodes[order]
+        else:
+            xs = int_nodes
+        xl = lab[xs]
+        new_grp = np.ones(xs.shape[0], dtype=bool)
+        new_grp[1:] = xl[1:] != xl[:-1]
+        gstart = np.nonzero(new_grp)[0]
+        gsize = np.diff(np.concatenate([gstart, [xs.shape[0]]]))
+        # core neighbours of interior nodes
+        ci = interior[sa] ^ interior[sb]
+        cx = np.where(interior[sa], sa, sb)[ci]
+        cy = np.where(interior[sa], sb, sa)[ci]
+        o = np.lexsort((cy, cx))
+        cx, cy = cx[o], cy[o]
+        firstx = np.ones(cx.shape[0], dtype=bool)
+        firstx[1:] = cx[1:] != cx[:-1]
+        nbr1 = np.full(n, -1, dtype=np.int64)
+        nbr2 = np.full(n, -1, dtype=np.int64)
+        nbr1[cx[firstx]] = cy[firstx]
+        nbr2[cx[~firstx]] = cy[~firstx]
+        fnode = xs[gstart]
+        lnode = xs[gstart + gsize - 1]
+        j1_int = nbr1[fnode]
+        j2_int = np.where(gsize == 1, nbr2[fnode], nbr1[lnode])
+        # chains: interior runs, then core-core segments
+        cc = ~interior[sa] & ~interior[sb]
+        n_ic = gstart.shape[0]
+        J1 = np.concatenate([j1_int, sa[cc]])
+        J2 = np.concatenate([j2_int, sb[cc]])
+        n_int_per = np.concatenate([gsize, np.zeros(int(cc.sum()), dtype=np.int64)])
+        nch = J1.shape[0]
+        seq_len = n_int_per + 2
+        off = np.concatenate([[0], np.cumsum(seq_len)[:-1]])
+        S = int(seq_len.sum())
+        seq = np.empty(S, dtype=np.int64)
+        seq[off] = J1
+        seq[off + seq_len - 1] = J2
+        xs_chain = np.repeat(np.arange(n_ic), gsize)
+        xs_rank = np.arange(xs.shape[0]) - np.repeat(gstart, gsize)
+        seq[off[xs_chain] + 1 + xs_rank] = xs
+        seq_chain = np.repeat(np.arange(nch), seq_len)
+        seq_pos = np.arange(S) - off[seq_chain]
+        last = seq_pos == seq_len[seq_chain] - 1
+        p = seq
+        q = np.concatenate([seq[1:], [0]])
+        st_f, sl_f = f.lookup(p, q)
+        st_b, sl_b = f.lookup(q, p)
+        st_f[last], st_b[last], sl_f[last], sl_b[last] = 0.0, 0.0, 0.0, 0.0
+        bad_f = ~np.isfinite(st_f)
+        bad_b = ~np.isfinite(st_b)
+        ch_fwd = np.bincount(seq_chain[bad_f], minlength=nch) == 0
+        ch_bwd = np.bincount(seq_chain[bad_b], minlength=nch) == 0
+        cf = _segmented_exclusive_cumsum(np.where(bad_f, 0.0, st_f), off, seq_chain)  # J1 -> node
+        xb = _segmented_exclusive_cumsum(np.where(bad_b, 0.0, st_b), off, seq_chain)  # node -> J1
+        lcf = _segmented_exclusive_cumsum(np.where(bad_f, 0.0, sl_f), off, seq_chain)
+        lxb = _segmented_exclusive_cumsum(np.where(bad_b, 0.0, sl_b), off, seq_chain)
+        end = off + seq_len - 1
+        TF, TB, LTF, LTB = cf[end], xb[end], lcf[end], lxb[end]
+        xf = TF[seq_chain] - cf  # node -> J2
+        cb = TB[seq_chain] - xb  # J2 -> node
+        lxf = LTF[seq_chain] - lcf
+        lcb = LTB[seq_chain] - lxb
+        fw = ch_fwd[seq_chain]
+        bw = ch_bwd[seq_chain]
+
+        def _f(v: np.ndarray, ok: np.ndarray) -> np.ndarray:
+            return np.where(ok, v.astype(np.float64), np.inf)
+
+        cf, xf, lcf, lxf = _f(cf, fw), _f(xf, fw), _f(lcf, fw), _f(lxf, fw)
+        cb, xb, lcb, lxb = _f(cb, bw), _f(xb, bw), _f(lcb, bw), _f(lxb, bw)
+        self.ch_J1, self.ch_J2 = J1, J2
+        self.ch_fwd, self.ch_bwd = ch_fwd, ch_bwd
+        self.ch_len = seq_len
+        # per segment (from the chain step that covers it): lo = node nearer J1
+        k = np.nonzero(~last)[0]
+        sid = np.searchsorted(self.seg_key, np.minimum(p[k], q[k]) * n + np.maximum(p[k], q[k]))
+        ns = self.seg_key.shape[0]
+        if np.bincount(sid, minlength=ns).max(initial=1) != 1 or sid.shape[0] != ns:
+            raise RuntimeError("internal error: road segments not covered exactly once by chains")
+        self.seg_chain = np.empty(ns, dtype=np.int64)
+        self.seg_lo = np.empty(ns, dtype=np.int64)
+        self.seg_pos_lo = np.empty(ns, dtype=np.int64)
+        for name, arr in (
+            ("seg_chain", seq_chain[k]),
+            ("seg_lo", p[k]),
+            ("seg_pos_lo", seq_pos[k]),
+        ):
+            getattr(self, name)[sid] = arr
+        self.seg_tf = np.empty(ns)
+        self.seg_tb = np.empty(ns)
+        self.seg_lf = np.empty(ns)
+        self.seg_lb = np.empty(ns)
+        self.seg_cf_lo = np.empty(ns)
+        self.seg_xb_lo = np.empty(ns)
+        self.seg_cb_hi = np.empty(ns)
+        self.seg_xf_hi = np.empty(ns)
+        self.seg_lcf_lo = np.empty(ns)
+        self.seg_lxb_lo = np.empty(ns)
+        self.seg_lcb_hi = np.empty(ns)
+        self.seg_lxf_hi = np.empty(ns)
+        self.seg_tf[sid] = np.where(ch_fwd[seq_chain[k]], st_f[k], np.inf)
+        self.seg_tb[sid] = np.where(ch_bwd[seq_chain[k]], st_b[k], np.inf)
+        self.seg_lf[sid] = sl_f[k]
+        self.seg_lb[sid] = sl_b[k]
+        self.seg_cf_lo[sid] = cf[k]
+        self.seg_xb_lo[sid] = xb[k]
+        self.seg_lcf_lo[sid] = lcf[k]
+        self.seg_lxb_lo[sid] = lxb[k]
+        self.seg_cb_hi[sid] = cb[k + 1]
+        self.seg_xf_hi[sid] = xf[k + 1]
+        self.seg_lcb_hi[sid] = lcb[k + 1]
+        self.seg_lxf_hi[sid] = lxf[k + 1]
+        # core graph
+        core = ~interior
+        self.core_nodes = np.nonzero(core)[0]
+        self.core_id = np.full(n, -1, dtype=np.int64)
+        self.core_id[self.core_nodes] = np.arange(self.core_nodes.shape[0])
+        nc = self.core_nodes.shape[0]
+        TFf, TBf = TF.astype(np.float64), TB.astype(np.float64)
+        okf = ch_fwd & (J1 != J2)
+        okb = ch_bwd & (J1 != J2)
+        tails = np.concatenate([J1[okf], J2[okb]])
+        heads = np.concatenate([J2[okf], J1[okb]])
+        times = np.concatenate([TFf[okf], TBf[okb]])
+        lens = np.concatenate([LTF.astype(np.float64)[okf], LTB.astype(np.float64)[okb]])
+        self.core_fwd = _CSR(nc, self.core_id[tails], self.core_id[heads], times, lens)
+        self.core_rev = _CSR(nc, self.core_id[heads], self.core_id[tails], times, lens)
+        # pass-through nodes in chain order, with their chain coordinates
+        sel = np.nonzero((seq_pos > 0) & ~last)[0]
+        self.int_nodes = seq[sel]
+        self.int_chain = seq_chain[sel]
+        self.int_pos = seq_pos[sel]
+        self.int_cf, self.int_cb, self.int_xf, self.int_xb = cf[sel], cb[sel], xf[sel], xb[sel]
+        self.int_j1 = self.core_id[J1[self.int_chain]]
+        self.int_j2 = self.core_id[J2[self.int_chain]]
+        # chains with pass-through nodes incident to each core node (for sparse expansion)
+        ic = np.nonzero(np.bincount(self.int_chain, minlength=nch) > 0)[0]
+        loop = J1[ic] == J2[ic]
+        inc_core = np.concatenate([self.core_id[J1[ic]], self.core_id[J2[ic[~loop]]]])
+        inc_chain = np.concatenate([ic, ic[~loop]])
+        o = np.argsort(inc_core, kind="stable")
+        self.inc_chain = inc_chain[o]
+        self.inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(inc_core, minlength=nc))]).astype(np.int64)
+        # the same nodes sorted by node id, for expanding core times to all nodes
+        by_id = np.argsort(self.int_nodes, kind="stable")
+        self.exp_nodes = self.int_nodes[by_id]
+        self.exp_j1 = self.core_id[J1[self.int_chain[by_id]]]
+        self.exp_j2 = self.core_id[J2[self.int_chain[by_id]]]
+        self.exp_cf, self.exp_cb = self.int_cf[by_id], self.int_cb[by_id]
+        self.exp_xf, self.exp_xb = self.int_xf[by_id], self.int_xb[by_id]
+        counts = np.bincount(self.int_chain, minlength=nch)
+        self.ch_int_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.ch_int_count = counts
+
+    def expand(self, Dc: np.ndarray, *, reverse: bool) -> np.ndarray:
+        """Times at every node from times at core nodes (k, n_core) -> (k, n)."""
+        out = np.empty((Dc.shape[0], self.n))
+        out[:, self.core_nodes] = Dc
+        if self.exp_nodes.size:
+            if reverse:
+                a = Dc[:, self.exp_j2]
+                a += self.exp_xf
+                b = Dc[:, self.exp_j1]
+                b += self.exp_xb
+            else:
+                a = Dc[:, self.exp_j1]
+                a += self.exp_cf
+                b = Dc[:, self.exp_j2]
+                b += self.exp_cb
+            np.minimum(a, b, out=a)
+            out[:, self.exp_nodes] = a
+        return out
 
     @property
     def seg_tree(self) -> Any:
@@ -382,69 +631,147 @@ def _access_s(snapped: Snapped, settings: SnapSettings) -> np.ndarray:
     return snapped.snap_m / (settings.access_speed_kph / 3.6)
 
 
-def _legs(r: _Router, sn: Snapped, settings: SnapSettings, *, arrive: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Legs between on-network points and the two nodes of their segment.
+@dataclass(frozen=True, eq=False)
+class _Legs:
+    """How on-network points connect to the core graph (rows follow ``idx``)."""
 
-    Returns nodes (k, 2) = (a, b), times (k, 2) in s (inf where the leg does not exist) including
-    the access leg, lengths (k, 2) in m including the access leg; rows follow
-    ``np.nonzero(sn.on_network)``. ``arrive=False``: point -> node; ``arrive=True``: node -> point.
+    idx: np.ndarray  # point indices
+    chain: np.ndarray
+    key: np.ndarray  # position along the chain (node index + fraction)
+    J: np.ndarray  # (k, 2) core ids of the chain ends J1, J2
+    dep: np.ndarray  # (k, 2) s, point -> J1 / J2, access included (inf: not allowed)
+    arr: np.ndarray  # (k, 2) s, J1 / J2 -> point, access included
+    dep_m: np.ndarray  # (k, 2) m
+    arr_m: np.ndarray  # (k, 2) m
+    cf: np.ndarray  # s, J1 -> point along the chain (inf if the chain is not driven J1 -> J2)
+    cb: np.ndarray  # s, J2 -> point along the chain (inf if not driven J2 -> J1)
+    lcf: np.ndarray  # m
+    lcb: np.ndarray  # m
+    acc: np.ndarray  # s, access leg
+    acc_m: np.ndarray  # m, access leg
+
+
+def _point_legs(r: _Router, sn: Snapped, settings: SnapSettings) -> _Legs:
+    """Connect on-network points to their chain's ends.
+
+    A point on segment ``lo -> hi`` of chain ``J1 ... J2`` at fraction ``u`` from ``lo`` reaches
+    ``J2`` driving forward (if the chain is driven J1 -> J2) and ``J1`` driving backward (if driven
+    J2 -> J1), and is reached the same way; a point exactly on a chain end *is* that node.
     """
     idx = np.nonzero(sn.on_network)[0]
     s = sn.segment[idx]
     t = sn.seg_frac[idx]
+    u = np.where(r.seg_lo[s] == r.seg_a[s], t, 1.0 - t)
+    c = r.seg_chain[s]
+    fw = r.ch_fwd[c]
+    bw = r.ch_bwd[c]
+
+    def lin(base: np.ndarray, frac: np.ndarray, step: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        return np.where(ok, np.where(ok, base, 0.0) + frac * np.where(ok, step, 0.0), np.inf)
+
+    cf = lin(r.seg_cf_lo[s], u, r.seg_tf[s], fw)  # J1 -> P
+    xf = lin(r.seg_xf_hi[s], 1.0 - u, r.seg_tf[s], fw)  # P -> J2
+    cb = lin(r.seg_cb_hi[s], 1.0 - u, r.seg_tb[s], bw)  # J2 -> P
+    xb = lin(r.seg_xb_lo[s], u, r.seg_tb[s], bw)  # P -> J1
+    lcf = lin(r.seg_lcf_lo[s], u, r.seg_lf[s], fw)
+    lxf = lin(r.seg_lxf_hi[s], 1.0 - u, r.seg_lf[s], fw)
+    lcb = lin(r.seg_lcb_hi[s], 1.0 - u, r.seg_lb[s], bw)
+    lxb = lin(r.seg_lxb_lo[s], u, r.seg_lb[s], bw)
+    at1 = (r.seg_pos_lo[s] == 0) & (u <= 0.0)
+    at2 = (r.seg_pos_lo[s] + 2 == r.ch_len[c]) & (u >= 1.0)
     acc = _access_s(sn, settings)[idx]
     accm = sn.snap_m[idx]
-    Tab, Tba, Lab, Lba = r.T_ab[s], r.T_ba[s], r.L_ab[s], r.L_ba[s]
-    at_a = t <= 0.0
-    at_b = t >= 1.0
-    with np.errstate(invalid="ignore"):
-        if arrive:
-            ta = np.where(at_a, 0.0, t * Tab)  # from a along a->b
-            tb = np.where(at_b, 0.0, (1.0 - t) * Tba)  # from b along b->a
-            la = np.where(at_a, 0.0, t * Lab)
-            lb = np.where(at_b, 0.0, (1.0 - t) * Lba)
-        else:
-            ta = np.where(at_a, 0.0, t * Tba)  # to a along b->a
-            tb = np.where(at_b, 0.0, (1.0 - t) * Tab)  # to b along a->b
-            la = np.where(at_a, 0.0, t * Lba)
-            lb = np.where(at_b, 0.0, (1.0 - t) * Lab)
-    times = np.stack([ta, tb], axis=1)
-    times = np.where(np.isnan(times), np.inf, times)
-    lengths = np.stack([la, lb], axis=1)
-    lengths = np.where(np.isfinite(times), lengths, np.nan)
-    times = times + acc[:, None]
-    lengths = lengths + accm[:, None]
-    nodes = np.stack([r.seg_a[s], r.seg_b[s]], axis=1)
-    return nodes, times, lengths
+    dep = np.stack([np.where(at1, 0.0, xb), np.where(at2, 0.0, xf)], axis=1) + acc[:, None]
+    arr = np.stack([np.where(at1, 0.0, cf), np.where(at2, 0.0, cb)], axis=1) + acc[:, None]
+    dep_m = np.stack([np.where(at1, 0.0, lxb), np.where(at2, 0.0, lxf)], axis=1) + accm[:, None]
+    arr_m = np.stack([np.where(at1, 0.0, lcf), np.where(at2, 0.0, lcb)], axis=1) + accm[:, None]
+    J = np.stack([r.core_id[r.ch_J1[c]], r.core_id[r.ch_J2[c]]], axis=1)
+    return _Legs(
+        idx=idx,
+        chain=c,
+        key=r.seg_pos_lo[s] + u,
+        J=J,
+        dep=dep,
+        arr=arr,
+        dep_m=dep_m,
+        arr_m=arr_m,
+        cf=cf,
+        cb=cb,
+        lcf=lcf,
+        lcb=lcb,
+        acc=acc,
+        acc_m=accm,
+    )
 
 
-def _along(r: _Router, s: np.ndarray, t_from: np.ndarray, t_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Time (s) and length (m) driving along segment ``s`` from fraction ``t_from`` to ``t_to``
-    (broadcasting); inf/NaN where the needed direction does not exist."""
-    d = t_to - t_from
+def _chain_direct(r: _Router, lp: _Legs, ip: np.ndarray, lq: _Legs, iq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Time (s) and length (m) driving along their shared chain from points ``lp[ip]`` to
+    ``lq[iq]``, access legs included; inf where the direction is not allowed."""
+    c = lp.chain[ip]
+    kp, kq = lp.key[ip], lq.key[iq]
     with np.errstate(invalid="ignore"):
-        fwd_t = np.where(d >= 0, d * r.T_ab[s], np.inf)
-        bwd_t = np.where(d <= 0, -d * r.T_ba[s], np.inf)
-        fwd_t = np.where(np.isnan(fwd_t), np.inf, fwd_t)
-        bwd_t = np.where(np.isnan(bwd_t), np.inf, bwd_t)
-        use_f = fwd_t <= bwd_t
-        time = np.where(use_f, fwd_t, bwd_t)
-        length = np.where(use_f, np.abs(d) * r.L_ab[s], np.abs(d) * r.L_ba[s])
-    length = np.where(np.isfinite(time), length, np.nan)
+        tf = np.where(r.ch_fwd[c] & (kq >= kp), lq.cf[iq] - lp.cf[ip], np.inf)
+        tb = np.where(r.ch_bwd[c] & (kq <= kp), lq.cb[iq] - lp.cb[ip], np.inf)
+        use_f = tf <= tb
+        time = np.where(use_f, tf, tb)
+        length = np.where(use_f, lq.lcf[iq] - lp.lcf[ip], lq.lcb[iq] - lp.lcb[ip])
+    time = time + lp.acc[ip] + lq.acc[iq]
+    length = np.where(np.isfinite(time), length + lp.acc_m[ip] + lq.acc_m[iq], np.nan)
     return time, length
+
+
+def _same_chain_pairs(chain_a: np.ndarray, chain_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs (i, j) with ``chain_a[i] == chain_b[j]``."""
+    order = np.argsort(chain_b, kind="stable")
+    sb = chain_b[order]
+    lo = np.searchsorted(sb, chain_a, side="left")
+    hi = np.searchsorted(sb, chain_a, side="right")
+    cnt = hi - lo
+    total = int(cnt.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ia = np.repeat(np.arange(chain_a.shape[0]), cnt)
+    pos = np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt) + np.arange(total)
+    return ia, order[pos]
+
+
+def _own_chain(r: _Router, legs: _Legs, rows: np.ndarray, out: np.ndarray, *, reverse: bool) -> None:
+    """Lower ``out[i]`` (times from/to point ``rows[i]`` at every node) on the nodes of the point's
+    own chain, which it reaches without passing a chain end."""
+    with np.errstate(invalid="ignore"):
+        for i, p in enumerate(rows):
+            c = legs.chain[p]
+            cnt = r.ch_int_count[c]
+            if cnt == 0:
+                continue
+            sl = slice(r.ch_int_start[c], r.ch_int_start[c] + cnt)
+            pos = r.int_pos[sl]
+            k = legs.key[p]
+            if reverse:
+                tf = np.where(r.ch_fwd[c] & (pos <= k), legs.cf[p] - r.int_cf[sl], np.inf)
+                tb = np.where(r.ch_bwd[c] & (pos >= k), legs.cb[p] - r.int_cb[sl], np.inf)
+            else:
+                tf = np.where(r.ch_fwd[c] & (pos >= k), r.int_cf[sl] - legs.cf[p], np.inf)
+                tb = np.where(r.ch_bwd[c] & (pos <= k), r.int_cb[sl] - legs.cb[p], np.inf)
+            nodes = r.int_nodes[sl]
+            out[i, nodes] = np.minimum(out[i, nodes], np.minimum(tf, tb) + legs.acc[p])
 
 
 # ---------------------------------------------------------------------------------- searching
 
 
 class _Augmented:
-    """Routing CSR (forward or reverse) plus one virtual source node per point."""
+    """Core graph (forward or reverse) plus one virtual source node per point."""
 
     def __init__(self, base: _CSR, nodes: np.ndarray, times: np.ndarray, lengths: np.ndarray) -> None:
         n = base.n
         k = nodes.shape[0]
         self.n = n
         self.N = n + k
+        times = times.copy()
+        same = nodes[:, 0] == nodes[:, 1]  # a chain from a junction back to itself
+        worse = np.where(times[:, 0] <= times[:, 1], 1, 0)
+        times[np.nonzero(same)[0], worse[same]] = np.inf
         ok = np.isfinite(times)
         # sort each virtual row's entries by column for a sorted CSR
         order = np.argsort(np.where(ok, nodes, np.iinfo(np.int64).max), axis=1, kind="stable")
@@ -459,11 +786,14 @@ class _Augmented:
         self.length = np.concatenate([base.length, vl[vok]])
         tails = np.concatenate([base.tail, np.repeat(np.arange(n, n + k), counts)])
         self.key = tails * self.N + indices
+        self.base = base
+        self.v_nodes = nodes
+        self.v_len = np.where(ok, lengths, np.nan)
         self.matrix = sp.csr_matrix((data, indices.astype(np.int32), indptr.astype(np.int32)), shape=(self.N, self.N))
         self.matrix.has_sorted_indices = True
 
     def search(self, rows: np.ndarray, *, limit: float, lengths: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """Dijkstra from virtual nodes ``rows`` (0-based point rows): times (k, n) and tree lengths."""
+        """Dijkstra from virtual nodes ``rows``: times (k, n_core) and tree path lengths."""
         idx = self.n + rows
         if not lengths:
             dist = dijkstra(self.matrix, directed=True, indices=idx, limit=limit)
@@ -471,19 +801,51 @@ class _Augmented:
         dist, pred = dijkstra(self.matrix, directed=True, indices=idx, limit=limit, return_predecessors=True)
         dist = np.atleast_2d(dist)
         pred = np.atleast_2d(pred)
-        return dist[:, : self.n], self._tree_lengths(pred, idx)[:, : self.n]
+        return dist[:, : self.n], self._tree_lengths(pred, idx)
 
     def _tree_lengths(self, pred: np.ndarray, roots: np.ndarray) -> np.ndarray:
-        """Length (m) of the tree path root -> node for each row of a predecessor matrix."""
-        k, N = pred.shape
-        row, col = np.nonzero(pred >= 0)
-        p = pred[row, col].astype(np.int64)
-        pos = np.searchsorted(self.key, p * N + col)
-        w = np.maximum(self.length[pos], MIN_EDGE_S)
-        off = row.astype(np.int64) * N
-        tree = sp.csr_matrix((w, (off + p, off + col)), shape=(k * N, k * N))
-        tl = dijkstra(tree, directed=True, indices=np.arange(k) * N + roots, min_only=True)
-        return np.asarray(tl).reshape(k, N)
+        """Length (m) of the tree path root -> node for each row of a predecessor matrix.
+
+        Each node's tree-edge length is found among its (few) in-edges, then path lengths are
+        summed by pointer jumping (``acc += acc[parent]; parent = parent[parent]``), which needs
+        only log2(tree depth) vectorised passes.
+        """
+        k = pred.shape[0]
+        n = self.n
+        P = pred[:, :n].astype(np.int64)
+        w = np.zeros((k, n))
+        in_ptr, in_tail, in_len = self.base.in_edges()
+        indeg = np.diff(in_ptr)
+        maxdeg = int(indeg.max(initial=0))
+        real = (P >= 0) & (P < n)
+        if maxdeg <= 16:
+            for j in range(maxdeg):
+                has = indeg > j
+                pos = np.where(has, in_ptr[:-1] + j, 0)
+                tj = np.where(has, in_tail[pos], -1)
+                match = P == tj[None, :]
+                w = np.where(match, in_len[pos][None, :], w)
+        else:
+            rr, cc = np.nonzero(real)
+            pos = np.searchsorted(self.key, P[rr, cc] * self.N + cc)
+            w[rr, cc] = self.length[pos]
+        vr, vc = np.nonzero(P >= n)
+        if vr.size:
+            vi = P[vr, vc] - n
+            first = (self.v_nodes[vi, 0] == vc) & np.isfinite(self.v_len[vi, 0])
+            w[vr, vc] = np.where(first, self.v_len[vi, 0], self.v_len[vi, 1])
+        # nodes hanging off a virtual source (and unreached nodes) point to a zero sentinel
+        sentinel = k * n
+        base = (np.arange(k, dtype=np.int64) * n)[:, None]
+        anc = np.append(np.where(real, P + base, sentinel).ravel(), sentinel)
+        acc = np.append(w.ravel(), 0.0)
+        while True:
+            nxt = anc[anc]
+            acc += acc[anc]
+            if np.array_equal(nxt, anc):
+                break
+            anc = nxt
+        return acc[:-1].reshape(k, n)
 
 
 def _chunk_size(n_cols: int, *, factor: int = 1) -> int:
@@ -541,29 +903,28 @@ def od_matrix(
     secs = np.full((n, m), np.inf)
     metres = np.full((n, m), np.nan)
 
-    io_ = np.nonzero(so.on_network)[0]
-    id_ = np.nonzero(sd.on_network)[0]
+    lo_ = _point_legs(r, so, settings)
+    ld = _point_legs(r, sd, settings)
+    io_, id_ = lo_.idx, ld.idx
     if io_.size and id_.size:
-        dep_nodes, dep_t, dep_l = _legs(r, so, settings, arrive=False)
-        arr_nodes, arr_t, arr_l = _legs(r, sd, settings, arrive=True)
         forward = io_.size <= id_.size
         if forward:
-            aug = _Augmented(r.fwd, dep_nodes, dep_t, dep_l)
-            other_nodes, other_t, other_l = arr_nodes, arr_t, arr_l
+            aug = _Augmented(r.core_fwd, lo_.J, lo_.dep, lo_.dep_m)
+            other_J, other_t, other_l = ld.J, ld.arr, ld.arr_m
         else:
-            aug = _Augmented(r.rev, arr_nodes, arr_t, arr_l)
-            other_nodes, other_t, other_l = dep_nodes, dep_t, dep_l
+            aug = _Augmented(r.core_rev, ld.J, ld.arr, ld.arr_m)
+            other_J, other_t, other_l = lo_.J, lo_.dep, lo_.dep_m
         n_src = aug.N - aug.n
         chunk = _chunk_size(aug.N, factor=4)
         for start in range(0, n_src, chunk):
             rows = np.arange(start, min(start + chunk, n_src))
             D, TL = aug.search(rows, limit=limit, lengths=True)
             assert TL is not None
-            ca = D[:, other_nodes[:, 0]] + other_t[None, :, 0]
-            cb = D[:, other_nodes[:, 1]] + other_t[None, :, 1]
+            ca = D[:, other_J[:, 0]] + other_t[None, :, 0]
+            cb = D[:, other_J[:, 1]] + other_t[None, :, 1]
             use_a = ca <= cb
             best = np.where(use_a, ca, cb)
-            blen = np.where(use_a, TL[:, other_nodes[:, 0]] + other_l[None, :, 0], TL[:, other_nodes[:, 1]] + other_l[None, :, 1])
+            blen = np.where(use_a, TL[:, other_J[:, 0]] + other_l[None, :, 0], TL[:, other_J[:, 1]] + other_l[None, :, 1])
             if forward:
                 oi, di = io_[rows], id_
                 secs[np.ix_(oi, di)] = best
@@ -572,8 +933,14 @@ def od_matrix(
                 oi, di = io_, id_[rows]
                 secs[np.ix_(oi, di)] = best.T
                 metres[np.ix_(oi, di)] = blen.T
-        # pairs on the same segment may drive directly along it
-        _same_segment_od(r, so, sd, io_, id_, settings, secs, metres)
+        # pairs on the same chain may drive directly along it
+        ip, iq = _same_chain_pairs(lo_.chain, ld.chain)
+        if ip.size:
+            direct, dlen = _chain_direct(r, lo_, ip, ld, iq)
+            oi, di = io_[ip], id_[iq]
+            better = direct < secs[oi, di]
+            secs[oi[better], di[better]] = direct[better]
+            metres[oi[better], di[better]] = dlen[better]
 
     estimated = np.zeros((n, m), dtype=bool)
     reason = np.full((n, m), "", dtype=object)
@@ -627,46 +994,85 @@ def od_matrix(
     )
 
 
-def _same_segment_od(
-    r: _Router,
-    so: Snapped,
-    sd: Snapped,
-    io_: np.ndarray,
-    id_: np.ndarray,
-    settings: SnapSettings,
-    secs: np.ndarray,
-    metres: np.ndarray,
-) -> None:
-    """Improve ``secs``/``metres`` in place for pairs snapped onto the same segment."""
-    seg_o = so.segment[io_]
-    seg_d = sd.segment[id_]
-    order = np.argsort(seg_d, kind="stable")
-    sd_sorted = seg_d[order]
-    lo = np.searchsorted(sd_sorted, seg_o, side="left")
-    hi = np.searchsorted(sd_sorted, seg_o, side="right")
-    cnt = hi - lo
-    if not cnt.any():
-        return
-    oi = np.repeat(io_, cnt)
-    pos = np.repeat(lo - np.cumsum(np.concatenate([[0], cnt[:-1]])), cnt) + np.arange(cnt.sum())
-    di = id_[order[pos]]
-    s = so.segment[oi]
-    t_along, l_along = _along(r, s, so.seg_frac[oi], sd.seg_frac[di])
-    acc_o = _access_s(so, settings)[oi]
-    acc_d = _access_s(sd, settings)[di]
-    direct = t_along + acc_o + acc_d
-    dlen = l_along + so.snap_m[oi] + sd.snap_m[di]
-    better = direct < secs[oi, di]
-    secs[oi[better], di[better]] = direct[better]
-    metres[oi[better], di[better]] = dlen[better]
-
-
 # ----------------------------------------------------------------------------------- node times
 
 
 def _off_network_node_seconds(r: _Router, sn: Snapped, rows: np.ndarray, settings: SnapSettings) -> np.ndarray:
     d = np.hypot(sn.x[rows, None] - r.x[None, :], sn.y[rows, None] - r.y[None, :])
     return _estimate_s(d, settings)
+
+
+def _core_chunks(
+    r: _Router, legs: _Legs, *, limit: float, reverse: bool, chunk: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (leg rows, core times (k, n_core) in s) chunk by chunk."""
+    if legs.idx.size == 0:
+        return
+    if reverse:
+        aug = _Augmented(r.core_rev, legs.J, legs.arr, legs.arr_m)
+    else:
+        aug = _Augmented(r.core_fwd, legs.J, legs.dep, legs.dep_m)
+    for start in range(0, legs.idx.size, chunk):
+        rows = np.arange(start, min(start + chunk, legs.idx.size))
+        Dc, _ = aug.search(rows, limit=limit, lengths=False)
+        yield rows, Dc
+
+
+def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start[i], start[i] + count[i])``."""
+    total = int(count.sum())
+    steps = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    return np.repeat(start, count) + steps  # type: ignore[no-any-return]
+
+
+def _sparse_reach(
+    r: _Router, legs: _Legs, rows: np.ndarray, Dc: np.ndarray, *, limit: float, reverse: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes within ``limit`` from core times, touching only reached chains.
+
+    Returns (row in chunk, node, seconds) triplets without duplicates.
+    """
+    nch = r.ch_len.shape[0]
+    rc, cc = np.nonzero(Dc <= limit)
+    core_t = Dc[rc, cc]
+    deg = r.inc_ptr[cc + 1] - r.inc_ptr[cc]
+    pr = np.repeat(rc, deg)
+    pc = r.inc_chain[_ranges(r.inc_ptr[cc], deg)]
+    own = legs.chain[rows]
+    mark = np.zeros((rows.shape[0], nch), dtype=bool)
+    mark[pr, pc] = True
+    mark[np.arange(rows.shape[0]), own] = r.ch_int_count[own] > 0
+    pr, pc = np.nonzero(mark)
+    cnt = r.ch_int_count[pc]
+    er = np.repeat(pr, cnt)
+    pos = _ranges(r.ch_int_start[pc], cnt)
+    j1, j2 = r.int_j1[pos], r.int_j2[pos]
+    if reverse:
+        t = np.minimum(Dc[er, j2] + r.int_xf[pos], Dc[er, j1] + r.int_xb[pos])
+    else:
+        t = np.minimum(Dc[er, j1] + r.int_cf[pos], Dc[er, j2] + r.int_cb[pos])
+    ech = np.repeat(pc, cnt)
+    isown = np.nonzero(ech == own[er])[0]
+    if isown.size:
+        p = rows[er[isown]]
+        c = ech[isown]
+        q = pos[isown]
+        kk = legs.key[p]
+        posn = r.int_pos[q]
+        with np.errstate(invalid="ignore"):
+            if reverse:
+                tf = np.where(r.ch_fwd[c] & (posn <= kk), legs.cf[p] - r.int_cf[q], np.inf)
+                tb = np.where(r.ch_bwd[c] & (posn >= kk), legs.cb[p] - r.int_cb[q], np.inf)
+            else:
+                tf = np.where(r.ch_fwd[c] & (posn >= kk), r.int_cf[q] - legs.cf[p], np.inf)
+                tb = np.where(r.ch_bwd[c] & (posn <= kk), r.int_cb[q] - legs.cb[p], np.inf)
+        t[isown] = np.minimum(t[isown], np.minimum(tf, tb) + legs.acc[p])
+    keep = t <= limit
+    return (
+        np.concatenate([rc, er[keep]]),
+        np.concatenate([r.core_nodes[cc], r.int_nodes[pos[keep]]]),
+        np.concatenate([core_t, t[keep]]),
+    )
 
 
 def node_times(
@@ -707,15 +1113,11 @@ def node_times(
     sn = snap_points(graph, x, y, settings=settings)
     limit = _limit_s(max_minutes)
     out = np.full((len(sn), r.n), np.inf)
-    on = np.nonzero(sn.on_network)[0]
-    if on.size:
-        nodes, t, L = _legs(r, sn, settings, arrive=reverse)
-        aug = _Augmented(r.rev if reverse else r.fwd, nodes, t, L)
-        chunk = _chunk_size(aug.N)
-        for start in range(0, on.size, chunk):
-            rows = np.arange(start, min(start + chunk, on.size))
-            D, _ = aug.search(rows, limit=limit, lengths=False)
-            out[on[rows]] = D
+    legs = _point_legs(r, sn, settings)
+    for rows, Dc in _core_chunks(r, legs, limit=limit, reverse=reverse, chunk=_chunk_size(r.n, factor=2)):
+        full = r.expand(Dc, reverse=reverse)
+        _own_chain(r, legs, rows, full, reverse=reverse)
+        out[legs.idx[rows]] = full
     off = np.nonzero(sn.has_coords & ~sn.on_network)[0]
     if off.size:
         out[off] = _off_network_node_seconds(r, sn, off, settings)
@@ -750,18 +1152,24 @@ def reachable(
     rows_out: list[np.ndarray] = []
     cols_out: list[np.ndarray] = []
     vals_out: list[np.ndarray] = []
-    on = np.nonzero(sn.on_network)[0]
-    if on.size:
-        nodes, t, L = _legs(r, sn, settings, arrive=reverse)
-        aug = _Augmented(r.rev if reverse else r.fwd, nodes, t, L)
-        chunk = _chunk_size(aug.N)
-        for start in range(0, on.size, chunk):
-            rows = np.arange(start, min(start + chunk, on.size))
-            D, _ = aug.search(rows, limit=limit, lengths=False)
-            rr, cc = np.nonzero(D <= limit)
-            rows_out.append(on[rows][rr])
-            cols_out.append(cc)
-            vals_out.append(D[rr, cc])
+    legs = _point_legs(r, sn, settings)
+    for rows, Dc in _core_chunks(r, legs, limit=limit, reverse=reverse, chunk=_chunk_size(r.n, factor=2)):
+        if np.count_nonzero(Dc <= limit) < SPARSE_REACH_FRACTION * Dc.size:
+            rr, nodes, secs = _sparse_reach(r, legs, rows, Dc, limit=limit, reverse=reverse)
+            order = np.argsort(rr.astype(np.int16 if rows.shape[0] < 2**15 else np.int64), kind="stable")
+            rows_out.append(legs.idx[rows][rr[order]])
+            cols_out.append(nodes[order])
+            vals_out.append(secs[order])
+            continue
+        full = r.expand(Dc, reverse=reverse)
+        _own_chain(r, legs, rows, full, reverse=reverse)
+        mask = full <= limit
+        counts = mask.sum(axis=1)
+        flat = np.flatnonzero(mask)
+        flat -= np.repeat(np.arange(rows.shape[0], dtype=np.int64) * r.n, counts)
+        rows_out.append(np.repeat(legs.idx[rows], counts))
+        cols_out.append(flat)
+        vals_out.append(full[mask])
     off = np.nonzero(sn.has_coords & ~sn.on_network)[0]
     if off.size:
         radius = limit * (settings.fallback_speed_kph / 3.6) / settings.circuity_factor
@@ -775,11 +1183,18 @@ def reachable(
     if rows_out:
         rr = np.concatenate(rows_out)
         cc = np.concatenate(cols_out)
-        vv = np.maximum(np.concatenate(vals_out), MIN_EDGE_S)
+        vv = np.concatenate(vals_out)
+        np.maximum(vv, MIN_EDGE_S, out=vv)
+        if off.size:  # off-network rows were appended last: restore point order
+            order = np.argsort(rr, kind="stable")
+            rr, cc, vv = rr[order], cc[order], vv[order]
     else:
         rr = cc = np.zeros(0, dtype=np.int64)
         vv = np.zeros(0)
-    return sp.csr_array((vv, (rr, cc)), shape=(len(sn), r.n))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rr, minlength=len(sn)))])
+    out = sp.csr_array((vv, cc, indptr), shape=(len(sn), r.n))
+    out.has_sorted_indices = False
+    return out
 
 
 def nearest_minutes(
@@ -820,17 +1235,19 @@ def nearest_minutes(
     sx, sy = _as_xy(source_xy)
     ss = snap_points(graph, sx, sy, settings=settings)
     limit = _limit_s(max_minutes)
-    on = np.nonzero(ss.on_network)[0]
-    D = np.full(r.n, np.inf)
-    if on.size:
-        nodes, t, L = _legs(r, ss, settings, arrive=True)
-        aug = _Augmented(r.rev, nodes, t, L)
-        dist = dijkstra(aug.matrix, directed=True, indices=aug.n + np.arange(on.size), limit=limit, min_only=True)
-        D = np.asarray(dist)[: r.n]
+    ls = _point_legs(r, ss, settings)
+    Dc = np.full(r.core_nodes.shape[0], np.inf)
+    if ls.idx.size:
+        aug = _Augmented(r.core_rev, ls.J, ls.arr, ls.arr_m)
+        dist = dijkstra(aug.matrix, directed=True, indices=aug.n + np.arange(ls.idx.size), limit=limit, min_only=True)
+        Dc = np.asarray(dist)[: aug.n]
     s_off = np.nonzero(ss.has_coords & ~ss.on_network)[0]
     s_all = np.nonzero(ss.has_coords)[0]
     if target_xy is None:
-        secs = D
+        secs = r.expand(Dc[None, :], reverse=True)
+        for p in range(ls.idx.size):  # nodes on a source's own chain
+            _own_chain(r, ls, np.array([p]), secs, reverse=True)
+        secs = secs[0]
         est = np.zeros(r.n, dtype=bool)
         if s_off.size:
             d, _ = cKDTree(np.column_stack([sx[s_off], sy[s_off]])).query(np.column_stack([r.x, r.y]))
@@ -840,16 +1257,17 @@ def nearest_minutes(
     else:
         tx, ty = _as_xy(target_xy)
         st = snap_points(graph, tx, ty, settings=settings)
+        lt = _point_legs(r, st, settings)
         secs = np.full(len(st), np.inf)
         est = np.zeros(len(st), dtype=bool)
-        ton = np.nonzero(st.on_network)[0]
+        ton = lt.idx
         if ton.size:
-            nodes, t, _ = _legs(r, st, settings, arrive=False)
-            secs[ton] = np.minimum(t[:, 0] + D[nodes[:, 0]], t[:, 1] + D[nodes[:, 1]])
-            if on.size:
-                direct = np.full(len(st), np.inf)
-                _same_segment_nearest(r, st, ss, ton, on, settings, direct)
-                secs = np.minimum(secs, direct)
+            via = np.minimum(lt.dep[:, 0] + Dc[lt.J[:, 0]], lt.dep[:, 1] + Dc[lt.J[:, 1]])
+            it, isrc = _same_chain_pairs(lt.chain, ls.chain)
+            if it.size:
+                direct, _ = _chain_direct(r, lt, it, ls, isrc)
+                np.minimum.at(via, it, direct)
+            secs[ton] = via
             if s_off.size:
                 d, _ = cKDTree(np.column_stack([sx[s_off], sy[s_off]])).query(np.column_stack([tx[ton], ty[ton]]))
                 e = _estimate_s(d, settings)
@@ -863,33 +1281,6 @@ def nearest_minutes(
             est[t_off] = True
     minutes = np.where(np.isfinite(secs) & (secs <= limit), secs / 60.0, np.nan)
     return (minutes, est) if return_estimated else minutes
-
-
-def _same_segment_nearest(
-    r: _Router,
-    st: Snapped,
-    ss: Snapped,
-    ton: np.ndarray,
-    son: np.ndarray,
-    settings: SnapSettings,
-    out: np.ndarray,
-) -> None:
-    """Best direct along-segment time (s) from each on-network target to a source on its segment."""
-    seg_s = ss.segment[son]
-    order = np.argsort(seg_s, kind="stable")
-    sorted_s = seg_s[order]
-    seg_t = st.segment[ton]
-    lo = np.searchsorted(sorted_s, seg_t, side="left")
-    hi = np.searchsorted(sorted_s, seg_t, side="right")
-    cnt = hi - lo
-    if not cnt.any():
-        return
-    ti = np.repeat(ton, cnt)
-    pos = np.repeat(lo - np.cumsum(np.concatenate([[0], cnt[:-1]])), cnt) + np.arange(cnt.sum())
-    si = son[order[pos]]
-    tm, _ = _along(r, st.segment[ti], st.seg_frac[ti], ss.seg_frac[si])
-    direct = tm + _access_s(st, settings)[ti] + _access_s(ss, settings)[si]
-    np.minimum.at(out, ti, direct)
 
 
 # ---------------------------------------------------------------------------------- tables

@@ -159,6 +159,10 @@ def _brute_force(g: RoadGraph, groups: dict[str, Snapped], settings: SnapSetting
         a, b = int(r.seg_a[s]), int(r.seg_b[s])
         chain = [(0.0, a), *sorted(pts, key=lambda q: q[0]), (1.0, b)]
         for (t0, p0), (t1, p1) in zip(chain[:-1], chain[1:], strict=True):
+            if t1 == t0:  # coinciding points (e.g. the same point as origin and destination)
+                H.add_edge(p0, p1, travel_time=0.0, length=0.0)
+                H.add_edge(p1, p0, travel_time=0.0, length=0.0)
+                continue
             if np.isfinite(r.T_ab[s]):
                 H.add_edge(p0, p1, travel_time=(t1 - t0) * r.T_ab[s], length=(t1 - t0) * r.L_ab[s])
             if np.isfinite(r.T_ba[s]):
@@ -387,3 +391,75 @@ def test_od_table_from_postcode_files(tmp_path: Path) -> None:
     bad = table[table.from_id == "b"]
     assert bad.minutes.isna().all()
     assert bad.reason.str.startswith("origin not located").all()
+
+
+def _ring(k: int, *, oneway: bool) -> tuple[list[float], list[float], list[int], list[int]]:
+    ang = np.linspace(0, 2 * np.pi, k, endpoint=False)
+    xs = (1000 * np.cos(ang)).tolist()
+    ys = (1000 * np.sin(ang)).tolist()
+    u = list(range(k))
+    v = [(i + 1) % k for i in range(k)]
+    if not oneway:
+        u, v = u + v, v + u
+    return xs, ys, u, v
+
+
+def _small_graphs() -> dict[str, RoadGraph]:
+    out = {}
+    for name, oneway in (("ring", False), ("oneway_ring", True)):
+        xs, ys, u, v = _ring(7, oneway=oneway)
+        out[name] = RoadGraph.from_arrays(xs, ys, u, v, time_s=np.linspace(20, 80, len(u)))
+    # lollipop: a one-way loop J -> a -> b -> c -> J hanging off a two-way stem K - J - L
+    xs = [0.0, 100.0, 200.0, 200.0, 100.0, -300.0, 0.0]
+    ys = [0.0, 100.0, 100.0, -100.0, -100.0, 0.0, -400.0]
+    u = [0, 1, 2, 3, 4, 0, 5, 0, 6]
+    v = [1, 2, 3, 4, 0, 5, 0, 6, 0]
+    out["lollipop"] = RoadGraph.from_arrays(xs, ys, u, v, time_s=[10.0, 12, 9, 15, 11, 30, 31, 25, 26])
+    return out
+
+
+@pytest.mark.parametrize("name", ["ring", "oneway_ring", "lollipop"])
+def test_chain_contraction_edge_cases_equal_brute_force(name: str) -> None:
+    g = _small_graphs()[name]
+    rng = np.random.default_rng(4)
+    settings = SnapSettings()
+    pts = np.column_stack([rng.uniform(g.x.min() - 50, g.x.max() + 50, 12), rng.uniform(g.y.min() - 50, g.y.max() + 50, 12)])
+    pts[0] = [g.x[0], g.y[0]]  # on a node
+    od = od_matrix(g, pts, pts, settings=settings)
+    H, ids = _brute_force(g, {"o": od.origins, "d": od.destinations}, settings)
+    for i, v in enumerate(ids["o"]):
+        dist = nx.single_source_dijkstra_path_length(H, v, weight="travel_time")
+        for j, w in enumerate(ids["d"]):
+            assert od.minutes[i, j] * 60 == pytest.approx(dist[w], abs=1e-6), (i, j)
+    fwd = node_times(g, pts[:, 0], pts[:, 1], settings=settings)
+    back = node_times(g, pts[:, 0], pts[:, 1], settings=settings, reverse=True)
+    Hr = H.reverse(copy=False)
+    for i in range(len(pts)):
+        d = nx.single_source_dijkstra_path_length(H, ids["o"][i], weight="travel_time")
+        np.testing.assert_allclose(fwd[i], [d[k] for k in range(g.n_nodes)], rtol=0, atol=1e-6)
+        d2 = nx.single_source_dijkstra_path_length(Hr, ids["d"][i], weight="travel_time")
+        np.testing.assert_allclose(back[i], [d2[k] for k in range(g.n_nodes)], rtol=0, atol=1e-6)
+    near = nearest_minutes(g, pts[:3])
+    np.testing.assert_allclose(near, back[:3].min(axis=0) / 60, rtol=0, atol=1e-9)
+
+
+def test_parallel_edges_use_the_fastest() -> None:
+    g = RoadGraph.from_arrays([0.0, 100.0, 50.0], [0.0, 0.0, 80.0], [0, 0, 1, 1, 2], [1, 1, 0, 2, 0], time_s=[100.0, 40.0, 50.0, 30.0, 30.0])
+    t = node_times(g, [0.0], [0.0])[0]
+    assert t[1] == pytest.approx(40.0)
+    od = od_matrix(g, [[0.0, 0.0]], [[100.0, 0.0]])
+    assert od.km[0, 0] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 2.0])  # always dense / always sparse expansion
+def test_reachable_expansion_paths_agree(rutland: RoadGraph, fraction: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    import geosuff.traveltime as tt
+
+    rng = np.random.default_rng(8)
+    P = _random_points(rutland, 7, rng, 60.0)
+    P[0] = [rutland.x[3], rutland.y[3]]
+    monkeypatch.setattr(tt, "SPARSE_REACH_FRACTION", fraction)
+    for reverse in (False, True):
+        R = reachable(rutland, P[:, 0], P[:, 1], max_minutes=6, reverse=reverse).toarray()
+        full = node_times(rutland, P[:, 0], P[:, 1], reverse=reverse)
+        np.testing.assert_allclose(R, np.where(full <= 360, full, 0.0), rtol=0, atol=1e-9)
