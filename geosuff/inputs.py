@@ -701,6 +701,11 @@ def _unused_columns_issue(df: pd.DataFrame, used: Iterable[str], *, fname: str, 
 # ----------------------------------------------------------------------------------------------
 # Postcodes
 # ----------------------------------------------------------------------------------------------
+def _col(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A column's values as an object array (for indexing row by row without pandas overhead)."""
+    return df[name].to_numpy(dtype=object)
+
+
 def _where(mask: Any) -> list[int]:
     """Positions (Python ints) where ``mask`` is true."""
     return [int(i) for i in np.flatnonzero(np.asarray(mask, dtype=bool))]
@@ -894,7 +899,9 @@ def _onspd_letter(letter: str) -> OnspdLetter | None:
     df = pcs.dataframe
     if df is None or len(df) == 0:
         return None
-    keys = df["pcd"].astype(str).str.replace(" ", "", regex=False).str.upper().to_numpy(dtype="S7")
+    # pcd_abbr is the postcode without spaces (upper case), added by the package
+    src = df["pcd_abbr"] if "pcd_abbr" in df else df["pcd"].astype(str).str.replace(" ", "", regex=False).str.upper()
+    keys = np.asarray(src.to_numpy(dtype=object), dtype="S7")
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     first = np.ones(len(keys), dtype=bool)
@@ -1414,7 +1421,7 @@ def locate_points(
         if col is None:
             continue
         for i in _where(bad):
-            issues.append(Issue(file, int(i) + 1, col, str(df[vals].iloc[i]), f"{lbl}{col} is not a number", missing_severity if pccol is None else "warning", "coords.not_a_number"))
+            issues.append(Issue(file, int(i) + 1, col, str(df[vals].to_numpy(dtype=object)[i]), f"{lbl}{col} is not a number", missing_severity if pccol is None else "warning", "coords.not_a_number"))
     # half pairs
     for a, b, acol, bcol in ((ex, ny, ecol, ncol), (lon, lat, loncol, latcol)):
         if acol is None or bcol is None:
@@ -1466,6 +1473,8 @@ def locate_points(
 
     if pccol is not None:
         res = (lookup or default_lookup()).resolve(df[pccol])
+        pc_raw = df[pccol].to_numpy(dtype=object)
+        pc_norm = res["postcode"].to_numpy(dtype=object, na_value=None)
         out["postcode"] = res["postcode"].to_numpy()
         pe = res["easting"].to_numpy(dtype=float)
         pn = res["northing"].to_numpy(dtype=float)
@@ -1480,19 +1489,19 @@ def locate_points(
             d = np.hypot(pe - loc.e, pn - loc.nn)
             for i in _where(both & (d > POSTCODE_COORD_DISAGREE_M)):
                 used = "postcode" if prefer == "postcode" else "coordinates"
-                issues.append(Issue(file, int(i) + 1, pccol, str(df[pccol].iloc[i]), f"{lbl}coordinates are {d[i] / 1000:.1f} km from postcode {res['postcode'].iloc[i]}; used the {used}", "warning", "coords.disagree"))
+                issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}coordinates are {d[i] / 1000:.1f} km from postcode {pc_norm[i]}; used the {used}", "warning", "coords.disagree"))
         e[use_pc], nn[use_pc] = pe[use_pc], pn[use_pc]
         source[use_pc] = "postcode"
         ltla[use_pc] = pltla[use_pc]
         estimated[use_pc] = pnote[use_pc] != ""
         for i in _where(use_pc & (pnote != "")):
             note[i] = f"{lbl}postcode {pnote[i]}"
-            issues.append(Issue(file, int(i) + 1, pccol, str(df[pccol].iloc[i]), f"{lbl}postcode {pnote[i]}; check and correct the source record", "warning", "postcode.corrected"))
+            issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}postcode {pnote[i]}; check and correct the source record", "warning", "postcode.corrected"))
         for i in _where(use_pc & (res["lookup"].to_numpy() == ONSPD_SOURCE) & np.array([str(v).startswith("N") for v in pltla], dtype=bool)):
-            issues.append(Issue(file, int(i) + 1, pccol, str(df[pccol].iloc[i]), f"{lbl}postcode is in Northern Ireland: ONSPD gives its grid reference on the Irish Grid, so straight-line distances to it are not true distances", "warning", "postcode.irish_grid"))
+            issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}postcode is in Northern Ireland: ONSPD gives its grid reference on the Irish Grid, so straight-line distances to it are not true distances", "warning", "postcode.irish_grid"))
         pc_bad = ~pc_ok
         for i in _where(pc_bad):
-            raw_v = df[pccol].iloc[i]
+            raw_v = pc_raw[i]
             sev = "warning" if coord_ok[i] else missing_severity
             r = str(pr[i])
             code = _postcode_code(r)
@@ -1504,7 +1513,7 @@ def locate_points(
                 sources = [lookup.source or "the supplied lookup"] if lookup is not None and len(lookup.table) else []
                 if lookup is None or lookup.fallback:
                     sources.append(ONSPD_SOURCE)
-                msg = f"{lbl}postcode {res['postcode'].iloc[i]} is not in the postcode lookup ({' or '.join(sources) or 'empty lookup, no ONSPD fallback'}): a typo, or a postcode newer than the lookup"
+                msg = f"{lbl}postcode {pc_norm[i]} is not in the postcode lookup ({' or '.join(sources) or 'empty lookup, no ONSPD fallback'}): a typo, or a postcode newer than the lookup"
             elif r.startswith("postcode "):
                 msg = f"{lbl}{r}"
             else:
@@ -1889,8 +1898,9 @@ def load_placements(
     live[list(raw.bad_rows)] = False
     codes = placement_codes().set_index("code")["group"]
     out["place_group"] = out["PLACE"].map(codes).fillna("unknown")
+    _v_place = _col(df, "PLACE")
     for i in _where((out["place_group"] == "unknown").to_numpy() & live):
-        v = str(df["PLACE"].iloc[i])
+        v = str(_v_place[i])
         if v == "":
             issues.append(Issue(fname, int(i) + 1, "PLACE", "", "missing PLACE code; counted in placement group 'unknown'", "warning", "place.missing"))
         else:
@@ -1906,8 +1916,9 @@ def load_placements(
         decom, prob = parse_uk_dates_detail(df["DECOM"], pivot_year=ref.year)
         _date_issues(issues, estimate, prob, df["DECOM"], fname, "DECOM", "placement start date", live)
         after = (decom > ref).fillna(False).to_numpy() & live
+        _v_decom = _col(df, "DECOM")
         for i in _where(after):
-            issues.append(Issue(fname, int(i) + 1, "DECOM", str(df["DECOM"].iloc[i]), f"placement starts after the reference date {ref.date():%d/%m/%Y}", "warning", "date.after_reference"))
+            issues.append(Issue(fname, int(i) + 1, "DECOM", str(_v_decom[i]), f"placement starts after the reference date {ref.date():%d/%m/%Y}", "warning", "date.after_reference"))
     out["DECOM"] = decom
 
     # duplicates
@@ -1942,8 +1953,9 @@ def load_placements(
         out[f"{side}_n"] = loc["northing"].to_numpy(dtype=float)
         out[f"{side}_reason"] = loc["location_reason"].to_numpy(dtype=object)
         out[f"{side}_source"] = loc["location_source"].to_numpy(dtype=object)
+        loc_note = loc["location_note"].to_numpy(dtype=object)
         for i in _where(loc["location_estimated"].to_numpy(dtype=bool)):
-            estimate[i] = _join_reasons(estimate[i], str(loc["location_note"].iat[i]))
+            estimate[i] = _join_reasons(estimate[i], str(loc_note[i]))
         if side == "pl":
             out["pl_ltla"] = loc["ltla"]
             out["pl_utla"] = loc["utla"]
@@ -1957,22 +1969,27 @@ def load_placements(
         _date_issues(issues, estimate, prob, df["DOB"], fname, "DOB", "date of birth", live)
         age = (ref - dob).dt.days / 365.25
         future = (age < 0).fillna(False).to_numpy() & live
+        _v_dob = _col(df, "DOB")
         for i in _where(future):
-            issues.append(Issue(fname, int(i) + 1, "DOB", str(df["DOB"].iloc[i]), f"date of birth is after the reference date {ref.date():%d/%m/%Y}; age not known", "warning", "dob.future"))
+            issues.append(Issue(fname, int(i) + 1, "DOB", str(_v_dob[i]), f"date of birth is after the reference date {ref.date():%d/%m/%Y}; age not known", "warning", "dob.future"))
         old = (age >= MAX_CHILD_AGE_YEARS + 1).fillna(False).to_numpy() & live
+        _v_dob = _col(df, "DOB")
         for i in _where(old):
-            issues.append(Issue(fname, int(i) + 1, "DOB", str(df["DOB"].iloc[i]), f"date of birth makes the child {age.iat[i]:.0f} years old at the reference date (children looked after are under 18); age not used", "warning", "dob.too_old"))
+            issues.append(Issue(fname, int(i) + 1, "DOB", str(_v_dob[i]), f"date of birth makes the child {age.iat[i]:.0f} years old at the reference date (children looked after are under 18); age not used", "warning", "dob.too_old"))
         before = (decom < dob).fillna(False).to_numpy() & live
+        _v_decom = _col(df, "DECOM")
         for i in _where(before):
-            issues.append(Issue(fname, int(i) + 1, "DECOM", str(df["DECOM"].iloc[i]), "placement starts before the date of birth", "warning", "date.before_birth"))
+            issues.append(Issue(fname, int(i) + 1, "DECOM", str(_v_decom[i]), "placement starts before the date of birth", "warning", "date.before_birth"))
         out["age"] = age.where(~(pd.Series(future, index=age.index) | pd.Series(old, index=age.index))).to_numpy(dtype=float)
     elif "AGE" in df.columns:
         age_num, bad = _to_number(df["AGE"])
+        _v_age = _col(df, "AGE")
         for i in _where(bad & live):
-            issues.append(Issue(fname, int(i) + 1, "AGE", str(df["AGE"].iloc[i]), "AGE is not a number of years; age not known", "warning", "age.not_a_number"))
+            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is not a number of years; age not known", "warning", "age.not_a_number"))
         implausible = np.isfinite(age_num) & ((age_num < 0) | (age_num >= MAX_CHILD_AGE_YEARS + 1))
+        _v_age = _col(df, "AGE")
         for i in _where(implausible & live):
-            issues.append(Issue(fname, int(i) + 1, "AGE", str(df["AGE"].iloc[i]), "AGE is not a child's age (0-18); age not used", "warning", "age.implausible"))
+            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is not a child's age (0-18); age not used", "warning", "age.implausible"))
         out["age"] = np.where(implausible, np.nan, age_num)
     else:
         out["age"] = np.nan
@@ -1980,17 +1997,20 @@ def load_placements(
     if "UASC" in df.columns:
         u = df["UASC"].astype(str).str.strip().str.lower()
         out["uasc"] = pd.array([True if v in _TRUE else (False if v in _FALSE else pd.NA) for v in u], dtype="boolean")
+        _v_uasc = _col(df, "UASC")
         for i in _where(~u.isin(_TRUE | _FALSE).to_numpy() & live):
-            issues.append(Issue(fname, int(i) + 1, "UASC", str(df["UASC"].iloc[i]), "UASC flag should be 1/0, Y/N or True/False; UASC not known", "warning", "uasc.invalid"))
+            issues.append(Issue(fname, int(i) + 1, "UASC", str(_v_uasc[i]), "UASC flag should be 1/0, Y/N or True/False; UASC not known", "warning", "uasc.invalid"))
     else:
         out["uasc"] = pd.array([pd.NA] * n, dtype="boolean")
 
     # status and reason
     reasons: list[str] = []
     status: list[str] = []
+    home_reason = out["home_reason"].to_numpy(dtype=object)
+    pl_reason = out["pl_reason"].to_numpy(dtype=object)
     for i in range(n):
         parts = []
-        h, p = out["home_reason"].iat[i], out["pl_reason"].iat[i]
+        h, p = home_reason[i], pl_reason[i]
         if h:
             parts.append(f"home postcode: {h}")
         if p:
@@ -2013,9 +2033,10 @@ def load_placements(
 
 def _date_issues(issues: list[Issue], estimate: np.ndarray, prob: pd.Series, raw: pd.Series, fname: str, col: str, what: str, live: np.ndarray) -> None:
     pv = prob.to_numpy(dtype=object)
+    raw_vals = raw.to_numpy(dtype=object)
     for i in _where((pv != "") & live):
         p = pv[i]
-        v = str(raw.iloc[i])
+        v = str(raw_vals[i])
         if p == "US-style date (month/day)":
             issues.append(Issue(fname, int(i) + 1, col, v, f"{what} looks like a US-style date (month/day/year); read as day {v.split('/')[1] if '/' in v else '?'} - use DD/MM/YYYY", "warning", "date.us_format"))
             estimate[i] = _join_reasons(estimate[i], f"{what} read as a US-style date")
@@ -2137,8 +2158,9 @@ def _whole_number_issues(df: pd.DataFrame, col: str, fname: str, live: np.ndarra
     frac = np.isfinite(vals) & (vals != np.round(vals))
     neg = np.isfinite(vals) & ((vals < 0) | (~allow_zero & (vals == 0)))
     bad = (not_num | blank | frac | neg) & live
+    _v_col = _col(df, col)
     for i in _where(bad):
-        v = str(df[col].iloc[i])
+        v = str(_v_col[i])
         if blank[i]:
             msg = f"{what} is blank"
         elif not_num[i]:
@@ -2149,8 +2171,9 @@ def _whole_number_issues(df: pd.DataFrame, col: str, fname: str, live: np.ndarra
             msg = f"{what} must be {'0 or more' if allow_zero else '1 or more'}"
         issues_list.append(Issue(fname, int(i) + 1, col, v, msg, severity, code))
     if max_value is not None:
+        _v_col = _col(df, col)
         for i in _where(np.isfinite(vals) & (vals > max_value) & live & ~bad):
-            issues_list.append(Issue(fname, int(i) + 1, col, str(df[col].iloc[i]), f"{what} {vals[i]:g} is unusually large (more than {max_value:g}); check it", "warning", code + "_large"))
+            issues_list.append(Issue(fname, int(i) + 1, col, str(_v_col[i]), f"{what} {vals[i]:g} is unusually large (more than {max_value:g}); check it", "warning", code + "_large"))
     return vals, bad, issues_list
 
 
@@ -2184,8 +2207,9 @@ def _ids(df: pd.DataFrame, col: str, fname: str, live: np.ndarray, excluded: np.
         issues.append(Issue(fname, int(i) + 1, col, "", f"missing {col}", "error", "id.missing"))
         excluded[i] = excluded[i] or f"missing {col}"
     seen: dict[str, int] = {}
+    id_vals = ids.to_numpy(dtype=object)
     for i in _where(live & ~blank):
-        k = ids.iat[i]
+        k = id_vals[i]
         if k in seen:
             issues.append(Issue(fname, int(i) + 1, col, k, f"duplicate {col} (also row {seen[k] + 1}); this later row is excluded", "error", "id.duplicate"))
             excluded[i] = excluded[i] or f"duplicate {col} (row {seen[k] + 1} is used)"
@@ -2227,9 +2251,10 @@ def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundari
     out["site_id"] = pd.array(ids.to_numpy(), dtype="string")
     types = [normalise_site_type(t) for t in df["type"]]
     out["type"] = pd.array([t or "unknown" for t in types], dtype="string")
+    _v_type = _col(df, "type")
     for i, t in enumerate(types):
         if t is None and live[i]:
-            v = str(df["type"].iloc[i])
+            v = str(_v_type[i])
             issues.append(Issue(fname, i + 1, "type", v, f"{'missing' if not v else 'unknown'} site type (use one of: {', '.join(site_types()['type'])})", "error", "site.type_unknown"))
             excluded[i] = excluded[i] or "unknown site type"
     places, bad_places, more = _whole_number_issues(df, "places", fname, live, what="places", severity="error", code="site.places", max_value=50)
@@ -2240,14 +2265,17 @@ def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundari
     if "available_places" in df.columns:
         avail, not_num = _to_number(df["available_places"])
         blank = (df["available_places"].astype(str) == "").to_numpy()
+        _v_available_places = _col(df, "available_places")
         for i in _where(not_num & live):
-            issues.append(Issue(fname, int(i) + 1, "available_places", str(df["available_places"].iloc[i]), "available_places is not a number; taken as equal to places", "warning", "site.available_invalid"))
+            issues.append(Issue(fname, int(i) + 1, "available_places", str(_v_available_places[i]), "available_places is not a number; taken as equal to places", "warning", "site.available_invalid"))
         over = np.isfinite(avail) & np.isfinite(places) & (avail > places)
+        _v_available_places = _col(df, "available_places")
         for i in _where(over & live):
-            issues.append(Issue(fname, int(i) + 1, "available_places", str(df["available_places"].iloc[i]), f"available_places ({avail[i]:g}) is more than places ({places[i]:g}); capped at places", "warning", "site.available_over"))
+            issues.append(Issue(fname, int(i) + 1, "available_places", str(_v_available_places[i]), f"available_places ({avail[i]:g}) is more than places ({places[i]:g}); capped at places", "warning", "site.available_over"))
         neg = np.isfinite(avail) & (avail < 0)
+        _v_available_places = _col(df, "available_places")
         for i in _where(neg & live):
-            issues.append(Issue(fname, int(i) + 1, "available_places", str(df["available_places"].iloc[i]), "available_places is negative; taken as 0", "warning", "site.available_invalid"))
+            issues.append(Issue(fname, int(i) + 1, "available_places", str(_v_available_places[i]), "available_places is negative; taken as 0", "warning", "site.available_invalid"))
         avail = np.where(np.isfinite(avail) & ~blank, np.clip(avail, 0, np.where(np.isfinite(places), places, np.inf)), places)
         out["available_places"] = avail
     else:
@@ -2302,8 +2330,9 @@ def load_candidates(path: str | Path, *, lookup: PostcodeLookup, boundaries: Bou
             out[c] = pd.array(df[c].astype(str).to_numpy(), dtype="string")
     if "cost" in out:
         cost = pd.to_numeric(out["cost"].str.replace(r"[£,\s]|GBP", "", regex=True).replace("", pd.NA), errors="coerce")
+        _v_cost = _col(df, "cost")
         for i in _where((cost.isna() & (out["cost"].fillna("") != "")).to_numpy() & live):
-            issues.append(Issue(fname, int(i) + 1, "cost", str(df["cost"].iloc[i]), "cost is not an amount in pounds; cost not known", "warning", "candidate.cost"))
+            issues.append(Issue(fname, int(i) + 1, "cost", str(_v_cost[i]), "cost is not an amount in pounds; cost not known", "warning", "candidate.cost"))
         out["cost"] = cost.astype(float)
     if "available_from" in out:
         dates, prob = parse_uk_dates_detail(df["available_from"])
