@@ -1890,7 +1890,7 @@ def load_placements(
     estimate = np.full(n, "", dtype=object)
     for i in _where(blank_row):
         excluded[i] = "blank row"
-        issues.append(Issue(fname, int(i) + 1, None, None, f"blank row (line {raw.lines[i]})", "error", "row.blank"))
+        issues.append(Issue(fname, int(i) + 1, None, None, "blank row; excluded", "error", "row.blank"))
     for i, r in raw.bad_rows.items():
         excluded[i] = excluded[i] or r
 
@@ -2192,7 +2192,7 @@ def _load_common(path: str | Path, *, name: str, spec: dict[str, tuple[str, ...]
     excluded = np.full(len(df), "", dtype=object)
     for i in _where(blank_row):
         excluded[i] = "blank row"
-        issues.append(Issue(fname, int(i) + 1, None, None, f"blank row (line {raw.lines[i]})", "error", "row.blank"))
+        issues.append(Issue(fname, int(i) + 1, None, None, "blank row; excluded", "error", "row.blank"))
     for i, r in raw.bad_rows.items():
         excluded[i] = excluded[i] or r
     live = ~blank_row

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -199,8 +200,9 @@ def _one_line(r: Mapping[str, Any]) -> str:
 
 
 def _generic(problem: str) -> str:
-    """The problem text without row-specific details after the first ';' (for group headings)."""
-    return str(problem)
+    """The problem text with row-specific numbers and values taken out (for group headings)."""
+    s = re.sub(r"\brow \d+", "row N", str(problem))
+    return s
 
 
 def _row_text(r: Mapping[str, Any], lines: Mapping[tuple[str, int], int], *, show_values: bool) -> str:
@@ -786,6 +788,7 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
     fault = np.full(n, "clean", dtype=object)
     fault[faulty] = rng.choice(names, size=int(faulty.sum()), p=w / w.sum())
     fault[0] = "clean"  # duplicates need an earlier clean row
+    fault[-1] = "clean"  # a blank last row would be a trailing blank line, not a row
     referenced: set[int] = set()
 
     def clean_source(i: int) -> int | None:
