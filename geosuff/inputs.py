@@ -1495,7 +1495,9 @@ def locate_points(
         ltla[use_pc] = pltla[use_pc]
         estimated[use_pc] = pnote[use_pc] != ""
         for i in _where(use_pc & (pnote != "")):
-            note[i] = f"{lbl}postcode {pnote[i]}"
+            # the reason goes into the reconciliation: say what was done, not the postcode
+            kind = "taken from a longer text" if "longer text" in str(pnote[i]) else "a letter typed for a digit corrected"
+            note[i] = f"{lbl}postcode {kind}"
             issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}postcode {pnote[i]}; check and correct the source record", "warning", "postcode.corrected"))
         for i in _where(use_pc & (res["lookup"].to_numpy() == ONSPD_SOURCE) & np.array([str(v).startswith("N") for v in pltla], dtype=bool)):
             issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}postcode is in Northern Ireland: ONSPD gives its grid reference on the Irish Grid, so straight-line distances to it are not true distances", "warning", "postcode.irish_grid"))
