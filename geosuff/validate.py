@@ -119,10 +119,11 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing blocks a run: no whole-file errors, and every table has usable rows.
+        """True when there is no error at all: every file is usable, placements and sites have
+        usable rows, and no row is excluded for an error (warnings are allowed).
 
-        Row-level errors (a site with no location, a duplicate id) exclude those rows only; they
-        still make :attr:`clean` False.
+        A row-level error (a site with no location, a duplicate id) excludes only that row, so a
+        run would still go ahead; :meth:`to_text` says which case applies.
         """
         if len(self.fatal):
             return False
@@ -159,7 +160,13 @@ class ValidationReport:
             out.append("Checked:")
             out += [f"  - {c}" for c in self.checked]
             out.append("")
-        verdict = "OK - ready to run." if self.ok and not self.warnings else ("OK with warnings - the run will use the rows as described." if self.ok else "NOT OK - fix the errors below before running `geosuff review`.")
+        if self.ok:
+            verdict = "OK - ready to run." if not self.warnings else "OK with warnings - the run will use the rows as described."
+        elif len(self.fatal):
+            verdict = "NOT OK - the run cannot start: fix the file problems below."
+        else:
+            n_rows = int(self.issues.loc[(self.issues["severity"] == "error") & self.issues["row"].notna(), ["file", "row"]].drop_duplicates().shape[0])
+            verdict = f"NOT OK - {n_rows} row(s) would be excluded: fix them, or run `geosuff review` to go ahead without them."
         out.append(f"Result: {self.errors} error(s), {self.warnings} warning(s). {verdict}")
         lines = _line_numbers(self.loaded)
         for sev, title in (("error", "ERRORS (the row or file cannot be used)"), ("warning", "WARNINGS (recoverable: the row is used as described)")):

@@ -143,7 +143,7 @@ def test_messy_report_text(messy: tuple[pd.DataFrame, ValidationReport]) -> None
     assert rep.errors > 0 and rep.warnings > rep.errors
     assert not rep.ok  # duplicate-id and blank-row errors
     text = rep.to_text()
-    assert "NOT OK" in text
+    assert "NOT OK - " in text and "row(s) would be excluded" in text
     assert "placements: 10000 rows = " in text
     assert "... and " in text  # long groups are summarised
     assert len(text.splitlines()) < 600
@@ -191,6 +191,7 @@ def test_every_problem_of_every_file_in_one_report(tmp_path: Path) -> None:
     assert "sites" in rep.loaded and len(rep.loaded["sites"].table) == 5
     text = rep.to_text()
     assert "opened on line 3" in text and "E06999999" in text
+    assert "the run cannot start" in text
 
 
 def test_network_that_does_not_cover_the_council(tmp_path: Path) -> None:
