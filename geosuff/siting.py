@@ -91,21 +91,6 @@ HIGHS_MIP_OPTIONS: dict[str, Any] = {
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_pool_soft_limit": 500,
 }
-#: Formulation switches (kept for experiments; measured in the module's development):
-#: per-pair VUBs z_gj <= x_j on capacitated columns give a tighter LP but a much larger, degenerate
-#: one (HiGHS needed 45 s for one 300 x 300 root LP); per-group cover links help only when
-#: capacities are loose and slow the usual small-capacity case 2-5x.
-_STRONG_VUB = False
-_COVER_LINKS = False
-#: HiGHS options for the selection MILPs. Measured on 2,000 x 300 covering models (benchmarks/
-#: bench_siting.py): the root LP bound is nearly tight, so HiGHS's full presolve probing, symmetry
-#: detection and feasibility jump cost more than they save; a light presolve and a MIP start from
-#: greedy + swap search roughly halve the solve time. Optimality is still proven (mip_rel_gap 0).
-HIGHS_MIP_OPTIONS: dict[str, Any] = {
-    "presolve_mode": 2,
-    "mip_detect_symmetry": False,
-    "mip_heuristic_run_feasibility_jump": False,
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +156,9 @@ class EligibilityRules:
 def _load_default_rules() -> Mapping[str, EligibilityRules]:
     text = resources.files("geosuff").joinpath("data/siting_rules.toml").read_text("utf-8")
     data = tomllib.loads(text)["rules"]
-    return MappingProxyType({use: _rules_from_dict(d, use, "siting_rules.toml") for use, d in data.items()})
+    return MappingProxyType(
+        {use: _rules_from_dict(d, use, "siting_rules.toml") for use, d in data.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -267,7 +254,10 @@ class SitingSettings:
                 fix="Use one of: " + ", ".join(FAR_RULES) + ".",
             )
         weights = self.weights()
-        if any(w < 0 or not math.isfinite(w) for w in weights.values()) or sum(weights.values()) <= 0:
+        if (
+            any(w < 0 or not math.isfinite(w) for w in weights.values())
+            or sum(weights.values()) <= 0
+        ):
             raise ConfigError(
                 "[siting] score weights must be non-negative with at least one above 0.",
                 fix="Set weight_rehoming, weight_coverage, weight_access, weight_clustering.",
@@ -275,7 +265,9 @@ class SitingSettings:
         if self.k < 1 or self.cluster_full_count < 1:
             raise ConfigError("[siting] k and cluster_full_count must be at least 1.")
         if self.target < 0 or self.cluster_radius_m < 0 or self.exclusion_buffer_m < 0:
-            raise ConfigError("[siting] target, cluster_radius_m and exclusion_buffer_m must be >= 0.")
+            raise ConfigError(
+                "[siting] target, cluster_radius_m and exclusion_buffer_m must be >= 0."
+            )
         if not 0 <= self.mip_rel_gap < 1 or not self.time_limit_s > 0:
             raise ConfigError("[siting] need 0 <= mip_rel_gap < 1 and time_limit_s > 0.")
         missing = [u for u in self.uses if u not in self.rules]
@@ -346,7 +338,9 @@ def _rules_from_dict(
                 f"{origin}: unknown key '{key}' in [siting.rules.{use}].",
                 fix="Allowed keys are: " + ", ".join(names) + ".",
             )
-        clean[key] = _coerce(value, getattr(base, key), f"{origin}: key '[siting.rules.{use}] {key}'")
+        clean[key] = _coerce(
+            value, getattr(base, key), f"{origin}: key '[siting.rules.{use}] {key}'"
+        )
     try:
         return dataclasses.replace(base, **clean)
     except ConfigError as err:
@@ -596,7 +590,9 @@ def _prepare(
 ) -> _Problem:
     cost = np.array(cost_minutes, dtype=np.float64)
     if cost.ndim != 2:
-        raise InputFileError(f"cost_minutes must be a 2-D (demand x sites) array, got shape {cost.shape}.")
+        raise InputFileError(
+            f"cost_minutes must be a 2-D (demand x sites) array, got shape {cost.shape}."
+        )
     n_dem, n_col = cost.shape
     w = np.ones(n_dem) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
     if w.shape != (n_dem,) or not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -615,7 +611,11 @@ def _prepare(
             raise InputFileError(f"capacities must be {n_col} values >= 0 (inf = no limit).")
     if not capacitated:
         cap = np.full(n_col, np.inf)
-    excl = np.full(n_col, -1) if exclusive is None else np.asarray(exclusive, dtype=np.int64).reshape(-1)
+    excl = (
+        np.full(n_col, -1)
+        if exclusive is None
+        else np.asarray(exclusive, dtype=np.int64).reshape(-1)
+    )
     if excl.shape != (n_col,):
         raise InputFileError(f"exclusive must give one group id per column ({n_col}).")
     with np.errstate(invalid="ignore"):
@@ -637,7 +637,7 @@ def _prepare(
         _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
         inverse = inverse.reshape(-1)
         group_of[rows] = inverse
-        weight = np.bincount(inverse, weights=w[rows], minlength=first.size)
+        weight: np.ndarray = np.bincount(inverse, weights=w[rows], minlength=first.size)
         cover = sp.csc_matrix(serve[rows[first]].astype(np.float64))
     else:
         weight = np.zeros(0)
@@ -744,13 +744,19 @@ def _build_model(
         # cover links sum_j z_gj - sum_{j serves g} x_j <= 0 (the MCLP link, implied by the VUBs):
         # one row per group keeps the MCLP bound when capacities are loose
         link = sp.csr_matrix(
-            (np.concatenate([np.ones(npair), -np.ones(npair)]),
-             (np.concatenate([g, g]), np.concatenate([nx + pid, j]))),
+            (
+                np.concatenate([np.ones(npair), -np.ones(npair)]),
+                (np.concatenate([g, g]), np.concatenate([nx + pid, j])),
+            ),
             shape=(ng, nx + npair),
         )
         blocks = [dem, capm, vub] + ([link] if _COVER_LINKS else [])
-        lo = [np.full(ng, -_INF), np.full(cap_cols.size, -_INF), np.full(nv, -_INF)] + ([np.full(ng, -_INF)] if _COVER_LINKS else [])
-        hi = [np.ones(ng), np.zeros(cap_cols.size), np.zeros(nv)] + ([np.zeros(ng)] if _COVER_LINKS else [])
+        lo = [np.full(ng, -_INF), np.full(cap_cols.size, -_INF), np.full(nv, -_INF)] + (
+            [np.full(ng, -_INF)] if _COVER_LINKS else []
+        )
+        hi = [np.ones(ng), np.zeros(cap_cols.size), np.zeros(nv)] + (
+            [np.zeros(ng)] if _COVER_LINKS else []
+        )
         n_y = npair
         col_lo = np.concatenate([col_lo, np.zeros(npair)])
         col_hi = np.concatenate([col_hi, np.ones(npair)])
@@ -786,6 +792,24 @@ def _build_model(
     }
 
 
+_MODEL_ARGS = (
+    "cost",
+    "a",
+    "row_lower",
+    "row_upper",
+    "col_lower",
+    "col_upper",
+    "n_int",
+    "maximise",
+    "offset",
+)
+
+
+def _model_args(m: Mapping[str, Any]) -> dict[str, Any]:
+    """The :func:`_solve_highs` arguments held in a :func:`_build_model` result."""
+    return {key: m[key] for key in _MODEL_ARGS}
+
+
 def _evaluate(prob: _Problem, open_cols: np.ndarray) -> tuple[float, np.ndarray]:
     """Exact objective of opening ``open_cols`` (plus fixed), and the flow of weight per group/site.
 
@@ -807,10 +831,7 @@ def _evaluate(prob: _Problem, open_cols: np.ndarray) -> tuple[float, np.ndarray]
     # Transportation LP with the sites fixed open: a plain LP (integral for integral data).
     fixed_prob = dataclasses.replace(prob, fixed=np.ones(n_col, bool), exclusive=np.full(n_col, -1))
     m = _build_model(fixed_prob, k=0, target=None, cols=cols)
-    status, x, obj, *_ = _solve_highs(
-        cost=m["cost"], a=m["a"], row_lower=m["row_lower"], row_upper=m["row_upper"],
-        col_lower=m["col_lower"], col_upper=m["col_upper"], n_int=0, maximise=True,
-    )
+    status, x, obj, *_ = _solve_highs(**{**_model_args(m), "n_int": 0})
     if status != "Optimal":  # pragma: no cover - an LP with x fixed is always feasible (z = 0)
         raise RuntimeError(f"HiGHS could not evaluate a site set: {status}")
     coo = sub.tocoo()
@@ -837,7 +858,9 @@ def _greedy(prob: _Problem, k: int) -> np.ndarray:
         _, flows = _evaluate(prob, open_cols)
         residual = prob.weight - np.asarray(flows.sum(axis=1)).reshape(-1)
     else:
-        residual = prob.weight * (np.asarray(prob.cover[:, prob.fixed].sum(axis=1)).reshape(-1) == 0)
+        residual = prob.weight * (
+            np.asarray(prob.cover[:, prob.fixed].sum(axis=1)).reshape(-1) == 0
+        )
     for _ in range(k):
         gains = np.asarray(cover_csr.T @ np.maximum(residual, 0.0)).reshape(-1)
         gains = np.minimum(gains, prob.capacity)
@@ -885,14 +908,17 @@ def _swap_search(prob: _Problem, chosen: np.ndarray, *, max_swaps: int = 200) ->
             others = {int(prob.exclusive[c]) for c in cur if c != a and prob.exclusive[c] >= 0}
             if others:
                 gain[r, np.isin(prob.exclusive, list(others))] = -np.inf
-        r, b = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        rr, bb = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        r, b = int(rr), int(bb)
         if gain[r, b] <= _EPS * max(1.0, float(W.sum())):
             break
         cur[int(r)] = int(b)
     return np.array(cur, dtype=np.int64)
 
 
-def _order_and_gains(prob: _Problem, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _order_and_gains(
+    prob: _Problem, chosen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Order chosen columns by exact best-next gain; leave-one-out gains; return objective too."""
     chosen = np.asarray(chosen, dtype=np.int64)
     full, _ = _evaluate(prob, chosen)
@@ -1024,8 +1050,14 @@ def from_cost_matrix(
     if capacitated is None:
         capacitated = capacities is not None
     prob = _prepare(
-        cost_minutes, max_minutes=max_minutes, weights=weights, capacities=capacities, fixed=fixed,
-        compatible=compatible, exclusive=exclusive, capacitated=capacitated,
+        cost_minutes,
+        max_minutes=max_minutes,
+        weights=weights,
+        capacities=capacities,
+        fixed=fixed,
+        compatible=compatible,
+        exclusive=exclusive,
+        capacitated=capacitated,
     )
     n_col = prob.cover.shape[1]
     fixed_objective, _ = _evaluate(prob, np.array([], dtype=np.int64))
@@ -1036,15 +1068,17 @@ def from_cost_matrix(
         m = _build_model(prob, k=None, target=float(target))
         build_s += time.perf_counter() - t0
         status, x, obj, _, _, run_s = _solve_highs(
-            **{key: m[key] for key in ("cost", "a", "row_lower", "row_upper", "col_lower", "col_upper", "n_int", "maximise", "offset")},
-            mip_rel_gap=0.0, time_limit_s=time_limit_s,
+            **_model_args(m),
+            mip_rel_gap=0.0,
+            time_limit_s=time_limit_s,
         )
         solve_s += run_s
         if status == "Infeasible":
             best = _build_model(prob, k=None, target=None)
             _, _, most, *_ = _solve_highs(
-                **{key: best[key] for key in ("cost", "a", "row_lower", "row_upper", "col_lower", "col_upper", "n_int", "maximise", "offset")},
-                mip_rel_gap=mip_rel_gap, time_limit_s=time_limit_s,
+                **_model_args(best),
+                mip_rel_gap=mip_rel_gap,
+                time_limit_s=time_limit_s,
             )
             raise ConfigError(
                 f"The target of {target:g} children cannot be reached: opening every eligible "
@@ -1052,7 +1086,9 @@ def from_cost_matrix(
                 fix="Lower the target, add candidates or raise max_minutes.",
             )
         if status != "Optimal":
-            logger.warning("Fewest-sites search stopped with status %s; using its best count.", status)
+            logger.warning(
+                "Fewest-sites search stopped with status %s; using its best count.", status
+            )
         k = int(round(obj))
     assert k is not None
     g_chosen = _greedy(prob, k)
@@ -1063,8 +1099,10 @@ def from_cost_matrix(
     start = prob.fixed.astype(np.float64)
     start[start_cols] = 1.0
     status, x, obj, bound, gap, run_s = _solve_highs(
-        **{key: m[key] for key in ("cost", "a", "row_lower", "row_upper", "col_lower", "col_upper", "n_int", "maximise", "offset")},
-        mip_rel_gap=mip_rel_gap, time_limit_s=time_limit_s, start=start,
+        **_model_args(m),
+        mip_rel_gap=mip_rel_gap,
+        time_limit_s=time_limit_s,
+        start=start,
     )
     solve_s += run_s
     if not np.isfinite(x).all():
@@ -1077,7 +1115,11 @@ def from_cost_matrix(
     g_obj, _ = _evaluate(prob, g_chosen)
     _, flows = _evaluate(prob, order)
     load = np.asarray(flows.sum(axis=0)).reshape(-1)
-    w = np.ones(prob.group_of.size) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    w = (
+        np.ones(prob.group_of.size)
+        if weights is None
+        else np.asarray(weights, dtype=np.float64).reshape(-1)
+    )
     allocation = _allocate_rows(prob, flows, w, order)
     assignment = np.where(
         allocation.getnnz(axis=1) > 0, np.asarray(allocation.argmax(axis=1)).reshape(-1), -1
@@ -1200,7 +1242,16 @@ def _bool_column(df: pd.DataFrame, name: str) -> np.ndarray:
     col = df[name]
     if col.dtype == bool:
         return col.to_numpy(dtype=np.float64)
-    mapping = {"true": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0, "false": 0.0, "no": 0.0, "n": 0.0, "0": 0.0}
+    mapping = {
+        "true": 1.0,
+        "yes": 1.0,
+        "y": 1.0,
+        "1": 1.0,
+        "false": 0.0,
+        "no": 0.0,
+        "n": 0.0,
+        "0": 0.0,
+    }
     out = np.full(len(df), np.nan)
     for i, v in enumerate(col.tolist()):
         if isinstance(v, (bool, np.bool_)):
@@ -1212,7 +1263,9 @@ def _bool_column(df: pd.DataFrame, name: str) -> np.ndarray:
     return out
 
 
-def _demand_arrays(demand: pd.DataFrame, settings: SitingSettings, *, what: str = "demand") -> _Demand:
+def _demand_arrays(
+    demand: pd.DataFrame, settings: SitingSettings, *, what: str = "demand"
+) -> _Demand:
     """Weights, placed-far flags, needs and ages of a demand table.
 
     Columns used (all optional): ``weight`` (default 1), ``over_20_miles`` and ``outside_la``
@@ -1236,10 +1289,15 @@ def _demand_arrays(demand: pd.DataFrame, settings: SitingSettings, *, what: str 
     else:
         over_b = np.nan_to_num(over, nan=0.0) > 0 if over is not None else np.zeros(n, bool)
         out_b = np.nan_to_num(outside, nan=0.0) > 0 if outside is not None else np.zeros(n, bool)
-        far = {"either": over_b | out_b, "over_20_miles": over_b, "outside_la": out_b}[settings.far_rule]
+        far = {"either": over_b | out_b, "over_20_miles": over_b, "outside_la": out_b}[
+            settings.far_rule
+        ]
     if "need" in demand:
         need = np.array(
-            [None if pd.isna(v) or str(v).strip() == "" else _norm_token(v) for v in demand["need"]],
+            [
+                None if pd.isna(v) or str(v).strip() == "" else _norm_token(v)
+                for v in demand["need"]
+            ],
             dtype=object,
         )
     else:
@@ -1273,14 +1331,14 @@ def _check_candidates(candidates: pd.DataFrame) -> None:
     if ids.isna().any() or ids.duplicated().any():
         dup = ids[ids.duplicated()].astype(str).unique()[:5]
         raise InputFileError(
-            "candidate_id must be filled in and unique" + (f" (repeated: {', '.join(dup)})" if len(dup) else "") + ".",
+            "candidate_id must be filled in and unique"
+            + (f" (repeated: {', '.join(dup)})" if len(dup) else "")
+            + ".",
             fix="Give each candidate building its own id.",
         )
 
 
-def _exclusion_hits(
-    xy: np.ndarray, zones: Any, settings: SitingSettings
-) -> list[list[str]]:
+def _exclusion_hits(xy: np.ndarray, zones: Any, settings: SitingSettings) -> list[list[str]]:
     """For each point, the reasons (zone names) it falls within an exclusion zone plus buffer."""
     import shapely
 
@@ -1289,12 +1347,20 @@ def _exclusion_hits(
         return hits
     import geopandas as gpd
 
-    gdf = zones if isinstance(zones, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=gpd.GeoSeries(zones))
+    gdf = (
+        zones
+        if isinstance(zones, gpd.GeoDataFrame)
+        else gpd.GeoDataFrame(geometry=gpd.GeoSeries(zones))
+    )
     if gdf.crs is not None and not gdf.crs.equals("EPSG:27700"):
         gdf = gdf.to_crs("EPSG:27700")
     pts = shapely.points(xy[:, 0], xy[:, 1])
     valid = np.isfinite(xy).all(axis=1)
-    names = gdf["name"].astype(str).tolist() if "name" in gdf else [f"zone {i + 1}" for i in range(len(gdf))]
+    names = (
+        gdf["name"].astype(str).tolist()
+        if "name" in gdf
+        else [f"zone {i + 1}" for i in range(len(gdf))]
+    )
     buffers = (
         pd.to_numeric(gdf["buffer_m"], errors="coerce").fillna(0.0).to_numpy()
         if "buffer_m" in gdf
@@ -1319,12 +1385,15 @@ def _options(
     option), ``cand_reason`` (hard constraints on the building, shared by its uses).
     """
     _check_candidates(candidates)
-    n = len(candidates)
-    xy = candidates[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    xy = (
+        candidates[["easting", "northing"]]
+        .apply(pd.to_numeric, errors="coerce")
+        .to_numpy(np.float64)
+    )
     bedrooms = pd.to_numeric(candidates["bedrooms"], errors="coerce").to_numpy(np.float64)
     cand_reasons: list[list[str]] = _exclusion_hits(xy, exclusion_zones, settings)
-    for i in np.flatnonzero(~np.isfinite(xy).all(axis=1)):
-        cand_reasons[i].insert(0, "no grid reference (easting/northing)")
+    for i_bad in np.flatnonzero(~np.isfinite(xy).all(axis=1)):
+        cand_reasons[i_bad].insert(0, "no grid reference (easting/northing)")
     if "condition" in candidates and settings.excluded_conditions:
         bad = {_norm_token(c) for c in settings.excluded_conditions}
         for i, v in enumerate(candidates["condition"].tolist()):
@@ -1332,7 +1401,7 @@ def _options(
                 cand_reasons[i].append(f"condition '{v}' is excluded")
     if "cost" in candidates and math.isfinite(settings.max_cost):
         cost = pd.to_numeric(candidates["cost"], errors="coerce").to_numpy(np.float64)
-        for i in np.flatnonzero(cost > settings.max_cost):
+        for i in map(int, np.flatnonzero(cost > settings.max_cost)):
             cand_reasons[i].append(f"cost {cost[i]:,.0f} above max_cost {settings.max_cost:,.0f}")
     if "tenure" in candidates and settings.allowed_tenures:
         ok = {_norm_token(t) for t in settings.allowed_tenures}
@@ -1344,7 +1413,7 @@ def _options(
     if "available_from" in candidates and settings.available_by:
         avail = pd.to_datetime(candidates["available_from"], errors="coerce")
         limit = pd.Timestamp(settings.available_by)
-        for i in np.flatnonzero((avail > limit).to_numpy()):
+        for i in map(int, np.flatnonzero((avail > limit).to_numpy())):
             cand_reasons[i].append(
                 f"available from {avail.iloc[i].date().isoformat()}, after {settings.available_by}"
             )
@@ -1355,13 +1424,21 @@ def _options(
         if unknown:
             raise InputFileError(
                 f"Candidate {candidates['candidate_id'].iloc[i]!r} lists unknown use(s): "
-                + ", ".join(unknown) + ".",
+                + ", ".join(unknown)
+                + ".",
                 fix="Use " + ", ".join(sorted(settings.rules)) + " or add [siting.rules.<use>].",
             )
         uses = [u for u in (listed or settings.uses) if u in settings.uses]
         if not uses:
-            rows.append(dict(cand=i, use="", places=0, eligible=False,
-                             reason="none of its uses is considered ([siting] uses)"))
+            rows.append(
+                dict(
+                    cand=i,
+                    use="",
+                    places=0,
+                    eligible=False,
+                    reason="none of its uses is considered ([siting] uses)",
+                )
+            )
             continue
         for use in uses:
             rules = settings.rules[use]
@@ -1369,7 +1446,9 @@ def _options(
             if not np.isfinite(b):
                 reason, places = "bedrooms not known", 0
             elif not rules.min_bedrooms <= b <= rules.max_bedrooms:
-                reason = f"{use} needs {rules.min_bedrooms}-{rules.max_bedrooms} bedrooms (has {b:g})"
+                reason = (
+                    f"{use} needs {rules.min_bedrooms}-{rules.max_bedrooms} bedrooms (has {b:g})"
+                )
                 places = rules.places(int(b))
             else:
                 places = rules.places(int(b))
@@ -1381,7 +1460,9 @@ def _options(
     return opts.reset_index(drop=True)
 
 
-def _existing_compat(existing: pd.DataFrame | None, dem: _Demand, settings: SitingSettings) -> np.ndarray:
+def _existing_compat(
+    existing: pd.DataFrame | None, dem: _Demand, settings: SitingSettings
+) -> np.ndarray:
     """(n_demand, n_existing): whether each existing site can serve each demand row."""
     if existing is None or len(existing) == 0:
         return np.zeros((dem.weight.size, 0), dtype=bool)
@@ -1414,9 +1495,23 @@ def _within(minutes: np.ndarray, limit: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 SCORE_COLUMNS: tuple[str, ...] = (
-    "candidate_id", "use", "places", "eligible", "ineligible_reason", "eligible_uses",
-    "rehoming_reachable", "rehoming_children", "coverage_gain", "access_minutes", "homes_nearby",
-    "rehoming_norm", "coverage_norm", "access_norm", "clustering_norm", "total", "rank",
+    "candidate_id",
+    "use",
+    "places",
+    "eligible",
+    "ineligible_reason",
+    "eligible_uses",
+    "rehoming_reachable",
+    "rehoming_children",
+    "coverage_gain",
+    "access_minutes",
+    "homes_nearby",
+    "rehoming_norm",
+    "coverage_norm",
+    "access_norm",
+    "clustering_norm",
+    "total",
+    "rank",
 )
 
 
@@ -1501,13 +1596,16 @@ def score_candidates(
     pop_reach = _within(t_pop, T)
     if n_ex and t_pop_ex is not None:
         t_pe = _check_matrix(
-            t_pop_ex, (pop.weight.size, n_ex),
+            t_pop_ex,
+            (pop.weight.size, n_ex),
             "population_existing_minutes" if population is not None else "existing_minutes",
         )
         covered_before = (_within(t_pe, T) & _existing_compat(existing, pop, settings)).any(axis=1)
     else:
         if n_ex:
-            logger.warning("Existing sites given without minutes to them: coverage gain ignores them.")
+            logger.warning(
+                "Existing sites given without minutes to them: coverage gain ignores them."
+            )
         covered_before = np.zeros(pop.weight.size, dtype=bool)
 
     # per-option raw components
@@ -1538,7 +1636,9 @@ def score_candidates(
         with np.errstate(invalid="ignore"):
             sm = np.where(np.isfinite(sm), sm, np.inf)
         access = sm.min(axis=0) if sm.shape[0] else np.full(n_c, np.inf)
-    access_norm_c = 1.0 - np.minimum(access, settings.access_max_minutes) / settings.access_max_minutes
+    access_norm_c = (
+        1.0 - np.minimum(access, settings.access_max_minutes) / settings.access_max_minutes
+    )
 
     # clustering (per candidate)
     has_cluster = n_ex > 0
@@ -1548,9 +1648,13 @@ def score_candidates(
         homes = np.ones(n_ex, dtype=bool)
         if "site_type" in existing:
             types = {_norm_token(t) for t in settings.cluster_site_types}
-            homes = np.array([not pd.isna(t) and _norm_token(t) in types for t in existing["site_type"]])
+            homes = np.array(
+                [not pd.isna(t) and _norm_token(t) in types for t in existing["site_type"]]
+            )
         if settings.cluster_minutes > 0 and existing_candidate_minutes is not None:
-            tec = _check_matrix(existing_candidate_minutes, (n_ex, n_c), "existing_candidate_minutes")
+            tec = _check_matrix(
+                existing_candidate_minutes, (n_ex, n_c), "existing_candidate_minutes"
+            )
             nearby = _within(tec[homes], settings.cluster_minutes).sum(axis=0).astype(np.float64)
         else:
             if not {"easting", "northing"} <= set(existing.columns):
@@ -1562,10 +1666,16 @@ def score_candidates(
 
             exy = existing.loc[homes, ["easting", "northing"]].to_numpy(np.float64)
             exy = exy[np.isfinite(exy).all(axis=1)]
-            cxy = candidates[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+            cxy = (
+                candidates[["easting", "northing"]]
+                .apply(pd.to_numeric, errors="coerce")
+                .to_numpy(np.float64)
+            )
             ok = np.isfinite(cxy).all(axis=1)
             if exy.shape[0]:
-                cnt = cKDTree(exy).query_ball_point(cxy[ok], r=settings.cluster_radius_m, return_length=True)
+                cnt = cKDTree(exy).query_ball_point(
+                    cxy[ok], r=settings.cluster_radius_m, return_length=True
+                )
                 nearby[ok] = np.asarray(cnt, dtype=np.float64)
     cluster_norm_c = np.minimum(nearby, settings.cluster_full_count) / settings.cluster_full_count
 
@@ -1598,13 +1708,17 @@ def score_candidates(
 
     # pick the best option per candidate
     use_rank = {u: i for i, u in enumerate(settings.uses)}
-    key = pd.DataFrame({
-        "cand": cand,
-        "elig": elig,
-        "total": np.nan_to_num(total, nan=-1.0),
-        "use_order": [use_rank.get(u, len(use_rank)) for u in opts["use"]],
-    })
-    key = key.sort_values(["cand", "elig", "total", "use_order"], ascending=[True, False, False, True])
+    key = pd.DataFrame(
+        {
+            "cand": cand,
+            "elig": elig,
+            "total": np.nan_to_num(total, nan=-1.0),
+            "use_order": [use_rank.get(u, len(use_rank)) for u in opts["use"]],
+        }
+    )
+    key = key.sort_values(
+        ["cand", "elig", "total", "use_order"], ascending=[True, False, False, True]
+    )
     best = key.drop_duplicates("cand").sort_values("cand").index.to_numpy()
     elig_uses = opts[opts["eligible"]].groupby("cand")["use"].agg(";".join)
 
@@ -1615,30 +1729,388 @@ def score_candidates(
             reasons.append("")
             continue
         parts = [r["cand_reason"]] if r["cand_reason"] else []
-        use_reasons = opts.loc[(opts["cand"] == r["cand"]) & (opts["reason"] != ""), "reason"].tolist()
+        use_reasons = opts.loc[
+            (opts["cand"] == r["cand"]) & (opts["reason"] != ""), "reason"
+        ].tolist()
         parts += use_reasons
         reasons.append("; ".join(p for p in parts if p))
-    out = pd.DataFrame({
-        "candidate_id": candidates["candidate_id"].to_numpy(),
-        "use": opts["use"].to_numpy()[best],
-        "places": opts["places"].to_numpy()[best].astype(np.int64),
-        "eligible": elig[best],
-        "ineligible_reason": reasons,
-        "eligible_uses": [elig_uses.get(c, "") for c in range(n_c)],
-        "rehoming_reachable": rehoming_reach[best],
-        "rehoming_children": rehoming[best],
-        "coverage_gain": coverage[best],
-        "access_minutes": access,
-        "homes_nearby": nearby.astype(np.int64),
-        "rehoming_norm": rehoming_norm[best],
-        "coverage_norm": coverage_norm[best],
-        "access_norm": np.where(elig[best], access_norm_c, np.nan) if has_access else np.nan,
-        "clustering_norm": np.where(elig[best], cluster_norm_c, np.nan) if has_cluster else np.nan,
-        "total": total[best],
-    })
+    out = pd.DataFrame(
+        {
+            "candidate_id": candidates["candidate_id"].to_numpy(),
+            "use": opts["use"].to_numpy()[best],
+            "places": opts["places"].to_numpy()[best].astype(np.int64),
+            "eligible": elig[best],
+            "ineligible_reason": reasons,
+            "eligible_uses": [elig_uses.get(c, "") for c in range(n_c)],
+            "rehoming_reachable": rehoming_reach[best],
+            "rehoming_children": rehoming[best],
+            "coverage_gain": coverage[best],
+            "access_minutes": access,
+            "homes_nearby": nearby.astype(np.int64),
+            "rehoming_norm": rehoming_norm[best],
+            "coverage_norm": coverage_norm[best],
+            "access_norm": np.where(elig[best], access_norm_c, np.nan) if has_access else np.nan,
+            "clustering_norm": np.where(elig[best], cluster_norm_c, np.nan)
+            if has_cluster
+            else np.nan,
+            "total": total[best],
+        }
+    )
     out["rank"] = out["total"].rank(ascending=False, method="min").astype("Int64")
     logger.info(
         "Scored %d candidates (%d eligible) against %d demand rows at %g min.",
-        n_c, int(out["eligible"].sum()), len(demand), T,
+        n_c,
+        int(out["eligible"].sum()),
+        len(demand),
+        T,
     )
     return out[list(SCORE_COLUMNS)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection wrappers and scenario comparison
+# ---------------------------------------------------------------------------------------------
+
+
+def _site_xy(df: pd.DataFrame | None) -> np.ndarray:
+    if df is None or not {"easting", "northing"} <= set(df.columns):
+        return np.full((0 if df is None else len(df), 2), np.nan)
+    return df[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+
+
+def select_sites(
+    candidates: pd.DataFrame,
+    demand: pd.DataFrame,
+    demand_minutes: Any,
+    *,
+    settings: SitingSettings | None = None,
+    existing: pd.DataFrame | None = None,
+    existing_minutes: Any | None = None,
+    exclusion_zones: Any | None = None,
+    k: int | None = None,
+    target: float | None = None,
+    capacitated: bool | None = None,
+) -> Selection:
+    """Choose the best set of candidate buildings together (exact MILP, HiGHS).
+
+    Maximises the number of children placed far away (``settings.far_rule``) who could be placed
+    within ``settings.max_minutes`` of home in a site that serves their need and age, each child
+    counted once and each site holding at most its places (``capacitated``) - or, uncapacitated,
+    the children within reach of any open site (MCLP). Each building opens for at most one use.
+    Existing sites stay open: their ``vacancies`` column (default 0) is their capacity.
+
+    Parameters
+    ----------
+    candidates, demand, demand_minutes, existing, existing_minutes, exclusion_zones
+        As for :func:`score_candidates` (``existing_minutes`` has shape (n_demand, n_existing)).
+    settings : SitingSettings, optional
+        ``k``, ``target``, ``capacitated``, ``mip_rel_gap``, ``time_limit_s`` and the rules.
+    k, target, capacitated : optional
+        Override the settings. A ``target`` (children, > 0) picks the fewest sites reaching it.
+
+    Returns
+    -------
+    Selection
+        As :func:`from_cost_matrix`, with ``chosen_ids`` the candidate ids and ``sites`` a table
+        (``order``, ``candidate_id``, ``use``, ``places``, ``children_assigned``,
+        ``addition_gain``, ``marginal_gain``). ``allocation`` rows follow ``demand``; its columns
+        are the eligible (candidate, use) options then the existing sites (``columns`` table in
+        ``selection.sites.attrs["columns"]``).
+    """
+    settings = settings or SitingSettings()
+    opts = _options(candidates, settings, exclusion_zones)
+    opts = opts[opts["eligible"]].reset_index(drop=True)
+    n_c = len(candidates)
+    dem = _demand_arrays(demand, settings)
+    t_dem = _check_matrix(demand_minutes, (len(demand), n_c), "demand_minutes")
+    n_ex = 0 if existing is None else len(existing)
+    cap_mode = settings.capacitated if capacitated is None else capacitated
+    if target is None and k is None:
+        if settings.target > 0:
+            target = settings.target
+        else:
+            k = settings.k
+    far = np.flatnonzero(dem.far & (dem.weight > 0))
+    cols_cost = [t_dem[np.ix_(far, opts["cand"].to_numpy())]]
+    compat = np.zeros((far.size, len(opts)), dtype=bool)
+    for use in opts["use"].unique():
+        which = np.flatnonzero(opts["use"].to_numpy() == use)
+        compat[:, which] = dem.compatible(settings.rules[use])[far, None]
+    caps = [opts["places"].to_numpy(np.float64)]
+    fixed = [np.zeros(len(opts), dtype=bool)]
+    excl = [opts["cand"].to_numpy(np.int64)]
+    compat_all = [compat]
+    if n_ex:
+        assert existing is not None
+        if existing_minutes is None:
+            raise InputFileError(
+                "Existing sites were given without existing_minutes.",
+                fix="Pass the minutes from each child's home to each existing site.",
+            )
+        t_ex = _check_matrix(existing_minutes, (len(demand), n_ex), "existing_minutes")
+        cols_cost.append(t_ex[far])
+        compat_all.append(_existing_compat(existing, dem, settings)[far])
+        if "vacancies" in existing:
+            vac = (
+                pd.to_numeric(existing["vacancies"], errors="coerce")
+                .fillna(0.0)
+                .to_numpy(np.float64)
+            )
+        else:
+            vac = np.zeros(n_ex)
+        caps.append(vac)
+        fixed.append(np.ones(n_ex, dtype=bool))
+        excl.append(np.full(n_ex, -1, dtype=np.int64))
+    cost = np.hstack(cols_cost) if far.size else np.zeros((0, sum(c.shape[1] for c in cols_cost)))
+    sel = from_cost_matrix(
+        cost,
+        max_minutes=settings.max_minutes,
+        k=k,
+        target=target,
+        weights=dem.weight[far],
+        capacities=np.concatenate(caps),
+        fixed=np.concatenate(fixed),
+        compatible=np.hstack(compat_all),
+        exclusive=np.concatenate(excl),
+        capacitated=cap_mode,
+        mip_rel_gap=settings.mip_rel_gap,
+        time_limit_s=settings.time_limit_s,
+    )
+    ids = candidates["candidate_id"].to_numpy()
+    n_opt = len(opts)
+    columns = pd.DataFrame(
+        {
+            "kind": ["candidate"] * n_opt + ["existing"] * n_ex,
+            "row": np.concatenate([opts["cand"].to_numpy(np.int64), np.arange(n_ex)]),
+            "candidate_id": np.concatenate(
+                [ids[opts["cand"].to_numpy(np.int64)], np.full(n_ex, None)]
+            ),
+            "use": np.concatenate([opts["use"].to_numpy(object), np.full(n_ex, None)]),
+            "places": np.concatenate(caps),
+        }
+    )
+    chosen = sel.chosen
+    sites = pd.DataFrame(
+        {
+            "order": np.arange(1, chosen.size + 1),
+            "candidate_id": columns["candidate_id"].to_numpy()[chosen],
+            "use": columns["use"].to_numpy()[chosen],
+            "places": columns["places"].to_numpy()[chosen].astype(np.int64),
+            "children_assigned": sel.site_load[chosen],
+            "addition_gain": sel.addition_gain,
+            "marginal_gain": sel.marginal_gain,
+        }
+    )
+    sites.attrs["columns"] = columns
+    # expand child-level allocation to every demand row (non-far rows are never assigned)
+    alloc = sel.allocation.tocoo()
+    allocation = sp.csr_matrix(
+        (alloc.data, (far[alloc.row], alloc.col)), shape=(len(demand), alloc.shape[1])
+    )
+    assignment = np.full(len(demand), -1, dtype=np.int64)
+    assignment[far] = sel.assignment
+    logger.info(
+        "Selected %d site(s): %s children could come home (%s before), HiGHS %s, greedy gap %.2f%%.",
+        chosen.size,
+        f"{sel.objective:g}",
+        f"{sel.fixed_objective:g}",
+        sel.status,
+        100 * sel.greedy_gap,
+    )
+    return dataclasses.replace(
+        sel,
+        chosen_ids=tuple(sites["candidate_id"].tolist()),
+        sites=sites,
+        allocation=allocation,
+        assignment=assignment,
+    )
+
+
+def from_geodataframe(
+    demand: Any,
+    sites: Any,
+    *,
+    max_minutes: float,
+    k: int | None = None,
+    target: float | None = None,
+    cost_minutes: Any | None = None,
+    speed_kph: float = CROW_FLY_SPEED_KPH,
+    weight_col: str | None = None,
+    capacity_col: str | None = None,
+    fixed_col: str | None = None,
+    capacitated: bool | None = None,
+    mip_rel_gap: float = 0.0,
+    time_limit_s: float = 60.0,
+) -> Selection:
+    """:func:`from_cost_matrix` on GeoDataFrames of demand points and sites (spopt-style).
+
+    Parameters
+    ----------
+    demand, sites : GeoDataFrame
+        Points (other geometries use their representative point); reprojected to EPSG:27700.
+    max_minutes, k, target, capacitated, mip_rel_gap, time_limit_s
+        As for :func:`from_cost_matrix`.
+    cost_minutes : array_like, shape (n_demand, n_sites), optional
+        Road minutes (e.g. ``geosuff.traveltime.od_matrix``). Default: straight line at
+        ``speed_kph``, a stand-in only.
+    weight_col, capacity_col, fixed_col : str, optional
+        Demand weight, site places and existing-site (bool) columns.
+
+    Returns
+    -------
+    Selection
+        With ``chosen_ids`` taken from ``sites.index``.
+    """
+    if cost_minutes is None:
+        cost_minutes = straight_line_minutes(
+            _points_xy(demand), _points_xy(sites), speed_kph=speed_kph
+        )
+    sel = from_cost_matrix(
+        cost_minutes,
+        max_minutes=max_minutes,
+        k=k,
+        target=target,
+        weights=None if weight_col is None else demand[weight_col].to_numpy(np.float64),
+        capacities=None if capacity_col is None else sites[capacity_col].to_numpy(np.float64),
+        fixed=None if fixed_col is None else sites[fixed_col].to_numpy(bool),
+        capacitated=capacitated,
+        mip_rel_gap=mip_rel_gap,
+        time_limit_s=time_limit_s,
+    )
+    return dataclasses.replace(sel, chosen_ids=tuple(sites.index.to_numpy()[sel.chosen].tolist()))
+
+
+def _points_xy(gdf: Any) -> np.ndarray:
+    """(n, 2) BNG coordinates of a GeoDataFrame's points."""
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:27700"):
+        gdf = gdf.to_crs("EPSG:27700")
+    geom = gdf.geometry
+    if not (geom.geom_type == "Point").all():
+        geom = geom.representative_point()
+    return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+
+
+def dfe_miles(distance_m: Any) -> np.ndarray:
+    """DfE placement distance in miles: ``round(d_m / 1000 / 1.6093, 1)``."""
+    return np.round(np.asarray(distance_m, dtype=np.float64) / 1000.0 / DFE_KM_PER_MILE, 1)
+
+
+def scenario_table(
+    demand: pd.DataFrame,
+    selection: Selection,
+    *,
+    candidates: pd.DataFrame,
+    demand_minutes: Any,
+    settings: SitingSettings | None = None,
+    existing: pd.DataFrame | None = None,
+    existing_minutes: Any | None = None,
+) -> pd.DataFrame:
+    """Indicators before and after opening the selected sites, as a table.
+
+    Re-homed children are those the selection assigns (capacity-limited). Their new distance is
+    the DfE straight-line measure from home (demand ``easting``/``northing``) to the site; new
+    sites are inside the council unless the candidate has ``inside_la`` false.
+
+    Parameters
+    ----------
+    demand : DataFrame
+        As for :func:`select_sites` (same rows); ``over_20_miles`` / ``outside_la`` give the
+        "before" state, ``easting``/``northing`` the home (for the after-distance).
+    selection : Selection
+        From :func:`select_sites` on the same inputs.
+    candidates, demand_minutes, settings, existing, existing_minutes
+        As for :func:`select_sites`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``indicator``, ``before``, ``after``, ``change`` (children, weighted). A row is
+        NaN where the inputs to compute it are missing. Aggregate counts only: apply the
+        disclosure rules before publishing small numbers.
+    """
+    settings = settings or SitingSettings()
+    if selection.sites is None:
+        raise InputFileError("scenario_table needs a Selection from select_sites.")
+    columns: pd.DataFrame = selection.sites.attrs["columns"]
+    dem = _demand_arrays(demand, settings)
+    w = dem.weight
+    n = w.size
+    T = settings.max_minutes
+    alloc = selection.allocation.tocsr()
+    moved = np.asarray(alloc.sum(axis=1)).reshape(-1)
+    rows: list[tuple[str, float, float]] = [("Children in scope", w.sum(), w.sum())]
+
+    # site coordinates and inside-LA flag per allocation column
+    cand_xy = _site_xy(candidates)
+    ex_xy = _site_xy(existing)
+    kind = columns["kind"].to_numpy()
+    idx = columns["row"].to_numpy(np.int64)
+    col_xy = np.full((len(columns), 2), np.nan)
+    for which, xy in (("candidate", cand_xy), ("existing", ex_xy)):
+        m = kind == which
+        col_xy[m] = xy[idx[m]]
+
+    def _inside(df: pd.DataFrame | None, which: str) -> np.ndarray:
+        m = kind == which
+        out = np.ones(int(m.sum()), dtype=bool)
+        if df is not None and "inside_la" in df:
+            flags = _bool_column(df, "inside_la")
+            out = np.nan_to_num(flags[idx[m]], nan=1.0) > 0
+        return out
+
+    col_inside = np.ones(len(columns), dtype=bool)
+    col_inside[kind == "candidate"] = _inside(candidates, "candidate")
+    col_inside[kind == "existing"] = _inside(existing, "existing")
+
+    coo = alloc.tocoo()
+    if "over_20_miles" in demand:
+        over = _bool_column(demand, "over_20_miles")
+        before = float(w[over == 0].sum())
+        if {"easting", "northing"} <= set(demand.columns):
+            home = _site_xy(demand)
+            d = np.hypot(*(home[coo.row] - col_xy[coo.col]).T)
+            new_over = dfe_miles(d) > settings.far_miles
+            stay = w - moved
+            after = float(stay[over == 0].sum() + coo.data[~new_over].sum())
+        else:
+            after = math.nan
+        rows.append((f"Placed {settings.far_miles:g} miles or less from home", before, after))
+    if "outside_la" in demand:
+        out = _bool_column(demand, "outside_la")
+        before = float(w[out == 0].sum())
+        stay = w - moved
+        after = float(stay[out == 0].sum() + coo.data[col_inside[coo.col]].sum())
+        rows.append(("Placed inside the council", before, after))
+
+    # within T of a suitable site (uncapacitated reach), all demand rows
+    t_dem = _check_matrix(demand_minutes, (n, len(candidates)), "demand_minutes")
+    n_ex = 0 if existing is None else len(existing)
+    covered = np.zeros(n, dtype=bool)
+    if n_ex and existing_minutes is not None:
+        t_ex = _check_matrix(existing_minutes, (n, n_ex), "existing_minutes")
+        covered = (_within(t_ex, T) & _existing_compat(existing, dem, settings)).any(axis=1)
+    after_cov = covered.copy()
+    if selection.sites is not None:
+        for cid, use in zip(selection.sites["candidate_id"], selection.sites["use"], strict=True):
+            j = int(np.flatnonzero(candidates["candidate_id"].to_numpy() == cid)[0])
+            after_cov |= _within(t_dem[:, j], T) & dem.compatible(settings.rules[use])
+    rows.append(
+        (
+            f"Home within {T:g} min of a suitable site",
+            float(w[covered].sum()),
+            float(w[after_cov].sum()),
+        )
+    )
+    rows.append(
+        (
+            f"Placed far who could come home within {T:g} min"
+            + (" (within places)" if selection.capacitated else ""),
+            selection.fixed_objective,
+            selection.objective,
+        )
+    )
+    new_places = float(selection.sites["places"].sum()) if selection.sites is not None else 0.0
+    rows.append(("Places in new sites", 0.0, new_places))
+    table = pd.DataFrame(rows, columns=["indicator", "before", "after"])
+    table["change"] = table["after"] - table["before"]
+    return table
