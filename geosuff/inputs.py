@@ -1858,8 +1858,11 @@ def load_placements(
     Loaded
         ``table`` has one row per data row: ``row``, ``line``, ``CHILD``, ``PLACE``,
         ``place_group``, ``HOME_POST``/``PL_POST`` (normalised), ``home_e``/``home_n``/``pl_e``/
-        ``pl_n`` (EPSG:27700, NaN where not resolved), ``home_reason``/``pl_reason``, ``pl_ltla``,
-        ``pl_utla``, ``age``, ``age_band``, ``uasc``, ``DECOM``, ``status`` and ``reason``.
+        ``pl_n`` (EPSG:27700, NaN where not resolved), ``home_reason``/``pl_reason`` ("" when
+        located), ``home_source``/``pl_source`` (postcode, easting/northing, lon/lat, ...),
+        ``home_utla``, ``pl_ltla``, ``pl_utla``, ``age`` (years at the reference date),
+        ``age_band``, ``uasc``, ``DECOM``, ``status`` and ``reason``. Record-level personal data:
+        never publish it (see :mod:`geosuff.disclosure`).
     """
     path = Path(path)
     fname = path.name
