@@ -127,7 +127,7 @@ def published_gaps(gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
 
 def published_sites(sites: pd.DataFrame) -> gpd.GeoDataFrame:
     """Sites for publication, each at the centre of its 1 km grid square (never an address)."""
-    s = sites[sites["status"] == "used"].copy()
+    s = sites[sites["status"] != "excluded"].copy()
     e = pd.to_numeric(s["easting"], errors="coerce").to_numpy(float)
     n = pd.to_numeric(s["northing"], errors="coerce").to_numpy(float)
     gen = np.ones(len(s), dtype=bool)  # every provision site: centre of its 1 km square, as on the map
@@ -172,6 +172,10 @@ def write_all(results: Results) -> dict[str, Path]:
     mc = results.scenario.disclosure.min_count
     files: dict[str, Path] = {}
 
+    # strings that may never be published: child ids, postcodes and grid references of children's
+    # homes and placements, and of children's homes / foster clusters
+    forbidden = disclosure.personal_strings(results.measures, sites=results.sites)
+
     # tables (published)
     tables: dict[str, pd.DataFrame | None] = {}
     for key, df in results.indicators.items():
@@ -184,11 +188,11 @@ def write_all(results: Results) -> dict[str, Path]:
         tables["placements_by_la"] = disclosure.publish_counts(f, ["children", "far"], min_count=mc)
     rec = results.reconciliation
     if rec is not None:
-        tables["reconciliation"] = rec.drop(columns=[c for c in ("id",) if c in rec.columns])
+        tables["reconciliation"] = disclosure.redact_reconciliation(rec, forbidden)
         summary = rec.groupby(["table", "status"]).size().rename("rows").reset_index()
         tables["reconciliation_summary"] = summary
     if results.issues is not None:
-        tables["issues"] = results.issues.drop(columns=[c for c in ("value",) if c in results.issues.columns])
+        tables["issues"] = disclosure.redact_issues(results.issues, forbidden)
     cand = published_candidates(results.candidates)
     if cand is not None:
         tables["candidates_ranked"] = pd.DataFrame(cand.drop(columns="geometry"))
@@ -238,8 +242,7 @@ def write_all(results: Results) -> dict[str, Path]:
             files["restricted_issues"] = write_csv(rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv", results.issues, banner=RESTRICTED_BANNER)
 
     # last line of defence: no child-level value in any published text file
-    forbidden = disclosure.personal_strings(results.measures)
-    published = [p for k, p in files.items() if not k.startswith("restricted") and Path(p).suffix in {".csv", ".html", ".json"}]
+    published = [p for k, p in files.items() if not k.startswith("restricted") and Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
     disclosure.assert_publishable(published, forbidden)
     logger.info("wrote %d files to %s", len(files), out)
     return files

@@ -218,7 +218,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         pt = placements.table
         road_min, road_km, road_est = _pair_times(graph, _xy(pt, "home_e", "home_n"), _xy(pt, "pl_e", "pl_n"), snap)
         sites = sites_l.table.copy()
-        used_sites = sites[sites["status"] == "used"].reset_index(drop=True)
+        used_sites = sites[sites["status"] != "excluded"].reset_index(drop=True)
         site_snap = traveltime.snap_points(graph, used_sites["easting"].to_numpy(float), used_sites["northing"].to_numpy(float), settings=snap)
         used_sites["snap_m"] = site_snap.snap_m
         used_sites["on_network"] = site_snap.on_network
@@ -251,16 +251,19 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
             far_minutes=a.far_minutes,
         )
         measures["home_area"] = pd.array(assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas), dtype="string")
-        measures["status"] = np.where(measures["road_estimated"].fillna(False).to_numpy(bool), "used-with-estimate", "used")
+        loader_status = pt["status"].astype(str).to_numpy()
+        estimated = measures["road_estimated"].fillna(False).to_numpy(bool)
+        measures["status"] = np.where(loader_status == "excluded", "excluded", np.where(estimated | (loader_status == "used-with-estimate"), "used-with-estimate", "used"))
+        counted = measures[measures["status"] != "excluded"]
         indicators = {
-            by: gaps.indicator_table(measures, by=by, far_miles=a.far_miles, minutes=a.local_minutes)
+            by: gaps.indicator_table(counted, by=by, far_miles=a.far_miles, minutes=a.local_minutes)
             for by in ("overall", "place_group", "age_band", "uasc")
         }
-        dfe_cmp = gaps.dfe_comparison(measures, council=scenario.council)
-        sens = gaps.sensitivity_table(measures, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes))
+        dfe_cmp = gaps.dfe_comparison(counted, council=scenario.council)
+        sens = gaps.sensitivity_table(counted, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes))
         spare = area_minutes_to_types(areas_minutes, used_sites, areas, spare_only=True)
-        gap_areas = gaps.gap_areas(measures, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=min_count)
-        flows = placement_flows(measures)
+        gap_areas = gaps.gap_areas(counted, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=min_count)
+        flows = placement_flows(counted)
 
     candidates = None
     selection = None
@@ -286,7 +289,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         council_name=council_name,
         boundary=boundary,
         measures=measures,
-        sites=pd.concat([used_sites, sites[sites["status"] != "used"]], ignore_index=True),
+        sites=pd.concat([used_sites, sites[sites["status"] == "excluded"]], ignore_index=True),
         candidates=candidates,
         catchments=catchments,
         served=served,

@@ -361,7 +361,8 @@ def synthesise(
         ages[i] = rng.uniform(lo, hi)
     dob = [ref - dt.timedelta(days=int(a * 365.25)) for a in ages]
     uasc = (ages >= 14) & (rng.random(n) < UASC_SHARE_14PLUS)
-    decom = [ref - dt.timedelta(days=int(rng.integers(1, 700))) for _ in range(n)]
+    # episode start: within the last two years, never before birth
+    decom = [max(d, ref - dt.timedelta(days=int(rng.integers(1, 700)))) for d in dob]
     placements = pd.DataFrame(
         {
             "CHILD": [f"SYN{seed % 1000:03d}{i + 1:04d}" for i in range(n)],
