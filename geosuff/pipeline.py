@@ -193,7 +193,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     cache_dir : Path, optional
         Road-graph cache folder (default: ``$GEOSUFF_CACHE_DIR`` or ``~/.cache/geosuff``).
     """
-    from geosuff import access, distance, gaps, network, siting, traveltime
+    from geosuff import access, distance, gaps, network, traveltime
     from geosuff import catchments as catch
 
     clock = _Clock(progress)
@@ -269,19 +269,18 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     selection = None
     scen_cmp = None
     with clock.stage("site scoring"):
-        if cands_l is not None and hasattr(siting, "run_siting"):
-            sset = settings.siting_settings(scenario)
-            candidates, selection, scen_cmp = siting.run_siting(
-                candidates=cands_l.table,
-                measures=measures,
-                sites=used_sites,
-                areas=areas,
+        if cands_l is not None:
+            candidates, selection, scen_cmp = siting_stage(
+                cands_l.table,
+                counted,
+                used_sites,
+                areas,
+                areas_minutes,
                 graph=graph,
-                settings=sset,
+                settings=settings.siting_settings(scenario),
                 snap=snap,
-                minutes=a.local_minutes,
-                far_miles=a.far_miles,
                 council=scenario.council,
+                boundaries=boundaries,
             )
 
     results = Results(
@@ -313,6 +312,86 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         with clock.stage("outputs"):
             write_outputs(results)
     return results
+
+
+def siting_stage(
+    candidates: pd.DataFrame,
+    measures: pd.DataFrame,
+    sites: pd.DataFrame,
+    areas: pd.DataFrame,
+    areas_site_minutes: np.ndarray,
+    *,
+    graph: Any,
+    settings: Any,
+    snap: Any,
+    council: str,
+    boundaries: Boundaries,
+) -> tuple[pd.DataFrame, Any, pd.DataFrame | None]:
+    """Score every candidate and choose the best set (exact MILP), with before/after indicators.
+
+    Demand is the children (one row per counted placement with a located home): placed far (over
+    ``far_miles`` and/or outside the council), their need (placement group) and age. Coverage gain
+    uses the council's small areas weighted by child population. Existing sites stay open with
+    their spare places. Candidates excluded on loading keep their row with the reason.
+    """
+    from geosuff import siting, traveltime
+
+    usable = candidates[candidates["status"] != "excluded"].reset_index(drop=True)
+    home_ok = measures["home_e"].notna() & measures["home_n"].notna()
+    m = measures[home_ok].reset_index(drop=True)
+    demand = pd.DataFrame(
+        {
+            "weight": 1.0,
+            "over_20_miles": (m["dfe_category"] == "Over 20 miles").to_numpy(),
+            "outside_la": (m["inside_la"].astype("boolean") == False).fillna(False).to_numpy(bool),  # noqa: E712
+            "need": m["place_group"].astype(str).to_numpy(),
+            "age": pd.to_numeric(m["age"], errors="coerce").to_numpy(float),
+            "easting": m["home_e"].to_numpy(float),
+            "northing": m["home_n"].to_numpy(float),
+        }
+    )
+    cxy = _xy(usable)
+    cand_in = boundaries.la_at(cxy[:, 0], cxy[:, 1]) == council
+    cands = usable.assign(inside_la=cand_in)
+    existing = pd.DataFrame(
+        {
+            "site_type": sites["type"].astype(str).to_numpy(),
+            "vacancies": pd.to_numeric(sites["available_places"], errors="coerce").fillna(0).to_numpy(float),
+            "easting": sites["easting"].to_numpy(float),
+            "northing": sites["northing"].to_numpy(float),
+        }
+    )
+    home_xy = demand[["easting", "northing"]].to_numpy(float)
+    d_cand = traveltime.od_matrix(graph, home_xy, cxy, settings=snap).minutes
+    d_exist = traveltime.od_matrix(graph, home_xy, _xy(sites), settings=snap).minutes
+    population = pd.DataFrame({"weight": areas["pop_0_17"].to_numpy(float)})
+    p_cand = traveltime.od_matrix(graph, _xy(areas), cxy, settings=snap).minutes
+    scores = siting.score_candidates(
+        cands,
+        demand,
+        d_cand,
+        settings=settings,
+        existing=existing,
+        existing_minutes=d_exist,
+        population=population,
+        population_minutes=p_cand,
+        population_existing_minutes=areas_site_minutes,
+    )
+    selection = None
+    scen = None
+    if bool(scores["eligible"].any()):
+        selection = siting.select_sites(cands, demand, d_cand, settings=settings, existing=existing, existing_minutes=d_exist)
+        scen = siting.scenario_table(demand, selection, candidates=cands, demand_minutes=d_cand, settings=settings, existing=existing, existing_minutes=d_exist)
+    info_cols = [c for c in ("candidate_id", "name", "bedrooms", "uses", "condition", "cost", "tenure", "available_from", "easting", "northing", "row", "status", "reason") if c in candidates.columns]
+    table = usable[info_cols].rename(columns={"uses": "suitable_uses"}).merge(scores, on="candidate_id", how="left")
+    excluded = candidates[candidates["status"] == "excluded"][info_cols].rename(columns={"uses": "suitable_uses"})
+    if len(excluded):
+        excluded = excluded.assign(eligible=False, ineligible_reason=excluded["reason"])
+        table = pd.concat([table, excluded], ignore_index=True)
+    chosen = set(selection.chosen_ids) if selection is not None else set()
+    table["chosen"] = table["candidate_id"].isin(chosen)
+    table = table.sort_values(["rank", "row"], na_position="last").reset_index(drop=True)
+    return table, selection, scen
 
 
 def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:
