@@ -345,7 +345,7 @@ def synthesise(
     # unknown distances: mostly a missing placement postcode, some missing home postcodes, a few typos
     unk = np.flatnonzero(category == "unk")
     kinds = rng.choice(["no_pl", "no_home", "typo"], size=len(unk), p=[0.6, 0.25, 0.15])
-    for i, kind in zip(unk, kinds, strict=True):
+    for i, kind in zip(unk.tolist(), kinds.tolist(), strict=True):
         if kind == "no_pl":
             pl_post[i] = ""
         elif kind == "no_home":
