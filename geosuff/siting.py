@@ -45,7 +45,7 @@ import logging
 import math
 import time
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
@@ -507,6 +507,7 @@ class _Problem:
     exclusive: np.ndarray  # (n_cols,) int, -1 = none; columns sharing a value are exclusive
     capacitated: bool
     cost: np.ndarray  # (n_demand, n_cols) minutes with non-serving pairs = inf
+    dominated: np.ndarray  # (n_cols,) bool: never needed in an optimum (kept closed)
 
 
 def _solve_highs(
@@ -643,7 +644,41 @@ def _prepare(
         weight = np.zeros(0)
         cover = sp.csc_matrix((0, n_col))
     cost = np.where(serve, cost, np.inf)
-    return _Problem(cover, weight, group_of, cap, fix_mask, excl, capacitated, cost)
+    dominated = (
+        _dominated_columns(cover, fix_mask, excl) if not capacitated else np.zeros(n_col, bool)
+    )
+    return _Problem(cover, weight, group_of, cap, fix_mask, excl, capacitated, cost, dominated)
+
+
+def _dominated_columns(
+    cover: sp.csc_matrix, fixed: np.ndarray, exclusive: np.ndarray
+) -> np.ndarray:
+    """MCLP columns whose served groups are a subset of another free column's (or empty).
+
+    Swapping such a column for its dominator never lowers coverage, so an optimum exists without
+    it; closing it up front shrinks the branch-and-bound (HiGHS's own presolve is off, see
+    :data:`HIGHS_MIP_OPTIONS`). Only free columns outside exclusive groups take part.
+    """
+    size = np.asarray(cover.sum(axis=0)).reshape(-1)
+    cand = ~fixed & (exclusive < 0)
+    out = cand & (size == 0)
+    idx = np.flatnonzero(cand & (size > 0))
+    if idx.size < 2:
+        return out
+    sub = cover[:, idx]
+    overlap = (sub.T @ sub).toarray()
+    sz = size[idx]
+    # i is dominated by j if every group of i is served by j, and j is strictly larger or an
+    # identical column with a lower index (so exactly one of a set of twins survives)
+    contains = overlap >= sz[:, None] - 0.5
+    np.fill_diagonal(contains, False)
+    bigger = sz[None, :] > sz[:, None]
+    twin_first = (sz[None, :] == sz[:, None]) & (
+        np.arange(idx.size)[None, :] < np.arange(idx.size)[:, None]
+    )
+    dom = (contains & (bigger | twin_first)).any(axis=1)
+    out[idx[dom]] = True
+    return out
 
 
 def _exclusive_rows(excl: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
@@ -683,7 +718,7 @@ def _build_model(
     cap = prob.capacity[cols]
     W = prob.weight
     col_lo = fixed.astype(np.float64)
-    col_hi = np.ones(nx)
+    col_hi = (~prob.dominated[cols]).astype(np.float64)
     free = (~fixed).astype(np.float64)
     offset = 0.0
     if not prob.capacitated:
@@ -810,10 +845,13 @@ def _model_args(m: Mapping[str, Any]) -> dict[str, Any]:
     return {key: m[key] for key in _MODEL_ARGS}
 
 
-def _evaluate(prob: _Problem, open_cols: np.ndarray) -> tuple[float, np.ndarray]:
+def _evaluate(
+    prob: _Problem, open_cols: np.ndarray, *, with_flows: bool = True
+) -> tuple[float, sp.csc_matrix]:
     """Exact objective of opening ``open_cols`` (plus fixed), and the flow of weight per group/site.
 
-    Returns (objective, flows) where flows is a sparse (n_groups, n_cols) matrix of weight assigned.
+    Returns (objective, flows) where flows is a sparse (n_groups, n_cols) matrix of weight assigned
+    (MCLP: empty unless ``with_flows``; the capacitated LP always gives them).
     """
     n_col = prob.cover.shape[1]
     cols = np.union1d(np.flatnonzero(prob.fixed), np.asarray(open_cols, dtype=np.int64))
@@ -823,10 +861,13 @@ def _evaluate(prob: _Problem, open_cols: np.ndarray) -> tuple[float, np.ndarray]
     sub = prob.cover[:, cols]
     if not prob.capacitated:
         served = np.asarray(sub.sum(axis=1)).reshape(-1) > 0
+        if not with_flows:
+            return float(prob.weight[served].sum()), sp.csc_matrix((ng, n_col))
         # assign each group to the first serving column (nearest is resolved per demand row later)
-        first = np.asarray(sub.argmax(axis=1)).reshape(-1)
+        sub_r = sub.tocsr()
         g = np.flatnonzero(served)
-        flows = sp.csc_matrix((prob.weight[g], (g, cols[first[g]])), shape=(ng, n_col))
+        first = sub_r.indices[sub_r.indptr[g]]
+        flows = sp.csc_matrix((prob.weight[g], (g, cols[first])), shape=(ng, n_col))
         return float(prob.weight[served].sum()), flows
     # Transportation LP with the sites fixed open: a plain LP (integral for integral data).
     fixed_prob = dataclasses.replace(prob, fixed=np.ones(n_col, bool), exclusive=np.full(n_col, -1))
@@ -851,7 +892,7 @@ def _greedy(prob: _Problem, k: int) -> np.ndarray:
     ng, n_col = prob.cover.shape
     cover_csr = prob.cover.tocsr()
     free = ~prob.fixed
-    allowed = free.copy()
+    allowed = free & ~prob.dominated
     chosen: list[int] = []
     open_cols = np.flatnonzero(prob.fixed)
     if prob.capacitated:
@@ -904,6 +945,7 @@ def _swap_search(prob: _Problem, chosen: np.ndarray, *, max_swaps: int = 200) ->
         both = (a_cur.multiply(u1[:, None])).T.tocsr() @ A
         gain = both.toarray() + add[None, :] - loss[:, None]
         gain[:, open_cols] = -np.inf
+        gain[:, prob.dominated] = -np.inf
         for r, a in enumerate(cur):
             others = {int(prob.exclusive[c]) for c in cur if c != a and prob.exclusive[c] >= 0}
             if others:
@@ -921,18 +963,22 @@ def _order_and_gains(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Order chosen columns by exact best-next gain; leave-one-out gains; return objective too."""
     chosen = np.asarray(chosen, dtype=np.int64)
-    full, _ = _evaluate(prob, chosen)
+
+    def f(cols: Sequence[int] | np.ndarray) -> float:
+        return _evaluate(prob, np.asarray(cols, dtype=np.int64), with_flows=False)[0]
+
+    full = f(chosen)
     remaining = list(chosen)
     order: list[int] = []
     add_gain: list[float] = []
-    current, _ = _evaluate(prob, np.array([], dtype=np.int64))
+    current = f([])
     while remaining:
-        vals = [_evaluate(prob, np.array([*order, j]))[0] for j in remaining]
+        vals = [f([*order, j]) for j in remaining]
         b = int(np.argmax(vals))
         order.append(remaining.pop(b))
         add_gain.append(vals[b] - current)
         current = vals[b]
-    loo = np.array([full - _evaluate(prob, chosen[chosen != j])[0] for j in order])
+    loo = np.array([full - f(chosen[chosen != j]) for j in order])
     return np.array(order, dtype=np.int64), np.array(add_gain), loo, full
 
 
