@@ -23,9 +23,11 @@ Disclosure rules for the map (stated on the map and in the report):
 * counts of children appear only through :mod:`geosuff.disclosure` (suppressed below
   ``min_count``) or as bands.
 
-``self_contained=True`` writes a file that needs no network at all: no tiles (a plain
-background), and Leaflet 1.9.3 and leaflet.fullscreen (vendored in ``geosuff/templates``, see
-``VENDOR.md``) inlined, with their images as ``data:`` URIs.
+Leaflet 1.9.3 and leaflet.fullscreen (vendored in ``geosuff/templates``, see ``VENDOR.md``) are
+always inlined, with their images as ``data:`` URIs, so the map draws with no internet and where
+CDNs are blocked; by default an OpenStreetMap tile background is added (it needs a network and
+degrades to a plain background without one). ``self_contained=True`` leaves the tiles out: the
+file then makes no network request at all.
 """
 
 from __future__ import annotations
@@ -312,7 +314,8 @@ def write_map(results: Results, path: str | Path, *, self_contained: bool = Fals
     path : path
         Output HTML file (written atomically).
     self_contained : bool, keyword-only
-        No network at all: plain background instead of tiles, Leaflet and plugins inlined.
+        No network at all: a plain background instead of the OpenStreetMap tiles (Leaflet and
+        its plugin are inlined either way).
 
     Returns
     -------
@@ -345,13 +348,12 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
     m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
     root: Any = m.get_root()
     root.title = f"{results.council_name} - placement sufficiency map"
-    if self_contained:
-        m.default_js = []
-        m.default_css = []
-        _inline_assets(m)
-    else:
-        m.default_js = [("leaflet", f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js")]
-        m.default_css = [("leaflet_css", f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css")]
+    # Leaflet and its plugin are always inlined (vendored): the map draws even where CDNs are
+    # blocked or there is no internet; only the optional OpenStreetMap background needs a network.
+    m.default_js = []
+    m.default_css = []
+    _inline_assets(m)
+    if not self_contained:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True, opacity=0.6).add_to(m)
     root.header.add_child(Element(f"<style>{_map_css(self_contained)}</style>"), name="geosuff_css")
 
@@ -379,11 +381,10 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
         unavailable.append("candidate properties")
 
     folium.plugins.Fullscreen(position="topleft", title="Full screen", title_cancel="Exit full screen").add_to(m)
-    if self_contained:
-        for child in m._children.values():
-            if isinstance(child, folium.plugins.Fullscreen):
-                child.default_js = []
-                child.default_css = []
+    for child in m._children.values():
+        if isinstance(child, folium.plugins.Fullscreen):
+            child.default_js = []
+            child.default_css = []
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     _Panel(_title_html(results, unavailable, notes), position="topleft", css_class="gs-title").add_to(m)
     _Legend(legend).add_to(m)

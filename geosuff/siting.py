@@ -43,6 +43,8 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import os
+import sys
 import time
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -510,6 +512,30 @@ class _Problem:
     dominated: np.ndarray  # (n_cols,) bool: never needed in an optimum (kept closed)
 
 
+_HIGHS_BANNER_SHOWN = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance, without the copyright banner HiGHS writes to the process's stdout (file
+    descriptor 1, not ``sys.stdout``) the first time one is made: the CLI's output stays clean."""
+    global _HIGHS_BANNER_SHOWN
+    if _HIGHS_BANNER_SHOWN:
+        return highspy.Highs()
+    _HIGHS_BANNER_SHOWN = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no usable fd 1 (embedded interpreters): let it print
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _solve_highs(
     *,
     cost: np.ndarray,
@@ -549,7 +575,7 @@ def _solve_highs(
     lp.a_matrix_.value_ = np.ascontiguousarray(a.data, dtype=np.float64)
     if n_int:
         lp.integrality_ = [_K_INT] * n_int + [_K_CONT] * (n_col - n_int)
-    h = highspy.Highs()
+    h = _new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     if n_int:

@@ -7,6 +7,7 @@ screenshots and the report's PDF to ``test-artifacts/`` at the repo root (git-ig
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,14 +135,34 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
     page.close()
 
 
-def test_cdn_map_structure(outputs: dict[str, Any]) -> None:
-    """Without internet the CDN variant cannot run here: check what it links and contains."""
-    text = outputs["map_cdn"].read_text(encoding="utf-8")
-    scripts = re.findall(r'<script src="([^"]+)"', text)
-    assert scripts == [f"https://cdn.jsdelivr.net/npm/leaflet@{maps.LEAFLET_VERSION}/dist/leaflet.js", "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js"]
-    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in text
+def test_default_map_with_tiles(browser: Any, outputs: dict[str, Any]) -> None:
+    """The default map (OpenStreetMap background) draws with Leaflet inlined; its only requests
+    are tiles, served here by the test (this machine has no internet) as a blank PNG."""
+    path: Path = outputs["map_cdn"]
+    text = path.read_text(encoding="utf-8")
+    assert re.findall(r'<script[^>]+src="([^"]+)"', text) == []
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    watch = Watch(page)
+    blank = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+    tiles: list[str] = []
+
+    def serve(route: Any) -> None:
+        tiles.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=blank)
+
+    page.route("https://tile.openstreetmap.org/**", serve)
+    page.goto(path.as_uri())
+    page.wait_for_selector(".leaflet-control-layers-overlays")
+    page.wait_for_timeout(500)
+    assert watch.errors == []
+    assert tiles, "no background tile was requested"
+    assert [u for u in watch.external(path.as_uri()) if not u.startswith("https://tile.openstreetmap.org/")] == []
+    labels = page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()
     for name in (maps.LAYER_BOUNDARY, maps.LAYER_GAPS, maps.LAYER_CANDIDATES, maps.LAYER_FLOWS):
-        assert name in text
+        assert name in [t.strip() for t in labels]
+    assert page.locator(".leaflet-tile-loaded").count() > 0
+    page.screenshot(path=str(ARTIFACTS / "map_with_tiles.png"))
+    page.close()
 
 
 def test_report_in_browser_and_pdf(browser: Any, outputs: dict[str, Any]) -> None:

@@ -66,9 +66,11 @@ def test_self_contained_has_no_remote_resource(html_sc: str) -> None:
     assert "url(images/" not in html_sc
 
 
-def test_cdn_variant_links_leaflet_and_tiles(html_cdn: str) -> None:
-    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in html_cdn
-    assert "leaflet.fullscreen@3.0.0" in html_cdn
+def test_default_map_inlines_leaflet_and_adds_tiles(html_cdn: str) -> None:
+    # Leaflet is inlined in every map (works where CDNs are blocked); only the tiles are remote
+    assert "cdn.jsdelivr.net" not in html_cdn
+    assert re.findall(r"<script[^>]+src=", html_cdn) == []
+    assert "Leaflet 1.9.3" in html_cdn and "leaflet.fullscreen 3.0.0" in html_cdn
     assert "tile.openstreetmap.org" in html_cdn
     assert "jquery" not in html_cdn.lower()  # popups are bound without jQuery
 
