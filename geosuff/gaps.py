@@ -8,7 +8,10 @@
 * :func:`sensitivity_table` — the shares at other miles / minutes lines;
 * :func:`gap_areas` — where children placed far away come from (small areas), what they need
   (placement group), and which of those areas lie outside every catchment of a suitable
-  provision type with spare places: a ranked list with the evidence behind each.
+  provision type with spare places: a ranked list with the evidence behind each. Small areas
+  (LSOAs, hex cells) with too few such children to publish are merged into their parent area
+  (the MSOA, from a column or from LSOA names; :func:`area_parents`), so a small council with
+  children spread thinly still gets evidence; children in neither are counted, not lost.
 
 Percentages are 0–100 and, as in the DfE tables, use *all* children in the group as denominator
 (children whose distance is not known are counted in the "not known" column). Targets are shares
@@ -16,14 +19,18 @@ Percentages are 0–100 and, as in the DfE tables, use *all* children in the gro
 
 Disclosure: :func:`gap_areas` keeps the raw counts (``n_far``, ``n_by_group``) for internal use
 and gives ``count_band`` ("1–4", "5–9", "10+") and evidence text built from bands for publication;
-the columns safe to publish are listed in ``result.attrs["publish_columns"]``.
+the columns safe to publish are listed in ``result.attrs["publish_columns"]``. No published gap
+area holds fewer than ``min_count`` children, and a merged parent area leaves out the small
+areas published on their own, so published areas never overlap.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -637,6 +644,113 @@ def minutes_to_types_crow_fly(
     return out
 
 
+# ----------------------------------------------------------------------------------------------
+# Parent areas (hierarchical aggregation of gap areas)
+# ----------------------------------------------------------------------------------------------
+_PARENT_ID_COLS = ("parent_id", "msoa11_code", "MSOA11CD", "msoa21_code", "MSOA21CD")
+_PARENT_NAME_COLS = ("parent_name", "msoa11_name", "MSOA11NM", "msoa21_name", "MSOA21NM")
+#: 2011 and 2021 LSOA names are their MSOA's name plus one capital letter ("Rutland 003A" lies
+#: in the MSOA "Rutland 003"); group 1 is the MSOA name.
+LSOA_NAME_PATTERN = re.compile(r"^(.+ \d{3})[A-Z]$")
+_LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
+_MSOA_CODE = re.compile(r"^[EW]02\d{6}$")
+
+
+def area_levels(areas: pd.DataFrame) -> np.ndarray:
+    """Geography of each small area: "LSOA" (LSOA code or LSOA-style name) or "small area".
+
+    Parameters
+    ----------
+    areas : DataFrame
+        Areas with ``area_id`` and ``area_name`` (as made by the gap analysis).
+
+    Returns
+    -------
+    ndarray of str
+    """
+    ids = areas["area_id"].astype(str)
+    names = areas["area_name"].astype(str)
+    lsoa = ids.str.fullmatch(_LSOA_CODE.pattern) | names.str.fullmatch(LSOA_NAME_PATTERN.pattern)
+    return np.where(lsoa.to_numpy(dtype=bool), "LSOA", "small area").astype(object)
+
+
+def area_parents(areas: pd.DataFrame) -> pd.DataFrame:
+    """Parent area of each small area, used to merge areas too small to publish on their own.
+
+    The parent is read from a ``parent_id`` / ``parent_name`` column (or ``msoa11_code`` /
+    ``msoa11_name``, ``MSOA11CD`` / ``MSOA11NM``, and the 2021 equivalents); without such a
+    column it is derived from LSOA names: "Rutland 003A" lies in the MSOA "Rutland 003" (see
+    :data:`LSOA_NAME_PATTERN`), whose name is then also its id.
+
+    Parameters
+    ----------
+    areas : DataFrame
+        Areas with ``area_id`` and ``area_name`` (as made by the gap analysis).
+
+    Returns
+    -------
+    DataFrame
+        Same row order as ``areas``: ``parent_id``, ``parent_name`` and ``parent_level``
+        ("MSOA", or "parent area" for a ``parent_id`` that is not an MSOA code); all "" for an
+        area without a parent.
+    """
+    cols = set(areas.columns)
+    idc = next((c for c in _PARENT_ID_COLS if c in cols), None)
+    namec = next((c for c in _PARENT_NAME_COLS if c in cols), None)
+
+    def clean(c: str) -> np.ndarray:
+        return areas[c].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+
+    if idc is not None or namec is not None:
+        pid = clean(idc) if idc is not None else clean(str(namec))
+        pname = clean(namec) if namec is not None else pid.copy()
+        pname = np.where(pname == "", pid, pname).astype(object)
+        given = [str(p) for p in pid if p != ""]
+        msoa = any(str(c).lower().startswith("msoa") for c in (idc, namec) if c is not None) or (
+            bool(given) and all(_MSOA_CODE.fullmatch(p) for p in given)
+        )
+        level = "MSOA" if msoa else "parent area"
+    else:
+        found = areas["area_name"].astype(str).str.extract(LSOA_NAME_PATTERN.pattern, expand=False)
+        pid = found.fillna("").to_numpy(dtype=object)
+        pname = pid.copy()
+        level = "MSOA"
+    return pd.DataFrame(
+        {
+            "parent_id": pid,
+            "parent_name": pname,
+            "parent_level": np.where(pid != "", level, "").astype(object),
+        }
+    )
+
+
+def _join_names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _merged_name(name: str, level: str, shown: Sequence[str], member_level: str) -> str:
+    """ "Rutland 003 (MSOA)", or "... excluding Rutland 003A" when members are listed apart."""
+    base = f"{name} ({level})"
+    if not shown:
+        return base
+    if len(shown) <= 3:
+        return f"{base} excluding {_join_names(shown)}"
+    return f"{base} excluding {len(shown)} {member_level}s listed separately"
+
+
+@dataclass
+class _Unit:
+    """One published gap area: a small area (level 1) or the rest of a parent area (level 2)."""
+
+    area_id: str
+    area_name: str
+    level: str
+    members: np.ndarray  # row positions in the areas frame
+    children: np.ndarray  # positions among the far-placed children
+    merged: bool
+    member_level: str
+
+
 def gap_areas(
     measures: pd.DataFrame,
     areas_gdf: pd.DataFrame,
@@ -650,15 +764,35 @@ def gap_areas(
     id_col: str | None = None,
     name_col: str | None = None,
     only_gaps: bool = False,
+    aggregate: bool = True,
 ) -> gpd.GeoDataFrame:
     """Areas that children placed far away come from, what they need, and whether provision is near.
 
     Each child placed more than ``far_miles`` (rounded DfE miles) from home is put in the small
-    area holding their home point (see :func:`assign_areas`). For every area with at least
-    ``min_count`` such children, the needed placement groups are their ``place_group``\\ s; for
-    each group served by a provision type (``site_types.csv``) the minutes from the area to the
-    nearest site of a serving type with spare places are looked up. An area is a *gap* when some
-    needed, served group has no such site within ``minutes``.
+    area holding their home point (see :func:`assign_areas`). Gap areas are then built in two
+    levels, so that a small council with children spread thinly still gets evidence while no
+    published area holds fewer than ``min_count`` such children:
+
+    1. every small area (LSOA or hex cell) with at least ``min_count`` far-placed children is a
+       gap area (``level`` "LSOA" or "small area");
+    2. with ``aggregate``, the far-placed children of the remaining small areas are grouped by
+       the area's *parent* (:func:`area_parents`: a ``parent_id`` / ``msoa11_code`` column, or
+       the MSOA derived from 2011/2021 LSOA names such as "Rutland 003A" → "Rutland 003"). A
+       parent with at least ``min_count`` of them is a gap area (``level`` "MSOA" or "parent
+       area"). Its geometry and ``pop_0_17`` are those of its member areas *not* published at
+       level 1, so published areas never overlap; its name says when members are listed apart
+       ("Rutland 003 (MSOA) excluding Rutland 003A").
+
+    Far-placed children in neither (their area and its parent both below ``min_count``, or no
+    parent) are counted in ``attrs["not_in_gap_areas"]``.
+
+    For each gap area the needed placement groups are its children's ``place_group``\\ s; for
+    each group served by a provision type (``site_types.csv``) the minutes to the nearest site
+    of a serving type with spare places are looked up for each child's *own* home area, and the
+    area's figure for a type is the median over its far-placed children with that need (for a
+    single small area, simply the area's minutes); the group's suitable type is the serving type
+    with the lowest such median. An area is a *gap* when some needed, served group has no
+    suitable site within ``minutes``.
 
     Parameters
     ----------
@@ -668,7 +802,9 @@ def gap_areas(
     areas_gdf : GeoDataFrame or DataFrame
         Small areas in any CRS (made EPSG:27700): LSOA or hex polygons, or representative points
         (point geometry, or ``easting``/``northing``). Id from ``area_id`` (or ``lsoa11_code`` …),
-        name from ``area_name`` (or ``lsoa11_name`` …); ``pop_0_17`` is used when present.
+        name from ``area_name`` (or ``lsoa11_name`` …); ``pop_0_17`` is used when present; the
+        parent area from ``parent_id`` / ``parent_name`` (or ``msoa11_code`` / ``msoa11_name``)
+        when present, else from LSOA names.
     area_minutes_to_type : DataFrame, optional
         Index area id, one column per site type, values road minutes from the area to the nearest
         site of that type with spare places (NaN/inf: none reachable). A missing column means no
@@ -676,8 +812,8 @@ def gap_areas(
     minutes : float, default 30.0
         Catchment limit in minutes.
     min_count : int, default 5
-        Areas with fewer far-placed children are left out (too few to evidence a gap, and
-        disclosive).
+        Fewest far-placed children in a published area (fewer are too few to evidence a gap,
+        and disclosive).
     far_miles : float, default 20.0
         The miles line for "placed far away".
     sites : DataFrame, optional
@@ -689,23 +825,32 @@ def gap_areas(
     id_col, name_col : str, optional
         Area id / name columns when not auto-detected.
     only_gaps : bool, default False
-        Keep only areas outside every suitable catchment.
+        Keep only areas outside every suitable catchment (``attrs["not_in_gap_areas"]`` still
+        counts only children in no area that reached ``min_count``).
+    aggregate : bool, default True
+        Merge small areas below ``min_count`` into their parent areas (level 2); False gives
+        small areas only.
 
     Returns
     -------
     GeoDataFrame (EPSG:27700)
-        One row per area, ranked: ``rank``, ``area_id``, ``area_name``, ``n_far`` (raw count,
-        internal), ``count_band`` ("5–9", "10+", ...), ``needed_groups`` (labels, most common
-        first), ``main_need`` (group code), ``n_by_group`` (raw counts per group, internal),
-        ``minutes_to_suitable`` (minutes to the nearest site serving the main need with spare
-        places; NaN if none or not modelled), ``suitable_type``, ``lacks`` ("; "-joined, e.g.
-        "no children's home with spare places within 30 min"), ``outside_catchment`` (boolean;
-        NA without catchment data), ``minutes_source`` ("road" / "straight-line estimate at
-        35 km/h" / ""), ``pop_0_17`` and ``n_far_per_10k`` (when population is given),
-        ``evidence`` (publishable sentence built from bands), ``geometry``. Ranking: gaps first,
-        then more children, then further from suitable provision.
+        One row per gap area, ranked: ``rank``, ``area_id`` (small-area id, or parent id: the
+        MSOA name when derived from LSOA names), ``area_name``, ``level`` ("LSOA", "small area",
+        "MSOA", "parent area"), ``n_far`` (raw count, internal), ``count_band`` ("5–9", "10+",
+        ...), ``needed_groups`` (labels, most common first), ``main_need`` (group code),
+        ``n_by_group`` (raw counts per group, internal), ``minutes_to_suitable`` (minutes to the
+        nearest site serving the main need with spare places, median over the children for a
+        merged area; NaN if none or not modelled), ``suitable_type``, ``lacks`` ("; "-joined,
+        e.g. "no children's home with spare places within 30 min"), ``outside_catchment``
+        (boolean; NA without catchment data), ``minutes_source`` ("road" / "straight-line
+        estimate at 35 km/h" / ""), ``pop_0_17`` and ``n_far_per_10k`` (when population is
+        given), ``evidence`` (publishable sentence built from bands), ``geometry``. Ranking:
+        gaps first, then more children, then further from suitable provision.
         ``attrs["publish_columns"]`` lists the columns safe to publish;
-        ``attrs["unassigned"]`` counts far-placed children whose home is in no area.
+        ``attrs["unassigned"]`` counts far-placed children whose home is in no area and
+        ``attrs["not_in_gap_areas"]`` those in an area but in no gap area (both raw, internal):
+        ``n_far.sum() + not_in_gap_areas + unassigned`` is every far-placed child (without
+        ``only_gaps``).
     """
     _require(measures, ["home_e", "home_n", "dfe_miles", "place_group"], "the gap analysis")
     areas = _areas_frame(areas_gdf, id_col, name_col)
@@ -734,32 +879,43 @@ def gap_areas(
         mins_table, source = None, ""
         logger.info("gap areas without catchment data: needs are listed, catchments not assessed")
 
+    units = _gap_units(areas, idx, min_count=min_count, aggregate=aggregate)
+    not_in_gap_areas = int((idx >= 0).sum()) - sum(len(u.children) for u in units)
+    if not_in_gap_areas:
+        logger.info(
+            "%d far-placed children live in areas with fewer than %d such children%s: "
+            "counted, but in no published gap area",
+            not_in_gap_areas,
+            min_count,
+            " (also at parent-area level)" if aggregate else "",
+        )
+
     labels = group_labels()
     type_labels = site_type_labels()
     order = {g: i for i, g in enumerate(group_order())}
+    area_ids = areas["area_id"].to_numpy(dtype=object)
+    has_pop = "pop_0_17" in areas.columns
+    pop_all = _col_float(areas, "pop_0_17")
+    geoms = np.asarray(areas.geometry.values)
     rows = []
-    for a in np.unique(idx[idx >= 0]).tolist():
-        sel = idx == a
-        n_far = int(sel.sum())
-        if n_far < min_count:
-            continue
-        counts = pd.Series(far_groups[sel]).value_counts()
+    for u in units:
+        kids_groups = far_groups[u.children]
+        kids_homes = area_ids[idx[u.children]]
+        counts = pd.Series(kids_groups).value_counts()
         needs = sorted(counts.index, key=lambda g: (-int(counts[g]), order.get(g, 99)))
-        area_id = str(areas["area_id"].iloc[a])
         lacks: list[str] = []
         lacks_other: list[str] = []
         assessed = False
         main_minutes, main_type = math.nan, ""
         for g in needs:
             types = site_types_serving(g)
-            if not types or mins_table is None or area_id not in mins_table.index:
+            if not types or mins_table is None:
+                continue
+            homes = [h for h in kids_homes[kids_groups == g] if h in mins_table.index]
+            if not homes:
                 continue
             assessed = True
-            vals = {
-                t: float(mins_table.at[area_id, t]) if t in mins_table.columns else math.inf
-                for t in types
-            }
-            vals = {t: (math.inf if not np.isfinite(v) else v) for t, v in vals.items()}
+            vals = _median_minutes(mins_table, homes, types)
             best_t = min(vals, key=lambda t: vals[t])
             best = vals[best_t]
             if g == needs[0]:
@@ -770,10 +926,13 @@ def gap_areas(
                 lacks.append(f"no {kinds} with spare places within {minutes:g} min")
                 if g != needs[0]:
                     lacks_other.append(lacks[-1])
+        n_far = len(u.children)
+        pop = float(np.nansum(pop_all[u.members])) if has_pop else math.nan
         rows.append(
             {
-                "area_id": area_id,
-                "area_name": str(areas["area_name"].iloc[a]),
+                "area_id": u.area_id,
+                "area_name": u.area_name,
+                "level": u.level,
                 "n_far": n_far,
                 "count_band": str(count_band(n_far)[0]),
                 "needed_groups": "; ".join(labels.get(g, g) for g in needs),
@@ -784,14 +943,20 @@ def gap_areas(
                 "lacks": "; ".join(lacks),
                 "outside_catchment": (len(lacks) > 0) if assessed else pd.NA,
                 "minutes_source": source if assessed else "",
-                "_pos": a,
+                "pop_0_17": pop,
+                "geometry": geoms[u.members[0]]
+                if len(u.members) == 1
+                else shapely.union_all(geoms[u.members]),
                 "lacks_other": "; ".join(lacks_other),
+                "is_merged": u.merged,
+                "member_level": u.member_level,
             }
         )
     cols = [
         "rank",
         "area_id",
         "area_name",
+        "level",
         "n_far",
         "count_band",
         "needed_groups",
@@ -803,7 +968,14 @@ def gap_areas(
         "outside_catchment",
         "minutes_source",
     ]
-    has_pop = "pop_0_17" in areas.columns
+    attrs: dict[str, Any] = {
+        "publish_columns": _publish_columns(has_pop),
+        "unassigned": unassigned,
+        "not_in_gap_areas": not_in_gap_areas,
+        "minutes": minutes,
+        "far_miles": far_miles,
+        "min_count": min_count,
+    }
     if not rows:
         empty = gpd.GeoDataFrame(
             {
@@ -813,15 +985,16 @@ def gap_areas(
             geometry=gpd.GeoSeries([], crs=BNG),
             crs=BNG,
         )
-        empty.attrs.update({"publish_columns": _publish_columns(has_pop), "unassigned": unassigned})
+        empty.attrs.update(attrs)
         return empty
     df = pd.DataFrame(rows)
     df["outside_catchment"] = df["outside_catchment"].astype("boolean")
     if has_pop:
-        pop = _col_float(areas, "pop_0_17")[df["_pos"].to_numpy()]
-        df["pop_0_17"] = pop
+        pop_v = df["pop_0_17"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            df["n_far_per_10k"] = np.where(pop > 0, df["n_far"].to_numpy() / pop * 10_000, np.nan)
+            df["n_far_per_10k"] = np.where(
+                pop_v > 0, df["n_far"].to_numpy() / pop_v * 10_000, np.nan
+            )
     oc = df["outside_catchment"]
     gap_key = np.where(
         oc.isna().to_numpy(), 1, np.where(oc.fillna(False).to_numpy(dtype=bool), 0, 2)
@@ -841,27 +1014,91 @@ def gap_areas(
     if only_gaps:
         df = df[df["outside_catchment"].fillna(False).astype(bool)].reset_index(drop=True)
         df["rank"] = np.arange(1, len(df) + 1)
-    geom = areas.geometry.to_numpy()[df["_pos"].to_numpy()]
     out = gpd.GeoDataFrame(
         df[[*cols, *(["pop_0_17", "n_far_per_10k"] if has_pop else []), "evidence"]],
-        geometry=gpd.GeoSeries(geom, crs=BNG),
+        geometry=gpd.GeoSeries(df["geometry"].to_numpy(), crs=BNG),
         crs=BNG,
     )
-    out.attrs.update(
-        {
-            "publish_columns": _publish_columns(has_pop),
-            "unassigned": unassigned,
-            "minutes": minutes,
-            "far_miles": far_miles,
-        }
-    )
+    out.attrs.update(attrs)
     logger.info(
-        "gap areas: %d areas with ≥%d far-placed children, %d outside catchments",
+        "gap areas: %d areas with ≥%d far-placed children (%d merged into parent areas), "
+        "%d outside catchments",
         len(out),
         min_count,
+        int(df["is_merged"].sum()),
         int(out["outside_catchment"].fillna(False).sum()),
     )
     return out
+
+
+def _gap_units(
+    areas: gpd.GeoDataFrame, idx: np.ndarray, *, min_count: int, aggregate: bool
+) -> list[_Unit]:
+    """Level-1 small areas and level-2 parent areas with at least ``min_count`` children."""
+    n_areas = len(areas)
+    assigned = np.flatnonzero(idx >= 0)
+    per_area = np.bincount(idx[assigned], minlength=n_areas)
+    published = per_area >= min_count
+    small_level = area_levels(areas)
+    ids = areas["area_id"].astype(str).to_numpy(dtype=object)
+    names = areas["area_name"].astype(str).to_numpy(dtype=object)
+    units = [
+        _Unit(
+            area_id=str(ids[a]),
+            area_name=str(names[a]),
+            level=str(small_level[a]),
+            members=np.array([a]),
+            children=assigned[idx[assigned] == a],
+            merged=False,
+            member_level=str(small_level[a]),
+        )
+        for a in np.flatnonzero(published).tolist()
+    ]
+    if not aggregate:
+        return units
+    par = area_parents(areas)
+    pid = par["parent_id"].to_numpy(dtype=object)
+    rest = assigned[~published[idx[assigned]]]
+    child_parent = pid[idx[rest]]
+    for p in sorted({str(c) for c in child_parent} - {""}):
+        kids = rest[child_parent == p]
+        if len(kids) < min_count:
+            continue
+        in_parent = pid == p
+        members = np.flatnonzero(in_parent & ~published)
+        shown = [str(names[a]) for a in np.flatnonzero(in_parent & published)]
+        first = int(members[0])
+        levels = {str(small_level[a]) for a in members}
+        member_level = levels.pop() if len(levels) == 1 else "small area"
+        level = str(par["parent_level"].iloc[first])
+        units.append(
+            _Unit(
+                area_id=p,
+                area_name=_merged_name(
+                    str(par["parent_name"].iloc[first]), level, shown, member_level
+                ),
+                level=level,
+                members=members,
+                children=kids,
+                merged=True,
+                member_level=member_level,
+            )
+        )
+    return units
+
+
+def _median_minutes(
+    mins_table: pd.DataFrame, homes: Sequence[str], types: Sequence[str]
+) -> dict[str, float]:
+    """Per site type, the median over children (their home areas) of minutes to the type.
+
+    NaN and missing types count as unreachable (inf), so the median is inf when at least half
+    of the children have no such site within reach.
+    """
+    sub = mins_table.reindex(index=list(homes), columns=list(types))
+    vals = sub.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    vals = np.where(np.isfinite(vals), vals, math.inf)
+    return {t: float(np.median(vals[:, j])) for j, t in enumerate(types)}
 
 
 def _publish_columns(has_pop: bool) -> list[str]:
@@ -869,6 +1106,7 @@ def _publish_columns(has_pop: bool) -> list[str]:
         "rank",
         "area_id",
         "area_name",
+        "level",
         "count_band",
         "needed_groups",
         "minutes_to_suitable",
@@ -885,15 +1123,21 @@ def _publish_columns(has_pop: bool) -> list[str]:
 def _evidence(
     r: Any, *, far_miles: float, minutes: float, labels: dict[str, str], type_labels: dict[str, str]
 ) -> str:
+    place = r.area_name if r.area_id in r.area_name else f"{r.area_name} ({r.area_id})"
     text = (
-        f"{r.count_band} children whose home is in {r.area_name} ({r.area_id}) are placed more than "
+        f"{r.count_band} children whose home is in {place} are placed more than "
         f"{far_miles:g} miles from home; main need: {labels.get(r.main_need, r.main_need)}"
     )
     others = r.needed_groups.split("; ")[1:]
     if others:
         text += f" (also: {', '.join(others)})"
     text += "."
-    est = " (straight-line estimate)" if r.minutes_source.startswith("straight") else ""
+    notes = []
+    if r.minutes_source.startswith("straight"):
+        notes.append("straight-line estimate")
+    if r.is_merged:
+        notes.append(f"median over these children's home {r.member_level}s")
+    note = f" ({'; '.join(notes)})" if notes else ""
     if not site_types_serving(r.main_need):
         text += " No provision type is modelled for this need."
     elif pd.isna(r.outside_catchment):
@@ -901,10 +1145,16 @@ def _evidence(
     elif np.isfinite(r.minutes_to_suitable):
         kind = type_labels.get(r.suitable_type, r.suitable_type).lower()
         rel = "beyond" if r.minutes_to_suitable > minutes else "within"
-        text += f" Nearest {kind} with spare places: {r.minutes_to_suitable:.0f} min{est}, {rel} the {minutes:g}-minute limit."
+        text += (
+            f" Nearest {kind} with spare places: {r.minutes_to_suitable:.0f} min{note}, "
+            f"{rel} the {minutes:g}-minute limit."
+        )
     else:
         kinds = " or ".join(type_labels.get(t, t).lower() for t in site_types_serving(r.main_need))
-        text += f" No {kinds} with spare places was found."
+        where = (
+            f" for at least half of these children's home {r.member_level}s" if r.is_merged else ""
+        )
+        text += f" No {kinds} with spare places was found{where}."
     if r.lacks_other:
         text += f" Also lacking: {r.lacks_other}."
     return text

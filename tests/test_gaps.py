@@ -278,6 +278,9 @@ def test_gap_areas_with_road_minutes(rutland_lsoas: gpd.GeoDataFrame) -> None:
     assert "7" not in second["evidence"].split("whose")[0]
     assert "n_far" not in g.attrs["publish_columns"] and "n_by_group" not in g.attrs["publish_columns"]
     assert g.attrs["unassigned"] == 0
+    # LSOA 2 (Rutland 001B) is the only unpublished member of its MSOA with far children: 3 < 5
+    assert g["level"].tolist() == ["LSOA"] * 3 and g.attrs["not_in_gap_areas"] == 3
+    assert "level" in g.attrs["publish_columns"]
     only = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, only_gaps=True)
     assert only["area_id"].tolist() == [ids[0], ids[3]]
     # a longer limit closes the children's-home gap of LSOA 0
@@ -346,3 +349,200 @@ def test_gap_areas_edge_cases(rutland_lsoas: gpd.GeoDataFrame) -> None:
     with pytest.raises(InputFileError):
         gaps.gap_areas(m.drop(columns=["place_group"]), rutland_lsoas)
     assert list(gaps.count_band([0, 1, 4, 5, 9, 10, 250])) == ["0", "1–4", "1–4", "5–9", "5–9", "10+", "10+"]
+
+
+# Rutland LSOA positions in lsoa11_rutland.geojson by MSOA (the name less its final letter):
+# Rutland 003: 11 (003A), 12 (003B), 15 (003C), 16 (003D); Rutland 002: 6, 13, 14, 22.
+R003A, R003B, R003C, R003D = 11, 12, 15, 16
+R002A, R002B = 6, 13
+
+
+def _far_count(m: pd.DataFrame, far_miles: float = 20.0) -> int:
+    miles = pd.to_numeric(m["dfe_miles"], errors="coerce")
+    return int((miles > far_miles).sum())
+
+
+def _accounted(g: gpd.GeoDataFrame) -> int:
+    return int(g["n_far"].sum()) + g.attrs["not_in_gap_areas"] + g.attrs["unassigned"]
+
+
+@pytest.fixture(scope="module")
+def hier_case(rutland_lsoas: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """6 far children in 003A (published alone), 3 + 2 in its siblings 003B and 003C (published
+    together as the rest of MSOA Rutland 003), 2 + 2 in MSOA Rutland 002 (4 < 5: not published),
+    one far child with a home outside every area and one child placed near home."""
+    m = _far_cohort(
+        rutland_lsoas,
+        [(R003A, "childrens_home", 6), (R003B, "foster", 3), (R003C, "foster", 2), (R002A, "foster", 2), (R002B, "supported", 2)],
+        extra=[
+            {"place_group": "foster", "home_e": 300000.0, "home_n": 300000.0, "pl_e": B1_1AA[0], "pl_n": B1_1AA[1], "pl_ltla": "E08000025"},
+            {"place_group": "foster", "home_e": LE15_6AA[0], "home_n": LE15_6AA[1], "pl_e": LE15_9AE[0], "pl_n": LE15_9AE[1], "pl_ltla": "E06000017"},
+        ],
+    )
+    ids = rutland_lsoas["lsoa11_code"].tolist()
+    # foster households: 35 min from 003B, 12 from 003C → median over the 5 children (3 × 35,
+    # 2 × 12) is 35, beyond 30 (a mean, 25.8, or the best member area, 12, would hide the gap)
+    minutes = pd.DataFrame({"childrens_home": 45.0, "foster_cluster": 20.0}, index=ids)
+    minutes.loc[ids[R003B], "foster_cluster"] = 35.0
+    minutes.loc[ids[R003C], "foster_cluster"] = 12.0
+    return m, minutes
+
+
+def test_gap_areas_merge_small_areas_into_their_msoa(rutland_lsoas: gpd.GeoDataFrame, hier_case: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    m, minutes = hier_case
+    ids = rutland_lsoas["lsoa11_code"].tolist()
+    g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=5)
+    assert g["area_id"].tolist() == [ids[R003A], "Rutland 003"]
+    assert g["level"].tolist() == ["LSOA", "MSOA"]
+    assert g["n_far"].tolist() == [6, 5]
+    assert g["count_band"].tolist() == ["5–9", "5–9"]
+    lsoa, msoa = g.iloc[0], g.iloc[1]
+    assert lsoa["area_name"] == "Rutland 003A"
+    # the MSOA row leaves out the LSOA published on its own, and says so
+    assert msoa["area_name"] == "Rutland 003 (MSOA) excluding Rutland 003A"
+    assert msoa["main_need"] == "foster" and msoa["n_by_group"] == "foster 5"
+    # geometry: union of the MSOA's members not published alone (003B, 003C and the child-free
+    # 003D, so the map does not show which LSOAs hold the children); no overlap with 003A
+    rest = rutland_lsoas.geometry.iloc[[R003B, R003C, R003D]].union_all()
+    assert msoa.geometry.symmetric_difference(rest).area < 1.0
+    assert msoa.geometry.intersection(lsoa.geometry).area < 1.0
+    assert lsoa.geometry.equals(rutland_lsoas.geometry.iloc[R003A])
+    pop = rutland_lsoas["pop_0_17"].astype(float)
+    assert msoa["pop_0_17"] == pop.iloc[[R003B, R003C, R003D]].sum()
+    assert msoa["n_far_per_10k"] == pytest.approx(5 / msoa["pop_0_17"] * 10_000)
+    # minutes for the merged area: median over its children of their own LSOA's minutes
+    assert msoa["minutes_to_suitable"] == 35.0 and msoa["suitable_type"] == "foster_cluster"
+    assert msoa["outside_catchment"] == True  # noqa: E712
+    assert msoa["lacks"] == "no foster households (aggregated) with spare places within 30 min"
+    assert lsoa["minutes_to_suitable"] == 45.0 and lsoa["outside_catchment"] == True  # noqa: E712
+    ev = msoa["evidence"]
+    assert ev.startswith("5–9 children whose home is in Rutland 003 (MSOA) excluding Rutland 003A are placed more than 20 miles")
+    assert "35 min (median over these children's home LSOAs), beyond the 30-minute limit" in ev
+    assert lsoa["evidence"].startswith(f"5–9 children whose home is in Rutland 003A ({ids[R003A]})")
+    # MSOA Rutland 002 has 4 (< 5): counted, not published; every far child is accounted for
+    assert g.attrs["not_in_gap_areas"] == 4 and g.attrs["unassigned"] == 1
+    assert _far_count(m) == 6 + 5 + 4 + 1 == _accounted(g)
+    assert g["rank"].tolist() == [1, 2]  # both gaps, more children first
+    # a longer limit: the merged area's 35 min is within 40, 003A's 45 is not
+    g40 = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=40)
+    assert g40["outside_catchment"].tolist() == [True, False]
+    assert (g40["outside_catchment"] == (g40["minutes_to_suitable"] > 40)).all()
+    # publication: raw counts stay internal; the level is published
+    assert "n_far" not in g.attrs["publish_columns"] and "level" in g.attrs["publish_columns"]
+
+
+def test_gap_areas_whole_msoa_and_median_of_an_even_count(rutland_lsoas: gpd.GeoDataFrame) -> None:
+    ids = rutland_lsoas["lsoa11_code"].tolist()
+    m = _far_cohort(rutland_lsoas, [(R003B, "foster", 3), (R003C, "foster", 1), (R003C, "childrens_home", 2)])
+    minutes = pd.DataFrame({"childrens_home": np.nan, "foster_cluster": 40.0}, index=ids)
+    minutes.loc[ids[R003B], "foster_cluster"] = 10.0
+    minutes.loc[ids[R003C], "childrens_home"] = 25.0
+    g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30)
+    assert len(g) == 1
+    r = g.iloc[0]
+    # no LSOA of the MSOA published alone: its whole area, named without "excluding"
+    assert r["area_id"] == "Rutland 003" and r["area_name"] == "Rutland 003 (MSOA)"
+    assert r.geometry.symmetric_difference(rutland_lsoas.geometry.iloc[[R003A, R003B, R003C, R003D]].union_all()).area < 1.0
+    # foster (main need): 10, 10, 10 (003B) and 40 (003C) → median 10
+    assert r["minutes_to_suitable"] == 10.0
+    # children's homes: both children live in 003C (25 min) → within 30: no gap
+    assert r["lacks"] == "" and r["outside_catchment"] == False  # noqa: E712
+    # even count: children's home minutes 25 (003C) for two, unreachable (NaN) for the two of
+    # 003B → median of (25, 25, inf, inf) is inf → lacking
+    m2 = _far_cohort(rutland_lsoas, [(R003B, "childrens_home", 2), (R003C, "childrens_home", 2), (R003B, "foster", 1)])
+    g2 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30)
+    r2 = g2.iloc[0]
+    assert r2["main_need"] == "childrens_home" and np.isnan(r2["minutes_to_suitable"])
+    assert r2["outside_catchment"] == True  # noqa: E712
+    assert "for at least half of these children's home LSOAs" in r2["evidence"]
+    # (25, 25, 35, 35) gives 30: within the limit (and the foster child in 003B has 10 min)
+    minutes.loc[ids[R003B], "childrens_home"] = 35.0
+    r3 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30).iloc[0]
+    assert r3["minutes_to_suitable"] == 30.0 and r3["outside_catchment"] == False  # noqa: E712
+
+
+def test_gap_areas_without_aggregation_is_small_areas_only(rutland_lsoas: gpd.GeoDataFrame, hier_case: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    m, minutes = hier_case
+    ids = rutland_lsoas["lsoa11_code"].tolist()
+    g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, aggregate=False)
+    assert g["area_id"].tolist() == [ids[R003A]] and g["level"].tolist() == ["LSOA"]
+    assert g.attrs["not_in_gap_areas"] == 5 + 4
+    assert _accounted(g) == _far_count(m)
+    full = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30)
+    same = full[full["level"] == "LSOA"].drop(columns="geometry").reset_index(drop=True)
+    pd.testing.assert_frame_equal(g.drop(columns="geometry").reset_index(drop=True), same)
+    # nothing reaches 5 in any LSOA and aggregation is off: empty, every child still counted
+    small = _far_cohort(rutland_lsoas, [(R003B, "foster", 3), (R003C, "foster", 2)])
+    e = gaps.gap_areas(small, rutland_lsoas, aggregate=False)
+    assert e.empty and "level" in e.columns and e.attrs["not_in_gap_areas"] == 5
+
+
+def test_gap_areas_explicit_parent_column(rutland_lsoas: gpd.GeoDataFrame) -> None:
+    ids = rutland_lsoas["lsoa11_code"].tolist()
+    # 005A (pos 0) and 002A (pos 6) are in different MSOAs by name; a parent column overrides
+    m = _far_cohort(rutland_lsoas, [(0, "foster", 3), (R002A, "foster", 3)])
+    assert gaps.gap_areas(m, rutland_lsoas).empty  # by MSOA name: 3 and 3
+    areas = rutland_lsoas.copy()
+    areas["parent_id"] = pd.NA
+    areas.loc[[0, R002A], "parent_id"] = "W1"
+    areas["parent_name"] = np.where(areas["parent_id"].notna(), "West ward", None)
+    minutes = pd.DataFrame({"foster_cluster": 20.0}, index=ids)
+    minutes.loc[ids[0], "foster_cluster"] = 50.0
+    g = gaps.gap_areas(m, areas, area_minutes_to_type=minutes, minutes=30)
+    assert g["area_id"].tolist() == ["W1"]
+    r = g.iloc[0]
+    assert r["level"] == "parent area" and r["area_name"] == "West ward (parent area)"
+    # the union of exactly the two members
+    assert r.geometry.symmetric_difference(rutland_lsoas.geometry.iloc[[0, R002A]].union_all()).area < 1.0
+    assert r["minutes_to_suitable"] == 35.0  # median of 50, 50, 50, 20, 20, 20
+    assert r["outside_catchment"] == True  # noqa: E712
+    assert r["evidence"].startswith("5–9 children whose home is in West ward (parent area) (W1) are placed")
+    assert g.attrs["not_in_gap_areas"] == 0 and _accounted(g) == 6
+    # MSOA codes as parent ids: level "MSOA"
+    areas2 = rutland_lsoas.copy()
+    areas2["msoa11_code"] = "E02002000"
+    areas2["msoa11_name"] = "Rutland all"
+    g2 = gaps.gap_areas(m, areas2, area_minutes_to_type=minutes)
+    assert g2["area_id"].tolist() == ["E02002000"] and g2["level"].tolist() == ["MSOA"]
+    assert g2["area_name"].iloc[0] == "Rutland all (MSOA)"
+    assert g2["evidence"].iloc[0].startswith("5–9 children whose home is in Rutland all (MSOA) (E02002000)")
+
+
+def test_area_parents_from_lsoa_names() -> None:
+    areas = pd.DataFrame(
+        {
+            "area_id": ["E01013798", "E01011950", "H1", "X"],
+            "area_name": ["Rutland 003A", "Hartlepool 009A", "Hex 12", "Somewhere 003"],
+        }
+    )
+    p = gaps.area_parents(areas)
+    assert p["parent_id"].tolist() == ["Rutland 003", "Hartlepool 009", "", ""]
+    assert p["parent_level"].tolist() == ["MSOA", "MSOA", "", ""]
+    assert list(gaps.area_levels(areas)) == ["LSOA", "LSOA", "small area", "small area"]
+
+
+@pytest.mark.slow
+def test_gap_areas_on_the_synthetic_rutland_demo(demo_results) -> None:
+    """The SYNTHETIC Rutland demo: far-placed children spread over many LSOAs (none reaching
+    5) still give a gap area, at MSOA level, naming its band, need and what it lacks."""
+    g = demo_results.gap_areas
+    assert len(g) >= 1
+    r003 = g[g["area_id"] == "Rutland 003"]
+    assert len(r003) == 1
+    r = r003.iloc[0]
+    assert r["level"] == "MSOA" and r["count_band"] == "5–9"
+    assert r["needed_groups"] and r["main_need"]
+    assert pd.notna(r["outside_catchment"]) and r["minutes_source"] == "road"
+    assert r["evidence"].startswith("5–9 children whose home is in Rutland 003 (MSOA)")
+    if r["outside_catchment"]:
+        assert r["lacks"].startswith("no ")
+    assert (g["n_far"] >= demo_results.scenario.disclosure.min_count).all()
+    assert set(g["count_band"]) <= {"5–9", "10+"}
+    # published areas do not overlap
+    geoms = g.geometry.tolist()
+    for i in range(len(geoms)):
+        for j in range(i + 1, len(geoms)):
+            assert geoms[i].intersection(geoms[j]).area < 1.0
+    # every far-placed child (of the counted rows) is in a gap area, or counted as not
+    counted = demo_results.measures[demo_results.measures["status"] != "excluded"]
+    assert _accounted(g) == _far_count(counted, demo_results.scenario.analysis.far_miles)
