@@ -575,6 +575,296 @@ def publish_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DEF
 
 
 # ----------------------------------------------------------------------------------------------
+# Linked tables: every figure a run publishes, audited together over the same records
+# ----------------------------------------------------------------------------------------------
+#: Kinds of figure in :func:`suppress_linked`.
+EXACT = 0  #: published as its count, or "c" when suppressed
+BAND = 1  #: published as an interval (e.g. "5-9 children"): a known bound, never suppressed
+IMPLIED = 2  #: not published, but follows from published figures (e.g. the rest of a total)
+FORCED = 3  #: published as its count whatever it is (e.g. not about children)
+
+
+@dataclass(frozen=True)
+class LinkedSuppression:
+    """Which figures of a set of linked tables to publish as ``"c"``.
+
+    Attributes
+    ----------
+    suppressed : ndarray of bool, shape (F,)
+        Exact figures published as ``"c"`` (primary, requested and secondary).
+    primary : ndarray of bool, shape (F,)
+        Figures counting 1 to ``min_count - 1`` records.
+    unprotected : ndarray of bool, shape (F,)
+        Small figures that stay determined by figures that are always published (``FORCED``) or
+        by bands: nothing here can hide them (logged as warnings; normally none).
+    lp_solves : int
+        Linear programmes solved by the audit.
+    """
+
+    suppressed: np.ndarray
+    primary: np.ndarray
+    unprotected: np.ndarray
+    lp_solves: int
+
+
+def figure_atoms(members: Sequence[Any], n_records: int) -> tuple[Any, np.ndarray]:
+    """Group records by the set of figures they are counted in ("atoms").
+
+    Parameters
+    ----------
+    members : sequence of int arrays
+        For each figure, the indices (0 .. ``n_records - 1``) of the records it counts.
+    n_records : int
+        Number of records.
+
+    Returns
+    -------
+    incidence : scipy.sparse.csr_matrix, shape (F, K)
+        1 where figure f counts the records of atom k.
+    sizes : ndarray of float, shape (K,)
+        Records in each atom. Records counted in no figure are left out.
+    """
+    import scipy.sparse as sp
+
+    F = len(members)
+    lens = np.array([len(m) for m in members], dtype=np.int64)
+    rec = np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in members]) if F else np.zeros(0, np.int64)
+    fig = np.repeat(np.arange(F, dtype=np.int64), lens)
+    inc = sp.csr_matrix((np.ones(rec.size), (rec, fig)), shape=(n_records, F))
+    inc.sum_duplicates()
+    inc.data[:] = 1.0
+    # two independent random projections identify each record's set of figures
+    rng = np.random.default_rng(20260401)
+    h = inc @ rng.random((F, 2)) if F else np.zeros((n_records, 2))
+    used = inc.getnnz(axis=1) > 0
+    keys = np.round(h[used], 12)
+    _, first, inverse, counts = np.unique(keys, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    rows = np.flatnonzero(used)[first]
+    atoms = inc[rows].T.tocsr()  # (F, K)
+    # a collision of the projections would merge two atoms: check it cannot have happened
+    check = inc[np.flatnonzero(used)] - atoms.T[np.asarray(inverse).reshape(-1)]
+    if check.count_nonzero():
+        raise RuntimeError("figure_atoms: signature collision (report this as a bug)")
+    return atoms, counts.astype(float)
+
+
+def _lp_ranges(A: Any, w: np.ndarray, shown: np.ndarray, band: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: Sequence[int]) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray], int]:
+    """Smallest and largest value of each target figure given the shown figures (exact) and the
+    bands (intervals), atoms >= 0; with the figures whose equations bind (LP duals)."""
+    from scipy.optimize import linprog
+
+    K = A.shape[1]
+    v = A @ w
+    eq = np.flatnonzero(shown)
+    bd = np.flatnonzero(band)
+    A_eq = A[eq] if eq.size else None
+    b_eq = v[eq] if eq.size else None
+    A_ub = None
+    b_ub = None
+    if bd.size:
+        import scipy.sparse as sp
+
+        A_ub = sp.vstack([A[bd], -A[bd]], format="csr")
+        b_ub = np.concatenate([np.where(np.isfinite(hi[bd]), hi[bd], 1e12), -lo[bd]])
+    out: dict[int, tuple[float, float]] = {}
+    binding: dict[int, np.ndarray] = {}
+    n_lp = 0
+    for t in targets:
+        c = A[t].toarray().reshape(-1)
+        res = []
+        for sign in (1.0, -1.0):
+            r = linprog(sign * c, A_eq=A_eq, b_eq=b_eq, A_ub=A_ub, b_ub=b_ub, bounds=[(0, None)] * K, method="highs")
+            n_lp += 1
+            res.append(r)
+        lo_t = float(res[0].fun) if res[0].status == 0 else 0.0
+        hi_t = float(-res[1].fun) if res[1].status == 0 else np.inf
+        out[int(t)] = (max(lo_t, 0.0), hi_t)
+        marg = np.zeros(A.shape[0])
+        for r in res:
+            if r.status == 0 and eq.size and getattr(r, "eqlin", None) is not None:
+                marg[eq] += np.abs(np.asarray(r.eqlin.marginals, dtype=float))
+        binding[int(t)] = np.flatnonzero(marg > 1e-9)
+    return out, binding, n_lp
+
+
+def suppress_linked(
+    incidence: Any,
+    sizes: np.ndarray,
+    *,
+    kind: np.ndarray,
+    min_count: int = DEFAULT_MIN_COUNT,
+    suppress: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    group: np.ndarray | None = None,
+    protection: float = DEFAULT_PROTECTION,
+) -> LinkedSuppression:
+    """Suppression across every table of a run at once, audited by linear programming.
+
+    Every figure counts a set of records (children's placements); figures of different tables
+    overlap (the "All children" row of every breakdown, the 20-mile count in the indicator table,
+    the distance bands of a chart and the DfE comparison...). A reader may combine them all, so
+    the audit does: with each figure written as the sum of the *atoms* it covers (records grouped
+    by the figures they are in, see :func:`figure_atoms`), the published figures are linear
+    equations (exact figures) and inequalities (bands) over atoms >= 0.
+
+    Rules, repeated until none is broken:
+
+    1. exact figures counting 1 to ``min_count - 1`` records (and those in ``suppress``) are "c";
+    2. *differencing*: where one shown figure's records contain another's, their difference must
+       be 0 or at least ``min_count`` (else the smaller figure, or the larger when the smaller is
+       always published, is suppressed);
+    3. *the audit*: every small figure (1 to ``min_count - 1``; suppressed exact figures and
+       ``IMPLIED`` ones, which follow from the published ones but are not shown) must keep a range
+       of possible values at least ``protection`` wide given everything shown. If not, a shown
+       figure whose equation binds (dual value non-zero) is suppressed too: the smallest, in the
+       same ``group`` (table) first, that restores the range.
+
+    Parameters
+    ----------
+    incidence : sparse matrix, shape (F, K)
+        0/1, figure × atom (from :func:`figure_atoms`).
+    sizes : ndarray, shape (K,)
+        Records per atom.
+    kind : ndarray of int, shape (F,)
+        :data:`EXACT`, :data:`BAND`, :data:`IMPLIED` or :data:`FORCED` per figure.
+    min_count : int, keyword-only
+        Smallest count published.
+    suppress : ndarray of bool, optional
+        Exact figures to suppress from the start (e.g. a table's own secondary suppression).
+    lower, upper : ndarray, optional
+        Interval of each ``BAND`` figure (``upper`` may be inf).
+    group : ndarray of int, optional
+        Table of each figure (partners are chosen in the same table first).
+    protection : float
+        Smallest range (records) a small figure must keep.
+
+    Returns
+    -------
+    LinkedSuppression
+    """
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix(incidence, dtype=float)
+    w = np.asarray(sizes, dtype=float)
+    F = A.shape[0]
+    kind = np.asarray(kind, dtype=np.int64).reshape(F)
+    v = A @ w
+    small = (v > _EPS) & (v < min_count - _EPS)
+    exact = kind == EXACT
+    primary = exact & small
+    sup = primary.copy()
+    if suppress is not None:
+        sup |= np.asarray(suppress, dtype=bool) & exact
+    band = kind == BAND
+    lo = np.zeros(F) if lower is None else np.where(band, np.asarray(lower, dtype=float), 0.0)
+    hi = np.full(F, np.inf) if upper is None else np.where(band, np.asarray(upper, dtype=float), np.inf)
+    grp = np.zeros(F, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
+    forced = kind == FORCED
+    targets_all = small & ((kind == EXACT) | (kind == IMPLIED) | forced)
+    unprotected = forced & small  # always published: nothing can hide them
+    if unprotected.any():
+        logger.warning("%d small figure(s) are published whatever the rule (forced)", int(unprotected.sum()))
+
+    # containment between figures' atom sets (for the differencing rule)
+    Ab = A.copy()
+    Ab.data[:] = 1.0
+    overlap = (Ab @ Ab.T).tocoo()
+    n_atoms = np.asarray(Ab.sum(axis=1)).reshape(-1)
+    nest_f, nest_g = [], []
+    for f, g, o in zip(overlap.row, overlap.col, overlap.data, strict=True):
+        if f != g and o >= n_atoms[g] - 0.5 and n_atoms[f] > n_atoms[g]:
+            nest_f.append(f)
+            nest_g.append(g)
+    nest_f_a = np.array(nest_f, dtype=np.int64)
+    nest_g_a = np.array(nest_g, dtype=np.int64)
+    diff = v[nest_f_a] - v[nest_g_a] if nest_f_a.size else np.zeros(0)
+    small_diff = (diff > _EPS) & (diff < min_count - _EPS)
+    nest_f_a, nest_g_a = nest_f_a[small_diff], nest_g_a[small_diff]
+
+    def shown() -> np.ndarray:
+        return (exact & ~sup) | forced
+
+    def differencing() -> bool:
+        changed = False
+        for f, g in zip(nest_f_a.tolist(), nest_g_a.tolist(), strict=True):
+            s = shown()
+            if not (s[f] and s[g]):
+                continue
+            pick = g if exact[g] else f
+            if exact[f] and exact[g] and v[f] < v[g]:
+                pick = f
+            if not exact[pick]:
+                continue
+            sup[pick] = True
+            changed = True
+        return changed
+
+    n_lp = 0
+    verified = np.zeros(F, dtype=bool)
+    for _ in range(4 * F + 8):
+        differencing()
+        todo = [int(t) for t in np.flatnonzero(targets_all & ~verified & ~unprotected)]
+        if not todo:
+            break
+        ranges, binding, k = _lp_ranges(A, w, shown(), band, lo, hi, todo)
+        n_lp += k
+        exposed = [t for t in todo if ranges[t][1] - ranges[t][0] < protection - _EPS]
+        for t in todo:
+            if t not in exposed:
+                verified[t] = True
+        if not exposed:
+            break
+        t = exposed[0]
+        s = shown()
+        cand = [int(f) for f in binding[t] if s[f] and exact[f]]
+        if not cand:
+            unprotected[t] = True
+            logger.warning("a small figure (%d records) is determined by figures that are always published", int(round(v[t])))
+            continue
+        cand.sort(key=lambda f: (int(grp[f] != grp[t]), int(v[f] <= _EPS), float(v[f]), f))
+        chosen = cand[0]
+        for f in cand[:6]:
+            sup[f] = True
+            r, _, k = _lp_ranges(A, w, shown(), band, lo, hi, [t])
+            n_lp += k
+            sup[f] = False
+            if r[t][1] - r[t][0] >= protection - _EPS:
+                chosen = f
+                break
+        sup[chosen] = True
+    else:  # pragma: no cover - each round suppresses a figure or verifies them all
+        logger.warning("suppress_linked stopped before every figure was verified")
+    return LinkedSuppression(suppressed=sup & exact, primary=primary, unprotected=unprotected, lp_solves=n_lp)
+
+
+def audit_linked(incidence: Any, sizes: np.ndarray, *, kind: np.ndarray, suppressed: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> pd.DataFrame:
+    """What a reader can work out about every figure not shown exactly (suppressed or implied).
+
+    Returns
+    -------
+    DataFrame
+        One row per such figure: ``figure``, ``value`` (true count), ``lower``, ``upper``
+        (its range given everything published; ``upper`` may be inf).
+    """
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix(incidence, dtype=float)
+    w = np.asarray(sizes, dtype=float)
+    F = A.shape[0]
+    kind = np.asarray(kind, dtype=np.int64).reshape(F)
+    sup = np.asarray(suppressed, dtype=bool)
+    band = kind == BAND
+    lo = np.zeros(F) if lower is None else np.where(band, np.asarray(lower, dtype=float), 0.0)
+    hi = np.full(F, np.inf) if upper is None else np.where(band, np.asarray(upper, dtype=float), np.inf)
+    shown = ((kind == EXACT) & ~sup) | (kind == FORCED)
+    targets = np.flatnonzero(((kind == EXACT) & sup) | (kind == IMPLIED))
+    ranges, _, _ = _lp_ranges(A, w, shown, band, lo, hi, [int(t) for t in targets])
+    v = A @ w
+    return pd.DataFrame([{"figure": t, "value": float(v[t]), "lower": ranges[t][0], "upper": ranges[t][1]} for t in ranges], columns=["figure", "value", "lower", "upper"])
+
+
+# ----------------------------------------------------------------------------------------------
 # Record-level text in tables that are published (issues, reconciliation)
 # ----------------------------------------------------------------------------------------------
 _POSTCODE_TEXT_RE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b", re.I)

@@ -215,6 +215,51 @@ def _pct(num: float, den: float) -> float:
 # ----------------------------------------------------------------------------------------------
 # Indicator tables
 # ----------------------------------------------------------------------------------------------
+#: The counts of an indicator row (``n_<name>`` / ``pct_<name>`` columns), in order.
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "within_miles",
+    "over_miles",
+    "distance_not_known",
+    "inside_la",
+    "la_not_known",
+    "outside_not_adjoining",
+    "within_minutes",
+    "minutes_not_known",
+)
+
+
+def indicator_flags(
+    measures: pd.DataFrame,
+    *,
+    far_miles: float = DFE_FAR_MILES,
+    minutes: float = DEFAULT_LOCAL_MINUTES,
+) -> dict[str, np.ndarray]:
+    """Which rows each indicator counts: one boolean array per name (rows of ``measures``).
+
+    Names: those of :data:`INDICATOR_COLUMNS` plus ``outside_la`` (known to be outside) and
+    ``beyond_minutes`` (road time known and over ``minutes``), so that each measure partitions
+    the rows: within / over / not known miles; inside / outside / not known LA; within / beyond /
+    not known minutes. :func:`indicator_table` counts them; :mod:`geosuff.publish` publishes them.
+    """
+    miles = _col_float(measures, "dfe_miles")
+    mins = _col_float(measures, "road_minutes")
+    inside, inside_known = _col_bool(measures, "inside_la")
+    adjoining, adjoining_known = _col_bool(measures, "adjoining_la")
+    known_m, known_t = np.isfinite(miles), np.isfinite(mins)
+    return {
+        "within_miles": known_m & (miles <= far_miles),
+        "over_miles": known_m & (miles > far_miles),
+        "distance_not_known": ~known_m,
+        "inside_la": inside & inside_known,
+        "outside_la": ~inside & inside_known,
+        "la_not_known": ~inside_known,
+        "outside_not_adjoining": inside_known & ~inside & adjoining_known & ~adjoining,
+        "within_minutes": known_t & (mins <= minutes),
+        "beyond_minutes": known_t & (mins > minutes),
+        "minutes_not_known": ~known_t,
+    }
+
+
 def indicator_table(
     measures: pd.DataFrame,
     *,
@@ -257,10 +302,7 @@ def indicator_table(
     """
     _require(measures, ["dfe_miles"], "indicators")
     keys, order, labels = _grouping(measures, by)
-    miles = _col_float(measures, "dfe_miles")
-    mins = _col_float(measures, "road_minutes")
-    inside, inside_known = _col_bool(measures, "inside_la")
-    adjoining, adjoining_known = _col_bool(measures, "adjoining_la")
+    flags = indicator_flags(measures, far_miles=far_miles, minutes=minutes)
 
     targets = {
         "inside_la": local_target,
@@ -271,19 +313,7 @@ def indicator_table(
     for key in [*([] if by in ("all", "overall") else order), None]:
         sel = np.ones(len(measures), bool) if key is None else keys == key
         n = int(sel.sum())
-        m, t = miles[sel], mins[sel]
-        counts = {
-            "within_miles": int((np.isfinite(m) & (m <= far_miles)).sum()),
-            "over_miles": int((np.isfinite(m) & (m > far_miles)).sum()),
-            "distance_not_known": int((~np.isfinite(m)).sum()),
-            "inside_la": int((inside[sel] & inside_known[sel]).sum()),
-            "la_not_known": int((~inside_known[sel]).sum()),
-            "outside_not_adjoining": int(
-                (inside_known[sel] & ~inside[sel] & adjoining_known[sel] & ~adjoining[sel]).sum()
-            ),
-            "within_minutes": int((np.isfinite(t) & (t <= minutes)).sum()),
-            "minutes_not_known": int((~np.isfinite(t)).sum()),
-        }
+        counts = {name: int((flags[name] & sel).sum()) for name in INDICATOR_COLUMNS}
         row: dict[str, Any] = {
             "group": "all" if key is None else key,
             "label": ALL_LABEL if key is None else labels[key],
@@ -397,6 +427,32 @@ def _published_cell(pub: pd.DataFrame, characteristic: str) -> tuple[float, floa
     return float(r["number"]), float(r["percentage"]), ds.describe_symbol(sym) if sym else ""
 
 
+def dfe_flags(measures: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Which rows each computed DfE figure counts, keyed by the DfE characteristic
+    (:mod:`geosuff.dfe_stats` names), on the DfE 20-mile line."""
+    miles = _col_float(measures, "dfe_miles")
+    inside, inside_known = _col_bool(measures, "inside_la")
+    known = np.isfinite(miles)
+    near = known & (miles <= DFE_FAR_MILES)
+    far = known & (miles > DFE_FAR_MILES)
+    return {
+        ds.NEAR: near,
+        ds.FAR: far,
+        ds.UNKNOWN: ~known,
+        ds.NEW_INSIDE_NEAR: near & inside_known & inside,
+        ds.NEW_INSIDE_FAR: far & inside_known & inside,
+        ds.NEW_OUTSIDE_NEAR: near & inside_known & ~inside,
+        ds.NEW_OUTSIDE_FAR: far & inside_known & ~inside,
+        ds.NEW_UNKNOWN: ~known | ~inside_known,
+    }
+
+
+#: Rows of the DfE comparison: (table label, measure label, DfE characteristic).
+DFE_ROWS: tuple[tuple[str, str, str], ...] = tuple(
+    ("At 31 March", m, c) for m, c in _DISTANCE_ROWS
+) + tuple(("New placements in year", m, c) for m, c in _NEW_ROWS)
+
+
 def dfe_comparison(
     measures: pd.DataFrame, *, council: str, year: int | None = None
 ) -> pd.DataFrame:
@@ -429,22 +485,8 @@ def dfe_comparison(
     """
     _require(measures, ["dfe_miles"], "the DfE comparison")
     code, name = resolve_council(council)
-    miles = _col_float(measures, "dfe_miles")
-    inside, inside_known = _col_bool(measures, "inside_la")
     total = len(measures)
-    known = np.isfinite(miles)
-    near = known & (miles <= DFE_FAR_MILES)
-    far = known & (miles > DFE_FAR_MILES)
-    computed = {
-        ds.NEAR: int(near.sum()),
-        ds.FAR: int(far.sum()),
-        ds.UNKNOWN: int((~known).sum()),
-        ds.NEW_INSIDE_NEAR: int((near & inside_known & inside).sum()),
-        ds.NEW_INSIDE_FAR: int((far & inside_known & inside).sum()),
-        ds.NEW_OUTSIDE_NEAR: int((near & inside_known & ~inside).sum()),
-        ds.NEW_OUTSIDE_FAR: int((far & inside_known & ~inside).sum()),
-        ds.NEW_UNKNOWN: int((~known | ~inside_known).sum()),
-    }
+    computed = {k: int(v.sum()) for k, v in dfe_flags(measures).items()}
     rows = []
     specs: tuple[tuple[ds.TableName, tuple[tuple[str, str], ...], str], ...] = (
         ("distance", _DISTANCE_ROWS, "At 31 March"),
@@ -848,6 +890,8 @@ def gap_areas(
         gaps first, then more children, then further from suitable provision.
         ``attrs["publish_columns"]`` lists the columns safe to publish;
         ``attrs["unassigned"]`` counts far-placed children whose home is in no area and
+        ``attrs["members"]`` the index labels (in ``measures``) of each row's far-placed
+        children (child-level, internal: for linked disclosure control);
         ``attrs["not_in_gap_areas"]`` those in an area but in no gap area (both raw, internal):
         ``n_far.sum() + not_in_gap_areas + unassigned`` is every far-placed child (without
         ``only_gaps``).
@@ -856,6 +900,7 @@ def gap_areas(
     areas = _areas_frame(areas_gdf, id_col, name_col)
     miles = _col_float(measures, "dfe_miles")
     far = np.isfinite(miles) & (miles > far_miles)
+    far_labels = measures.index.to_numpy()[far]  # index labels of the far-placed children
     groups = measures["place_group"].astype("string").fillna("unknown").to_numpy(dtype=object)
     idx = assign_areas(
         _col_float(measures, "home_e")[far], _col_float(measures, "home_n")[far], areas
@@ -903,8 +948,13 @@ def gap_areas(
         kids_homes = area_ids[idx[u.children]]
         counts = pd.Series(kids_groups).value_counts()
         needs = sorted(counts.index, key=lambda g: (-int(counts[g]), order.get(g, 99)))
+        # a need is named in published text only when at least min_count of these children
+        # have it (no attribute of a smaller group is published); smaller needs are "other needs"
+        named = [g for g in needs if int(counts[g]) >= min_count]
         lacks: list[str] = []
         lacks_other: list[str] = []
+        lacks_all: list[str] = []
+        hidden_lacking = False
         assessed = False
         main_minutes, main_type = math.nan, ""
         for g in needs:
@@ -918,14 +968,26 @@ def gap_areas(
             vals = _median_minutes(mins_table, homes, types)
             best_t = min(vals, key=lambda t: vals[t])
             best = vals[best_t]
-            if g == needs[0]:
+            if g == needs[0] and g in named:
                 main_minutes = best if np.isfinite(best) else math.nan
                 main_type = best_t if np.isfinite(best) else ""
             if best > minutes:
                 kinds = " or ".join(type_labels.get(t, t).lower() for t in types)
-                lacks.append(f"no {kinds} with spare places within {minutes:g} min")
-                if g != needs[0]:
-                    lacks_other.append(lacks[-1])
+                text = f"no {kinds} with spare places within {minutes:g} min"
+                lacks_all.append(text)
+                if g in named:
+                    lacks.append(text)
+                    if g != needs[0]:
+                        lacks_other.append(text)
+                else:
+                    hidden_lacking = True
+        if hidden_lacking:
+            other = f"no suitable place with spare places within {minutes:g} min for some other needs (each of fewer than {min_count} children)"
+            lacks.append(other)
+            lacks_other.append(other)
+        needed = [labels.get(g, g) for g in named]
+        if len(named) < len(needs):
+            needed.append(f"other needs (each of fewer than {min_count} children)" if named else f"mixed needs (each of fewer than {min_count} children)")
         n_far = len(u.children)
         pop = float(np.nansum(pop_all[u.members])) if has_pop else math.nan
         rows.append(
@@ -935,19 +997,22 @@ def gap_areas(
                 "level": u.level,
                 "n_far": n_far,
                 "count_band": str(count_band(n_far)[0]),
-                "needed_groups": "; ".join(labels.get(g, g) for g in needs),
+                "needed_groups": "; ".join(needed),
                 "main_need": needs[0],
+                "main_need_named": needs[0] in named,
+                "lacks_all": "; ".join(lacks_all),
                 "n_by_group": "; ".join(f"{g} {int(counts[g])}" for g in needs),
                 "minutes_to_suitable": main_minutes,
                 "suitable_type": main_type,
                 "lacks": "; ".join(lacks),
-                "outside_catchment": (len(lacks) > 0) if assessed else pd.NA,
+                "outside_catchment": (len(lacks_all) > 0) if assessed else pd.NA,
                 "minutes_source": source if assessed else "",
                 "pop_0_17": pop,
                 "geometry": geoms[u.members[0]]
                 if len(u.members) == 1
                 else shapely.union_all(geoms[u.members]),
                 "lacks_other": "; ".join(lacks_other),
+                "_members": far_labels[u.children],
                 "is_merged": u.merged,
                 "member_level": u.member_level,
             }
@@ -1019,6 +1084,8 @@ def gap_areas(
         geometry=gpd.GeoSeries(df["geometry"].to_numpy(), crs=BNG),
         crs=BNG,
     )
+    # child-level (internal): index labels in ``measures`` of the children each row counts
+    attrs["members"] = [np.asarray(mm) for mm in df["_members"]]
     out.attrs.update(attrs)
     logger.info(
         "gap areas: %d areas with ≥%d far-placed children (%d merged into parent areas), "
@@ -1126,8 +1193,16 @@ def _evidence(
     place = r.area_name if r.area_id in r.area_name else f"{r.area_name} ({r.area_id})"
     text = (
         f"{r.count_band} children whose home is in {place} are placed more than "
-        f"{far_miles:g} miles from home; main need: {labels.get(r.main_need, r.main_need)}"
+        f"{far_miles:g} miles from home"
     )
+    if not r.main_need_named:
+        text += f"; their needs are mixed ({r.needed_groups})."
+        if pd.isna(r.outside_catchment):
+            return text + " Catchments were not assessed (no site data)."
+        if r.lacks:
+            return text + f" Lacking: {r.lacks}."
+        return text + " Provision with spare places is within reach for each need."
+    text += f"; main need: {labels.get(r.main_need, r.main_need)}"
     others = r.needed_groups.split("; ")[1:]
     if others:
         text += f" (also: {', '.join(others)})"

@@ -249,7 +249,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
             road_km=road_km,
             road_estimated=road_est,
             far_minutes=a.far_minutes,
-        )
+        ).reset_index(drop=True)
         measures["home_area"] = pd.array(assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas), dtype="string")
         loader_status = pt["status"].astype(str).to_numpy()
         estimated = measures["road_estimated"].fillna(False).to_numpy(bool)
@@ -268,9 +268,10 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     candidates = None
     selection = None
     scen_cmp = None
+    linkage: dict[str, Any] = {}
     with clock.stage("site scoring"):
         if cands_l is not None:
-            candidates, selection, scen_cmp = siting_stage(
+            candidates, selection, scen_cmp, linkage = siting_stage(
                 cands_l.table,
                 counted,
                 used_sites,
@@ -301,6 +302,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         scenario_comparison=scen_cmp,
         rasters=rasters,
         flows=flows,
+        linkage=linkage,
         graph_meta={"nodes": graph.n_nodes, "edges": graph.n_edges, **{k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool, dict, list))}},
         timings=clock.timings,
     )
@@ -326,7 +328,7 @@ def siting_stage(
     snap: Any,
     council: str,
     boundaries: Boundaries,
-) -> tuple[pd.DataFrame, Any, pd.DataFrame | None]:
+) -> tuple[pd.DataFrame, Any, pd.DataFrame | None, dict[str, Any]]:
     """Score every candidate and choose the best set (exact MILP), with before/after indicators.
 
     Demand is the children (one row per counted placement with a located home): placed far (over
@@ -339,11 +341,14 @@ def siting_stage(
     usable = candidates[candidates["status"] != "excluded"].reset_index(drop=True)
     home_ok = measures["home_e"].notna() & measures["home_n"].notna()
     m = measures[home_ok].reset_index(drop=True)
+    inside_known = m["inside_la"].astype("boolean")
     demand = pd.DataFrame(
         {
             "weight": 1.0,
             "over_20_miles": (m["dfe_category"] == "Over 20 miles").to_numpy(),
-            "outside_la": (m["inside_la"].astype("boolean") == False).fillna(False).to_numpy(bool),  # noqa: E712
+            "within_20_miles": (m["dfe_category"] == "20 miles or less").to_numpy(),
+            "outside_la": (inside_known == False).fillna(False).to_numpy(bool),  # noqa: E712
+            "inside_la": (inside_known == True).fillna(False).to_numpy(bool),  # noqa: E712
             "need": m["place_group"].astype(str).to_numpy(),
             "age": pd.to_numeric(m["age"], errors="coerce").to_numpy(float),
             "easting": m["home_e"].to_numpy(float),
@@ -379,9 +384,28 @@ def siting_stage(
     )
     selection = None
     scen = None
+    # child-level links for disclosure control (geosuff.publish): which rows each count counts,
+    # as positions in ``measures``
+    # ``measures`` is a row-filtered view of the run's measures table (a RangeIndex): its index
+    # labels are positions in that table
+    positions = measures.index.to_numpy(dtype=np.int64)[home_ok.to_numpy()]
+    members = scores.attrs.get("rehoming_members") or [np.zeros(0, np.int64)] * len(scores)
+    linkage: dict[str, Any] = {
+        "rehoming": {str(c): positions[np.asarray(mm, dtype=np.int64)] for c, mm in zip(scores["candidate_id"], members, strict=True)},
+    }
     if bool(scores["eligible"].any()):
         selection = siting.select_sites(cands, demand, d_cand, settings=settings, existing=existing, existing_minutes=d_exist)
-        scen = siting.scenario_table(demand, selection, candidates=cands, demand_minutes=d_cand, settings=settings, existing=existing, existing_minutes=d_exist)
+        kw = {"candidates": cands, "demand_minutes": d_cand, "settings": settings, "existing": existing, "existing_minutes": d_exist}
+        scen = siting.scenario_table(demand, selection, **kw)
+        masks = siting.scenario_masks(demand, selection, **kw)
+        linkage["scenario"] = {label: (positions[b], positions[a]) for label, (b, a) in masks.items()}
+        alloc = selection.allocation.tocsc()
+        assert selection.sites is not None
+        cols = selection.sites.attrs["columns"]
+        linkage["assigned"] = {
+            str(cid): positions[alloc.indices[alloc.indptr[j] : alloc.indptr[j + 1]]]
+            for cid, j in zip(cols["candidate_id"].to_numpy()[selection.chosen], selection.chosen, strict=True)
+        }
     info_cols = [c for c in ("candidate_id", "name", "bedrooms", "uses", "condition", "cost", "tenure", "available_from", "easting", "northing", "row", "status", "reason") if c in candidates.columns]
     table = usable[info_cols].rename(columns={"uses": "suitable_uses"}).merge(scores, on="candidate_id", how="left")
     excluded = candidates[candidates["status"] == "excluded"][info_cols].rename(columns={"uses": "suitable_uses"})
@@ -391,7 +415,7 @@ def siting_stage(
     chosen = set(selection.chosen_ids) if selection is not None else set()
     table["chosen"] = table["candidate_id"].isin(chosen)
     table = table.sort_values(["rank", "row"], na_position="last").reset_index(drop=True)
-    return table, selection, scen
+    return table, selection, scen, linkage
 
 
 def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:

@@ -68,6 +68,10 @@ class Results:
     flows : DataFrame
         Aggregated placement flows (home area -> placement LA) with counts (unsuppressed; publish
         through disclosure).
+    linkage : dict
+        *Restricted.* Which placement rows (positions in ``measures``) each siting count counts:
+        ``rehoming`` (candidate id -> rows), ``scenario`` (indicator -> (before rows, after
+        rows)), ``assigned`` (chosen candidate id -> rows). Used by :mod:`geosuff.publish` only.
     graph_meta : dict
         Road graph size and provenance (nodes, edges, speeds, source file hash).
     timings : dict[str, float]
@@ -95,6 +99,7 @@ class Results:
     issues: pd.DataFrame | None = None
     rasters: dict[str, Path] = field(default_factory=dict)
     flows: pd.DataFrame | None = None
+    linkage: dict[str, Any] = field(default_factory=dict)
     graph_meta: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)

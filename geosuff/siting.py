@@ -438,6 +438,8 @@ class Selection:
     allocation : scipy.sparse.csr_matrix, shape (n_demand, n_columns)
         Demand weight of each row assigned to each column (rows may split only when a row weighs
         more than one child). Child-level: for scenario tables, never publish.
+    fixed_allocation : scipy.sparse.csr_matrix, shape (n_demand, n_columns), or None
+        The same with the fixed (existing) sites alone (the "before" of ``fixed_objective``).
     capacitated : bool
         Whether capacities were enforced.
     k : int
@@ -472,6 +474,7 @@ class Selection:
     model_size: dict[str, int]
     chosen_ids: tuple[Any, ...] = ()
     sites: pd.DataFrame | None = None
+    fixed_allocation: sp.csr_matrix | None = None
 
     @property
     def optimal(self) -> bool:
@@ -1132,7 +1135,7 @@ def from_cost_matrix(
         capacitated=capacitated,
     )
     n_col = prob.cover.shape[1]
-    fixed_objective, _ = _evaluate(prob, np.array([], dtype=np.int64))
+    fixed_objective, fixed_flows = _evaluate(prob, np.array([], dtype=np.int64))
     build_s = 0.0
     solve_s = 0.0
     if target is not None:
@@ -1193,6 +1196,7 @@ def from_cost_matrix(
         else np.asarray(weights, dtype=np.float64).reshape(-1)
     )
     allocation = _allocate_rows(prob, flows, w, order)
+    fixed_allocation = _allocate_rows(prob, fixed_flows, w, np.array([], dtype=np.int64))
     assignment = np.where(
         allocation.getnnz(axis=1) > 0, np.asarray(allocation.argmax(axis=1)).reshape(-1), -1
     )
@@ -1215,6 +1219,7 @@ def from_cost_matrix(
         site_load=load,
         assignment=assignment,
         allocation=allocation,
+        fixed_allocation=fixed_allocation,
         capacitated=bool(capacitated),
         k=int(k),
         model_size={
@@ -1684,13 +1689,15 @@ def score_candidates(
     cand = opts["cand"].to_numpy()
     rehoming_reach = np.zeros(len(opts))
     coverage = np.zeros(len(opts))
+    far_need: dict[str, np.ndarray] = {}
     for use in opts["use"].unique():
         if not use:
             continue
         sel = np.flatnonzero(opts["use"].to_numpy() == use)
         cols = cand[sel]
         rules = settings.rules[use]
-        wf = dem.weight * (dem.far & dem.compatible(rules))
+        far_need[use] = dem.far & dem.compatible(rules)
+        wf = dem.weight * far_need[use]
         rehoming_reach[sel] = wf @ reach[:, cols]
         wp = pop.weight * (pop.compatible(rules) & ~covered_before)
         coverage[sel] = wp @ pop_reach[:, cols]
@@ -1829,6 +1836,16 @@ def score_candidates(
         }
     )
     out["rank"] = out["total"].rank(ascending=False, method="min").astype("Int64")
+    # which demand rows each candidate's re-homing count counts (for linked disclosure control)
+    members = []
+    for b in best:
+        use = opts["use"].to_numpy()[b]
+        col = int(cand[b])
+        rows = far_need.get(use)
+        members.append(
+            np.flatnonzero(rows & reach[:, col]) if rows is not None else np.zeros(0, np.int64)
+        )
+    out.attrs["rehoming_members"] = members
     logger.info(
         "Scored %d candidates (%d eligible) against %d demand rows at %g min.",
         n_c,
@@ -1979,6 +1996,12 @@ def select_sites(
     allocation = sp.csr_matrix(
         (alloc.data, (far[alloc.row], alloc.col)), shape=(len(demand), alloc.shape[1])
     )
+    fixed_allocation = None
+    if sel.fixed_allocation is not None:
+        fa = sel.fixed_allocation.tocoo()
+        fixed_allocation = sp.csr_matrix(
+            (fa.data, (far[fa.row], fa.col)), shape=(len(demand), fa.shape[1])
+        )
     assignment = np.full(len(demand), -1, dtype=np.int64)
     assignment[far] = sel.assignment
     logger.info(
@@ -1994,6 +2017,7 @@ def select_sites(
         chosen_ids=tuple(sites["candidate_id"].tolist()),
         sites=sites,
         allocation=allocation,
+        fixed_allocation=fixed_allocation,
         assignment=assignment,
     )
 
@@ -2067,6 +2091,117 @@ def dfe_miles(distance_m: Any) -> np.ndarray:
     return np.round(np.asarray(distance_m, dtype=np.float64) / 1000.0 / DFE_KM_PER_MILE, 1)
 
 
+def scenario_masks(
+    demand: pd.DataFrame,
+    selection: Selection,
+    *,
+    candidates: pd.DataFrame,
+    demand_minutes: Any,
+    settings: SitingSettings | None = None,
+    existing: pd.DataFrame | None = None,
+    existing_minutes: Any | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Which demand rows each before/after indicator of :func:`scenario_table` counts.
+
+    Child-level (for disclosure control of the published table): never publish these arrays.
+
+    Returns
+    -------
+    dict
+        Indicator label -> (before, after) boolean arrays over the rows of ``demand``.
+        "Placed ... miles or less": before, rows with ``within_20_miles`` true (else
+        ``over_20_miles`` known to be false); after, those that stay plus the re-homed whose new
+        straight-line distance is within the line. "Placed inside the council": ``inside_la``
+        true (else ``outside_la`` known false), plus the re-homed to a site inside. "Home within T
+        min of a suitable site": uncapacitated reach by existing sites, then with the chosen ones.
+        "Placed far who could come home ...": rows the selection assigns (fixed sites alone for
+        before).
+    """
+    settings = settings or SitingSettings()
+    if selection.sites is None:
+        raise InputFileError("scenario_table needs a Selection from select_sites.")
+    columns: pd.DataFrame = selection.sites.attrs["columns"]
+    dem = _demand_arrays(demand, settings)
+    w = dem.weight
+    n = w.size
+    T = settings.max_minutes
+    alloc = selection.allocation.tocsr()
+    moved = np.asarray(alloc.sum(axis=1)).reshape(-1) > 0.5 * np.maximum(w, 1e-9)
+    assigned = np.where(
+        alloc.getnnz(axis=1) > 0, np.asarray(alloc.argmax(axis=1)).reshape(-1), -1
+    )
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "Children in scope": (w > 0, w > 0)
+    }
+
+    # site coordinates and inside-LA flag per allocation column
+    cand_xy = _site_xy(candidates)
+    ex_xy = _site_xy(existing)
+    kind = columns["kind"].to_numpy()
+    idx = columns["row"].to_numpy(np.int64)
+    col_xy = np.full((len(columns), 2), np.nan)
+    for which, xy in (("candidate", cand_xy), ("existing", ex_xy)):
+        m = kind == which
+        col_xy[m] = xy[idx[m]]
+
+    def _inside(df: pd.DataFrame | None, which: str) -> np.ndarray:
+        m = kind == which
+        res = np.ones(int(m.sum()), dtype=bool)
+        if df is not None and "inside_la" in df:
+            flags = _bool_column(df, "inside_la")
+            res = np.nan_to_num(flags[idx[m]], nan=1.0) > 0
+        return res
+
+    col_inside = np.ones(len(columns), dtype=bool)
+    col_inside[kind == "candidate"] = _inside(candidates, "candidate")
+    col_inside[kind == "existing"] = _inside(existing, "existing")
+    rows = np.flatnonzero(moved & (assigned >= 0))
+
+    def _known(name: str, fallback: str) -> np.ndarray | None:
+        if name in demand:
+            return np.nan_to_num(_bool_column(demand, name), nan=0.0) > 0
+        if fallback in demand:
+            return np.nan_to_num(_bool_column(demand, fallback), nan=1.0) == 0
+        return None
+
+    within = _known("within_20_miles", "over_20_miles")
+    if within is not None and {"easting", "northing"} <= set(demand.columns):
+        home = _site_xy(demand)
+        d = np.hypot(*(home[rows] - col_xy[assigned[rows]]).T)
+        after = within & ~moved
+        after[rows[dfe_miles(d) <= settings.far_miles]] = True
+        out[f"Placed {settings.far_miles:g} miles or less from home"] = (within, after)
+    inside = _known("inside_la", "outside_la")
+    if inside is not None:
+        after = inside & ~moved
+        after[rows[col_inside[assigned[rows]]]] = True
+        out["Placed inside the council"] = (inside, after)
+
+    # within T of a suitable site (uncapacitated reach), all demand rows
+    t_dem = _check_matrix(demand_minutes, (n, len(candidates)), "demand_minutes")
+    n_ex = 0 if existing is None else len(existing)
+    covered = np.zeros(n, dtype=bool)
+    if n_ex and existing_minutes is not None:
+        t_ex = _check_matrix(existing_minutes, (n, n_ex), "existing_minutes")
+        covered = (_within(t_ex, T) & _existing_compat(existing, dem, settings)).any(axis=1)
+    after_cov = covered.copy()
+    for cid, use in zip(selection.sites["candidate_id"], selection.sites["use"], strict=True):
+        j = int(np.flatnonzero(candidates["candidate_id"].to_numpy() == cid)[0])
+        after_cov |= _within(t_dem[:, j], T) & dem.compatible(settings.rules[use])
+    out[f"Home within {T:g} min of a suitable site"] = (covered, after_cov)
+    fixed = selection.fixed_allocation
+    before_far = (
+        np.asarray(fixed.tocsr().sum(axis=1)).reshape(-1) > 0.5 * np.maximum(w, 1e-9)
+        if fixed is not None
+        else np.zeros(n, dtype=bool)
+    )
+    label = f"Placed far who could come home within {T:g} min" + (
+        " (within places)" if selection.capacitated else ""
+    )
+    out[label] = (before_far, moved)
+    return out
+
+
 def scenario_table(
     demand: pd.DataFrame,
     selection: Selection,
@@ -2081,13 +2216,15 @@ def scenario_table(
 
     Re-homed children are those the selection assigns (capacity-limited). Their new distance is
     the DfE straight-line measure from home (demand ``easting``/``northing``) to the site; new
-    sites are inside the council unless the candidate has ``inside_la`` false.
+    sites are inside the council unless the candidate has ``inside_la`` false. Children whose
+    distance (or placement LA) is not known count as neither within the line nor inside.
 
     Parameters
     ----------
     demand : DataFrame
-        As for :func:`select_sites` (same rows); ``over_20_miles`` / ``outside_la`` give the
-        "before" state, ``easting``/``northing`` the home (for the after-distance).
+        As for :func:`select_sites` (same rows); ``within_20_miles`` / ``inside_la`` (or
+        ``over_20_miles`` / ``outside_la``) give the "before" state, ``easting``/``northing``
+        the home (for the after-distance).
     selection : Selection
         From :func:`select_sites` on the same inputs.
     candidates, demand_minutes, settings, existing, existing_minutes
@@ -2096,92 +2233,26 @@ def scenario_table(
     Returns
     -------
     DataFrame
-        Columns ``indicator``, ``before``, ``after``, ``change`` (children, weighted). A row is
-        NaN where the inputs to compute it are missing. Aggregate counts only: apply the
-        disclosure rules before publishing small numbers.
+        Columns ``indicator``, ``before``, ``after``, ``change`` (children, weighted), counted
+        from :func:`scenario_masks`, plus "Places in new sites". Aggregate counts only: apply
+        the disclosure rules before publishing small numbers (:mod:`geosuff.publish`).
     """
     settings = settings or SitingSettings()
-    if selection.sites is None:
-        raise InputFileError("scenario_table needs a Selection from select_sites.")
-    columns: pd.DataFrame = selection.sites.attrs["columns"]
-    dem = _demand_arrays(demand, settings)
-    w = dem.weight
-    n = w.size
-    T = settings.max_minutes
-    alloc = selection.allocation.tocsr()
-    moved = np.asarray(alloc.sum(axis=1)).reshape(-1)
-    rows: list[tuple[str, float, float]] = [("Children in scope", w.sum(), w.sum())]
-
-    # site coordinates and inside-LA flag per allocation column
-    cand_xy = _site_xy(candidates)
-    ex_xy = _site_xy(existing)
-    kind = columns["kind"].to_numpy()
-    idx = columns["row"].to_numpy(np.int64)
-    col_xy = np.full((len(columns), 2), np.nan)
-    for which, xy in (("candidate", cand_xy), ("existing", ex_xy)):
-        m = kind == which
-        col_xy[m] = xy[idx[m]]
-
-    def _inside(df: pd.DataFrame | None, which: str) -> np.ndarray:
-        m = kind == which
-        out = np.ones(int(m.sum()), dtype=bool)
-        if df is not None and "inside_la" in df:
-            flags = _bool_column(df, "inside_la")
-            out = np.nan_to_num(flags[idx[m]], nan=1.0) > 0
-        return out
-
-    col_inside = np.ones(len(columns), dtype=bool)
-    col_inside[kind == "candidate"] = _inside(candidates, "candidate")
-    col_inside[kind == "existing"] = _inside(existing, "existing")
-
-    coo = alloc.tocoo()
-    if "over_20_miles" in demand:
-        over = _bool_column(demand, "over_20_miles")
-        before = float(w[over == 0].sum())
-        if {"easting", "northing"} <= set(demand.columns):
-            home = _site_xy(demand)
-            d = np.hypot(*(home[coo.row] - col_xy[coo.col]).T)
-            new_over = dfe_miles(d) > settings.far_miles
-            stay = w - moved
-            after = float(stay[over == 0].sum() + coo.data[~new_over].sum())
-        else:
-            after = math.nan
-        rows.append((f"Placed {settings.far_miles:g} miles or less from home", before, after))
-    if "outside_la" in demand:
-        out = _bool_column(demand, "outside_la")
-        before = float(w[out == 0].sum())
-        stay = w - moved
-        after = float(stay[out == 0].sum() + coo.data[col_inside[coo.col]].sum())
-        rows.append(("Placed inside the council", before, after))
-
-    # within T of a suitable site (uncapacitated reach), all demand rows
-    t_dem = _check_matrix(demand_minutes, (n, len(candidates)), "demand_minutes")
-    n_ex = 0 if existing is None else len(existing)
-    covered = np.zeros(n, dtype=bool)
-    if n_ex and existing_minutes is not None:
-        t_ex = _check_matrix(existing_minutes, (n, n_ex), "existing_minutes")
-        covered = (_within(t_ex, T) & _existing_compat(existing, dem, settings)).any(axis=1)
-    after_cov = covered.copy()
-    if selection.sites is not None:
-        for cid, use in zip(selection.sites["candidate_id"], selection.sites["use"], strict=True):
-            j = int(np.flatnonzero(candidates["candidate_id"].to_numpy() == cid)[0])
-            after_cov |= _within(t_dem[:, j], T) & dem.compatible(settings.rules[use])
-    rows.append(
-        (
-            f"Home within {T:g} min of a suitable site",
-            float(w[covered].sum()),
-            float(w[after_cov].sum()),
-        )
+    masks = scenario_masks(
+        demand,
+        selection,
+        candidates=candidates,
+        demand_minutes=demand_minutes,
+        settings=settings,
+        existing=existing,
+        existing_minutes=existing_minutes,
     )
-    rows.append(
-        (
-            f"Placed far who could come home within {T:g} min"
-            + (" (within places)" if selection.capacitated else ""),
-            selection.fixed_objective,
-            selection.objective,
-        )
-    )
-    new_places = float(selection.sites["places"].sum()) if selection.sites is not None else 0.0
+    w = _demand_arrays(demand, settings).weight
+    rows: list[tuple[str, float, float]] = [
+        (label, float(w[b].sum()), float(w[a].sum())) for label, (b, a) in masks.items()
+    ]
+    assert selection.sites is not None
+    new_places = float(selection.sites["places"].sum())
     rows.append(("Places in new sites", 0.0, new_places))
     table = pd.DataFrame(rows, columns=["indicator", "before", "after"])
     table["change"] = table["after"] - table["before"]

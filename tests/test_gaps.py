@@ -264,11 +264,21 @@ def test_gap_areas_with_road_minutes(rutland_lsoas: gpd.GeoDataFrame) -> None:
     first, second, third = (g.iloc[i] for i in range(3))
     assert first["main_need"] == "childrens_home" and first["minutes_to_suitable"] == 52.0
     assert first["lacks"] == "no children's home with spare places within 30 min"
-    # supported: best of supported accommodation (none) and care-leaver unit (45 min)
-    assert second["needed_groups"] == "Supported / independent living (H5, P2); Children's homes (K2)"
-    assert second["n_by_group"] == "supported 4; childrens_home 3"
-    assert second["minutes_to_suitable"] == 45.0 and second["suitable_type"] == "care_leaver_unit"
-    assert "care-leaver unit" in second["lacks"] and "children's home" not in second["lacks"]  # 20 min
+    # 4 supported + 3 children's homes: no need reaches 5 children, so none is named in the
+    # published text (no attribute of fewer than 5 children is published) ...
+    assert second["needed_groups"] == "mixed needs (each of fewer than 5 children)"
+    assert second["n_by_group"] == "supported 4; childrens_home 3"  # raw, internal
+    assert np.isnan(second["minutes_to_suitable"]) and second["suitable_type"] == ""
+    assert second["lacks"] == "no suitable place with spare places within 30 min for some other needs (each of fewer than 5 children)"
+    assert "supported" not in second["evidence"].lower() and "children's home" not in second["evidence"].lower()
+    # ... yet the gap is found from every need: supported has at best a care-leaver unit at
+    # 45 min (no supported accommodation), children's homes are 20 min away
+    assert second["outside_catchment"] == True  # noqa: E712
+    g2 = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=3)
+    s2 = g2.set_index("area_id").loc[ids[3]]
+    assert s2["needed_groups"] == "Supported / independent living (H5, P2); Children's homes (K2)"
+    assert s2["minutes_to_suitable"] == 45.0 and s2["suitable_type"] == "care_leaver_unit"
+    assert "care-leaver unit" in s2["lacks"] and "children's home" not in s2["lacks"]  # 20 min
     assert third["lacks"] == "" and third["minutes_to_suitable"] == 12.0
     # population rate and publishable evidence built from bands only
     pop0 = float(rutland_lsoas["pop_0_17"].iloc[0])
@@ -437,7 +447,8 @@ def test_gap_areas_whole_msoa_and_median_of_an_even_count(rutland_lsoas: gpd.Geo
     minutes = pd.DataFrame({"childrens_home": np.nan, "foster_cluster": 40.0}, index=ids)
     minutes.loc[ids[R003B], "foster_cluster"] = 10.0
     minutes.loc[ids[R003C], "childrens_home"] = 25.0
-    g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30)
+    # min_count 4 (so that the 4 foster children's need is named in the published text)
+    g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=4)
     assert len(g) == 1
     r = g.iloc[0]
     # no LSOA of the MSOA published alone: its whole area, named without "excluding"
@@ -450,14 +461,14 @@ def test_gap_areas_whole_msoa_and_median_of_an_even_count(rutland_lsoas: gpd.Geo
     # even count: children's home minutes 25 (003C) for two, unreachable (NaN) for the two of
     # 003B → median of (25, 25, inf, inf) is inf → lacking
     m2 = _far_cohort(rutland_lsoas, [(R003B, "childrens_home", 2), (R003C, "childrens_home", 2), (R003B, "foster", 1)])
-    g2 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30)
+    g2 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=4)
     r2 = g2.iloc[0]
     assert r2["main_need"] == "childrens_home" and np.isnan(r2["minutes_to_suitable"])
     assert r2["outside_catchment"] == True  # noqa: E712
     assert "for at least half of these children's home LSOAs" in r2["evidence"]
     # (25, 25, 35, 35) gives 30: within the limit (and the foster child in 003B has 10 min)
     minutes.loc[ids[R003B], "childrens_home"] = 35.0
-    r3 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30).iloc[0]
+    r3 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=4).iloc[0]
     assert r3["minutes_to_suitable"] == 30.0 and r3["outside_catchment"] == False  # noqa: E712
 
 
