@@ -599,12 +599,16 @@ class LinkedSuppression:
         by bands: nothing here can hide them (logged as warnings; normally none).
     lp_solves : int
         Linear programmes solved by the audit.
+    reason : ndarray of int, shape (F,)
+        Why each suppressed figure is "c": 1 small, 2 asked for (a table's own pattern),
+        3 differencing, 4 found by the audit; 0 shown.
     """
 
     suppressed: np.ndarray
     primary: np.ndarray
     unprotected: np.ndarray
     lp_solves: int
+    reason: np.ndarray
 
 
 def figure_atoms(members: Sequence[Any], n_records: int) -> tuple[Any, np.ndarray]:
@@ -646,6 +650,18 @@ def figure_atoms(members: Sequence[Any], n_records: int) -> tuple[Any, np.ndarra
     if check.count_nonzero():
         raise RuntimeError("figure_atoms: signature collision (report this as a bug)")
     return atoms, counts.astype(float)
+
+
+def _bands(F: int, kind: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which figures carry a published interval, and its bounds (NaN in ``lower``/``upper`` =
+    no bound). ``BAND`` figures always do; any other figure may too (e.g. a line width that
+    shows a band while the count itself is suppressed)."""
+    lo_in = np.full(F, np.nan) if lower is None else np.asarray(lower, dtype=float).reshape(F)
+    hi_in = np.full(F, np.nan) if upper is None else np.asarray(upper, dtype=float).reshape(F)
+    band = (kind == BAND) | ~np.isnan(lo_in) | ~np.isnan(hi_in)
+    lo = np.where(np.isnan(lo_in), 0.0, lo_in)
+    hi = np.where(np.isnan(hi_in), np.inf, hi_in)
+    return band, lo, hi
 
 
 def _lp_ranges(A: Any, w: np.ndarray, shown: np.ndarray, band: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: Sequence[int]) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray], int]:
@@ -697,6 +713,7 @@ def suppress_linked(
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
     group: np.ndarray | None = None,
+    priority: np.ndarray | None = None,
     protection: float = DEFAULT_PROTECTION,
 ) -> LinkedSuppression:
     """Suppression across every table of a run at once, audited by linear programming.
@@ -733,9 +750,13 @@ def suppress_linked(
     suppress : ndarray of bool, optional
         Exact figures to suppress from the start (e.g. a table's own secondary suppression).
     lower, upper : ndarray, optional
-        Interval of each ``BAND`` figure (``upper`` may be inf).
+        Published interval of each ``BAND`` figure, and of any other figure also shown as a
+        band (NaN = no bound; ``upper`` may be inf).
     group : ndarray of int, optional
         Table of each figure (partners are chosen in the same table first).
+    priority : ndarray of int, optional
+        How much each figure matters (0 = most, e.g. the headline counts): extra suppression
+        falls on the figures with the highest number first.
     protection : float
         Smallest range (records) a small figure must keep.
 
@@ -756,10 +777,10 @@ def suppress_linked(
     sup = primary.copy()
     if suppress is not None:
         sup |= np.asarray(suppress, dtype=bool) & exact
-    band = kind == BAND
-    lo = np.zeros(F) if lower is None else np.where(band, np.asarray(lower, dtype=float), 0.0)
-    hi = np.full(F, np.inf) if upper is None else np.where(band, np.asarray(upper, dtype=float), np.inf)
+    band, lo, hi = _bands(F, kind, lower, upper)
     grp = np.zeros(F, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
+    prio = np.zeros(F, dtype=np.int64) if priority is None else np.asarray(priority, dtype=np.int64)
+    reason = np.where(primary, 1, np.where(sup, 2, 0)).astype(np.int64)
     forced = kind == FORCED
     targets_all = small & ((kind == EXACT) | (kind == IMPLIED) | forced)
     unprotected = forced & small  # always published: nothing can hide them
@@ -792,11 +813,13 @@ def suppress_linked(
             if not (s[f] and s[g]):
                 continue
             pick = g if exact[g] else f
-            if exact[f] and exact[g] and v[f] < v[g]:
-                pick = f
+            if exact[f] and exact[g]:
+                # the less important of the two; between equals, the smaller count
+                pick = min((f, g), key=lambda x: (-int(prio[x]), float(v[x]), x))
             if not exact[pick]:
                 continue
             sup[pick] = True
+            reason[pick] = 3
             changed = True
         return changed
 
@@ -822,7 +845,7 @@ def suppress_linked(
             unprotected[t] = True
             logger.warning("a small figure (%d records) is determined by figures that are always published", int(round(v[t])))
             continue
-        cand.sort(key=lambda f: (int(grp[f] != grp[t]), int(v[f] <= _EPS), float(v[f]), f))
+        cand.sort(key=lambda f: (-int(prio[f]), int(grp[f] != grp[t]), int(v[f] <= _EPS), float(v[f]), f))
         chosen = cand[0]
         for f in cand[:6]:
             sup[f] = True
@@ -833,9 +856,11 @@ def suppress_linked(
                 chosen = f
                 break
         sup[chosen] = True
+        reason[chosen] = 4
     else:  # pragma: no cover - each round suppresses a figure or verifies them all
         logger.warning("suppress_linked stopped before every figure was verified")
-    return LinkedSuppression(suppressed=sup & exact, primary=primary, unprotected=unprotected, lp_solves=n_lp)
+    reason[~(sup & exact)] = 0
+    return LinkedSuppression(suppressed=sup & exact, primary=primary, unprotected=unprotected, lp_solves=n_lp, reason=reason)
 
 
 def audit_linked(incidence: Any, sizes: np.ndarray, *, kind: np.ndarray, suppressed: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> pd.DataFrame:
@@ -854,9 +879,7 @@ def audit_linked(incidence: Any, sizes: np.ndarray, *, kind: np.ndarray, suppres
     F = A.shape[0]
     kind = np.asarray(kind, dtype=np.int64).reshape(F)
     sup = np.asarray(suppressed, dtype=bool)
-    band = kind == BAND
-    lo = np.zeros(F) if lower is None else np.where(band, np.asarray(lower, dtype=float), 0.0)
-    hi = np.full(F, np.inf) if upper is None else np.where(band, np.asarray(upper, dtype=float), np.inf)
+    band, lo, hi = _bands(F, kind, lower, upper)
     shown = ((kind == EXACT) & ~sup) | (kind == FORCED)
     targets = np.flatnonzero(((kind == EXACT) & sup) | (kind == IMPLIED))
     ranges, _, _ = _lp_ranges(A, w, shown, band, lo, hi, [int(t) for t in targets])

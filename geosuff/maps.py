@@ -13,7 +13,8 @@ Layers (each a named overlay in the layer control, see :data:`LAYER_NAMES`):
 * candidate properties coloured by rank, popups with every score component and the reasons,
   and the chosen set highlighted;
 * aggregated placement flows (home area → placement LA), drawn only for flows of at least
-  ``min_count`` children; smaller flows are merged (see :func:`flow_lines`).
+  ``min_count`` children, line width by band; smaller flows are merged (see
+  :func:`geosuff.publish.build`: every count on the map is one of the run's published figures).
 
 Disclosure rules for the map (stated on the map and in the report):
 
@@ -61,6 +62,7 @@ from geosuff import disclosure as dc
 from geosuff.io import atomic_write_text
 
 if TYPE_CHECKING:
+    from geosuff.publish import Published
     from geosuff.results import Results
 
 logger = logging.getLogger(__name__)
@@ -159,74 +161,6 @@ def published_geojson(gdf: gpd.GeoDataFrame, properties: Sequence[str] = (), *, 
     return {"type": "FeatureCollection", "features": _plain(feats)}
 
 
-def flow_lines(results: Results) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Placement flows safe to draw, and a summary of what was not drawn.
-
-    Rule: flows are children by home area → placement LA (outside the council). A flow is drawn
-    from its home area when it has at least ``min_count`` children; the smaller flows to the same
-    LA are added together and drawn from the council's centre ("elsewhere in the council") when
-    that sum reaches ``min_count``; what is left is merged into one "other" total that is not
-    drawn. Counts on the map go through :func:`geosuff.disclosure.publish_count`.
-
-    Returns
-    -------
-    lines : DataFrame
-        ``from_label``, ``from_e``, ``from_n``, ``to_code``, ``to_label``, ``to_e``, ``to_n``
-        (metres, EPSG:27700; area/LA centres, never a child's point), ``children`` (int, at least
-        ``min_count``), ``children_pub`` and ``far_pub`` (published strings).
-    summary : dict
-        ``inside`` (children placed inside the council), ``other`` (children in flows not drawn,
-        incl. unknown LA), ``other_las`` (number of LAs in the "other" total), published strings.
-    """
-    mc = results.scenario.disclosure.min_count
-    cols = ["from_label", "from_e", "from_n", "to_code", "to_label", "to_e", "to_n", "children", "children_pub", "far_pub"]
-    flows = results.flows
-    empty = pd.DataFrame(columns=cols)
-    if flows is None or len(flows) == 0 or not {"placement_la", "children"} <= set(flows.columns):
-        return empty, {"inside": ":", "other": ":", "other_las": "0"}
-    f = flows.copy()
-    f["children"] = pd.to_numeric(f["children"], errors="coerce").fillna(0).astype(int)
-    f["far"] = pd.to_numeric(f["far"], errors="coerce").fillna(0).astype(int) if "far" in f else 0
-    council = results.scenario.council
-    code = f["placement_la"].astype("string")
-    inside = code == council
-    n_inside = int(f.loc[inside.fillna(False), "children"].sum())
-    f = f[~inside.fillna(False)].copy()
-    la_pts = _la_points()
-    c_e, c_n = _council_centre(results)
-    area_pts = _area_points(results)
-    names = f["placement_la_name"].astype("string") if "placement_la_name" in f else code
-    f["to_label"] = [str(nm) if isinstance(nm, str) and nm else str(cd) for nm, cd in zip(names, f["placement_la"], strict=False)]
-    drawable = f["placement_la"].isin(list(la_pts))
-    rows: list[dict[str, Any]] = []
-    other = int(f.loc[~drawable, "children"].sum())
-    other_las = set(f.loc[~drawable, "placement_la"].astype(str))
-    g = f[drawable]
-    for la, grp in g.groupby("placement_la", sort=True):
-        te, tn = la_pts[str(la)]
-        big = grp["children"] >= mc
-        if "home_area" in grp:
-            big &= grp["home_area"].astype("string").isin(list(area_pts)).fillna(False)
-        else:
-            big &= False
-        for r in grp[big].itertuples(index=False):
-            ae, an, alabel = area_pts[str(r.home_area)]
-            rows.append({"from_label": alabel, "from_e": ae, "from_n": an, "to_code": str(la), "to_label": r.to_label, "to_e": te, "to_n": tn, "children": int(r.children), "far": int(r.far)})
-        rest = grp[~big]
-        n_rest = int(rest["children"].sum())
-        if n_rest >= mc:
-            rows.append({"from_label": f"elsewhere in {results.council_name}", "from_e": c_e, "from_n": c_n, "to_code": str(la), "to_label": str(grp["to_label"].iloc[0]), "to_e": te, "to_n": tn, "children": n_rest, "far": int(rest["far"].sum())})
-        elif n_rest > 0:
-            other += n_rest
-            other_las.add(str(la))
-    out = pd.DataFrame(rows, columns=[*cols[:8], "far"])
-    out["children_pub"] = [dc.publish_count(v, min_count=mc) for v in out["children"]]
-    out["far_pub"] = [dc.publish_count(v, min_count=mc) for v in out["far"]]
-    out = out.sort_values("children", ascending=False).reset_index(drop=True)
-    summary = {"inside": dc.publish_count(n_inside, min_count=mc), "other": dc.publish_count(other, min_count=mc), "other_las": str(len(other_las))}
-    return out[cols], summary
-
-
 def raster_overlay(path: str | Path, *, breaks: Sequence[float], colours: Sequence[str], max_px: int = RASTER_MAX_PX, decimals: int = COORD_DECIMALS) -> tuple[bytes, list[list[float]]]:
     """A coloured PNG of a single-band raster, warped to Web Mercator for a Leaflet image overlay.
 
@@ -304,7 +238,7 @@ def raster_overlay(path: str | Path, *, breaks: Sequence[float], colours: Sequen
 # ----------------------------------------------------------------------------------------------
 # The map
 # ----------------------------------------------------------------------------------------------
-def write_map(results: Results, path: str | Path, *, self_contained: bool = False) -> Path:
+def write_map(results: Results, path: str | Path, *, self_contained: bool = False, published: Published | None = None) -> Path:
     """Write the interactive map of a run to ``path`` (HTML).
 
     Parameters
@@ -316,19 +250,21 @@ def write_map(results: Results, path: str | Path, *, self_contained: bool = Fals
     self_contained : bool, keyword-only
         No network at all: a plain background instead of the OpenStreetMap tiles (Leaflet and
         its plugin are inlined either way).
+    published : Published, keyword-only, optional
+        The run's published figures (:func:`geosuff.publish.build`); made here if not given.
 
     Returns
     -------
     Path
         ``path``.
     """
-    text = render_map(results, self_contained=self_contained)
+    text = render_map(results, self_contained=self_contained, published=published)
     return atomic_write_text(Path(path), text)
 
 
-def render_map(results: Results, *, self_contained: bool = False) -> str:
+def render_map(results: Results, *, self_contained: bool = False, published: Published | None = None) -> str:
     """The map's HTML (see :func:`write_map`)."""
-    m = build_map(results, self_contained=self_contained)
+    m = build_map(results, self_contained=self_contained, published=published)
     _stable_ids(m.get_root())
     text = m.get_root().render()
     if self_contained:
@@ -338,8 +274,11 @@ def render_map(results: Results, *, self_contained: bool = False) -> str:
     return text
 
 
-def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
+def build_map(results: Results, *, self_contained: bool = False, published: Published | None = None) -> folium.Map:
     """The folium map of a run (see the module docstring for the layers)."""
+    from geosuff import publish
+
+    pub = published if published is not None else publish.build(results)
     sc = results.scenario
     boundary = results.boundary.to_crs(BNG) if results.boundary.crs is not None else results.boundary.set_crs(BNG)
     minx, miny, maxx, maxy = boundary.total_bounds
@@ -368,16 +307,16 @@ def build_map(results: Results, *, self_contained: bool = False) -> folium.Map:
     if not _add_catchments(m, results, legend):
         unavailable.append("catchments")
     _add_area_access(m, results, legend)
-    if not _add_gaps(m, results, legend):
-        if results.gap_areas is not None and "geometry" in results.gap_areas:
+    if not _add_gaps(m, results, pub, legend):
+        if pub.gap_areas is not None and "geometry" in pub.gap_areas:
             notes.append(f"No gap areas: no home area has {sc.disclosure.min_count} or more children placed over {sc.analysis.far_miles:g} miles away.")
         else:
             unavailable.append("gap areas")
-    if not _add_flows(m, results, legend):
+    if not _add_flows(m, results, pub, legend):
         unavailable.append("placement flows")
     if not _add_sites(m, results, legend):
         unavailable.append("provision sites")
-    if not _add_candidates(m, results, legend):
+    if not _add_candidates(m, results, pub, legend):
         unavailable.append("candidate properties")
 
     folium.plugins.Fullscreen(position="topleft", title="Full screen", title_cancel="Exit full screen").add_to(m)
@@ -630,8 +569,8 @@ def _add_area_access(m: folium.Map, results: Results, legend: list[tuple[list[st
     return True
 
 
-def _add_gaps(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
-    gp = results.gap_areas
+def _add_gaps(m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]) -> bool:
+    gp = pub.gap_areas
     if gp is None or len(gp) == 0 or "geometry" not in gp:
         return False
     g = gp.copy()
@@ -669,8 +608,8 @@ def _add_gaps(m: folium.Map, results: Results, legend: list[tuple[list[str], str
     return True
 
 
-def _add_candidates(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
-    c = results.candidates
+def _add_candidates(m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]) -> bool:
+    c = pub.candidates
     if c is None or len(c) == 0 or not {"easting", "northing"} <= set(c.columns):
         return False
     e = pd.to_numeric(c["easting"], errors="coerce").to_numpy(float)
@@ -700,7 +639,7 @@ def _add_candidates(m: folium.Map, results: Results, legend: list[tuple[list[str
         title = f"Candidate {cid}" + (f" - rank {int(r)}" if el and np.isfinite(r) else " - not eligible")
         if is_chosen:
             title += " - CHOSEN"
-        popup = _popup_table(title, _candidate_rows(row), note="Score components are 0-1 (1 = best); the total weights them as set in [siting].")
+        popup = _popup_table(title, _candidate_rows(row, minutes=_siting_minutes(results)), note="Each component has a 0-1 score (1 = best); the total weights them as set in [siting].")
         icon = folium.DivIcon(html=f'<div class="gs-cand{" gs-cand-chosen" if is_chosen else ""}{"" if el else " gs-cand-no"}" style="background:{colour}">{text}</div>', icon_size=(26, 26), icon_anchor=(13, 13), class_name="gs-cand-icon")
         mk = folium.Marker([float(lat[j]), float(lon[j])], icon=icon, tooltip=title, z_index_offset=1000 if is_chosen else 0)
         _HtmlPopup(popup, max_width=380).add_to(mk)
@@ -722,26 +661,24 @@ def _add_candidates(m: folium.Map, results: Results, legend: list[tuple[list[str
     return True
 
 
-def _add_flows(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
-    lines, summary = flow_lines(results)
-    if results.flows is None:
+def _add_flows(m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]) -> bool:
+    if results.flows is None and not len(pub.flows):
         return False
+    lines, summary = pub.flows, pub.flows_summary
     mc = results.scenario.disclosure.min_count
+    far_miles = results.scenario.analysis.far_miles
     fg = folium.FeatureGroup(name=LAYER_FLOWS, show=False)
-    if len(lines):
-        wmax = float(lines["children"].max())
-        for r in lines.itertuples(index=False):
-            lon, lat = to_lonlat([r.from_e, r.to_e], [r.from_n, r.to_n])
-            w = 2.0 + 8.0 * math.sqrt(r.children / wmax)
-            tip = f"{html.escape(r.from_label)} &rarr; {html.escape(r.to_label)}: {r.children_pub} children ({r.far_pub} over {results.scenario.analysis.far_miles:g} miles)"
-            folium.PolyLine([[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]], weight=w, color="#6b46c1", opacity=0.7, tooltip=tip).add_to(fg)
-            folium.CircleMarker([float(lat[1]), float(lon[1])], radius=4, color="#6b46c1", fill=True, fill_opacity=1, tooltip=html.escape(r.to_label)).add_to(fg)
+    for r in lines.itertuples(index=False):
+        lon, lat = to_lonlat([r.from_e, r.to_e], [r.from_n, r.to_n])
+        tip = f"{html.escape(r.from_label)} &rarr; {html.escape(r.to_label)}: {r.children} children, band {html.escape(r.band)} ({r.far} over {far_miles:g} miles)"
+        folium.PolyLine([[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]], weight=float(r.width), color="#6b46c1", opacity=0.7, tooltip=tip).add_to(fg)
+        folium.CircleMarker([float(lat[1]), float(lon[1])], radius=4, color="#6b46c1", fill=True, fill_opacity=1, tooltip=html.escape(r.to_label)).add_to(fg)
     fg.add_to(m)
     note = (
         f"Lines join home areas (or the council's centre) to the centre of the placement council, "
-        f"width by children. Only flows of {mc} or more children are drawn. "
-        f"Placed inside the council: {summary['inside']}. Not drawn (smaller flows or unknown LA, "
-        f"{summary['other_las']} councils): {summary['other']}."
+        f"width by band of children. Only flows of {mc} or more children are drawn. "
+        f"Placed inside the council: {summary.get('inside', ':')}. Not drawn (smaller flows or unknown LA, "
+        f"{summary.get('other_las', '0')} councils): {summary.get('other', ':')}."
     )
     legend.append(([LAYER_FLOWS], _section("Placement flows", f'<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div><div class="gs-note">{html.escape(note)}</div>', "flows")))
     return True
@@ -880,22 +817,62 @@ def _popup_table(title: str, rows: Iterable[tuple[str, str]], *, note: str = "")
     return f'<div class="gs-pop"><div class="gs-pop-title">{html.escape(title)}</div><table>{body}</table>{foot}</div>'
 
 
-#: Candidate columns never shown (location, internal bookkeeping).
-_CANDIDATE_HIDDEN = {"easting", "northing", "postcode", "address", "geometry", "row", "location_reason", "location_source", "ltla", "utla", "status", "lon", "lat", "x", "y", "data_note", "snap_m", "on_network", "_col", "node", "line", "location_note", "location_estimated", "chosen"}
-_CANDIDATE_FIRST = ["candidate_id", "name", "rank", "total", "eligible", "ineligible_reason", "uses", "use", "bedrooms", "places"]
+def _candidate_rows(row: pd.Series, *, minutes: float = 30.0) -> list[tuple[str, str]]:
+    """The popup of a candidate property: every score component with its raw value, and the
+    reasons (published values only: child counts come from :mod:`geosuff.publish`)."""
 
+    def num(col: str) -> float:
+        try:
+            return float(row[col]) if col in row.index and not pd.isna(row[col]) else math.nan
+        except (TypeError, ValueError):
+            return math.nan
 
-def _candidate_rows(row: pd.Series) -> list[tuple[str, str]]:
-    cols = [c for c in _CANDIDATE_FIRST if c in row.index] + [c for c in row.index if c not in _CANDIDATE_FIRST]
-    out = []
-    for c in cols:
-        if c in _CANDIDATE_HIDDEN or str(c).startswith("_"):
-            continue
-        v = row[c]
-        if c == "reason" and (pd.isna(v) or str(v) == ""):
-            continue
-        out.append((str(c).replace("_", " "), _fmt_value(c, v)))
+    def score(col: str) -> str:
+        v = num(col)
+        return f" (score {v:.2f})" if np.isfinite(v) else ""
+
+    out: list[tuple[str, str]] = []
+    if "name" in row.index and not pd.isna(row["name"]):
+        out.append(("name", str(row["name"])))
+    rank, total = num("rank"), num("total")
+    out.append(("rank", f"{rank:.0f}" if np.isfinite(rank) else "-"))
+    out.append(("total score", f"{total:.2f}" if np.isfinite(total) else "-"))
+    el = row.get("eligible")
+    reason = str(row.get("ineligible_reason", "") or "")
+    ok = (el is True or el is np.True_ or str(el).lower() == "true") and not reason
+    out.append(("eligible", "yes" if ok else ("no: " + reason if reason else "no")))
+    use = str(row.get("use", "") or "").replace("_", " ")
+    places = num("places")
+    if use:
+        out.append(("use", use + (f", {places:.0f} place{'s' if places != 1 else ''}" if np.isfinite(places) else "")))
+    reach = str(row.get("rehoming_reachable", "") or "")
+    if reach:
+        fill = str(row.get("places_it_could_fill", "") or "")
+        text = f"{reach} children placed far away live within {minutes:g} min"
+        if fill and np.isfinite(places):
+            text += f"; could fill {fill} of {places:.0f} places"
+        out.append(("rehoming", text + score("rehoming_norm")))
+    cov = num("coverage_gain")
+    if np.isfinite(cov):
+        out.append(("coverage", f"{cov:,.0f} children aged 0-17 newly within {minutes:g} min" + score("coverage_norm")))
+    acc = num("access_minutes")
+    out.append(("access", f"{acc:.0f} min to services" + score("access_norm") if np.isfinite(acc) else "not assessed (no services layer)"))
+    nearby = num("homes_nearby")
+    if np.isfinite(nearby):
+        out.append(("clustering", f"{nearby:.0f} existing homes nearby" + score("clustering_norm") + " (counts against)"))
+    for col, label in (("bedrooms", "bedrooms"), ("condition", "condition"), ("tenure", "tenure"), ("cost", "cost"), ("available_from", "available from")):
+        if col in row.index and not pd.isna(row[col]) and str(row[col]) != "":
+            out.append((label, _fmt_value(col, row[col])))
     return out
+
+
+def _siting_minutes(results: Results) -> float:
+    try:
+        from geosuff import settings as gs
+
+        return float(gs.siting_settings(results.scenario).max_minutes)
+    except Exception:  # a hand-made scenario without siting settings
+        return float(results.scenario.analysis.local_minutes)
 
 
 def _fmt_value(col: str, v: Any) -> str:

@@ -55,58 +55,6 @@ def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------
-def published_indicator(df: pd.DataFrame, min_count: int) -> pd.DataFrame:
-    """An indicator table for publication.
-
-    Count columns (``n`` = the row's total, ``n_*`` = counts within it) go through
-    :func:`disclosure.publish_block` (primary and secondary suppression, a final "all"/"total"
-    row treated as the column total); ``pct_*`` are withheld where their count or the row total is
-    suppressed; any other derived number (e.g. ``short_of_*``) is withheld on rows with a
-    suppressed count.
-    """
-    count_cols = [c for c in df.columns if c.startswith("n_")]
-    total_col = "n" if "n" in df.columns else None
-    if not count_cols and total_col is None:
-        return df.copy()
-    out = df.copy()
-    cells = df[count_cols].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=float)
-    totals = pd.to_numeric(df[total_col], errors="coerce").fillna(0).to_numpy(dtype=float) if total_col else cells.sum(axis=1)
-    label = df.columns[0]
-    total_row = len(df) > 1 and str(df[label].iloc[-1]).strip().lower() in {"all", "total", "all children"}
-    cs, ts = disclosure.publish_block(cells, totals, min_count=min_count, total_row=total_row)
-    for j, c in enumerate(count_cols):
-        out[c] = cs[:, j]
-    if total_col:
-        out[total_col] = ts
-    row_sup = (cs == disclosure.SUPPRESSED).any(axis=1) | (ts == disclosure.SUPPRESSED)
-    for c in df.columns:
-        if c in count_cols or c == total_col:
-            continue
-        if c.startswith("pct_"):
-            num = f"n_{c[4:]}"
-            sup = (out[num] == disclosure.SUPPRESSED).to_numpy() if num in out else row_sup
-            sup = sup | (ts == disclosure.SUPPRESSED)
-            out[c] = [disclosure.SUPPRESSED if s_ else ("" if pd.isna(v) else round(float(v), 1)) for s_, v in zip(sup, df[c], strict=True)]
-        elif pd.api.types.is_numeric_dtype(df[c]) and c not in {"threshold", "minutes", "miles", "order", "target"} and not c.startswith("target"):
-            out[c] = [disclosure.SUPPRESSED if s_ else v for s_, v in zip(row_sup, df[c], strict=True)]
-    return out
-
-
-def published_dfe_comparison(df: pd.DataFrame | None, min_count: int) -> pd.DataFrame | None:
-    """The DfE comparison with the council's *computed* counts suppressed (published DfE figures
-    are already public)."""
-    if df is None or "computed_n" not in df.columns:
-        return df
-    out = df.copy().astype({"computed_n": object, "computed_pct": object})
-    for _, idx in df.groupby("table", sort=False).groups.items():
-        n = pd.to_numeric(df.loc[idx, "computed_n"], errors="coerce").fillna(0).to_numpy(float)
-        cs, _ = disclosure.publish_block(n[None, :], np.array([n.sum()]), min_count=min_count)
-        out.loc[idx, "computed_n"] = cs[0]
-        pct = df.loc[idx, "computed_pct"].to_numpy()
-        out.loc[idx, "computed_pct"] = [disclosure.SUPPRESSED if c == disclosure.SUPPRESSED else ("" if pd.isna(p) else round(float(p), 1)) for c, p in zip(cs[0], pct, strict=True)]
-    return out
-
-
 def published_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     if areas is None:
         return None
@@ -138,38 +86,52 @@ def published_sites(sites: pd.DataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+#: Candidate columns never published (locations are published as points, not postcodes).
+_CANDIDATE_PRIVATE = {"postcode", "location_source", "location_reason", "ltla", "utla", "row", "line", "node"}
+
+
+def candidate_columns(c: pd.DataFrame) -> pd.DataFrame:
+    """The candidate table's publishable columns (child counts still raw: see
+    :mod:`geosuff.publish`)."""
+    return c.drop(columns=[col for col in c.columns if col in _CANDIDATE_PRIVATE or str(col).startswith("_")]).reset_index(drop=True)
+
+
 def published_candidates(c: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
+    """Published candidates (from :attr:`geosuff.publish.Published.candidates`) as points."""
     if c is None:
         return None
-    drop = [col for col in c.columns if col in {"postcode", "location_source", "ltla", "utla", "row"}]
-    out = c.drop(columns=drop)
+    out = c.copy()
     e = pd.to_numeric(out.pop("easting"), errors="coerce") if "easting" in out else None
     n = pd.to_numeric(out.pop("northing"), errors="coerce") if "northing" in out else None
-    if e is None or n is None:
-        return gpd.GeoDataFrame(out)
     for col in out.columns:
         if out[col].dtype == object:
             out[col] = out[col].astype("string")
+    if e is None or n is None:
+        return gpd.GeoDataFrame(out)
     return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
 
 
-def _selection_table(sel: Any) -> pd.DataFrame | None:
-    if sel is None:
-        return None
-    to_frame = getattr(sel, "to_frame", None)
-    if callable(to_frame):
-        res: pd.DataFrame = to_frame()
-        return res
-    return None
+QA_DIR = "qa"
+QA_README = (
+    "Row-level quality lists for the council's own checking: one line per input row (status and\n"
+    "reason) and per validation problem. They hold no child id, postcode or location, but they\n"
+    "are lists of the rows of a child-level file, so they are not for publication: publish the\n"
+    "counts in tables/reconciliation_summary.csv and tables/issues_summary.csv instead.\n"
+)
 
 
-def write_all(results: Results) -> dict[str, Path]:
-    """Write every output of a run; returns name -> path."""
-    from geosuff import maps, report
+def write_all(results: Results, published: Any = None) -> dict[str, Path]:
+    """Write every output of a run; returns name -> path.
+
+    Published files (report, map, GeoPackage, ``tables/``) are made from
+    :func:`geosuff.publish.build`; row-level quality lists go to ``qa/`` and record-level
+    tables, on request, to ``RESTRICTED/``.
+    """
+    from geosuff import maps, publish, report
 
     out = results.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    mc = results.scenario.disclosure.min_count
+    pub = published if published is not None else publish.build(results)
     files: dict[str, Path] = {}
 
     # strings that may never be published: child ids, postcodes and grid references of children's
@@ -178,34 +140,35 @@ def write_all(results: Results) -> dict[str, Path]:
 
     # tables (published)
     tables: dict[str, pd.DataFrame | None] = {}
-    for key, df in results.indicators.items():
-        tables[f"indicators_{key}"] = published_indicator(df, mc)
-    tables["dfe_comparison"] = published_dfe_comparison(results.dfe_comparison, mc)
-    tables["sensitivity"] = published_indicator(results.sensitivity, mc) if results.sensitivity is not None else None
-    tables["scenario_comparison"] = published_indicator(results.scenario_comparison, mc) if results.scenario_comparison is not None else None
-    if results.flows is not None and len(results.flows):
-        f = results.flows.groupby(["placement_la", "placement_la_name"], dropna=False)[["children", "far"]].sum().reset_index()
-        tables["placements_by_la"] = disclosure.publish_counts(f, ["children", "far"], min_count=mc)
-    rec = results.reconciliation
-    if rec is not None:
-        tables["reconciliation"] = disclosure.redact_reconciliation(rec, forbidden)
-        summary = rec.groupby(["table", "status"]).size().rename("rows").reset_index()
-        tables["reconciliation_summary"] = summary
-    if results.issues is not None:
-        tables["issues"] = disclosure.redact_issues(results.issues, forbidden)
-    cand = published_candidates(results.candidates)
+    for key, df in pub.indicators.items():
+        tables[f"indicators_{key}"] = df
+    tables["dfe_comparison"] = pub.dfe_comparison
+    tables["sensitivity"] = pub.sensitivity
+    tables["distance_bands"] = pub.distance_bands
+    tables["scenario_comparison"] = pub.scenario
+    tables["placements_by_la"] = pub.placements_by_la
+    tables["reconciliation_summary"] = pub.reconciliation_summary
+    tables["rows_not_used_as_given"] = pub.reasons
+    tables["issues_summary"] = pub.issues_summary
+    cand = published_candidates(pub.candidates)
     if cand is not None:
-        tables["candidates_ranked"] = pd.DataFrame(cand.drop(columns="geometry"))
-    sel = _selection_table(results.selection)
-    if sel is not None:
-        tables["chosen_sites"] = sel
-    gaps_pub = published_gaps(results.gap_areas)
+        tables["candidates_ranked"] = pd.DataFrame(cand.drop(columns="geometry", errors="ignore"))
+    tables["chosen_sites"] = pub.chosen_sites
+    gaps_pub = pub.gap_areas
     if gaps_pub is not None:
         tables["gap_areas"] = pd.DataFrame(gaps_pub.drop(columns="geometry", errors="ignore"))
     for name, df in tables.items():
         if df is None:
             continue
         files[f"{name}.csv"] = write_csv(out / "tables" / f"{name}.csv", df)
+
+    # row-level quality lists (not for publication, but nothing personal in them either)
+    rec = results.reconciliation
+    if rec is not None:
+        write_text(out / QA_DIR / "README.txt", QA_README)
+        files["qa_reconciliation"] = write_csv(out / QA_DIR / "reconciliation.csv", disclosure.redact_reconciliation(rec, forbidden))
+    if results.issues is not None:
+        files["qa_issues"] = write_csv(out / QA_DIR / "issues.csv", disclosure.redact_issues(results.issues, forbidden))
 
     # GeoPackage
     layers: dict[str, gpd.GeoDataFrame] = {
@@ -226,8 +189,8 @@ def write_all(results: Results) -> dict[str, Path]:
     files["geosuff.gpkg"] = write_gpkg(out / "geosuff.gpkg", layers)
 
     # map and report
-    files["map.html"] = maps.write_map(results, out / "map.html", self_contained=results.scenario.output.self_contained)
-    files["report.html"] = report.write_report(results, out / "report.html")
+    files["map.html"] = maps.write_map(results, out / "map.html", self_contained=results.scenario.output.self_contained, published=pub)
+    files["report.html"] = report.write_report(results, out / "report.html", published=pub)
     for name, p in results.rasters.items():
         files[f"raster_{name}"] = Path(p)
 
@@ -242,7 +205,7 @@ def write_all(results: Results) -> dict[str, Path]:
             files["restricted_issues"] = write_csv(rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv", results.issues, banner=RESTRICTED_BANNER)
 
     # last line of defence: no child-level value in any published text file
-    published = [p for k, p in files.items() if not k.startswith("restricted") and Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
-    disclosure.assert_publishable(published, forbidden)
+    published_files = [p for k, p in files.items() if not k.startswith("restricted") and Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
+    disclosure.assert_publishable(published_files, forbidden)
     logger.info("wrote %d files to %s", len(files), out)
     return files

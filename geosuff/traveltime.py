@@ -1195,10 +1195,10 @@ def reachable(
     if off.size:
         radius = limit * (settings.fallback_speed_kph / 3.6) / settings.circuity_factor
         hits = r.node_tree.query_ball_point(np.column_stack([sn.x[off], sn.y[off]]), r=radius)
-        for i, nodes_hit in zip(off, hits, strict=True):
+        for q, nodes_hit in zip(off.tolist(), hits, strict=True):
             cc = np.sort(np.asarray(nodes_hit, dtype=np.int64))
-            cols[i] = cc.astype(np.int32)
-            vals[i] = _off_network_node_seconds(r, sn, np.array([i]), settings)[0, cc]
+            cols[q] = cc.astype(np.int32)
+            vals[q] = _off_network_node_seconds(r, sn, np.array([q]), settings)[0, cc]
     empty_i = np.zeros(0, dtype=np.int32)
     empty_f = np.zeros(0)
     counts = np.array([0 if c is None else c.shape[0] for c in cols], dtype=np.int64)

@@ -173,17 +173,25 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
         .reset_index()
     )
 
-    # candidates: simple documented scores (stand-in for geosuff.siting)
+    # candidates: simple documented scores (stand-in for geosuff.siting), with the columns and
+    # child-level links geosuff.siting / geosuff.pipeline give (for geosuff.publish)
     cands = inp["candidates"].table.copy()
     ce, cn = cands["easting"].to_numpy(float), cands["northing"].to_numpy(float)
     far = (measures["dfe_miles"] > a.far_miles).to_numpy()
-    near_far = (_minutes(ce, cn, home_e[far], home_n[far]) <= a.local_minutes).sum(axis=1).astype(float)
+    far_pos = np.flatnonzero(far)
+    reach = _minutes(ce, cn, home_e[far], home_n[far]) <= a.local_minutes  # (candidates, far children)
+    near_far = reach.sum(axis=1).astype(float)
     cov = (_minutes(ce, cn, home_e, home_n) <= 15).sum(axis=1).astype(float)
     cl = (_minutes(ce, cn, used["easting"].to_numpy(float), used["northing"].to_numpy(float)) <= 3).sum(axis=1)
-    cands["rehoming"] = near_far / max(near_far.max(), 1)
-    cands["coverage"] = cov / max(cov.max(), 1)
-    cands["clustering"] = np.minimum(cl, 3) / 3
-    cands["total"] = (0.5 * cands["rehoming"] + 0.25 * cands["coverage"] + 0.15 * (1 - cands["clustering"])) / 0.9
+    cands["use"] = [str(u).split(";")[0] for u in cands["uses"]]
+    cands["places"] = np.clip(pd.to_numeric(cands["bedrooms"], errors="coerce").fillna(1).to_numpy(int) - 1, 1, 5)
+    cands["rehoming_reachable"] = near_far
+    cands["rehoming_norm"] = np.minimum(near_far, cands["places"]) / max(float(np.minimum(near_far, cands["places"]).max()), 1.0)
+    cands["coverage_gain"] = cov
+    cands["coverage_norm"] = cov / max(cov.max(), 1)
+    cands["homes_nearby"] = cl
+    cands["clustering_norm"] = np.minimum(cl, 3) / 3
+    cands["total"] = (0.5 * cands["rehoming_norm"] + 0.25 * cands["coverage_norm"] + 0.15 * (1 - cands["clustering_norm"])) / 0.9
     cands["eligible"] = cands["condition"].astype(str) != "poor"
     cands["ineligible_reason"] = np.where(cands["eligible"], "", "condition 'poor' is excluded")
     order = cands[cands["eligible"]].sort_values(["total", "candidate_id"], ascending=[False, True]).index
@@ -191,9 +199,22 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     cands.loc[order, "rank"] = np.arange(1, len(order) + 1)
     chosen = tuple(cands.loc[order[:2], "candidate_id"].astype(str))
     cands["chosen"] = cands["candidate_id"].astype(str).isin(chosen)
-    sel = FakeSelection(chosen_ids=chosen, objective=float(near_far[cands["chosen"]].sum() + 12), fixed_objective=12.0, k=2, greedy_objective=float(near_far[cands["chosen"]].sum() + 12))
-    ind = indicators["overall"]
-    scen = pd.DataFrame({"measure": ["Children within 30 min of a suitable place with spare capacity", "Children placed over 20 miles"], "before": [4, int(ind["n_over_miles"].iloc[-1])], "after": [4 + int(near_far[cands["chosen"]].sum()), max(int(ind["n_over_miles"].iloc[-1]) - int(near_far[cands["chosen"]].sum()), 0)]})
+    linkage: dict[str, Any] = {"rehoming": {str(c): far_pos[reach[i]] for i, c in enumerate(cands["candidate_id"])}}
+    # before/after: 4 far children could already come home; the chosen set adds those it reaches
+    before_far = far_pos[:4]
+    chosen_rows = np.flatnonzero(cands["chosen"].to_numpy())
+    after_far = np.union1d(before_far, far_pos[reach[chosen_rows].any(axis=0)])
+    within = np.flatnonzero((measures["dfe_category"] == "20 miles or less").to_numpy())
+    linkage["scenario"] = {
+        "Placed 20 miles or less from home": (within, np.union1d(within, after_far)),
+        "Placed far who could come home within 30 min (within places)": (before_far, after_far),
+    }
+    sel = FakeSelection(chosen_ids=chosen, objective=float(after_far.size), fixed_objective=float(before_far.size), k=2, greedy_objective=float(after_far.size))
+    scen = pd.DataFrame(
+        [(label, float(len(b)), float(len(af))) for label, (b, af) in linkage["scenario"].items()] + [("Places in new sites", 0.0, float(cands.loc[cands["chosen"], "places"].sum()))],
+        columns=["indicator", "before", "after"],
+    )
+    scen["change"] = scen["after"] - scen["before"]
 
     issues = pd.DataFrame([i.as_dict() for t in (inp["placements"], inp["sites"], inp["candidates"]) for i in t.issues])
     recon = pd.DataFrame({"table": "placements", "row": pt["row"], "id": pt["CHILD"], "status": measures["status"], "reason": measures["reason"]})
@@ -217,6 +238,7 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
         issues=issues,
         rasters={"any_site": rpath},
         flows=flows,
+        linkage=linkage,
         graph_meta={"nodes": 0, "edges": 0, "source": "fixture (no road graph)"},
         timings={"fixture": 0.0},
     )

@@ -21,7 +21,10 @@ def test_demo_writes_map_report_and_data_files(demo_results) -> None:
     layers = {name for name, _ in pyogrio.list_layers(out / "geosuff.gpkg")}
     assert {"council_boundary", "sites", "catchments", "areas_access"} <= layers
     tables = {p.name for p in (out / "tables").glob("*.csv")}
-    assert {"indicators_place_group.csv", "reconciliation.csv", "candidates_ranked.csv"} <= tables
+    assert {"indicators_place_group.csv", "reconciliation_summary.csv", "candidates_ranked.csv", "gap_areas.csv", "scenario_comparison.csv", "distance_bands.csv"} <= tables
+    # row-level quality lists are kept apart from the published tables
+    assert (out / "qa" / "reconciliation.csv").is_file() and (out / "qa" / "README.txt").is_file()
+    assert "reconciliation.csv" not in tables and "issues.csv" not in tables
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["council"] == "E06000017"
     assert manifest["synthetic"] is True
@@ -83,3 +86,27 @@ def test_published_files_hold_no_child_level_data(demo_results) -> None:
 def test_report_says_synthetic(demo_results) -> None:
     html = (demo_results.out_dir / "report.html").read_text()
     assert "SYNTHETIC" in html.upper()
+
+
+def test_demo_gap_areas_name_band_and_what_they_lack(demo_results) -> None:
+    """Issue 5: on the synthetic Rutland demo each gap area names the children-count band and the
+    provision it lacks (published table, map layer and report)."""
+    g = pd.read_csv(demo_results.out_dir / "tables" / "gap_areas.csv", dtype=str, keep_default_na=False)
+    assert len(g) >= 1
+    for r in g.itertuples(index=False):
+        assert r.count_band in {"5–9", "10+"}
+        assert r.lacks.startswith("no ") and "within 30 min" in r.lacks
+        assert r.evidence.startswith(r.count_band)
+    html = (demo_results.out_dir / "report.html").read_text(encoding="utf-8")
+    assert g["area_name"].iloc[0] in html and g["lacks"].iloc[0] in html
+    assert g["area_name"].iloc[0] in (demo_results.out_dir / "map.html").read_text(encoding="utf-8")
+
+
+def test_demo_tables_report_and_map_show_the_same_figures(demo_results) -> None:
+    out = demo_results.out_dir
+    ov = pd.read_csv(out / "tables" / "indicators_overall.csv", dtype=str, keep_default_na=False).iloc[-1]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    if ov["n_over_miles"] != "c":
+        assert f"{ov['n_over_miles']} of {ov['n']} children" in html
+    pg = pd.read_csv(out / "tables" / "indicators_place_group.csv", dtype=str, keep_default_na=False).iloc[-1]
+    assert (pg[["n", "n_over_miles", "n_inside_la"]] == ov[["n", "n_over_miles", "n_inside_la"]]).all()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geosuff.inputs import Boundaries, PostcodeLookup, DEMO_POSTCODES, load_placements
+from geosuff.inputs import DEMO_POSTCODES, Boundaries, PostcodeLookup, load_placements
 from geosuff.synth import dfe_targets, synthesise
 
 

@@ -1,0 +1,962 @@
+"""The published figures of a run: every count of children, suppressed together.
+
+A run publishes many counts of the same children: the indicator tables (by placement type, age
+band, UASC, all sharing the "All children" row), the sensitivity lines, the distance bands of a
+chart, the DfE comparison, the placement councils, the map's flows, the gap areas' bands, the
+candidates' re-homing counts, the before/after of the chosen set, the data-quality counts. Rules
+applied table by table cannot stop a reader from combining them (the 10-20 mile band from the
+20-mile count and the 10-mile line, say). So every figure is registered in one :class:`Ledger`
+as the set of placement rows it counts, and :func:`geosuff.disclosure.suppress_linked` decides,
+for all of them at once, which to show as ``"c"`` so that no count of 1 to ``min_count - 1``
+children can be worked out from everything published, by subtraction or otherwise.
+
+:func:`build` makes every published table of a run (strings: counts or ``"c"``); the report, the
+map and the CSV/GeoPackage writers read only these. The raw tables of :class:`Results` stay for
+analysts working in Python and are never written to a published file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geosuff import disclosure as dc
+from geosuff import gaps
+
+if TYPE_CHECKING:
+    from geosuff.results import Results
+
+logger = logging.getLogger(__name__)
+
+SUPPRESSED = dc.SUPPRESSED
+#: Shown where a figure cannot be computed (no base, not modelled).
+NOT_APPLICABLE = ":"
+
+#: Distance bands (upper bound in miles, label) of the distribution chart.
+MILE_BANDS: tuple[tuple[float, str], ...] = (
+    (5.0, "Up to 5 miles"),
+    (10.0, "5 to 10 miles"),
+    (20.0, "10 to 20 miles"),
+    (50.0, "20 to 50 miles"),
+    (100.0, "50 to 100 miles"),
+    (math.inf, "Over 100 miles"),
+)
+DISTANCE_NOT_KNOWN = "Not known"
+
+#: Line widths (pixels) of placement flows on the map, by band of children; the count itself may
+#: be suppressed, the band is published.
+FLOW_BANDS: tuple[tuple[int, float, float], ...] = ((5, 10, 3.0), (10, 20, 5.0), (20, 50, 7.0), (50, math.inf, 9.0))
+
+#: The blocks of an indicator row: each partitions the row's children.
+INDICATOR_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("miles", ("within_miles", "over_miles", "distance_not_known")),
+    ("la", ("inside_la", "outside_la", "la_not_known")),
+    ("adjoining", ("outside_not_adjoining", "rest_adjoining")),
+    ("minutes", ("within_minutes", "beyond_minutes", "minutes_not_known")),
+)
+#: Columns of a published indicator table, in order (``n_<name>`` then ``pct_<name>``).
+INDICATOR_PUBLISHED: tuple[str, ...] = (
+    "within_miles",
+    "over_miles",
+    "distance_not_known",
+    "inside_la",
+    "outside_la",
+    "la_not_known",
+    "outside_not_adjoining",
+    "within_minutes",
+    "beyond_minutes",
+    "minutes_not_known",
+)
+BREAKDOWNS: tuple[str, ...] = ("overall", "place_group", "age_band", "uasc")
+
+
+#: How much the figures of a table matter (0 = most): further suppression falls on the highest
+#: numbers first, so the headline figures survive where a chart's band can go instead.
+TABLE_PRIORITY: tuple[tuple[str, int], ...] = (
+    ("indicators_overall", 0),
+    ("dfe", 0),
+    ("scenario:headline", 0),
+    ("indicators_", 1),
+    ("scenario", 1),
+    ("gap_areas", 1),
+    ("placements_by_la", 2),
+    ("flows", 2),
+    ("candidates", 2),
+    ("chosen_sites", 2),
+    ("sensitivity", 3),
+    ("distance_bands", 3),
+    ("quality", 4),
+    ("issues", 4),
+)
+
+
+def table_priority(table: str) -> int:
+    """The priority (0 = most important) of a table's figures (:data:`TABLE_PRIORITY`)."""
+    for prefix, p in TABLE_PRIORITY:
+        if table.startswith(prefix):
+            return p
+    return 2
+
+
+# ----------------------------------------------------------------------------------------------
+# The ledger
+# ----------------------------------------------------------------------------------------------
+class Ledger:
+    """Every figure about children that a run publishes, as the records it counts.
+
+    Figures counting the same set of records are one figure (so the "All children" row is the
+    same figure in every table, and one decision holds for all). Call :meth:`solve` once, after
+    registering everything, then read :meth:`text`.
+
+    Parameters
+    ----------
+    n_records : int
+        Number of records (placement rows); figures give positions ``0 .. n_records - 1``.
+    min_count : int, keyword-only
+        Smallest count published.
+    """
+
+    def __init__(self, n_records: int, *, min_count: int) -> None:
+        self.n_records = int(n_records)
+        self.min_count = int(min_count)
+        self._index: dict[bytes, int] = {}
+        self.members: list[np.ndarray] = []
+        self.kind: list[int] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.request: list[bool] = []
+        self.group: list[int] = []
+        self.priority: list[int] = []
+        self.labels: list[list[str]] = []
+        self._groups: dict[str, int] = {}
+        self._suppressed: np.ndarray | None = None
+        self.result: dc.LinkedSuppression | None = None
+
+    # -- registering ---------------------------------------------------------------------------
+    def _members(self, rows: Any) -> np.ndarray:
+        a = np.asarray(rows)
+        if a.dtype == bool:
+            if a.size != self.n_records:
+                raise ValueError(f"mask of {a.size} rows for a ledger of {self.n_records}")
+            return np.flatnonzero(a)
+        idx = np.unique(a.astype(np.int64).reshape(-1))
+        if idx.size and (idx[0] < 0 or idx[-1] >= self.n_records):
+            raise ValueError("record position out of range")
+        return idx
+
+    def add(
+        self,
+        rows: Any,
+        *,
+        table: str,
+        label: str = "",
+        kind: int = dc.EXACT,
+        lower: float = math.nan,
+        upper: float = math.nan,
+        suppress: bool = False,
+    ) -> int:
+        """Register a figure (a boolean mask over the records or their positions); its handle.
+
+        ``kind`` is :data:`geosuff.disclosure.EXACT` (shown as a count or "c"),
+        :data:`~geosuff.disclosure.IMPLIED` (not shown but derivable: protected when small),
+        :data:`~geosuff.disclosure.BAND` (shown only as the interval ``lower``-``upper``) or
+        :data:`~geosuff.disclosure.FORCED`. An exact figure may also carry a published interval.
+        ``suppress`` asks for "c" (e.g. a table's own secondary suppression).
+        """
+        if self._suppressed is not None:
+            raise RuntimeError("the ledger is solved: register every figure before solve()")
+        m = self._members(rows)
+        key = m.tobytes()
+        g = self._groups.setdefault(table, len(self._groups))
+        h = self._index.get(key)
+        if h is None:
+            h = len(self.members)
+            self._index[key] = h
+            self.members.append(m)
+            self.kind.append(kind)
+            self.lower.append(lower)
+            self.upper.append(upper)
+            self.request.append(bool(suppress) and kind == dc.EXACT)
+            self.group.append(g)
+            self.priority.append(table_priority(table))
+            self.labels.append([f"{table}: {label}"])
+            return h
+        self.priority[h] = min(self.priority[h], table_priority(table))
+        # the same records again: the strongest publication wins, bands intersect
+        rank = {dc.IMPLIED: 0, dc.BAND: 1, dc.EXACT: 2, dc.FORCED: 3}
+        if rank[kind] > rank[self.kind[h]]:
+            self.kind[h] = kind
+        if not math.isnan(lower):
+            self.lower[h] = lower if math.isnan(self.lower[h]) else max(self.lower[h], lower)
+        if not math.isnan(upper):
+            self.upper[h] = upper if math.isnan(self.upper[h]) else min(self.upper[h], upper)
+        self.request[h] = (self.request[h] or (bool(suppress) and kind == dc.EXACT)) and self.kind[h] == dc.EXACT
+        self.labels[h].append(f"{table}: {label}")
+        return h
+
+    def block(
+        self,
+        table: str,
+        cells: Sequence[Sequence[Any]],
+        totals: Sequence[Any],
+        *,
+        total_row: bool,
+        shown: Sequence[bool] | None = None,
+        labels: Sequence[str] = (),
+        local: bool = False,
+    ) -> tuple[list[list[int]], list[int]]:
+        """Register a block: rows of cells that partition each row's total (optionally with a
+        last row that is the column total). Cells of columns not ``shown`` are registered as
+        implied (not published, but protected when small). With ``local``, the block is first
+        suppressed on its own (the classic table pattern,
+        :func:`geosuff.disclosure.suppress_block`); by default everything is decided together at
+        :meth:`solve`, where the priorities keep the most important figures.
+
+        Returns the cell handles (rows x columns) and the total handles.
+        """
+        masks = [[self._members(c) for c in row] for row in cells]
+        tmasks = [self._members(t) for t in totals]
+        counts = np.array([[len(c) for c in row] for row in masks], dtype=float)
+        tot = np.array([len(t) for t in tmasks], dtype=float)
+        k = counts.shape[1] if counts.ndim == 2 else 0
+        shown_cols = [True] * k if shown is None else list(shown)
+        if local:
+            cmask, tmask = dc.suppress_block(counts, tot, min_count=self.min_count, total_row=total_row)
+        else:
+            cmask, tmask = np.zeros(counts.shape, dtype=bool), np.zeros(tot.shape, dtype=bool)
+        lab = list(labels) or [str(i) for i in range(len(masks))]
+        handles = [
+            [
+                self.add(masks[i][j], table=table, label=f"{lab[i]} / {j}", kind=dc.EXACT if shown_cols[j] else dc.IMPLIED, suppress=bool(cmask[i, j]) and shown_cols[j])
+                for j in range(k)
+            ]
+            for i in range(len(masks))
+        ]
+        thandles = [self.add(tmasks[i], table=table, label=f"{lab[i]} / total", suppress=bool(tmask[i])) for i in range(len(tmasks))]
+        return handles, thandles
+
+    # -- solving ---------------------------------------------------------------------------------
+    def solve(self) -> None:
+        """Decide every figure's publication (see :func:`geosuff.disclosure.suppress_linked`)."""
+        if self._suppressed is not None:
+            return
+        F = len(self.members)
+        if F == 0:
+            self._suppressed = np.zeros(0, dtype=bool)
+            return
+        self._atoms = dc.figure_atoms(self.members, self.n_records)
+        A, w = self._atoms
+        res = dc.suppress_linked(
+            A,
+            w,
+            kind=np.array(self.kind),
+            min_count=self.min_count,
+            suppress=np.array(self.request),
+            lower=np.array(self.lower, dtype=float),
+            upper=np.array(self.upper, dtype=float),
+            group=np.array(self.group),
+            priority=np.array(self.priority),
+        )
+        self.result = res
+        self._suppressed = res.suppressed
+        logger.info(
+            "disclosure: %d figures over %d records (%d atoms), %d suppressed (%d small), %d LPs",
+            F,
+            self.n_records,
+            A.shape[1],
+            int(res.suppressed.sum()),
+            int(res.primary.sum()),
+            res.lp_solves,
+        )
+
+    def _check(self) -> np.ndarray:
+        if self._suppressed is None:
+            raise RuntimeError("call solve() before reading published figures")
+        return self._suppressed
+
+    # -- reading ---------------------------------------------------------------------------------
+    def count(self, h: int) -> int:
+        """The true count (internal use only)."""
+        return int(self.members[h].size)
+
+    def shown(self, h: int) -> bool:
+        """Whether the figure is published as its count."""
+        sup = self._check()
+        return self.kind[h] == dc.FORCED or (self.kind[h] == dc.EXACT and not bool(sup[h]))
+
+    def text(self, h: int) -> str:
+        """The published figure: the count, or ``"c"``."""
+        return str(self.count(h)) if self.shown(h) else SUPPRESSED
+
+    def percent(self, num: int, den: int, *, digits: int = 1) -> str:
+        """``100 * num / den`` to ``digits`` decimals; ``"c"`` where either is suppressed and
+        ``":"`` where the base is 0."""
+        d = self.count(den)
+        if self.shown(den) and d == 0:
+            return NOT_APPLICABLE
+        if not (self.shown(num) and self.shown(den)):
+            return SUPPRESSED
+        return f"{100.0 * self.count(num) / d:.{digits}f}"
+
+    def audit(self) -> pd.DataFrame:
+        """Every figure not shown exactly, with what a reader can work out about it (its range
+        given everything published); for tests and for the council's own assurance."""
+        sup = self._check()
+        if not self.members:
+            return pd.DataFrame(columns=["figure", "labels", "kind", "value", "lower", "upper"])
+        A, w = self._atoms
+        a = dc.audit_linked(A, w, kind=np.array(self.kind), suppressed=sup, lower=np.array(self.lower, dtype=float), upper=np.array(self.upper, dtype=float))
+        a.insert(1, "labels", ["; ".join(self.labels[int(f)]) for f in a["figure"]])
+        a.insert(2, "kind", [int(self.kind[int(f)]) for f in a["figure"]])
+        return a
+
+    def published_values(self) -> pd.DataFrame:
+        """Every figure with its published text (internal; tests)."""
+        self._check()
+        return pd.DataFrame(
+            {
+                "figure": np.arange(len(self.members)),
+                "labels": ["; ".join(x) for x in self.labels],
+                "kind": self.kind,
+                "value": [m.size for m in self.members],
+                "published": [self.text(h) if self.kind[h] in (dc.EXACT, dc.FORCED) else "" for h in range(len(self.members))],
+                "lower": self.lower,
+                "upper": self.upper,
+                "priority": self.priority,
+                "reason": self.result.reason if self.result is not None else 0,
+            }
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# The published tables
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Published:
+    """Every published table of a run (counts of children as strings: a count or ``"c"``).
+
+    Attributes
+    ----------
+    indicators : dict[str, DataFrame]
+        By breakdown ("overall", "place_group", "age_band", "uasc"): ``group``, ``label``,
+        ``n`` and ``n_<x>``/``pct_<x>`` for :data:`INDICATOR_PUBLISHED` (pct 0-100, 1 decimal).
+    sensitivity : DataFrame or None
+        ``measure``, ``threshold``, ``unit``, ``n``, ``n_within``, ``pct_within``,
+        ``n_not_known``, ``pct_not_known``.
+    distance_bands : DataFrame or None
+        ``band``, ``children``, ``beyond_line`` (bool) - the distribution chart.
+    dfe_comparison : DataFrame or None
+        The DfE comparison with this analysis' counts published (``computed_n``,
+        ``computed_pct``); the DfE's own figures as the DfE published them.
+    headline : dict
+        Strings for the report's summary (see :func:`build`).
+    scenario : DataFrame or None
+        ``indicator``, ``before``, ``after``, ``change``.
+    selection : dict or None
+        ``chosen`` (ids), ``before``, ``after``, ``gain``, ``status``, ``mip_gap``,
+        ``greedy_gap``.
+    chosen_sites : DataFrame or None
+        One row per chosen property.
+    candidates : DataFrame or None
+        The ranked candidates, child counts published (``rehoming_reachable``,
+        ``places_it_could_fill``), with ``easting``/``northing`` (council property, public).
+    gap_areas : GeoDataFrame or None
+        Publishable columns only (bands, named needs).
+    flows : DataFrame
+        Placement flows to draw: ``from_label``, ``from_e``, ``from_n``, ``to_code``,
+        ``to_label``, ``to_e``, ``to_n``, ``children``, ``far``, ``width``, ``band``.
+    flows_summary : dict
+        ``inside``, ``other``, ``other_las`` (strings).
+    placements_by_la : DataFrame or None
+        ``placement_la``, ``placement_la_name``, ``children``, ``far``.
+    reconciliation_summary, reasons, issues_summary : DataFrame or None
+        Data-quality counts (rows of the children's table go through disclosure control).
+    ledger : Ledger
+        The figures (internal: tests and assurance).
+    """
+
+    min_count: int
+    indicators: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sensitivity: pd.DataFrame | None = None
+    distance_bands: pd.DataFrame | None = None
+    dfe_comparison: pd.DataFrame | None = None
+    headline: dict[str, Any] = field(default_factory=dict)
+    scenario: pd.DataFrame | None = None
+    selection: dict[str, Any] | None = None
+    chosen_sites: pd.DataFrame | None = None
+    candidates: pd.DataFrame | None = None
+    gap_areas: gpd.GeoDataFrame | None = None
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    flows_summary: dict[str, str] = field(default_factory=dict)
+    placements_by_la: pd.DataFrame | None = None
+    reconciliation_summary: pd.DataFrame | None = None
+    reasons: pd.DataFrame | None = None
+    issues_summary: pd.DataFrame | None = None
+    ledger: Ledger | None = None
+
+
+def build(results: Results) -> Published:
+    """Register every published figure of a run, solve the suppression, make the tables.
+
+    Parameters
+    ----------
+    results : Results
+        A run's results (``measures`` is the record table: one row per placement).
+
+    Returns
+    -------
+    Published
+    """
+    sc = results.scenario
+    a = sc.analysis
+    mc = sc.disclosure.min_count
+    m = results.measures.reset_index(drop=True)
+    n_rec = len(m)
+    led = Ledger(n_rec, min_count=mc)
+    status = m["status"].astype(str).to_numpy() if "status" in m else np.full(n_rec, "used")
+    counted = status != "excluded"
+    cm = m[counted]
+    cpos = np.flatnonzero(counted)
+
+    def full(mask_counted: np.ndarray) -> np.ndarray:
+        out = np.zeros(n_rec, dtype=bool)
+        out[cpos[np.asarray(mask_counted, dtype=bool)]] = True
+        return out
+
+    pending: dict[str, Any] = {}
+    has_miles = "dfe_miles" in m.columns
+
+    # indicator tables (all breakdowns share their "All children" row)
+    if has_miles:
+        flags = gaps.indicator_flags(cm, far_miles=a.far_miles, minutes=a.local_minutes)
+        flags["rest_adjoining"] = ~flags["outside_not_adjoining"]
+        for by in BREAKDOWNS:
+            try:
+                keys, order, labels = gaps._grouping(cm, by)
+            except Exception as err:  # a breakdown column is missing: that table is left out
+                logger.info("indicator table by %s not published: %s", by, err)
+                continue
+            groups = [] if by in ("overall", "all") else list(order)
+            sels = [keys == g for g in groups] + [np.ones(len(cm), dtype=bool)]
+            row_labels = [labels[g] for g in groups] + [gaps.ALL_LABEL]
+            total_row = len(sels) > 1
+            handles: dict[str, list[int]] = {}
+            totals: list[int] = []
+            for name, cols in INDICATOR_BLOCKS:
+                cells = [[full(flags[c] & s) for c in cols] for s in sels]
+                hs, ts = led.block(f"indicators_{by}:{name}", cells, [full(s) for s in sels], total_row=total_row, shown=[c != "rest_adjoining" for c in cols], labels=row_labels)
+                for j, c in enumerate(cols):
+                    handles[c] = [hs[i][j] for i in range(len(sels))]
+                totals = ts
+            pending[f"ind:{by}"] = (groups, row_labels, handles, totals)
+
+        # sensitivity lines and distance bands (all children)
+        miles = gaps._col_float(cm, "dfe_miles")
+        mins = gaps._col_float(cm, "road_minutes")
+        all_h = led.add(full(np.ones(len(cm), dtype=bool)), table="sensitivity", label="all")
+        sens_rows = []
+        for measure, values, lines, unit in (("straight-line miles", miles, a.sensitivity_miles, "miles"), ("road minutes", mins, a.sensitivity_minutes, "min")):
+            known = np.isfinite(values)
+            nk = led.add(full(~known), table="sensitivity", label=f"{measure} not known")
+            for t in sorted(float(x) for x in lines):
+                h = led.add(full(known & (values <= t)), table="sensitivity", label=f"{measure} <= {t:g}")
+                sens_rows.append((measure, t, unit, h, nk, bool(known.any())))
+        pending["sensitivity"] = (all_h, sens_rows)
+        band_h = []
+        for lo, hi in distance_bands(miles, far_miles=a.far_miles, min_count=mc):
+            sel = np.isfinite(miles) & ((miles >= lo) if lo == 0 else (miles > lo)) & (miles <= hi)
+            label = band_label(lo, hi)
+            band_h.append((label, led.add(full(sel), table="distance_bands", label=label), lo >= a.far_miles))
+        band_h.append((DISTANCE_NOT_KNOWN, led.add(full(~np.isfinite(miles)), table="distance_bands", label="not known"), False))
+        pending["bands"] = band_h
+
+        # this analysis in the DfE comparison
+        if results.dfe_comparison is not None and len(results.dfe_comparison):
+            dflags = gaps.dfe_flags(cm)
+            char = {(t, mm): c for t, mm, c in gaps.DFE_ROWS}
+            dfe_h = []
+            for r in results.dfe_comparison.itertuples(index=False):
+                key = char.get((str(r.table), str(r.measure)))
+                dfe_h.append(led.add(full(dflags[key]), table="dfe", label=f"{r.table}: {r.measure}") if key is not None else None)
+            pending["dfe"] = dfe_h
+
+    # placements by placement council, and the map's flows
+    if "placement_la" in m.columns:
+        la = m["placement_la"].astype("string")
+        far_all = (m["dfe_category"] == "Over 20 miles").to_numpy(bool) if "dfe_category" in m else np.zeros(n_rec, bool)
+        names = m["placement_la_name"].astype("string") if "placement_la_name" in m else la
+        la_rows = []
+        codes = sorted({str(x) for x in la[counted].dropna()})
+        for code in codes:
+            sel = counted & (la == code).fillna(False).to_numpy(bool)
+            nm = str(names[sel].dropna().iloc[0]) if names[sel].notna().any() else code
+            la_rows.append((code, nm, led.add(sel, table="placements_by_la", label=f"{code} children"), led.add(sel & far_all, table="placements_by_la", label=f"{code} far")))
+        pending["by_la"] = la_rows
+        pending["flows"] = _register_flows(led, results, m, counted, far_all)
+
+    # gap areas: published as bands
+    g = results.gap_areas
+    if g is not None and len(g) and "members" in g.attrs:
+        gap_h = []
+        for mem, band in zip(g.attrs["members"], g["count_band"].astype(str), strict=True):
+            lo_b, hi_b = _band_bounds(band)
+            gap_h.append(led.add(np.asarray(mem, dtype=np.int64), table="gap_areas", label=band, kind=dc.BAND, lower=lo_b, upper=hi_b))
+        pending["gaps"] = gap_h
+
+    # siting: re-homing counts, chosen sites, before/after
+    link = results.linkage or {}
+    cands = results.candidates
+    if cands is not None and len(cands) and "rehoming" in link:
+        cand_h = {}
+        for cid in cands["candidate_id"].astype(str):
+            rows = link["rehoming"].get(cid)
+            if rows is None:
+                continue
+            r = cands[cands["candidate_id"].astype(str) == cid].iloc[0]
+            places = pd.to_numeric(pd.Series([r.get("places")]), errors="coerce").iloc[0]
+            lower = float(places) if np.isfinite(places) and len(rows) >= places > 0 else math.nan
+            cand_h[cid] = led.add(np.asarray(rows, dtype=np.int64), table="candidates", label=f"{cid} re-homing", lower=lower)
+        pending["candidates"] = cand_h
+    if "scenario" in link:
+        # "children placed far who could come home" is the third headline: kept first
+        pending["scenario"] = {
+            label: (
+                led.add(b, table="scenario:headline" if label.startswith("Placed far") else "scenario", label=f"{label} before"),
+                led.add(af, table="scenario:headline" if label.startswith("Placed far") else "scenario", label=f"{label} after"),
+            )
+            for label, (b, af) in link["scenario"].items()
+        }
+    if "assigned" in link:
+        pending["assigned"] = {cid: led.add(rows, table="chosen_sites", label=f"{cid} assigned") for cid, rows in link["assigned"].items()}
+
+    # data quality: the children's table rows by status, reason and validation issue
+    pending["quality"] = _register_quality(led, results, m)
+
+    led.solve()
+    pub = Published(min_count=mc, ledger=led)
+    _fill_indicators(pub, led, pending)
+    _fill_sensitivity(pub, led, pending)
+    _fill_dfe(pub, led, pending, results)
+    _fill_headline(pub, led, pending, results)
+    _fill_siting(pub, led, pending, results)
+    _fill_gaps(pub, results)
+    _fill_places(pub, led, pending)
+    _fill_quality(pub, led, pending, results)
+    audit = led.result
+    if audit is not None and audit.unprotected.any():
+        logger.warning("disclosure: %d small figure(s) could not be protected", int(audit.unprotected.sum()))
+    return pub
+
+
+def distance_bands(miles: np.ndarray, *, far_miles: float, min_count: int) -> list[tuple[float, float]]:
+    """Bands (lower, upper] of the distance chart: the edges of :data:`MILE_BANDS` plus the far
+    line, with a band of 1 to ``min_count - 1`` children merged into its smaller neighbour on
+    the same side of the line (so the chart shows counts rather than a row of "c")."""
+    edges = sorted({0.0, far_miles, *[hi for hi, _ in MILE_BANDS]})
+    bands = list(zip(edges[:-1], edges[1:], strict=True))
+    known = miles[np.isfinite(miles)]
+
+    def count(b: tuple[float, float]) -> int:
+        lo, hi = b
+        return int((((known >= lo) if lo == 0 else (known > lo)) & (known <= hi)).sum())
+
+    while True:
+        small = [i for i, b in enumerate(bands) if 0 < count(b) < min_count]
+        merged = False
+        for i in small:
+            side = bands[i][0] >= far_miles
+            nbrs = [j for j in (i - 1, i + 1) if 0 <= j < len(bands) and (bands[j][0] >= far_miles) == side]
+            if not nbrs:
+                continue
+            j = min(nbrs, key=lambda x: (count(bands[x]), x))
+            a, b = sorted((i, j))
+            bands[a : b + 1] = [(bands[a][0], bands[b][1])]
+            merged = True
+            break
+        if not merged:
+            return bands
+
+
+def band_label(lo: float, hi: float) -> str:
+    """ "Up to 5 miles", "10 to 20 miles", "Over 100 miles"."""
+    if lo == 0:
+        return f"Up to {hi:g} miles"
+    if not np.isfinite(hi):
+        return f"Over {lo:g} miles"
+    return f"{lo:g} to {hi:g} miles"
+
+
+def _band_bounds(band: str) -> tuple[float, float]:
+    """(lower, upper) of a count band such as "5–9" or "10+"."""
+    b = band.replace("\u2013", "-").strip()
+    if b.endswith("+"):
+        return float(b[:-1]), math.inf
+    if "-" in b:
+        lo, hi = b.split("-", 1)
+        return float(lo), float(hi)
+    return math.nan, math.nan
+
+
+def flow_band(n: int) -> tuple[str, float, float, float]:
+    """Label, bounds and line width of the flow band holding ``n`` children."""
+    for lo, hi, width in FLOW_BANDS:
+        if lo <= n < hi:
+            label = f"{lo}+" if not np.isfinite(hi) else f"{lo}\u2013{int(hi) - 1}"
+            return label, float(lo), float(hi - 1) if np.isfinite(hi) else math.inf, width
+    return "", math.nan, math.nan, FLOW_BANDS[0][2]
+
+
+def _register_flows(led: Ledger, results: Results, m: pd.DataFrame, counted: np.ndarray, far_all: np.ndarray) -> dict[str, Any]:
+    """Flows home area -> placement council: drawn from the home area with at least
+    ``min_count`` children, else merged per council ("elsewhere in the council"), else into one
+    "other" total that is not drawn."""
+    from geosuff import maps
+
+    mc = led.min_count
+    council = results.scenario.council
+    la = m["placement_la"].astype("string").fillna("").to_numpy(dtype=object)
+    home = m["home_area"].astype("string").fillna("").to_numpy(dtype=object) if "home_area" in m else np.full(len(m), "", dtype=object)
+    names = m["placement_la_name"].astype("string").fillna("").to_numpy(dtype=object) if "placement_la_name" in m else la
+    la_pts = maps._la_points()
+    area_pts = maps._area_points(results)
+    c_e, c_n = maps._council_centre(results)
+    inside = counted & (la == council)
+    known_la = counted & (la != "")
+    outside = known_la & ~inside
+    drawable = outside & np.isin(la, list(la_pts))
+    other = counted & ~inside & ~drawable  # outside to an undrawable LA, or LA not known
+    lines = []
+    for code in sorted(set(la[drawable])):
+        to = drawable & (la == code)
+        te, tn = la_pts[str(code)]
+        label = next((str(x) for x in names[to] if x), str(code))
+        big_rows = np.zeros(len(m), dtype=bool)
+        for area in sorted(set(home[to]) - {""}):
+            sel = to & (home == area)
+            if sel.sum() >= mc and area in area_pts:
+                ae, an, alabel = area_pts[area]
+                lines.append((alabel, ae, an, code, label, te, tn, sel))
+                big_rows |= sel
+        rest = to & ~big_rows
+        if rest.sum() >= mc:
+            lines.append((f"elsewhere in {results.council_name}", c_e, c_n, code, label, te, tn, rest))
+        else:
+            other |= rest
+    drawn = []
+    for alabel, ae, an, code, label, te, tn, sel in lines:
+        band, lo, hi, width = flow_band(int(sel.sum()))
+        h = led.add(sel, table="flows", label=f"{alabel} -> {code}", lower=lo, upper=hi)
+        hf = led.add(sel & far_all, table="flows", label=f"{alabel} -> {code} far")
+        drawn.append((alabel, ae, an, code, label, te, tn, h, hf, band, width, int(sel.sum())))
+    return {
+        "lines": drawn,
+        "inside": led.add(inside, table="flows", label="inside"),
+        "other": led.add(other, table="flows", label="other"),
+        "other_las": len({str(x) for x in la[other] if x}),
+    }
+
+
+def _register_quality(led: Ledger, results: Results, m: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    pos_of_row: dict[int, int] = {}
+    if "row" in m.columns:
+        rows = pd.to_numeric(m["row"], errors="coerce").to_numpy()
+        pos_of_row = {int(r): i for i, r in enumerate(rows) if np.isfinite(r)}
+    rec = results.reconciliation
+    if rec is not None and len(rec) and {"table", "status"} <= set(rec.columns):
+        r2 = rec.assign(reason=rec.get("reason", pd.Series("", index=rec.index)).fillna("").astype(str))
+        by_status = []
+        for (table, st), grp in r2.groupby(["table", "status"], sort=True):
+            h = _quality_figure(led, table, grp, pos_of_row, f"{table} {st}")
+            by_status.append((str(table), str(st), h, len(grp)))
+        reasons = []
+        ex = r2[(r2["status"].astype(str) != "used") | (r2["reason"] != "")]
+        for (table, st, rs), grp in ex.groupby(["table", "status", "reason"], sort=True):
+            h = _quality_figure(led, table, grp, pos_of_row, f"{table} {st} {rs}")
+            reasons.append((str(table), str(st), str(rs) or "(no reason given)", h, len(grp)))
+        out["status"] = by_status
+        out["reasons"] = reasons
+    iss = results.issues
+    if iss is not None and len(iss) and {"file", "problem"} <= set(iss.columns):
+        placements_file = results.scenario.inputs.placements.name if getattr(results.scenario.inputs, "placements", None) else None
+        keys = [k for k in ("file", "column", "severity", "problem") if k in iss.columns]
+        forbidden = dc.personal_strings(results.measures, sites=results.sites)
+        red = dc.redact_issues(iss, forbidden)
+        items = []
+        for key, grp in red.groupby(keys, dropna=False, sort=True):
+            key_t = key if isinstance(key, tuple) else (key,)
+            is_children = placements_file is not None and str(key_t[0]) == placements_file
+            h = None
+            if is_children and "row" in grp.columns:
+                pos = [pos_of_row[int(r)] for r in pd.to_numeric(grp["row"], errors="coerce").dropna() if int(r) in pos_of_row]
+                if len(pos) == len(grp):
+                    h = led.add(np.array(pos, dtype=np.int64), table="issues", label=" / ".join(map(str, key_t)))
+            items.append((tuple("" if pd.isna(x) else str(x) for x in key_t), h, len(grp), is_children))
+        out["issues"] = (keys, items)
+    return out
+
+
+def _quality_figure(led: Ledger, table: Any, grp: pd.DataFrame, pos_of_row: dict[int, int], label: str) -> int | None:
+    """A ledger figure for rows of the children's table (None for other tables: not children)."""
+    if str(table) != "placements" or "row" not in grp.columns:
+        return None
+    rows = pd.to_numeric(grp["row"], errors="coerce").dropna().astype(int)
+    pos = [pos_of_row[r] for r in rows if r in pos_of_row]
+    if len(pos) != len(grp):
+        return led.add(np.zeros(0, dtype=np.int64), table="quality", label=label) if len(grp) == 0 else None
+    return led.add(np.array(pos, dtype=np.int64), table="quality", label=label)
+
+
+# ----------------------------------------------------------------------------------------------
+# Filling the tables from the solved ledger
+# ----------------------------------------------------------------------------------------------
+def _fill_indicators(pub: Published, led: Ledger, pending: dict[str, Any]) -> None:
+    for by in BREAKDOWNS:
+        item = pending.get(f"ind:{by}")
+        if item is None:
+            continue
+        groups, row_labels, handles, totals = item
+        rows = []
+        for i, label in enumerate(row_labels):
+            r: dict[str, Any] = {"group": groups[i] if i < len(groups) else "all", "label": label, "n": led.text(totals[i])}
+            for name in INDICATOR_PUBLISHED:
+                h = handles[name][i]
+                r[f"n_{name}"] = led.text(h)
+                r[f"pct_{name}"] = led.percent(h, totals[i])
+            if led.count(handles["minutes_not_known"][i]) == led.count(totals[i]):
+                r["pct_within_minutes"] = NOT_APPLICABLE
+                r["pct_beyond_minutes"] = NOT_APPLICABLE
+            rows.append(r)
+        pub.indicators[by] = pd.DataFrame(rows)
+
+
+def _fill_sensitivity(pub: Published, led: Ledger, pending: dict[str, Any]) -> None:
+    if "sensitivity" in pending:
+        all_h, sens_rows = pending["sensitivity"]
+        pub.sensitivity = pd.DataFrame(
+            [
+                {
+                    "measure": measure,
+                    "threshold": t,
+                    "unit": unit,
+                    "n": led.text(all_h),
+                    "n_within": led.text(h) if any_known else NOT_APPLICABLE,
+                    "pct_within": led.percent(h, all_h) if any_known else NOT_APPLICABLE,
+                    "n_not_known": led.text(nk),
+                    "pct_not_known": led.percent(nk, all_h),
+                }
+                for measure, t, unit, h, nk, any_known in sens_rows
+            ]
+        )
+    if "bands" in pending:
+        pub.distance_bands = pd.DataFrame([{"band": label, "children": led.text(h), "beyond_line": beyond} for label, h, beyond in pending["bands"]])
+
+
+def _fill_dfe(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:
+    d = results.dfe_comparison
+    if d is None or "dfe" not in pending:
+        return
+    out = d.copy().astype({"computed_n": object, "computed_pct": object})
+    all_h = pending["sensitivity"][0] if "sensitivity" in pending else None
+    for i, h in enumerate(pending["dfe"]):
+        if h is None:
+            out.iloc[i, out.columns.get_loc("computed_n")] = NOT_APPLICABLE
+            out.iloc[i, out.columns.get_loc("computed_pct")] = NOT_APPLICABLE
+            continue
+        out.iloc[i, out.columns.get_loc("computed_n")] = led.text(h)
+        out.iloc[i, out.columns.get_loc("computed_pct")] = led.percent(h, all_h) if all_h is not None else NOT_APPLICABLE
+    pub.dfe_comparison = out
+
+
+def _fill_headline(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:
+    item = pending.get("ind:overall")
+    if item is None:
+        return
+    _, _, handles, totals = item
+    a = results.scenario.analysis
+    n_h = totals[-1]
+    far_h = handles["over_miles"][-1]
+    in_h = handles["inside_la"][-1]
+    nk_h = handles["la_not_known"][-1]
+    n = led.count(n_h)
+    head: dict[str, Any] = {
+        "n": led.text(n_h),
+        "far": led.text(far_h),
+        "far_pct": led.percent(far_h, n_h, digits=0),
+        "inside": led.text(in_h),
+        "inside_pct": led.percent(in_h, n_h, digits=0),
+        "la_not_known": led.count(nk_h) > 0,
+    }
+    meets = n > 0 and led.count(in_h) >= a.local_target * n - 1e-9
+    head["meets_target"] = meets
+    if led.shown(in_h) and led.shown(n_h):
+        need = max(0, math.ceil(a.local_target * n - 1e-9) - led.count(in_h))
+        head["shortfall"] = str(need)
+    else:
+        head["shortfall"] = SUPPRESSED
+    pub.headline = head
+
+
+def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:
+    mc = led.min_count
+    c = results.candidates
+    if c is not None and len(c):
+        from geosuff import outputs
+
+        out = outputs.candidate_columns(c)
+        cand_h = pending.get("candidates", {})
+        reach, fill = [], []
+        for r in c.itertuples(index=False):
+            cid = str(getattr(r, "candidate_id", ""))
+            h = cand_h.get(cid)
+            places = pd.to_numeric(pd.Series([getattr(r, "places", np.nan)]), errors="coerce").iloc[0]
+            if h is None:
+                reach.append("")
+                fill.append("")
+                continue
+            reach.append(led.text(h))
+            n = led.count(h)
+            if np.isfinite(places) and places > 0 and n >= places:
+                fill.append(str(int(places)))  # a published band: at least `places` children
+            elif n == 0:
+                fill.append("0")
+            else:
+                fill.append(led.text(h))
+        if "rehoming_reachable" in out:
+            out["rehoming_reachable"] = reach
+        if "rehoming_children" in out:
+            out = out.drop(columns="rehoming_children")
+        if len(reach) == len(out):
+            pos = list(out.columns).index("rehoming_reachable") + 1 if "rehoming_reachable" in out else len(out.columns)
+            out.insert(pos, "places_it_could_fill", fill)
+        pub.candidates = out
+    sel = results.selection
+    scen = pending.get("scenario")
+    if sel is not None:
+        summ = sel.summary() if callable(getattr(sel, "summary", None)) else {}
+        far_label = next((k for k in (scen or {}) if k.startswith("Placed far who could come home")), None)
+        if scen and far_label:
+            hb, ha = scen[far_label]
+            before, after = led.text(hb), led.text(ha)
+            gain = _difference(led, hb, ha)
+        else:
+            before = _primary(summ.get("before", getattr(sel, "fixed_objective", math.nan)), mc)
+            after = _primary(summ.get("objective", getattr(sel, "objective", math.nan)), mc)
+            gain = SUPPRESSED if SUPPRESSED in (before, after) else _primary(float(summ.get("objective", 0)) - float(summ.get("before", 0)), mc)
+        gap = summ.get("mip_gap", getattr(sel, "mip_gap", math.nan))
+        ggap = summ.get("greedy_gap", getattr(sel, "greedy_gap", math.nan))
+        pub.selection = {
+            "chosen": [str(v) for v in (summ.get("chosen") or getattr(sel, "chosen_ids", ()) or ())],
+            "before": before,
+            "after": after,
+            "gain": gain,
+            "status": str(summ.get("status", getattr(sel, "status", ""))),
+            "mip_gap": float(gap) if gap is not None else math.nan,
+            "greedy_gap": float(ggap) if ggap is not None else math.nan,
+        }
+        sites = getattr(sel, "sites", None)
+        if isinstance(sites, pd.DataFrame) and len(sites):
+            assigned = pending.get("assigned", {})
+            cs = sites.drop(columns=[x for x in sites.columns if x not in {"order", "candidate_id", "use", "places", "children_assigned", "addition_gain", "marginal_gain"}]).copy()
+            cs["children_assigned"] = [led.text(assigned[str(cid)]) if str(cid) in assigned else _primary(v, mc) for cid, v in zip(cs["candidate_id"], sites["children_assigned"], strict=True)]
+            for col in ("addition_gain", "marginal_gain"):
+                if col in cs:
+                    cs[col] = [_primary(v, mc) for v in sites[col]]
+            pub.chosen_sites = cs.reset_index(drop=True)
+    s = results.scenario_comparison
+    if s is not None and len(s):
+        rows = []
+        for r in s.itertuples(index=False):
+            label = str(r.indicator)
+            if scen and label in scen:
+                hb, ha = scen[label]
+                rows.append({"indicator": label, "before": led.text(hb), "after": led.text(ha), "change": _difference(led, hb, ha)})
+            else:  # not a count of children (places in new sites)
+                rows.append({"indicator": label, "before": _fmt_num(r.before), "after": _fmt_num(r.after), "change": _fmt_num(r.change)})
+        pub.scenario = pd.DataFrame(rows, columns=["indicator", "before", "after", "change"])
+
+
+def _difference(led: Ledger, before: int, after: int) -> str:
+    """After minus before, shown only when both are shown (it then follows from them)."""
+    if not (led.shown(before) and led.shown(after)):
+        return SUPPRESSED
+    d = led.count(after) - led.count(before)
+    return f"+{d}" if d > 0 else str(d)
+
+
+def _primary(v: Any, mc: int) -> str:
+    """A hypothetical count with no record set (e.g. a site's marginal gain): primary rule."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return NOT_APPLICABLE
+    if not np.isfinite(f):
+        return NOT_APPLICABLE
+    return dc.publish_count(round(f), min_count=mc)
+
+
+def _fmt_num(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return ""
+    return f"{f:g}" if np.isfinite(f) else ""
+
+
+def _fill_gaps(pub: Published, results: Results) -> None:
+    from geosuff import outputs
+
+    pub.gap_areas = outputs.published_gaps(results.gap_areas)
+
+
+def _fill_places(pub: Published, led: Ledger, pending: dict[str, Any]) -> None:
+    if "by_la" in pending:
+        pub.placements_by_la = pd.DataFrame(
+            [{"placement_la": code, "placement_la_name": nm, "children": led.text(h), "far": led.text(hf)} for code, nm, h, hf in pending["by_la"]],
+            columns=["placement_la", "placement_la_name", "children", "far"],
+        )
+    fl = pending.get("flows")
+    cols = ["from_label", "from_e", "from_n", "to_code", "to_label", "to_e", "to_n", "children", "far", "band", "width"]
+    if fl is None:
+        pub.flows = pd.DataFrame(columns=cols)
+        pub.flows_summary = {"inside": NOT_APPLICABLE, "other": NOT_APPLICABLE, "other_las": "0"}
+        return
+    rows = [
+        {"from_label": al, "from_e": ae, "from_n": an, "to_code": code, "to_label": label, "to_e": te, "to_n": tn, "children": led.text(h), "far": led.text(hf), "band": band, "width": width, "_n": n}
+        for al, ae, an, code, label, te, tn, h, hf, band, width, n in fl["lines"]
+    ]
+    df = pd.DataFrame(rows, columns=[*cols, "_n"])
+    pub.flows = df.sort_values(["_n", "to_code", "from_label"], ascending=[False, True, True]).drop(columns="_n").reset_index(drop=True)
+    pub.flows_summary = {"inside": led.text(fl["inside"]), "other": led.text(fl["other"]), "other_las": str(fl["other_las"])}
+
+
+def _fill_quality(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:
+    q = pending.get("quality") or {}
+    if "status" in q:
+        pub.reconciliation_summary = pd.DataFrame(
+            [{"table": t, "status": s, "rows": led.text(h) if h is not None else str(n)} for t, s, h, n in q["status"]],
+            columns=["table", "status", "rows"],
+        )
+        pub.reasons = pd.DataFrame(
+            [{"table": t, "status": s, "reason": r, "rows": led.text(h) if h is not None else str(n)} for t, s, r, h, n in q["reasons"]],
+            columns=["table", "status", "reason", "rows"],
+        )
+    if "issues" in q:
+        keys, items = q["issues"]
+        rows = []
+        for key_t, h, n, is_children in items:
+            shown = led.text(h) if h is not None else (dc.publish_count(n, min_count=led.min_count) if is_children else str(n))
+            rows.append({**dict(zip(keys, key_t, strict=True)), "rows": shown})
+        pub.issues_summary = pd.DataFrame(rows, columns=[*keys, "rows"])
+
+
+def linked_members(results: Results) -> dict[str, Any]:
+    """(For tests) the child-level record sets behind the siting figures of a run."""
+    return dict(results.linkage or {})

@@ -1,0 +1,209 @@
+"""Every published figure of a run, suppressed together (geosuff.publish + disclosure.suppress_linked).
+
+The attacks here are written independently of geosuff's own audit: from the records they build
+the figures a reader sees (counts shown, bands), group the records by which figures they are in,
+and solve with ``scipy.optimize.linprog`` for the smallest and largest value of every small
+figure (1 to min_count - 1) that is not shown. Each must keep a range of at least one child; and
+no two shown figures, one inside the other, may differ by 1 to min_count - 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from geosuff import disclosure as dc
+from geosuff.publish import Ledger, distance_bands
+
+
+def attack(members: Sequence[np.ndarray], n: int, shown: np.ndarray, bands: dict[int, tuple[float, float]]) -> dict[int, tuple[float, float]]:
+    """Range of every figure not shown, from the shown figures and bands alone (atoms >= 0)."""
+    sig = [tuple(sorted(f for f, mem in enumerate(members) if r in set(mem.tolist()))) for r in range(n)]
+    atoms = sorted({s for s in sig if s})
+    K = len(atoms)
+    A = np.zeros((len(members), K))
+    for k, s in enumerate(atoms):
+        A[list(s), k] = 1.0
+    w = np.array([sum(1 for x in sig if x == s) for s in atoms], dtype=float)
+    v = A @ w
+    eq = np.flatnonzero(shown)
+    ub_rows, ub = [], []
+    for f, (lo, hi) in bands.items():
+        if np.isfinite(hi):
+            ub_rows.append(A[f])
+            ub.append(hi)
+        ub_rows.append(-A[f])
+        ub.append(-lo)
+    out = {}
+    for t in np.flatnonzero(~shown):
+        r = []
+        for sign in (1.0, -1.0):
+            res = linprog(sign * A[t], A_eq=A[eq] if eq.size else None, b_eq=v[eq] if eq.size else None, A_ub=np.array(ub_rows) if ub_rows else None, b_ub=np.array(ub) if ub else None, bounds=[(0, None)] * K, method="highs")
+            r.append(res)
+        lo = r[0].fun if r[0].status == 0 else 0.0
+        hi = -r[1].fun if r[1].status == 0 else np.inf
+        out[int(t)] = (lo, hi)
+    return out
+
+
+def check_safe(led: Ledger) -> None:
+    mc = led.min_count
+    F = len(led.members)
+    shown = np.array([led.kind[h] in (dc.EXACT, dc.FORCED) and led.shown(h) for h in range(F)])
+    bands = {h: (0.0 if np.isnan(led.lower[h]) else led.lower[h], np.inf if np.isnan(led.upper[h]) else led.upper[h]) for h in range(F) if led.kind[h] == dc.BAND or not (np.isnan(led.lower[h]) and np.isnan(led.upper[h]))}
+    ranges = attack(led.members, led.n_records, shown, bands)
+    for t, (lo, hi) in ranges.items():
+        v = led.count(t)
+        if 0 < v < mc:
+            assert hi - lo >= 1 - 1e-6, f"figure {led.labels[t]} ({v}) is determined: [{lo}, {hi}]"
+    sets = [set(m.tolist()) for m in led.members]
+    for f in np.flatnonzero(shown):
+        for g in np.flatnonzero(shown):
+            if f != g and sets[g] < sets[f]:
+                d = len(sets[f]) - len(sets[g])
+                assert not 0 < d < mc, f"{led.labels[f]} minus {led.labels[g]} = {d}"
+
+
+def test_same_records_are_one_figure_in_every_table() -> None:
+    led = Ledger(10, min_count=5)
+    everyone = np.ones(10, bool)
+    a = led.add(everyone, table="indicators_overall", label="all")
+    b = led.add(np.arange(10), table="sensitivity", label="all again")
+    assert a == b and len(led.members) == 1
+    small = led.add(np.array([0, 1]), table="t", label="two")
+    led.solve()
+    assert led.text(a) == "10" and led.text(small) == "c"
+    assert led.percent(small, a) == "c" and led.percent(a, a) == "100.0"
+
+
+def test_a_band_chart_cannot_undo_a_table() -> None:
+    """The leak this module exists for: a 5-10 mile band of 3 children, the 10-20 band (12) and
+    the 20-mile count (15) of an indicator table; and the 10-mile line of the sensitivity table."""
+    miles = np.array([7, 8, 9] + [15] * 12 + [30] * 11 + [np.nan] * 6, dtype=float)
+    n = miles.size
+    led = Ledger(n, min_count=5)
+    within20 = led.add(miles <= 20, table="indicators_overall", label="within 20")
+    led.add(np.ones(n, bool), table="indicators_overall", label="n")
+    band_5_10 = led.add((miles > 5) & (miles <= 10), table="distance_bands", label="5-10")
+    band_10_20 = led.add((miles > 10) & (miles <= 20), table="distance_bands", label="10-20")
+    within10 = led.add(miles <= 10, table="sensitivity", label="within 10")
+    led.solve()
+    assert led.text(band_5_10) == "c" and led.text(within10) == "c"
+    # the important figure stays; the chart's band goes instead
+    assert led.text(within20) == "15" and led.text(band_10_20) == "c"
+    check_safe(led)
+
+
+def test_differencing_between_nested_figures() -> None:
+    # 32 children, 30 with a known home: publishing both would reveal 2
+    led = Ledger(32, min_count=5)
+    n = led.add(np.ones(32, bool), table="indicators_overall", label="n")
+    scope = led.add(np.arange(30), table="scenario", label="in scope")
+    led.solve()
+    assert led.text(n) == "32" and led.text(scope) == "c"
+    check_safe(led)
+
+
+def test_forced_figures_are_never_suppressed_and_small_ones_are_reported() -> None:
+    led = Ledger(6, min_count=5)
+    f = led.add(np.arange(3), table="t", label="forced", kind=dc.FORCED)
+    led.solve()
+    assert led.text(f) == "3"
+    assert led.result is not None and bool(led.result.unprotected[f])
+
+
+def test_implied_figures_are_protected() -> None:
+    # a total and two shown cells of a partition imply the third (not shown) cell
+    led = Ledger(20, min_count=5)
+    tot = led.add(np.ones(20, bool), table="t", label="total")
+    a = led.add(np.arange(0, 10), table="t", label="a")
+    b = led.add(np.arange(10, 18), table="t", label="b")
+    rest = led.add(np.arange(18, 20), table="t", label="rest", kind=dc.IMPLIED)
+    led.solve()
+    assert led.text(tot) == "20"
+    assert not (led.shown(a) and led.shown(b))
+    assert led.count(rest) == 2
+    check_safe(led)
+
+
+def test_bands_count_as_published() -> None:
+    # an area published as the band 5-9 and its two parts: with the band, the parts are bounded
+    led = Ledger(12, min_count=5)
+    area = led.add(np.arange(6), table="gap_areas", label="band", kind=dc.BAND, lower=5, upper=9)
+    part = led.add(np.arange(4), table="t", label="part")
+    other = led.add(np.arange(4, 12), table="t", label="rest")
+    led.solve()
+    assert led.kind[area] == dc.BAND and led.text(part) == "c"
+    check_safe(led)
+    assert led.text(other) in {"8", "c"}
+
+
+def test_distance_bands_merge_small_bands_on_the_same_side_of_the_line() -> None:
+    miles = np.array([7, 8, 9] + [15] * 12 + [30] * 3 + [60] * 8, dtype=float)
+    bands = distance_bands(miles, far_miles=20, min_count=5)
+    assert bands == [(0.0, 20.0), (20.0, 100.0), (100.0, np.inf)]
+    big = np.array([1] * 6 + [7] * 6 + [15] * 6 + [30] * 6 + [70] * 6 + [200] * 6, dtype=float)
+    assert distance_bands(big, far_miles=20, min_count=5) == [(0.0, 5.0), (5.0, 10.0), (10.0, 20.0), (20.0, 50.0), (50.0, 100.0), (100.0, np.inf)]
+    # the line itself is always an edge
+    assert (25.0, 50.0) in distance_bands(np.array([30.0] * 6 + [10] * 6), far_miles=25, min_count=5)
+
+
+@st.composite
+def cohorts(draw: st.DrawFn) -> tuple[int, list[np.ndarray], list[int]]:
+    n = draw(st.integers(5, 40))
+    n_groups = draw(st.integers(1, 4))
+    group = np.array(draw(st.lists(st.integers(0, n_groups - 1), min_size=n, max_size=n)))
+    miles = np.array(draw(st.lists(st.sampled_from([1.0, 8.0, 15.0, 25.0, 60.0, np.nan]), min_size=n, max_size=n)))
+    inside = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    figs: list[np.ndarray] = []
+    tables: list[int] = []
+    known = np.isfinite(miles)
+    sels = [group == g for g in range(n_groups)] + [np.ones(n, bool)]
+    for s in sels:  # an indicator table: miles and LA partitions per group, with totals
+        for m in (s, s & known & (miles <= 20), s & known & (miles > 20), s & ~known, s & inside):
+            figs.append(m)
+            tables.append(0)
+    for t in (5.0, 10.0, 30.0):  # sensitivity lines
+        figs.append(known & (miles <= t))
+        tables.append(1)
+    for lo, hi in ((0, 5), (5, 10), (10, 20), (20, 50), (50, np.inf)):  # distance bands
+        figs.append(known & (miles > lo) & (miles <= hi))
+        tables.append(2)
+    figs.append(inside & known & (miles <= 20))  # a cross-tab cell (DfE new placements)
+    tables.append(3)
+    return n, figs, tables
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cohorts(), st.integers(3, 6))
+def test_no_small_figure_is_recoverable_from_all_tables_together(case: tuple[int, list[np.ndarray], list[int]], mc: int) -> None:
+    n, figs, tables = case
+    led = Ledger(n, min_count=mc)
+    for f, t in zip(figs, tables, strict=True):
+        led.add(f, table=["indicators_overall", "sensitivity", "distance_bands", "dfe"][t], label=str(len(led.members)))
+    led.solve()
+    check_safe(led)
+    # every figure registered twice reads the same everywhere
+    for f in figs:
+        h = led._index[np.flatnonzero(f).tobytes()]
+        assert led.text(h) in {str(int(f.sum())), "c"}
+
+
+@pytest.mark.slow
+def test_every_published_count_of_the_demo_is_safe(demo_results) -> None:
+    from geosuff import publish
+
+    pub = publish.build(demo_results)
+    led = pub.ledger
+    assert led is not None and len(led.members) > 50
+    check_safe(led)
+    # the headline figures are the "All children" row of every indicator table and of the CSV
+    for df in pub.indicators.values():
+        last = df.iloc[-1]
+        assert last["label"] == "All children"
+        assert last["n"] == pub.headline["n"] and last["n_over_miles"] == pub.headline["far"] and last["n_inside_la"] == pub.headline["inside"]
