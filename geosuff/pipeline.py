@@ -394,7 +394,8 @@ def siting_stage(
         "rehoming": {str(c): positions[np.asarray(mm, dtype=np.int64)] for c, mm in zip(scores["candidate_id"], members, strict=True)},
     }
     if bool(scores["eligible"].any()):
-        selection = siting.select_sites(cands, demand, d_cand, settings=settings, existing=existing, existing_minutes=d_exist)
+        prefer = dict(zip(scores["candidate_id"], pd.to_numeric(scores["total"], errors="coerce").fillna(-1.0), strict=True))
+        selection = siting.select_sites(cands, demand, d_cand, settings=settings, existing=existing, existing_minutes=d_exist, prefer=prefer)
         kw = {"candidates": cands, "demand_minutes": d_cand, "settings": settings, "existing": existing, "existing_minutes": d_exist}
         scen = siting.scenario_table(demand, selection, **kw)
         masks = siting.scenario_masks(demand, selection, **kw)

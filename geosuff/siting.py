@@ -987,6 +987,37 @@ def _swap_search(prob: _Problem, chosen: np.ndarray, *, max_swaps: int = 200) ->
     return np.array(cur, dtype=np.int64)
 
 
+def _prefer_ties(prob: _Problem, chosen: np.ndarray, prefer: np.ndarray, *, top: int = 20) -> np.ndarray:
+    """Swap chosen columns for better-preferred ones while the objective stays the same."""
+    n_col = prob.cover.shape[1]
+    if prefer.size != n_col:
+        raise InputFileError(f"prefer has {prefer.size} values for {n_col} columns.")
+    pref = np.where(np.isfinite(prefer), prefer, -np.inf)
+
+    def f(cols: list[int]) -> float:
+        return _evaluate(prob, np.asarray(cols, dtype=np.int64), with_flows=False)[0]
+
+    cur = [int(c) for c in chosen]
+    base = f(cur)
+    free = np.flatnonzero(~prob.fixed)
+    for _ in range(len(cur) * top + 1):
+        swapped = False
+        for j in sorted(cur, key=lambda c: (pref[c], c)):
+            others = [c for c in cur if c != j]
+            used = {int(prob.exclusive[c]) for c in others if prob.exclusive[c] >= 0}
+            better = [int(c) for c in free if c not in cur and pref[c] > pref[j] + 1e-12 and (prob.exclusive[c] < 0 or int(prob.exclusive[c]) not in used)]
+            for c in sorted(better, key=lambda c: (-pref[c], c))[:top]:
+                if f([*others, c]) >= base - 1e-9:
+                    cur = [*others, c]
+                    swapped = True
+                    break
+            if swapped:
+                break
+        if not swapped:
+            break
+    return np.array(sorted(cur), dtype=np.int64)
+
+
 def _order_and_gains(
     prob: _Problem, chosen: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -1078,6 +1109,7 @@ def from_cost_matrix(
     capacitated: bool | None = None,
     mip_rel_gap: float = 0.0,
     time_limit_s: float = 60.0,
+    prefer: Any | None = None,
 ) -> Selection:
     """Choose ``k`` sites maximising (capacitated) coverage of demand, solved exactly with HiGHS.
 
@@ -1111,6 +1143,10 @@ def from_cost_matrix(
         Relative gap at which HiGHS may stop; 0 proves optimality.
     time_limit_s : float
         HiGHS time limit (s). If reached, the best solution found is returned with its gap.
+    prefer : array_like, shape (n_columns,), optional
+        A tie-break (e.g. each candidate's total score): where other sets reach the same optimum,
+        columns with a higher value are preferred (a swap search after the MILP that never lowers
+        the objective).
 
     Returns
     -------
@@ -1184,6 +1220,8 @@ def from_cost_matrix(
         raise RuntimeError(f"HiGHS found no solution: {status}.")
     xs = x[: m["n_x"]]
     chosen = np.flatnonzero((xs > 0.5) & ~prob.fixed)
+    if prefer is not None:
+        chosen = _prefer_ties(prob, chosen, np.asarray(prefer, dtype=np.float64).reshape(-1))
     order, add_gain, loo, exact = _order_and_gains(prob, chosen)
     if abs(exact - obj) > 1e-6 * max(1.0, abs(obj)):
         logger.debug("MILP objective %.6f, exact re-evaluation %.6f", obj, exact)
@@ -1677,13 +1715,34 @@ def score_candidates(
             (pop.weight.size, n_ex),
             "population_existing_minutes" if population is not None else "existing_minutes",
         )
-        covered_before = (_within(t_pe, T) & _existing_compat(existing, pop, settings)).any(axis=1)
+        within_ex = _within(t_pe, T) & _existing_compat(existing, pop, settings)
     else:
         if n_ex:
             logger.warning(
                 "Existing sites given without minutes to them: coverage gain ignores them."
             )
-        covered_before = np.zeros(pop.weight.size, dtype=bool)
+        within_ex = np.zeros((pop.weight.size, 0), dtype=bool)
+
+    def covered_before(rules: EligibilityRules) -> np.ndarray:
+        """Coverage layer rows already within T of an existing site *of a kind that serves this
+        use* (a foster cluster nearby does not make a small children's home redundant)."""
+        if within_ex.shape[1] == 0 or existing is None or "site_type" not in existing:
+            return within_ex.any(axis=1) if within_ex.shape[1] else np.zeros(pop.weight.size, bool)
+        groups = _site_type_groups()
+        serves = set(rules.serves_needs)
+        kinds = np.array(
+            [
+                (not pd.isna(t))
+                and (
+                    _norm_token(t) == _norm_token(rules.site_type or "")
+                    or (not serves)
+                    or bool(groups.get(_norm_token(t), set()) & serves)
+                )
+                for t in existing["site_type"]
+            ],
+            dtype=bool,
+        )
+        return within_ex[:, kinds].any(axis=1)
 
     # per-option raw components
     cand = opts["cand"].to_numpy()
@@ -1699,7 +1758,7 @@ def score_candidates(
         far_need[use] = dem.far & dem.compatible(rules)
         wf = dem.weight * far_need[use]
         rehoming_reach[sel] = wf @ reach[:, cols]
-        wp = pop.weight * (pop.compatible(rules) & ~covered_before)
+        wp = pop.weight * (pop.compatible(rules) & ~covered_before(rules))
         coverage[sel] = wp @ pop_reach[:, cols]
     places = opts["places"].to_numpy(np.float64)
     rehoming = np.minimum(rehoming_reach, places)
@@ -1879,6 +1938,7 @@ def select_sites(
     k: int | None = None,
     target: float | None = None,
     capacitated: bool | None = None,
+    prefer: Mapping[Any, float] | None = None,
 ) -> Selection:
     """Choose the best set of candidate buildings together (exact MILP, HiGHS).
 
@@ -1896,6 +1956,9 @@ def select_sites(
         ``k``, ``target``, ``capacitated``, ``mip_rel_gap``, ``time_limit_s`` and the rules.
     k, target, capacitated : optional
         Override the settings. A ``target`` (children, > 0) picks the fewest sites reaching it.
+    prefer : mapping, optional
+        Candidate id -> tie-break value (e.g. the total score from :func:`score_candidates`):
+        among sets reaching the same optimum, buildings with higher values are chosen.
 
     Returns
     -------
@@ -1964,6 +2027,19 @@ def select_sites(
         capacitated=cap_mode,
         mip_rel_gap=settings.mip_rel_gap,
         time_limit_s=settings.time_limit_s,
+        prefer=None
+        if prefer is None
+        else np.concatenate(
+            [
+                np.array(
+                    [
+                        float(prefer.get(c, -np.inf))
+                        for c in candidates["candidate_id"].to_numpy()[opts["cand"].to_numpy(np.int64)]
+                    ]
+                ),
+                np.full(n_ex, -np.inf),
+            ]
+        ),
     )
     ids = candidates["candidate_id"].to_numpy()
     n_opt = len(opts)

@@ -457,3 +457,33 @@ def test_select_sites_and_scenario_table() -> None:
     )
     assert sel3.fixed_objective == 1.0  # d0 into E's vacancy
     assert sel3.objective == 2.0  # any one new site then re-homes one more child
+
+
+def test_ties_at_the_optimum_go_to_the_better_scored_property() -> None:
+    # two far children each reachable by X or Y alone (equal coverage); X and Y tie at the optimum
+    cost = np.array([[10.0, 10.0, 50.0], [12.0, 12.0, 50.0]])
+    base = dict(max_minutes=30.0, k=1, capacities=np.array([2.0, 2.0, 2.0]))
+    plain = from_cost_matrix(cost, **base)
+    assert plain.objective == 2.0
+    for better in (0, 1):
+        prefer = np.array([0.2, 0.2, 0.9])
+        prefer[better] = 0.8
+        sel = from_cost_matrix(cost, prefer=prefer, **base)
+        assert sel.objective == 2.0 and list(sel.chosen) == [better]
+    # a preferred column that covers less is never taken: the optimum comes first
+    sel = from_cost_matrix(cost, prefer=np.array([0.1, 0.2, 1.0]), **base)
+    assert list(sel.chosen) == [1] and sel.objective == 2.0
+
+
+def test_coverage_gain_counts_areas_without_a_site_of_the_same_kind() -> None:
+    """A foster cluster next door does not make a small children's home redundant: coverage gain
+    counts population not yet within reach of an existing site of a kind that serves the use."""
+    cands = pd.DataFrame({"candidate_id": ["A"], "easting": [0.0], "northing": [0.0], "bedrooms": [3], "uses": ["small_home"]})
+    demand = pd.DataFrame({"need": ["childrens_home"], "over_20_miles": [True], "easting": [0.0], "northing": [0.0]})
+    existing = pd.DataFrame({"site_type": ["foster_cluster", "childrens_home"], "easting": [0.0, 0.0], "northing": [0.0, 0.0]})
+    pop = pd.DataFrame({"weight": [100.0, 50.0]})
+    pop_minutes = np.array([[5.0], [5.0]])
+    # both areas are 2 min from the foster cluster; only the second is near the children's home
+    pop_existing = np.array([[2.0, 90.0], [2.0, 10.0]])
+    s = score_candidates(cands, demand, np.array([[5.0]]), settings=SitingSettings(max_minutes=30.0), existing=existing, existing_minutes=np.array([[2.0, 10.0]]), population=pop, population_minutes=pop_minutes, population_existing_minutes=pop_existing)
+    assert s["coverage_gain"].iloc[0] == 100.0
