@@ -87,11 +87,15 @@ def _print_summary(results: Any, started: float) -> None:
     for name in ("report.html", "map.html", "geosuff.gpkg"):
         if name in results.files:
             out_console.print(f"  {results.files[name]}")
-    out_console.print(f"  {out / 'tables'}/ (CSV of every table), {out / 'manifest.json'}")
+    out_console.print(f"  {out / 'tables'}/  (CSV of every published table)")
+    out_console.print(f"  {out / 'qa'}/  (row-level checks; not for publication)")
+    out_console.print(f"  {out / 'manifest.json'}")
     rec = results.reconciliation
     if rec is not None:
         counts = rec.groupby(["table", "status"]).size()
-        out_console.print("Input rows accounted for: " + "; ".join(f"{t} {s}: {n}" for (t, s), n in counts.items()))
+        out_console.print("Input rows accounted for (see qa/reconciliation.csv):")
+        for (t, s), n in counts.items():
+            out_console.print(f"  {t}: {n} {s}")
     if results.scenario.synthetic:
         out_console.print("[yellow]These results use SYNTHETIC data (not real children).[/]")
 
@@ -280,8 +284,26 @@ def sites(config: Path = typer.Argument(..., help="Scenario TOML file."), k: int
 
     res = _guard(lambda: _run_with_progress("sites", go))
     if res.candidates is not None and "rank" in res.candidates:
-        cols = [c for c in ("candidate_id", "rank", "total", "eligible", "ineligible_reason") if c in res.candidates]
-        out_console.print(res.candidates.sort_values("rank")[cols].to_string(index=False))
+        cols = [c for c in ("rank", "candidate_id", "use", "places", "total", "chosen", "ineligible_reason") if c in res.candidates]
+        from rich.table import Table
+
+        ranked = res.candidates.sort_values(["rank", "candidate_id"], na_position="last")[cols]
+        t = Table(title="Candidate properties, ranked (every component: report.html, tables/candidates_ranked.csv)", title_justify="left")
+        for c in cols:
+            t.add_column(c.replace("_", " "), justify="right" if c in {"rank", "places", "total"} else "left", overflow="fold")
+        for r in ranked.itertuples(index=False):
+            cells = []
+            for c, v in zip(cols, r, strict=True):
+                if v is None or (isinstance(v, float) and v != v) or str(v) in {"<NA>", "nan"}:
+                    cells.append("-" if c == "rank" else "")
+                elif c == "total":
+                    cells.append(f"{float(v):.3f}")
+                elif c == "chosen":
+                    cells.append("chosen" if bool(v) else "")
+                else:
+                    cells.append(str(v).replace("_", " ") if c == "use" else str(v))
+            t.add_row(*cells)
+        out_console.print(t)
     _print_summary(res, started)
 
 
