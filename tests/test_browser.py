@@ -192,3 +192,32 @@ def test_report_in_browser_and_pdf(browser: Any, outputs: dict[str, Any]) -> Non
     assert n_pages >= 3, n_pages
     assert watch.errors == []
     page.close()
+
+
+@pytest.mark.slow
+def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> None:
+    """The files `geosuff demo` writes (real pipeline, not the fixture) open without an error."""
+    out = demo_results.out_dir
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    watch = Watch(page)
+    blank = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+    page.route("https://tile.openstreetmap.org/**", lambda route: route.fulfill(status=200, content_type="image/png", body=blank))
+    page.goto((out / "map.html").as_uri())
+    page.wait_for_selector(".leaflet-control-layers-overlays")
+    page.wait_for_timeout(500)
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()]
+    for name in (maps.LAYER_BOUNDARY, maps.LAYER_GAPS, maps.LAYER_CANDIDATES, maps.LAYER_CHOSEN, maps.LAYER_FLOWS):
+        assert name in labels, name
+    assert any(lab.startswith(maps.LAYER_CATCHMENT_PREFIX) for lab in labels)
+    assert page.locator('.gs-legend-section[data-legend="gaps"]').is_visible()
+    n_cand = int(demo_results.candidates["easting"].notna().sum())
+    assert page.locator(".leaflet-marker-pane .gs-cand").count() == n_cand
+    page.screenshot(path=str(ARTIFACTS / "demo_map.png"))
+    assert watch.errors == []
+    page.goto((out / "report.html").as_uri())
+    page.wait_for_selector("#summary")
+    assert page.locator(".headline").count() == 3
+    assert page.locator("#gaps table").count() == 1  # the demo has a published gap area
+    page.screenshot(path=str(ARTIFACTS / "demo_report.png"), full_page=True)
+    assert watch.errors == []
+    page.close()
