@@ -999,19 +999,27 @@ def personal_points(placements: pd.DataFrame, *, sites: pd.DataFrame | None = No
 _FLOAT_RE = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def _points_in_text(text: str) -> np.ndarray:
+def _points_in_text(text: str, *, min_decimals: int = 0) -> np.ndarray:
     """Candidate points (EPSG:27700) written in a text: consecutive number pairs that look like
-    (lat, lon), (lon, lat) in the UK, or easting/northing."""
-    nums = np.array([float(x) for x in _FLOAT_RE.findall(text)], dtype=float)
+    (lat, lon), (lon, lat) in the UK, or easting/northing. With ``min_decimals``, degree pairs
+    need at least that many decimals (geosuff rounds every published lon/lat to
+    :data:`geosuff.maps.COORD_DECIMALS`, so finer ones can only be a leak)."""
+    toks = _FLOAT_RE.findall(text)
+    nums = np.array([float(x) for x in toks], dtype=float)
     if nums.size < 2:
         return np.empty((0, 2))
     a, b = nums[:-1], nums[1:]
+    if min_decimals:
+        dec = np.array([len(t.split(".", 1)[1]) if "." in t else 0 for t in toks])
+        fine = (dec[:-1] >= min_decimals) & (dec[1:] >= min_decimals)
+    else:
+        fine = np.ones(a.size, dtype=bool)
     from pyproj import Transformer
 
     to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     out = []
-    latlon = (a >= 49) & (a <= 61.5) & (b >= -9) & (b <= 2.5)
-    lonlat = (a >= -9) & (a <= 2.5) & (b >= 49) & (b <= 61.5)
+    latlon = fine & (a >= 49) & (a <= 61.5) & (b >= -9) & (b <= 2.5)
+    lonlat = fine & (a >= -9) & (a <= 2.5) & (b >= 49) & (b <= 61.5)
     if latlon.any():
         x, y = to_bng.transform(b[latlon], a[latlon])
         out.append(np.c_[x, y])
@@ -1024,8 +1032,9 @@ def _points_in_text(text: str) -> np.ndarray:
     return np.vstack(out) if out else np.empty((0, 2))
 
 
-def _points_in_vector_file(path: Path) -> tuple[np.ndarray, str]:
-    """All vertex coordinates (EPSG:27700) and the attribute text of every layer of a vector file."""
+def _points_in_vector_file(path: Path, *, points_only: bool = False) -> tuple[np.ndarray, str]:
+    """All vertex coordinates (EPSG:27700) and the attribute text of every layer of a vector
+    file (with ``points_only``, the coordinates of point features only)."""
     import pyogrio
     import shapely
 
@@ -1038,27 +1047,35 @@ def _points_in_vector_file(path: Path) -> tuple[np.ndarray, str]:
             g = gdf.geometry
             if g.crs is not None and g.crs.to_epsg() != 27700:
                 g = g.to_crs("EPSG:27700")
-            pts.append(shapely.get_coordinates(np.asarray(g.values)))
+            geoms = np.asarray(g.values)
+            if points_only:
+                geoms = geoms[np.isin(shapely.get_type_id(geoms), [0, 4])]  # Point, MultiPoint
+            pts.append(shapely.get_coordinates(geoms))
     return (np.vstack(pts) if pts else np.empty((0, 2))), "\n".join(texts)
 
 
-def check_published_file(path: str | Path, forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M) -> list[str]:
+def check_published_file(path: str | Path, forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> list[str]:
     """The personal data found in a file.
 
     Looks for the ``forbidden`` strings (case-insensitive; numbers as whole tokens) and, with
     ``points`` (EPSG:27700), for any coordinate pair within ``tolerance_m`` of one of them -
     written as lat/lon or lon/lat (web maps), as easting/northing, or stored as geometry in a
     GeoPackage/GeoJSON. Returns the strings found and ``"point near (E, N)"`` entries.
+
+    ``strict=False`` (the pipeline's own last check, which must not stop a run on a chance
+    coincidence) looks only at point features of vector files and at degree pairs written with 4
+    or more decimals (every lon/lat geosuff publishes is rounded to 3), not at the vertices of
+    catchment or area polygons, which can pass within a few metres of a home by chance.
     """
     p = Path(path)
     found: list[str] = []
     file_pts = np.empty((0, 2))
     if p.suffix.lower() in {".gpkg", ".shp", ".fgb"}:
-        file_pts, text = _points_in_vector_file(p)
+        file_pts, text = _points_in_vector_file(p, points_only=not strict)
     else:
         text = p.read_text(encoding="utf-8", errors="ignore")
         if points is not None and len(points):
-            file_pts = _points_in_text(text)
+            file_pts = _points_in_text(text, min_decimals=0 if strict else 4)
     upper = text.upper()
     for s in forbidden:
         if re.fullmatch(r"\d+", s):
@@ -1078,13 +1095,13 @@ def check_published_file(path: str | Path, forbidden: Iterable[str], *, points: 
     return found
 
 
-def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M) -> None:
+def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> None:
     """Raise :class:`DisclosureError` if any published file contains personal data (see
     :func:`check_published_file`). The message names files, never the data found."""
     forb = list(forbidden)
     problems: dict[str, int] = {}
     for p in paths:
-        hits = check_published_file(p, forb, points=points, tolerance_m=tolerance_m)
+        hits = check_published_file(p, forb, points=points, tolerance_m=tolerance_m, strict=strict)
         if hits:
             problems[Path(p).name] = len(hits)
     if problems:

@@ -111,6 +111,21 @@ def published_candidates(c: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
 
 
+def _personal_points(results: Results) -> np.ndarray:
+    pts = disclosure.personal_points(results.measures, sites=results.sites)
+    c = results.candidates
+    if c is None or not len(pts) or not {"easting", "northing"} <= set(c.columns):
+        return pts
+    cxy = c[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    cxy = cxy[np.isfinite(cxy).all(axis=1)]
+    if not len(cxy):
+        return pts
+    from scipy.spatial import cKDTree
+
+    d, _ = cKDTree(cxy).query(pts, distance_upper_bound=disclosure.POINT_TOLERANCE_M)
+    return pts[~np.isfinite(d)]
+
+
 QA_DIR = "qa"
 QA_README = (
     "Row-level quality lists for the council's own checking: one line per input row (status and\n"
@@ -204,8 +219,10 @@ def write_all(results: Results, published: Any = None) -> dict[str, Path]:
         if results.issues is not None:
             files["restricted_issues"] = write_csv(rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv", results.issues, banner=RESTRICTED_BANNER)
 
-    # last line of defence: no child-level value in any published text file
+    # last line of defence: no child id, postcode or grid reference in any published file, and no
+    # child's home, placement or children's home / foster point (other than where a council
+    # property, published anyway, stands on the same spot)
     published_files = [p for k, p in files.items() if not k.startswith("restricted") and Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
-    disclosure.assert_publishable(published_files, forbidden)
+    disclosure.assert_publishable(published_files, forbidden, points=_personal_points(results), strict=False)
     logger.info("wrote %d files to %s", len(files), out)
     return files

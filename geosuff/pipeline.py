@@ -469,6 +469,7 @@ def write_outputs(results: Results) -> dict[str, Path]:
     """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
     from geosuff import outputs
 
+    previous = _previous_files(results.out_dir)
     files = outputs.write_all(results)
     results.files.update(files)
     manifest = {
@@ -490,7 +491,31 @@ def write_outputs(results: Results) -> dict[str, Path]:
     path = results.out_dir / "manifest.json"
     outputs.write_text(path, json.dumps(manifest, indent=2, default=str, sort_keys=True))
     results.files["manifest"] = path
+    _remove_stale(results.out_dir, previous, set(manifest["files"]) | {"manifest.json"})
     return results.files
+
+
+def _previous_files(out_dir: Path) -> list[str]:
+    """Files the last run wrote into ``out_dir`` (from its manifest)."""
+    try:
+        old = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        return [str(f) for f in old.get("files", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def _remove_stale(out_dir: Path, previous: list[str], current: set[str]) -> None:
+    """Delete files an earlier run wrote that this run did not (e.g. a table an option turned
+    off), so the folder never mixes two runs. Only files named in the earlier manifest, inside
+    the output folder and outside ``inputs/``, are touched."""
+    root = out_dir.resolve()
+    for rel in previous:
+        if rel in current or rel.startswith("inputs/"):
+            continue
+        p = (out_dir / rel).resolve()
+        if p.is_file() and p.is_relative_to(root):
+            p.unlink()
+            logger.info("removed %s (written by an earlier run, not by this one)", rel)
 
 
 def run_config(path: str | Path, **kwargs: Any) -> Results:

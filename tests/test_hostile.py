@@ -299,3 +299,22 @@ def test_reruns_are_byte_identical(tmp_path: Path, lookup: PostcodeLookup, bound
         atomic_write_text(table, loaded.table.drop(columns=["line"]).to_csv(index=False, lineterminator="\n"))
         outs.append((p.read_bytes(), out.read_bytes(), table.read_bytes()))
     assert outs[0] == outs[1]
+
+
+def test_a_rerun_removes_files_only_the_earlier_run_wrote(tmp_path: Path) -> None:
+    import json
+
+    from geosuff.pipeline import _previous_files, _remove_stale
+
+    out = tmp_path / "out"
+    (out / "tables").mkdir(parents=True)
+    (out / "inputs").mkdir()
+    for rel in ("tables/old.csv", "tables/kept.csv", "inputs/placements.csv", "user_notes.txt"):
+        (out / rel).write_text("x")
+    (out / "manifest.json").write_text(json.dumps({"files": ["tables/old.csv", "tables/kept.csv", "inputs/placements.csv", "../escape.txt"]}))
+    (tmp_path / "escape.txt").write_text("outside")
+    _remove_stale(out, _previous_files(out), {"tables/kept.csv", "manifest.json"})
+    assert not (out / "tables/old.csv").exists()
+    for rel in ("tables/kept.csv", "inputs/placements.csv", "user_notes.txt"):
+        assert (out / rel).exists(), rel
+    assert (tmp_path / "escape.txt").exists()

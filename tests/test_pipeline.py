@@ -74,13 +74,20 @@ def test_catchments_and_ranking_are_real(demo_results) -> None:
 
 
 def test_published_files_hold_no_child_level_data(demo_results) -> None:
+    """Every file the demo writes (bar its own synthetic inputs): no child id, postcode or grid
+    reference, and no coordinate - text pairs at any precision, every vertex of every GeoPackage
+    layer - within 3 m of a child's home, a placement or a children's home / foster cluster."""
     from geosuff import disclosure
 
-    forb = disclosure.personal_strings(demo_results.measures)
-    assert len(forb) > 20
+    forb = disclosure.personal_strings(demo_results.measures, sites=demo_results.sites)
+    pts = disclosure.personal_points(demo_results.measures, sites=demo_results.sites)
+    assert len(forb) > 20 and len(pts) > 20
+    checked = set()
     for p in demo_results.out_dir.rglob("*"):
-        if p.suffix in {".csv", ".html", ".json"} and "RESTRICTED" not in p.parts and "inputs" not in p.parts:
-            assert disclosure.check_published_file(p, forb) == [], p.name
+        if p.suffix in {".csv", ".html", ".json", ".gpkg"} and "RESTRICTED" not in p.parts and "inputs" not in p.parts:
+            assert disclosure.check_published_file(p, forb, points=pts, strict=True) == [], p.name
+            checked.add(p.suffix)
+    assert checked == {".csv", ".html", ".json", ".gpkg"}
 
 
 def test_report_says_synthetic(demo_results) -> None:
