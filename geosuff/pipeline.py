@@ -472,6 +472,7 @@ def write_outputs(results: Results) -> dict[str, Path]:
     previous = _previous_files(results.out_dir)
     files = outputs.write_all(results)
     results.files.update(files)
+    written = sorted(str(p.relative_to(results.out_dir)) for p in results.files.values() if Path(p).is_relative_to(results.out_dir))
     manifest = {
         "geosuff_version": __version__,
         "python": platform.python_version(),
@@ -486,12 +487,12 @@ def write_outputs(results: Results) -> dict[str, Path]:
         },
         "graph": results.graph_meta,
         "timings_s": results.timings,
-        "files": sorted(str(p.relative_to(results.out_dir)) for p in results.files.values() if Path(p).is_relative_to(results.out_dir)),
+        "files": written,
     }
     path = results.out_dir / "manifest.json"
     outputs.write_text(path, json.dumps(manifest, indent=2, default=str, sort_keys=True))
     results.files["manifest"] = path
-    _remove_stale(results.out_dir, previous, set(manifest["files"]) | {"manifest.json"})
+    _remove_stale(results.out_dir, previous, {*written, "manifest.json"})
     return results.files
 
 
