@@ -52,9 +52,9 @@ class InputsConfig(_Section):
     postcodes: Path | None = None
     network: Path
     boundaries: Path | None = None
-    population: Path | None = None
     areas: Path | None = None
     exclusions: Path | None = None
+    services: Path | None = None
     use_onspd_fallback: bool = True
 
 

@@ -2385,3 +2385,44 @@ def load_areas(path: str | Path | None = None, *, council: str | None = None) ->
         crs=BNG,
     )
     return out
+
+
+def load_exclusions(path: str | Path) -> gpd.GeoDataFrame:
+    """Exclusion zones for candidate properties (e.g. flood zones, sites the council has ruled
+    out): polygons in any CRS (made EPSG:27700) from a GeoPackage, GeoJSON or shapefile, with an
+    optional ``name`` and ``buffer_m`` (metres around the zone also excluded).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``row`` (1-based), ``name``, ``buffer_m``, ``status`` ("used" / "excluded"), ``reason``,
+        geometry. Rows with an empty or invalid geometry are kept with the reason.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"The exclusions file {p.name} does not exist ({p}).", fix="Check [inputs] exclusions in the config.")
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as err:  # pyogrio raises DataSourceError and others
+        raise InputFileError(f"The exclusions file {p.name} could not be read as a vector file ({type(err).__name__}).", fix="Give a GeoPackage, GeoJSON or shapefile of polygons (optional columns name, buffer_m).") from None
+    if gdf.crs is None:
+        raise InputFileError(f"The exclusions file {p.name} has no coordinate reference system.", fix="Save it with its CRS (e.g. EPSG:27700 British National Grid).")
+    gdf = gdf.to_crs(BNG).reset_index(drop=True)
+    namec = _find_col(gdf, "name", "zone", "label")
+    bufc = _find_col(gdf, "buffer_m", "buffer")
+    names = gdf[namec].astype(str).to_numpy() if namec else np.array([f"zone {i + 1}" for i in range(len(gdf))], dtype=object)
+    buf = pd.to_numeric(gdf[bufc], errors="coerce").fillna(0.0).clip(lower=0).to_numpy() if bufc else np.zeros(len(gdf))
+    geom = gdf.geometry
+    bad = geom.isna().to_numpy() | geom.is_empty.to_numpy()
+    bad = bad | ~geom.is_valid.fillna(False).to_numpy()
+    return gpd.GeoDataFrame(
+        {
+            "row": np.arange(1, len(gdf) + 1),
+            "name": names,
+            "buffer_m": buf,
+            "status": np.where(bad, STATUS_EXCLUDED, STATUS_USED),
+            "reason": np.where(bad, "empty or invalid geometry", ""),
+        },
+        geometry=geom,
+        crs=BNG,
+    )

@@ -269,6 +269,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     selection = None
     scen_cmp = None
     linkage: dict[str, Any] = {}
+    exclusions, services = _siting_layers(scenario)
     with clock.stage("site scoring"):
         if cands_l is not None:
             candidates, selection, scen_cmp, linkage = siting_stage(
@@ -282,6 +283,8 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
                 snap=snap,
                 council=scenario.council,
                 boundaries=boundaries,
+                exclusions=exclusions,
+                services=services,
             )
 
     results = Results(
@@ -308,6 +311,13 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
     results.reconciliation = reconciliation(tables, measures=measures, sites=used_sites, candidates=candidates)
+    extra_rec = [
+        pd.DataFrame({"table": name, "row": layer["row"].to_numpy(), "id": layer[idc].astype(str).to_numpy(), "status": layer["status"].to_numpy(), "reason": layer["reason"].astype(str).to_numpy()})
+        for name, layer, idc in (("exclusions", exclusions, "name"), ("services", services, "id"))
+        if layer is not None
+    ]
+    if extra_rec:
+        results.reconciliation = pd.concat([results.reconciliation, *extra_rec], ignore_index=True)
     results.issues = pd.DataFrame([i.as_dict() for t in tables for i in t.issues], columns=list(Issue("", None, None, None, "").as_dict()))
 
     if write:
@@ -328,6 +338,8 @@ def siting_stage(
     snap: Any,
     council: str,
     boundaries: Boundaries,
+    exclusions: gpd.GeoDataFrame | None = None,
+    services: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, Any, pd.DataFrame | None, dict[str, Any]]:
     """Score every candidate and choose the best set (exact MILP), with before/after indicators.
 
@@ -371,6 +383,12 @@ def siting_stage(
     d_exist = traveltime.od_matrix(graph, home_xy, _xy(sites), settings=snap).minutes
     population = pd.DataFrame({"weight": areas["pop_0_17"].to_numpy(float)})
     p_cand = traveltime.od_matrix(graph, _xy(areas), cxy, settings=snap).minutes
+    zones = exclusions[exclusions["status"] == "used"] if exclusions is not None else None
+    services_minutes = None
+    if services is not None:
+        located = services[np.isfinite(services["easting"].to_numpy(float))]
+        if len(located):
+            services_minutes = traveltime.od_matrix(graph, _xy(located), cxy, settings=snap).minutes
     scores = siting.score_candidates(
         cands,
         demand,
@@ -381,6 +399,8 @@ def siting_stage(
         population=population,
         population_minutes=p_cand,
         population_existing_minutes=areas_site_minutes,
+        services_minutes=services_minutes,
+        exclusion_zones=zones,
     )
     selection = None
     scen = None
@@ -395,7 +415,7 @@ def siting_stage(
     }
     if bool(scores["eligible"].any()):
         prefer = dict(zip(scores["candidate_id"], pd.to_numeric(scores["total"], errors="coerce").fillna(-1.0), strict=True))
-        selection = siting.select_sites(cands, demand, d_cand, settings=settings, existing=existing, existing_minutes=d_exist, prefer=prefer)
+        selection = siting.select_sites(cands, demand, d_cand, settings=settings, existing=existing, existing_minutes=d_exist, exclusion_zones=zones, prefer=prefer)
         kw = {"candidates": cands, "demand_minutes": d_cand, "settings": settings, "existing": existing, "existing_minutes": d_exist}
         scen = siting.scenario_table(demand, selection, **kw)
         masks = siting.scenario_masks(demand, selection, **kw)
@@ -417,6 +437,25 @@ def siting_stage(
     table["chosen"] = table["candidate_id"].isin(chosen)
     table = table.sort_values(["rank", "row"], na_position="last").reset_index(drop=True)
     return table, selection, scen, linkage
+
+
+def _siting_layers(scenario: Scenario) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The optional exclusion zones and services layer of a scenario (every row kept)."""
+    from geosuff import traveltime
+    from geosuff.inputs import load_exclusions
+
+    inp = scenario.inputs
+    exclusions = load_exclusions(inp.exclusions) if inp.exclusions else None
+    services = None
+    if inp.services:
+        lookup = default_lookup(inp.postcodes, fallback=inp.use_onspd_fallback)
+        services = traveltime.read_points(inp.services, postcodes=lookup)
+        services["row"] = np.arange(1, len(services) + 1)
+        located = np.isfinite(services["easting"].to_numpy(float))
+        services["status"] = np.where(located, "used", "excluded")
+        if not located.any():
+            logger.warning("no service in %s could be located: the access component is left out", Path(inp.services).name)
+    return exclusions, services
 
 
 def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:

@@ -449,6 +449,31 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         loaded[name] = t
         issues += t.issues
 
+    # optional siting layers: exclusion zones and services
+    for key in ("exclusions", "services"):
+        path = getattr(inp, key, None)
+        if path is None:
+            continue
+        try:
+            if key == "exclusions":
+                from geosuff.inputs import load_exclusions
+
+                layer = load_exclusions(path)
+                bad = layer[layer["status"] == STATUS_EXCLUDED]
+                for r in bad.itertuples(index=False):
+                    issues.append(Issue(Path(path).name, int(r.row), "geometry", None, f"exclusion zone '{r.name}' has an empty or invalid geometry and is left out", "warning", "exclusions.geometry"))
+                checked.append(f"exclusions: {Path(path).name} ({len(layer) - len(bad)} zone(s))")
+            else:
+                from geosuff.traveltime import read_points
+
+                pts = read_points(path, postcodes=lookup)
+                miss = pts[pts["reason"] != ""]
+                for i in miss.index:
+                    issues.append(Issue(Path(path).name, int(i) + 1, None, None, f"service not located ({miss.at[i, 'reason']}) and left out", "warning", "services.location"))
+                checked.append(f"services: {Path(path).name} ({len(pts) - len(miss)} of {len(pts)} located)")
+        except Exception as err:  # noqa: BLE001
+            issues.append(_fatal(Path(path).name, err))
+
     # road network
     if check_network:
         try:

@@ -117,3 +117,34 @@ def test_demo_tables_report_and_map_show_the_same_figures(demo_results) -> None:
         assert f"{ov['n_over_miles']} of {ov['n']} children" in html
     pg = pd.read_csv(out / "tables" / "indicators_place_group.csv", dtype=str, keep_default_na=False).iloc[-1]
     assert (pg[["n", "n_over_miles", "n_inside_la"]] == ov[["n", "n_over_miles", "n_inside_la"]]).all()
+
+
+def test_exclusion_zones_and_services_reach_the_ranking(demo_results, tmp_path) -> None:
+    """[inputs] exclusions (polygons with a buffer) and services (points) are used by the run:
+    a candidate inside a zone is ineligible with the reason, every candidate gets an access
+    time, and both layers' rows are in the reconciliation."""
+    import shapely
+
+    from geosuff.pipeline import run
+
+    sc = demo_results.scenario
+    cands = demo_results.candidates
+    first = cands[cands["eligible"].fillna(False).astype(bool)].iloc[0]
+    zone = gpd.GeoDataFrame({"name": ["flood zone (test)", "broken"], "buffer_m": [50.0, 0.0]}, geometry=[shapely.Point(first["easting"], first["northing"]).buffer(100), shapely.Polygon()], crs="EPSG:27700")
+    zpath = tmp_path / "zones.gpkg"
+    zone.to_file(zpath, layer="zones", driver="GPKG")
+    spath = tmp_path / "services.csv"
+    pd.DataFrame({"id": ["school-oakham", "gp-uppingham", "nowhere"], "lon": [-0.7276, -0.7230, None], "lat": [52.6703, 52.5868, None]}).to_csv(spath, index=False)
+    sc2 = sc.model_copy(update={"inputs": sc.inputs.model_copy(update={"exclusions": zpath, "services": spath}), "output": sc.output.model_copy(update={"dir": tmp_path / "out"})})
+    res = run(sc2, write=False)
+    c = res.candidates.set_index("candidate_id")
+    assert not bool(c.loc[first["candidate_id"], "eligible"])
+    assert "flood zone (test)" in c.loc[first["candidate_id"], "ineligible_reason"]
+    ok = c["eligible"].fillna(False).astype(bool)
+    assert c.loc[ok, "access_minutes"].notna().all() and (c.loc[ok, "access_minutes"] < 60).all()
+    assert c.loc[ok, "access_norm"].between(0, 1).all()
+    assert first["candidate_id"] not in set(res.selection.chosen_ids)
+    rec = res.reconciliation
+    assert sorted(rec.loc[rec["table"] == "exclusions", "status"]) == ["excluded", "used"]
+    srv = rec[rec["table"] == "services"].set_index("id")
+    assert srv.loc["nowhere", "status"] == "excluded" and srv.loc["school-oakham", "status"] == "used"
