@@ -666,39 +666,66 @@ def _bands(F: int, kind: np.ndarray, lower: np.ndarray | None, upper: np.ndarray
 
 def _lp_ranges(A: Any, w: np.ndarray, shown: np.ndarray, band: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: Sequence[int]) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray], int]:
     """Smallest and largest value of each target figure given the shown figures (exact) and the
-    bands (intervals), atoms >= 0; with the figures whose equations bind (LP duals)."""
-    from scipy.optimize import linprog
+    bands (intervals), atoms >= 0; with the figures whose equations bind (LP duals).
+
+    One HiGHS model holds the constraints; each target only changes the objective, so every
+    solve after the first starts from the previous basis (warm start).
+    """
+    import highspy
+    import scipy.sparse as sp
+
+    from geosuff._highs import new_highs
 
     K = A.shape[1]
     v = A @ w
     eq = np.flatnonzero(shown)
-    bd = np.flatnonzero(band)
-    A_eq = A[eq] if eq.size else None
-    b_eq = v[eq] if eq.size else None
-    A_ub = None
-    b_ub = None
-    if bd.size:
-        import scipy.sparse as sp
-
-        A_ub = sp.vstack([A[bd], -A[bd]], format="csr")
-        b_ub = np.concatenate([np.where(np.isfinite(hi[bd]), hi[bd], 1e12), -lo[bd]])
+    bd = np.flatnonzero(band & ~shown)
+    rows = np.concatenate([eq, bd])
     out: dict[int, tuple[float, float]] = {}
     binding: dict[int, np.ndarray] = {}
+    if not len(targets):
+        return out, binding, 0
+    M = sp.csc_matrix(A[rows]) if rows.size else sp.csc_matrix((0, K))
+    row_lo = np.concatenate([v[eq], lo[bd]])
+    row_hi = np.concatenate([v[eq], np.where(np.isfinite(hi[bd]), hi[bd], highspy.kHighsInf)])
+    lp = highspy.HighsLp()
+    lp.num_col_ = K
+    lp.num_row_ = int(rows.size)
+    lp.col_cost_ = np.zeros(K)
+    lp.col_lower_ = np.zeros(K)
+    lp.col_upper_ = np.full(K, highspy.kHighsInf)
+    lp.row_lower_ = row_lo
+    lp.row_upper_ = row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.ascontiguousarray(M.indptr, dtype=np.int32)
+    lp.a_matrix_.index_ = np.ascontiguousarray(M.indices, dtype=np.int32)
+    lp.a_matrix_.value_ = np.ascontiguousarray(M.data, dtype=np.float64)
+    lp.a_matrix_.num_col_ = K
+    lp.a_matrix_.num_row_ = int(rows.size)
+    h = new_highs()
+    h.passModel(lp)
+    idx = np.arange(K, dtype=np.int32)
     n_lp = 0
     for t in targets:
-        c = A[t].toarray().reshape(-1)
-        res = []
-        for sign in (1.0, -1.0):
-            r = linprog(sign * c, A_eq=A_eq, b_eq=b_eq, A_ub=A_ub, b_ub=b_ub, bounds=[(0, None)] * K, method="highs")
-            n_lp += 1
-            res.append(r)
-        lo_t = float(res[0].fun) if res[0].status == 0 else 0.0
-        hi_t = float(-res[1].fun) if res[1].status == 0 else np.inf
-        out[int(t)] = (max(lo_t, 0.0), hi_t)
+        c = np.asarray(A[t].toarray(), dtype=np.float64).reshape(-1)
+        h.changeColsCost(K, idx, c)
+        vals = []
         marg = np.zeros(A.shape[0])
-        for r in res:
-            if r.status == 0 and eq.size and getattr(r, "eqlin", None) is not None:
-                marg[eq] += np.abs(np.asarray(r.eqlin.marginals, dtype=float))
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            h.changeObjectiveSense(sense)
+            h.run()
+            n_lp += 1
+            status = h.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                vals.append(float(h.getInfo().objective_function_value))
+                if eq.size:
+                    duals = np.asarray(h.getSolution().row_dual, dtype=float)[: eq.size]
+                    marg[eq] += np.abs(duals)
+            elif status == highspy.HighsModelStatus.kInfeasible:
+                raise ValueError("the published figures are inconsistent (bad input)")
+            else:  # unbounded above (or another outcome): no finite bound
+                vals.append(0.0 if sense == highspy.ObjSense.kMinimize else np.inf)
+        out[int(t)] = (max(vals[0], 0.0), vals[1])
         binding[int(t)] = np.flatnonzero(marg > 1e-9)
     return out, binding, n_lp
 
@@ -808,8 +835,8 @@ def suppress_linked(
 
     def differencing() -> bool:
         changed = False
+        s = shown()
         for f, g in zip(nest_f_a.tolist(), nest_g_a.tolist(), strict=True):
-            s = shown()
             if not (s[f] and s[g]):
                 continue
             pick = g if exact[g] else f
@@ -819,17 +846,30 @@ def suppress_linked(
             if not exact[pick]:
                 continue
             sup[pick] = True
+            s[pick] = False
             reason[pick] = 3
             changed = True
         return changed
 
     n_lp = 0
     verified = np.zeros(F, dtype=bool)
+    # differencing first: it only needs shown pairs, and suppression never makes a new pair
+    differencing()
     for _ in range(4 * F + 8):
-        differencing()
         todo = [int(t) for t in np.flatnonzero(targets_all & ~verified & ~unprotected)]
         if not todo:
             break
+        # a figure holding an atom that no shown figure or bounded band contains can be
+        # anything from its value up: protected without a linear programme
+        bounded = shown() | (band & np.isfinite(hi))
+        tied = np.asarray(Ab[np.flatnonzero(bounded)].sum(axis=0)).reshape(-1) > 0 if bounded.any() else np.zeros(A.shape[1], bool)
+        free_hits = np.asarray(Ab[todo][:, ~tied].sum(axis=1)).reshape(-1) > 0 if len(todo) else np.zeros(0, bool)
+        for t, free in zip(todo, free_hits, strict=True):
+            if free:
+                verified[t] = True
+        todo = [t for t, free in zip(todo, free_hits, strict=True) if not free]
+        if not todo:
+            continue
         ranges, binding, k = _lp_ranges(A, w, shown(), band, lo, hi, todo)
         n_lp += k
         exposed = [t for t in todo if ranges[t][1] - ranges[t][0] < protection - _EPS]
@@ -838,25 +878,34 @@ def suppress_linked(
                 verified[t] = True
         if not exposed:
             break
-        t = exposed[0]
-        s = shown()
-        cand = [int(f) for f in binding[t] if s[f] and exact[f]]
-        if not cand:
-            unprotected[t] = True
-            logger.warning("a small figure (%d records) is determined by figures that are always published", int(round(v[t])))
-            continue
-        cand.sort(key=lambda f: (-int(prio[f]), int(grp[f] != grp[t]), int(v[f] <= _EPS), float(v[f]), f))
-        chosen = cand[0]
-        for f in cand[:6]:
-            sup[f] = True
-            r, _, k = _lp_ranges(A, w, shown(), band, lo, hi, [t])
-            n_lp += k
-            sup[f] = False
-            if r[t][1] - r[t][0] >= protection - _EPS:
-                chosen = f
-                break
-        sup[chosen] = True
-        reason[chosen] = 4
+        # fix each exposed figure in turn; a fix for one often protects the next, so check again
+        for n_fixed, t in enumerate(exposed):
+            if n_fixed:
+                r, b, k = _lp_ranges(A, w, shown(), band, lo, hi, [t])
+                n_lp += k
+                if r[t][1] - r[t][0] >= protection - _EPS:
+                    verified[t] = True
+                    continue
+                binding[t] = b[t]
+            s = shown()
+            cand = [int(f) for f in binding[t] if s[f] and exact[f]]
+            if not cand:
+                unprotected[t] = True
+                logger.warning("a small figure (%d records) is determined by figures that are always published", int(round(v[t])))
+                continue
+            cand.sort(key=lambda f: (-int(prio[f]), int(grp[f] != grp[t]), int(v[f] <= _EPS), float(v[f]), f))
+            chosen = cand[0]
+            for f in cand[:6]:
+                sup[f] = True
+                r, _, k = _lp_ranges(A, w, shown(), band, lo, hi, [t])
+                n_lp += k
+                sup[f] = False
+                if r[t][1] - r[t][0] >= protection - _EPS:
+                    chosen = f
+                    verified[t] = True  # suppressing more only widens its range
+                    break
+            sup[chosen] = True
+            reason[chosen] = 4
     else:  # pragma: no cover - each round suppresses a figure or verifies them all
         logger.warning("suppress_linked stopped before every figure was verified")
     reason[~(sup & exact)] = 0
@@ -898,15 +947,80 @@ _COORD_PAIR_RE = re.compile(r"-?\d+\.\d+, ?-?\d+\.\d+")
 REDACTED = "[withheld]"
 
 
-def redact_text(text: Any, forbidden: Iterable[str] = ()) -> str:
+_TOKEN_RE = re.compile(r"[A-Z0-9]+")
+
+
+class ForbiddenStrings:
+    """A set of strings that may not be published (child ids, postcodes, grid references),
+    matched in linear time: as whole tokens, or two tokens with white space between (a postcode
+    written "LE15 6AB"), case-insensitively; strings with other characters by substring search.
+
+    Checking tens of thousands of strings against a published file one by one is quadratic; a
+    council's cohort needs this to be linear in the text.
+    """
+
+    def __init__(self, forbidden: Iterable[str], *, min_len: int = 1) -> None:
+        self.tokens: set[str] = set()
+        self.other: list[str] = []
+        for f in forbidden:
+            u = " ".join(str(f).upper().split())
+            if len(u) < min_len or not u:
+                continue
+            parts = u.split(" ")
+            if len(parts) <= 2 and all(_TOKEN_RE.fullmatch(p) for p in parts):
+                self.tokens.add(u)
+            else:
+                self.other.append(u)
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, string) of every forbidden string in ``text``, longest first where they
+        overlap."""
+        up = text.upper()
+        toks = [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(up)]
+        found: list[tuple[int, int, str]] = []
+        for i, (a, b, t) in enumerate(toks):
+            if i + 1 < len(toks):
+                a2, b2, t2 = toks[i + 1]
+                if up[b:a2].isspace() and f"{t} {t2}" in self.tokens:
+                    found.append((a, b2, f"{t} {t2}"))
+            if t in self.tokens:
+                found.append((a, b, t))
+        for o in self.other:
+            start = up.find(o)
+            while start >= 0:
+                found.append((start, start + len(o), o))
+                start = up.find(o, start + 1)
+        found.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+        out: list[tuple[int, int, str]] = []
+        end = -1
+        for a, b, t in found:
+            if a >= end:
+                out.append((a, b, t))
+                end = b
+        return out
+
+    def found(self, text: str) -> list[str]:
+        """The forbidden strings present in ``text`` (each once)."""
+        return sorted({t for _, _, t in self.spans(text)})
+
+    def redact(self, text: str) -> str:
+        pieces, last = [], 0
+        for a, b, _ in self.spans(text):
+            pieces.append(text[last:a])
+            pieces.append(REDACTED)
+            last = b
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+
+def redact_text(text: Any, forbidden: Iterable[str] | ForbiddenStrings = ()) -> str:
     """Text with postcodes, quoted values, coordinates, long numbers and ``forbidden`` strings
     replaced by ``[withheld]`` (for problems and reasons written to published files)."""
     if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
         return ""
     s = str(text)
-    for f in sorted({str(x) for x in forbidden if str(x)}, key=len, reverse=True):
-        if len(f) >= 3:
-            s = re.sub(re.escape(f), REDACTED, s, flags=re.I)
+    matcher = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings(forbidden, min_len=3)
+    s = matcher.redact(s)
     s = _QUOTED_RE.sub(REDACTED, s)
     s = _POSTCODE_TEXT_RE.sub(REDACTED, s)
     s = _DISTRICT_RE.sub(r"\1 " + REDACTED, s)
@@ -919,7 +1033,7 @@ def redact_issues(issues: pd.DataFrame, forbidden: Iterable[str] = ()) -> pd.Dat
     """A publishable copy of a validation issues table: no ``value`` column, values taken out of
     ``problem`` (see :func:`redact_text`). Row numbers and column names are kept."""
     out = issues.drop(columns=[c for c in ("value",) if c in issues.columns]).copy()
-    forb = list(forbidden)
+    forb = ForbiddenStrings(forbidden, min_len=3)
     if "problem" in out:
         out["problem"] = [redact_text(p, forb) for p in out["problem"]]
     if "column" in out:
@@ -931,7 +1045,7 @@ def redact_reconciliation(rec: pd.DataFrame, forbidden: Iterable[str] = ()) -> p
     """A publishable copy of the reconciliation: no ``id`` column (child ids are never published),
     values taken out of ``reason``."""
     out = rec.drop(columns=[c for c in ("id",) if c in rec.columns]).copy()
-    forb = list(forbidden)
+    forb = ForbiddenStrings(forbidden, min_len=3)
     if "reason" in out:
         out["reason"] = [redact_text(r, forb) for r in out["reason"]]
     return out
@@ -1054,7 +1168,7 @@ def _points_in_vector_file(path: Path, *, points_only: bool = False) -> tuple[np
     return (np.vstack(pts) if pts else np.empty((0, 2))), "\n".join(texts)
 
 
-def check_published_file(path: str | Path, forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> list[str]:
+def check_published_file(path: str | Path, forbidden: Iterable[str] | ForbiddenStrings, *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> list[str]:
     """The personal data found in a file.
 
     Looks for the ``forbidden`` strings (case-insensitive; numbers as whole tokens) and, with
@@ -1076,13 +1190,8 @@ def check_published_file(path: str | Path, forbidden: Iterable[str], *, points: 
         text = p.read_text(encoding="utf-8", errors="ignore")
         if points is not None and len(points):
             file_pts = _points_in_text(text, min_decimals=0 if strict else 4)
-    upper = text.upper()
-    for s in forbidden:
-        if re.fullmatch(r"\d+", s):
-            if re.search(rf"(?<![\d.]){s}(?![\d])", text):
-                found.append(s)
-        elif s.upper() in upper:
-            found.append(s)
+    matcher = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings(forbidden)
+    found += matcher.found(text)
     if points is not None and len(points) and len(file_pts):
         from scipy.spatial import cKDTree
 
@@ -1095,10 +1204,10 @@ def check_published_file(path: str | Path, forbidden: Iterable[str], *, points: 
     return found
 
 
-def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str], *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> None:
+def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str] | ForbiddenStrings, *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> None:
     """Raise :class:`DisclosureError` if any published file contains personal data (see
     :func:`check_published_file`). The message names files, never the data found."""
-    forb = list(forbidden)
+    forb = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings(forbidden)
     problems: dict[str, int] = {}
     for p in paths:
         hits = check_published_file(p, forb, points=points, tolerance_m=tolerance_m, strict=strict)

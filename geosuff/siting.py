@@ -43,8 +43,6 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import os
-import sys
 import time
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,6 +57,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geosuff._errors import ConfigError, InputFileError
+from geosuff._highs import new_highs as _new_highs
 
 logger = logging.getLogger(__name__)
 
@@ -513,30 +512,6 @@ class _Problem:
     capacitated: bool
     cost: np.ndarray  # (n_demand, n_cols) minutes with non-serving pairs = inf
     dominated: np.ndarray  # (n_cols,) bool: never needed in an optimum (kept closed)
-
-
-_HIGHS_BANNER_SHOWN = False
-
-
-def _new_highs() -> highspy.Highs:
-    """A HiGHS instance, without the copyright banner HiGHS writes to the process's stdout (file
-    descriptor 1, not ``sys.stdout``) the first time one is made: the CLI's output stays clean."""
-    global _HIGHS_BANNER_SHOWN
-    if _HIGHS_BANNER_SHOWN:
-        return highspy.Highs()
-    _HIGHS_BANNER_SHOWN = True
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # no usable fd 1 (embedded interpreters): let it print
-        return highspy.Highs()
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            return highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _solve_highs(
