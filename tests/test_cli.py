@@ -59,6 +59,22 @@ def points(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"from": a, "to": b, "sites": s, "903": p, "dir": d}
 
 
+def test_traveltime_command_keeps_unlocated_and_far_pairs(points: dict[str, Path]) -> None:
+    d = points["dir"]
+    a = d / "from_pc.csv"
+    pd.DataFrame({"id": ["home", "nowhere"], "postcode": ["LE15 6AB", "ZZ99 9ZZ"]}).to_csv(a, index=False)
+    out = d / "od_pc.csv"
+    res = runner.invoke(app, ["traveltime", "--network", str(DEMO_NETWORK), "--from", str(a), "--to", str(points["to"]), "--max-minutes", "5", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    od = pd.read_csv(out, keep_default_na=False)
+    assert len(od) == 4  # 2 x 2: every pair kept
+    bad = od[od["from_id"] == "nowhere"]
+    assert (bad["minutes"] == "").all() and bad["reason"].str.contains("not located").all()
+    # Oakham home -> Leicester is over 5 minutes: kept, empty, with the reason
+    far = od[(od["from_id"] == "home") & (od["to_id"] == "leicester")].iloc[0]
+    assert far["minutes"] == "" and far["reason"] != ""
+
+
 def test_traveltime_command_writes_every_pair(points: dict[str, Path]) -> None:
     out = points["dir"] / "od.csv"
     res = runner.invoke(app, ["traveltime", "--network", str(DEMO_NETWORK), "--from", str(points["from"]), "--to", str(points["to"]), "--out", str(out)])
@@ -88,9 +104,23 @@ def test_distances_command(points: dict[str, Path]) -> None:
     assert res.exit_code == 0, res.output
     d = pd.read_csv(out)
     assert len(d) == 3
+    for col in ("CHILD", "dfe_miles", "dfe_category", "inside_la", "placement_la", "reason"):
+        assert col in d.columns, col
+    # LE15 6AB -> LE15 9AE: both in Rutland, a few miles; NG1 1AA is Nottingham, over 20 miles
+    assert 0 < d.loc[0, "dfe_miles"] < 20 and d.loc[0, "dfe_category"] == "20 miles or less"
+    assert d.loc[0, "placement_la"] == "E06000017" and d.loc[0, "inside_la"] == True  # noqa: E712
     assert d.loc[1, "dfe_category"] == "Over 20 miles" and d.loc[1, "inside_la"] == False  # noqa: E712
-    assert d.loc[2, "dfe_category"] == "Not known or not recorded"
+    assert d.loc[1, "placement_la"] == "E06000018"  # Nottingham
+    assert d.loc[2, "dfe_category"] == "Not known or not recorded" and "missing" in str(d.loc[2, "reason"]).lower()
     assert "OFFICIAL-SENSITIVE" in res.output
+    # with the road network: road minutes and km too (estimated where off the Rutland extract)
+    out2 = points["dir"] / "dist_road.csv"
+    res = runner.invoke(app, ["distances", "--placements", str(points["903"]), "--council", "E06000017", "--network", str(DEMO_NETWORK), "--out", str(out2)])
+    assert res.exit_code == 0, res.output
+    d2 = pd.read_csv(out2)
+    assert {"road_minutes", "road_km", "road_estimated"} <= set(d2.columns)
+    assert 3 < d2.loc[0, "road_minutes"] < 30 and not bool(d2.loc[0, "road_estimated"])
+    assert bool(d2.loc[1, "road_estimated"]) and d2.loc[1, "road_km"] > d2.loc[1, "dfe_miles"] * 1.6093
 
 
 def test_network_command_exports_graphml(points: dict[str, Path]) -> None:
@@ -98,7 +128,12 @@ def test_network_command_exports_graphml(points: dict[str, Path]) -> None:
     res = runner.invoke(app, ["network", str(DEMO_NETWORK), "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert out.stat().st_size > 100_000
-    assert "travel_time" in out.read_text()[:5000]
+    import osmnx as ox
+
+    g = ox.load_graphml(out)
+    assert g.number_of_nodes() > 1000
+    _, _, data = next(iter(g.edges(data=True)))
+    assert isinstance(data["length"], float) and isinstance(data["travel_time"], float) and data["travel_time"] > 0
 
 
 def test_validate_command_reports(tmp_path: Path) -> None:

@@ -377,3 +377,29 @@ def test_loaders_never_modify_or_lose_rows_of_a_messy_cohort(lookup: PostcodeLoo
 def test_module_constants_keep_their_public_names() -> None:
     for name in ("read_table", "normalise_postcode", "PostcodeLookup", "Boundaries", "locate_points", "load_placements", "load_sites", "load_candidates", "Loaded", "Issue", "load_lsoa_points", "load_areas", "DEFAULT_BOUNDARIES", "default_lookup", "default_reference_date", "utla_of_ltla", "site_types", "placement_codes", "age_band"):
         assert hasattr(inputs, name), name
+
+
+@pytest.mark.parametrize("loader", ["sites", "candidates"])
+def test_sites_and_candidates_bad_postcode_outside_england_and_missing_column(loader: str, lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+    """Each loader's bad input: an unknown postcode and a point outside England are kept with
+    their reason (never dropped); a missing required column is one clear error naming it."""
+    from geosuff._errors import InputFileError
+
+    head = "site_id,type,places" if loader == "sites" else "candidate_id,bedrooms,uses"
+    good = "S1,childrens_home,2" if loader == "sites" else "P1,3,small_home"
+    rows = [f"{head},postcode,easting,northing", f"{good},LE15 6AA,,", f"{good.replace('1', '2', 1)},ZZ99 9ZZ,,", f"{good.replace('1', '3', 1)},,318000,176000"]
+    p = tmp_path / f"{loader}.csv"
+    p.write_text("\n".join(rows) + "\n")
+    t = _load(loader, p, lookup, boundaries)
+    assert len(t.table) == 3  # nothing dropped
+    assert list(t.table["status"])[0] == "used"
+    by_row = {i.row: i for i in t.issues}
+    assert 2 in by_row and "postcode" in by_row[2].problem.lower()
+    assert list(t.table["status"])[1] == "excluded"
+    assert 3 in by_row and "england" in by_row[3].problem.lower()
+    # a missing required column: one error that names it
+    q = tmp_path / f"{loader}_nocol.csv"
+    q.write_text(("site_id,places,postcode\nS1,2,LE15 6AA\n") if loader == "sites" else ("candidate_id,uses,postcode\nP1,small_home,LE15 6AA\n"))
+    with pytest.raises(InputFileError) as err:
+        _load(loader, q, lookup, boundaries)
+    assert ("type" if loader == "sites" else "bedrooms") in str(err.value)

@@ -192,3 +192,48 @@ def test_messy_10k_cohort_end_to_end(demo_results, tmp_path) -> None:
     for p in sorted((runs[0].out_dir / "tables").glob("*.csv")):
         assert p.read_bytes() == (runs[1].out_dir / "tables" / p.name).read_bytes(), p.name
     assert (runs[0].out_dir / "qa" / "reconciliation.csv").read_bytes() == (runs[1].out_dir / "qa" / "reconciliation.csv").read_bytes()
+
+
+def test_restricted_mode_keeps_record_level_tables_apart(demo_restricted_results, demo_results) -> None:
+    """--restricted: record-level tables (with child ids, postcodes) go to RESTRICTED/, marked
+    OFFICIAL-SENSITIVE in their names and first line; the published files stay as they are."""
+    from geosuff import disclosure
+
+    out = demo_restricted_results.out_dir
+    rdir = out / "RESTRICTED"
+    files = sorted(p.name for p in rdir.iterdir())
+    assert "README.txt" in files and "OFFICIAL-SENSITIVE_placement_measures.csv" in files
+    for p in rdir.glob("*.csv"):
+        assert p.name.startswith("OFFICIAL-SENSITIVE_")
+        assert p.read_text(encoding="utf-8").startswith("# OFFICIAL-SENSITIVE")
+    m = (rdir / "OFFICIAL-SENSITIVE_placement_measures.csv").read_text(encoding="utf-8")
+    child = str(demo_restricted_results.measures["CHILD"].iloc[0])
+    assert child in m  # record level, as asked
+    forb = disclosure.personal_strings(demo_restricted_results.measures, sites=demo_restricted_results.sites)
+    pts = disclosure.personal_points(demo_restricted_results.measures, sites=demo_restricted_results.sites)
+    for p in out.rglob("*"):
+        if p.suffix in {".csv", ".html", ".json", ".gpkg"} and "RESTRICTED" not in p.parts and "inputs" not in p.parts:
+            assert disclosure.check_published_file(p, forb, points=pts) == [], p.name
+    assert not (demo_results.out_dir / "RESTRICTED").exists()
+
+
+def test_demo_indicators_match_the_dfe_figures_it_was_made_from(demo_results) -> None:
+    """Issue 5: the synthetic demo's own indicators (the real pipeline's DfE measures) agree with
+    the published DfE shares for Rutland the cohort was generated from, within sampling error."""
+    from geosuff.synth import dfe_targets
+
+    t = dfe_targets("E06000017")
+    ov = demo_results.indicators["overall"].iloc[-1]
+    n = int(ov["n"])
+    assert n == int(t["total"])
+    for got, p in ((ov["n_over_miles"], t["p_over20"]), (ov["n_distance_not_known"], t["p_unknown"])):
+        sd = (p * (1 - p) / n) ** 0.5
+        assert abs(got / n - p) <= 3 * sd + 1 / n, (got, n, p)
+    # and the chosen set and ranked candidates are in the report and on the map
+    html = (demo_results.out_dir / "report.html").read_text(encoding="utf-8")
+    mp = (demo_results.out_dir / "map.html").read_text(encoding="utf-8")
+    for cid in demo_results.selection.chosen_ids:
+        assert f"{cid} " in html and "★ chosen" in html
+        assert f"Candidate {cid}" in mp and "CHOSEN" in mp
+    for cid in demo_results.candidates["candidate_id"]:
+        assert str(cid) in html and f"Candidate {cid}" in mp
