@@ -17,17 +17,22 @@ install: $(BIN)/geosuff
 demo: install
 	$(BIN)/geosuff demo
 
+# Browser tests need Debian's chromium (playwright drives it; no browser download). make test
+# installs it with apt when missing (as root, as CI runs) and fails if it cannot.
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will be skipped"
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || (echo "make test: could not install Debian chromium (apt-get install chromium, as root)"; exit 1)
 
 # The DfE 903 validator (csc-validator-be-903) pins pandas 1.5 / numpy 1.24, so it lives in its own
 # venv; tests/test_distance.py cross-checks geosuff's DfE distance and IN/OUT against it.
 V903 := .venv-v903
 $(V903)/bin/python:
-	-$(PY) -m venv $(V903) && $(V903)/bin/pip install --quiet csc-validator-be-903 || echo "csc-validator-be-903 not installed: its cross-check will be skipped"
+	$(PY) -m venv $(V903)
+	$(V903)/bin/pip install --quiet csc-validator-be-903 || (rm -rf $(V903); echo "make test: could not install csc-validator-be-903"; exit 1)
 
+# Both cross-checks are required here: a missing browser or validator fails the run (plain
+# `pytest` outside make skips them with a message instead).
 test: install browser $(V903)/bin/python
-	GEOSUFF_V903_PYTHON=$$($(V903)/bin/python -c "import lac_validator.datastore" >/dev/null 2>&1 && echo $(CURDIR)/$(V903)/bin/python) \
+	GEOSUFF_V903_PYTHON=$(CURDIR)/$(V903)/bin/python GEOSUFF_REQUIRE_V903=1 GEOSUFF_REQUIRE_BROWSER=1 \
 	  $(BIN)/python -m pytest -q
 
 bench: install

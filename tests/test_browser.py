@@ -8,6 +8,7 @@ screenshots and the report's PDF to ``test-artifacts/`` at the repo root (git-ig
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+        msg = "Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("GEOSUFF_REQUIRE_BROWSER"):
+            pytest.fail(msg + "; `make test` requires it")
+        pytest.skip(msg)
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
