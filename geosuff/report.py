@@ -488,11 +488,16 @@ def _third_headline(results: Results, pub: Published, unit: str) -> Headline:
         gain = sel["gain"]
         n_ids = len(ids)
         what = f"Opening the {n_ids} chosen propert{'y' if n_ids == 1 else 'ies'} ({', '.join(ids) or 'none'})"
+        note = "optimal set from the council's candidate properties, within their places and the existing sites' spare places"
+        if gain == dc.SUPPRESSED and sel["after"] != dc.SUPPRESSED:
+            # the gain is withheld (too few children before), the total after is not
+            sentence = f"With the {n_ids} chosen propert{'y' if n_ids == 1 else 'ies'} ({', '.join(ids) or 'none'}), {sel['after']} {unit} now placed far away could live within {a.local_minutes:g} minutes of home in a suitable place."
+            return Headline("selection", sel["after"], sentence, f"Before: {sel['before']} (too few to show the gain); {note}.")
         if gain == dc.SUPPRESSED:
             sentence = f"{what} would bring a small number of {unit} placed far away within {a.local_minutes:g} minutes of a suitable place (exact figure withheld: too few children)."
         else:
             sentence = f"{what} would bring {gain.lstrip('+')} more {unit} placed far away within {a.local_minutes:g} minutes of a suitable place."
-        return Headline("selection", gain, sentence, f"Before: {sel['before']}; after: {sel['after']} (optimal set from the council's candidate properties, within their places).")
+        return Headline("selection", gain, sentence, f"Before: {sel['before']}; after: {sel['after']} ({note}).")
     g = pub.gap_areas
     if g is not None and len(g) == 0:
         return Headline(
