@@ -383,7 +383,20 @@ def _selection(pub: Published, results: Results) -> dict[str, Any] | None:
         ["Solver status", sel["status"] + (f" (MIP gap {gap:.2%})" if np.isfinite(gap) else "")],
         ["Greedy heuristic for comparison", (f"{ggap:.1%} below the optimum" if ggap > 1e-9 else "reaches the optimum too") if np.isfinite(ggap) else "not run"],
     ]
-    return {"ids": ids, "table": _table(["", "Value"], rows, numeric=[False, False])}
+    sites = None
+    cs = pub.chosen_sites
+    if cs is not None and len(cs):
+        srows = [
+            [str(r.order), f"{r.candidate_id} ({names[str(r.candidate_id)]})" if str(r.candidate_id) in names else str(r.candidate_id), str(r.use).replace("_", " "), str(r.places), str(r.children_assigned), str(r.addition_gain), str(r.marginal_gain)]
+            for r in cs.itertuples(index=False)
+        ]
+        sites = _table(
+            ["Order", "Property", "Use", "Places", "Children it would take", "Gain when added", "Loss if left out"],
+            srows,
+            numeric=[True, False, False, True, True, True, True],
+            note="Each property's marginal gain: children placed far away it adds in the order chosen, and those lost if it alone were left out of the set.",
+        )
+    return {"ids": ids, "table": _table(["", "Value"], rows, numeric=[False, False]), "sites": sites}
 
 
 def _scenario_table(pub: Published) -> dict[str, Any] | None:
