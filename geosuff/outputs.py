@@ -126,6 +126,9 @@ def _personal_points(results: Results) -> np.ndarray:
     return pts[~np.isfinite(d)]
 
 
+#: The ``data_note`` of every published table and layer of a run on synthetic data.
+SYNTHETIC_NOTE = "SYNTHETIC"
+
 QA_DIR = "qa"
 QA_README = (
     "Row-level quality lists for the council's own checking: one line per input row (status and\n"
@@ -172,9 +175,12 @@ def write_all(results: Results, published: Any = None) -> dict[str, Path]:
     gaps_pub = pub.gap_areas
     if gaps_pub is not None:
         tables["gap_areas"] = pd.DataFrame(gaps_pub.drop(columns="geometry", errors="ignore"))
+    synthetic = bool(results.scenario.synthetic)
     for name, df in tables.items():
         if df is None:
             continue
+        if synthetic:  # every published table says so, as the synthetic inputs do
+            df = df.assign(data_note=SYNTHETIC_NOTE)
         files[f"{name}.csv"] = write_csv(out / "tables" / f"{name}.csv", df)
 
     # row-level quality lists (not for publication, but nothing personal in them either)
@@ -201,6 +207,8 @@ def write_all(results: Results, published: Any = None) -> dict[str, Path]:
         layers["gap_areas"] = gaps_pub
     if cand is not None and isinstance(cand, gpd.GeoDataFrame) and "geometry" in cand:
         layers["candidates"] = cand
+    if synthetic:
+        layers = {k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v) for k, v in layers.items()}
     files["geosuff.gpkg"] = write_gpkg(out / "geosuff.gpkg", layers)
 
     # map and report

@@ -93,6 +93,13 @@ def test_published_files_hold_no_child_level_data(demo_results) -> None:
 def test_report_says_synthetic(demo_results) -> None:
     html = (demo_results.out_dir / "report.html").read_text()
     assert "SYNTHETIC" in html.upper()
+    # so does every published table and GeoPackage layer of the demo
+    for p in (demo_results.out_dir / "tables").glob("*.csv"):
+        t = pd.read_csv(p, dtype=str, keep_default_na=False)
+        assert "data_note" in t and (t["data_note"] == "SYNTHETIC").all(), p.name
+    for name, _ in pyogrio.list_layers(demo_results.out_dir / "geosuff.gpkg"):
+        layer = pyogrio.read_dataframe(demo_results.out_dir / "geosuff.gpkg", layer=name)
+        assert (layer["data_note"] == "SYNTHETIC").all(), name
 
 
 def test_demo_gap_areas_name_band_and_what_they_lack(demo_results) -> None:
