@@ -752,17 +752,18 @@ def suppress_linked(
     by the figures they are in, see :func:`figure_atoms`), the published figures are linear
     equations (exact figures) and inequalities (bands) over atoms >= 0.
 
-    Rules, repeated until none is broken:
+    Rules, in this order:
 
     1. exact figures counting 1 to ``min_count - 1`` records (and those in ``suppress``) are "c";
     2. *differencing*: where one shown figure's records contain another's, their difference must
-       be 0 or at least ``min_count`` (else the smaller figure, or the larger when the smaller is
-       always published, is suppressed);
-    3. *the audit*: every small figure (1 to ``min_count - 1``; suppressed exact figures and
-       ``IMPLIED`` ones, which follow from the published ones but are not shown) must keep a range
-       of possible values at least ``protection`` wide given everything shown. If not, a shown
-       figure whose equation binds (dual value non-zero) is suppressed too: the smallest, in the
-       same ``group`` (table) first, that restores the range.
+       be 0 or at least ``min_count`` (else the less important of the two - higher ``priority``,
+       then the smaller count - is suppressed; never a ``FORCED`` one);
+    3. *the audit*, repeated until it passes: every small figure (1 to ``min_count - 1``;
+       suppressed exact figures and ``IMPLIED`` ones, which follow from the published ones but are
+       not shown) must keep a range of possible values at least ``protection`` wide given
+       everything shown. If not, a shown figure whose equation binds (dual value non-zero) is
+       suppressed too: the least important first, then one of the same ``group`` (table), then
+       the smallest, taking the first of these that restores the range.
 
     Parameters
     ----------
@@ -819,42 +820,31 @@ def suppress_linked(
     Ab.data[:] = 1.0
     overlap = (Ab @ Ab.T).tocoo()
     n_atoms = np.asarray(Ab.sum(axis=1)).reshape(-1)
-    nest_f, nest_g = [], []
-    for f, g, o in zip(overlap.row, overlap.col, overlap.data, strict=True):
-        if f != g and o >= n_atoms[g] - 0.5 and n_atoms[f] > n_atoms[g]:
-            nest_f.append(f)
-            nest_g.append(g)
-    nest_f_a = np.array(nest_f, dtype=np.int64)
-    nest_g_a = np.array(nest_g, dtype=np.int64)
-    diff = v[nest_f_a] - v[nest_g_a] if nest_f_a.size else np.zeros(0)
-    small_diff = (diff > _EPS) & (diff < min_count - _EPS)
-    nest_f_a, nest_g_a = nest_f_a[small_diff], nest_g_a[small_diff]
+    of, og = overlap.row, overlap.col
+    nested = (of != og) & (overlap.data >= n_atoms[og] - 0.5) & (n_atoms[of] > n_atoms[og])
+    diff = v[of] - v[og]
+    nested &= (diff > _EPS) & (diff < min_count - _EPS)
 
     def shown() -> np.ndarray:
         return (exact & ~sup) | forced
 
-    def differencing() -> bool:
-        changed = False
-        s = shown()
-        for f, g in zip(nest_f_a.tolist(), nest_g_a.tolist(), strict=True):
-            if not (s[f] and s[g]):
-                continue
-            pick = g if exact[g] else f
-            if exact[f] and exact[g]:
-                # the less important of the two; between equals, the smaller count
-                pick = min((f, g), key=lambda x: (-int(prio[x]), float(v[x]), x))
-            if not exact[pick]:
-                continue
-            sup[pick] = True
-            s[pick] = False
-            reason[pick] = 3
-            changed = True
-        return changed
+    # differencing first: it only needs shown pairs, and suppression never makes a new pair
+    s = shown()
+    for f, g in zip(of[nested].tolist(), og[nested].tolist(), strict=True):
+        if not (s[f] and s[g]):
+            continue
+        pick = g if exact[g] else f
+        if exact[f] and exact[g]:
+            # the less important of the two; between equals, the smaller count
+            pick = min((f, g), key=lambda x: (-int(prio[x]), float(v[x]), x))
+        if not exact[pick]:
+            continue
+        sup[pick] = True
+        s[pick] = False
+        reason[pick] = 3
 
     n_lp = 0
     verified = np.zeros(F, dtype=bool)
-    # differencing first: it only needs shown pairs, and suppression never makes a new pair
-    differencing()
     for _ in range(4 * F + 8):
         todo = [int(t) for t in np.flatnonzero(targets_all & ~verified & ~unprotected)]
         if not todo:
@@ -873,9 +863,8 @@ def suppress_linked(
         ranges, binding, k = _lp_ranges(A, w, shown(), band, lo, hi, todo)
         n_lp += k
         exposed = [t for t in todo if ranges[t][1] - ranges[t][0] < protection - _EPS]
-        for t in todo:
-            if t not in exposed:
-                verified[t] = True
+        verified[todo] = True
+        verified[exposed] = False
         if not exposed:
             break
         # fix each exposed figure in turn; a fix for one often protects the next, so check again

@@ -1189,15 +1189,20 @@ class Boundaries:
         return out
 
 
+def _read_vector(path: Path, what: str, *, fix: str) -> gpd.GeoDataFrame:
+    """A vector file (GeoPackage, GeoJSON, shapefile ...), or one clear error naming it."""
+    try:
+        return gpd.read_file(path)
+    except Exception as err:  # pyogrio raises DataSourceError and others
+        raise InputFileError(f"The {what} file {path.name} could not be read as a vector file ({type(err).__name__}).", fix=fix) from None
+
+
 @cache
 def _load_boundaries_cached(path: str) -> Boundaries:
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"The boundaries file {p} does not exist.", fix="Remove the 'boundaries' key to use the shipped England boundaries.")
-    try:
-        gdf = gpd.read_file(p)
-    except Exception as err:  # pyogrio raises DataSourceError and others
-        raise InputFileError(f"The boundaries file {p.name} could not be read as a vector file ({type(err).__name__}).", fix="Give a GeoJSON/GeoPackage/Shapefile of ONS upper-tier LA boundaries.") from None
+    gdf = _read_vector(p, "boundaries", fix="Give a GeoJSON/GeoPackage/Shapefile of ONS upper-tier LA boundaries.")
     code = next((c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dCD", c, re.I)), None)
     name = next((c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dNM", c, re.I)), None)
     if code is None:
@@ -2367,10 +2372,7 @@ def load_areas(path: str | Path | None = None, *, council: str | None = None) ->
             path = shipped
         else:
             return None
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as err:  # pyogrio raises DataSourceError and others
-        raise InputFileError(f"The areas file {Path(path).name} could not be read as a vector file ({type(err).__name__}).", fix="Give a GeoJSON or GeoPackage of LSOA polygons with pop_0_17.") from None
+    gdf = _read_vector(Path(path), "areas", fix="Give a GeoJSON or GeoPackage of LSOA polygons with pop_0_17.")
     if gdf.crs is None:
         gdf = gdf.set_crs(WGS84)
     gdf = gdf.to_crs(BNG)
@@ -2401,10 +2403,7 @@ def load_exclusions(path: str | Path) -> gpd.GeoDataFrame:
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"The exclusions file {p.name} does not exist ({p}).", fix="Check [inputs] exclusions in the config.")
-    try:
-        gdf = gpd.read_file(p)
-    except Exception as err:  # pyogrio raises DataSourceError and others
-        raise InputFileError(f"The exclusions file {p.name} could not be read as a vector file ({type(err).__name__}).", fix="Give a GeoPackage, GeoJSON or shapefile of polygons (optional columns name, buffer_m).") from None
+    gdf = _read_vector(p, "exclusions", fix="Give a GeoPackage, GeoJSON or shapefile of polygons (optional columns name, buffer_m).")
     if gdf.crs is None:
         raise InputFileError(f"The exclusions file {p.name} has no coordinate reference system.", fix="Save it with its CRS (e.g. EPSG:27700 British National Grid).")
     gdf = gdf.to_crs(BNG).reset_index(drop=True)

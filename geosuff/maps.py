@@ -639,7 +639,7 @@ def _add_candidates(m: folium.Map, results: Results, pub: Published, legend: lis
         title = f"Candidate {cid}" + (f" - rank {int(r)}" if el and np.isfinite(r) else " - not eligible")
         if is_chosen:
             title += " - CHOSEN"
-        popup = _popup_table(title, _candidate_rows(row, minutes=_siting_minutes(results)), note="Each component has a 0-1 score (1 = best); the total weights them as set in [siting].")
+        popup = _popup_table(title, _candidate_rows(row, minutes=siting_minutes(results)), note="Each component has a 0-1 score (1 = best); the total weights them as set in [siting].")
         icon = folium.DivIcon(html=f'<div class="gs-cand{" gs-cand-chosen" if is_chosen else ""}{"" if el else " gs-cand-no"}" style="background:{colour}">{text}</div>', icon_size=(26, 26), icon_anchor=(13, 13), class_name="gs-cand-icon")
         mk = folium.Marker([float(lat[j]), float(lon[j])], icon=icon, tooltip=title, z_index_offset=1000 if is_chosen else 0)
         _HtmlPopup(popup, max_width=380).add_to(mk)
@@ -866,13 +866,11 @@ def _candidate_rows(row: pd.Series, *, minutes: float = 30.0) -> list[tuple[str,
     return out
 
 
-def _siting_minutes(results: Results) -> float:
-    try:
-        from geosuff import settings as gs
+def siting_minutes(results: Results) -> float:
+    """The candidates' travel-time line (``[siting] max_minutes``, minutes)."""
+    from geosuff import settings as gs
 
-        return float(gs.siting_settings(results.scenario).max_minutes)
-    except Exception:  # a hand-made scenario without siting settings
-        return float(results.scenario.analysis.local_minutes)
+    return float(gs.siting_settings(results.scenario).max_minutes)
 
 
 def _fmt_value(col: str, v: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +21,7 @@ from geosuff.io import atomic_path, atomic_write_text
 from geosuff.maps import generalise_points
 
 if TYPE_CHECKING:
+    from geosuff.publish import Published
     from geosuff.results import Results
 
 logger = logging.getLogger(__name__)
@@ -62,17 +63,6 @@ def published_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     return areas[keep].copy()
 
 
-def published_gaps(gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    if gaps is None or len(gaps) == 0:
-        return gaps
-    keep = gaps.attrs.get("publish_columns")
-    if keep:
-        cols = [c for c in gaps.columns if c in set(keep) or c == "geometry"]
-        return gaps[cols].copy()
-    raw = [c for c in gaps.columns if c in {"n_far", "children", "count", "n_children"} or c.startswith("n_")]
-    return gaps.drop(columns=raw)
-
-
 def published_sites(sites: pd.DataFrame) -> gpd.GeoDataFrame:
     """Sites for publication, each at the centre of its 1 km grid square (never an address)."""
     s = sites[sites["status"] != "excluded"].copy()
@@ -84,16 +74,6 @@ def published_sites(sites: pd.DataFrame) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(s[cols].reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
     out["location_note"] = np.where(gen, "centre of its 1 km grid square", "as supplied")
     return out
-
-
-#: Candidate columns never published (locations are published as points, not postcodes).
-_CANDIDATE_PRIVATE = {"postcode", "location_source", "location_reason", "ltla", "utla", "row", "line", "node"}
-
-
-def candidate_columns(c: pd.DataFrame) -> pd.DataFrame:
-    """The candidate table's publishable columns (child counts still raw: see
-    :mod:`geosuff.publish`)."""
-    return c.drop(columns=[col for col in c.columns if col in _CANDIDATE_PRIVATE or str(col).startswith("_")]).reset_index(drop=True)
 
 
 def published_candidates(c: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
@@ -138,7 +118,7 @@ QA_README = (
 )
 
 
-def write_all(results: Results, published: Any = None) -> dict[str, Path]:
+def write_all(results: Results, published: Published | None = None) -> dict[str, Path]:
     """Write every output of a run; returns name -> path.
 
     Published files (report, map, GeoPackage, ``tables/``) are made from

@@ -269,7 +269,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     selection = None
     scen_cmp = None
     linkage: dict[str, Any] = {}
-    exclusions, services = _siting_layers(scenario)
+    exclusions, services = _siting_layers(scenario, inp["lookup"])
     with clock.stage("site scoring"):
         if cands_l is not None:
             candidates, selection, scen_cmp, linkage = siting_stage(
@@ -439,8 +439,9 @@ def siting_stage(
     return table, selection, scen, linkage
 
 
-def _siting_layers(scenario: Scenario) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
-    """The optional exclusion zones and services layer of a scenario (every row kept)."""
+def _siting_layers(scenario: Scenario, lookup: Any) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The optional exclusion zones and services layer of a scenario (every row kept);
+    ``lookup`` is the run's postcode lookup."""
     from geosuff import traveltime
     from geosuff.inputs import load_exclusions
 
@@ -448,7 +449,6 @@ def _siting_layers(scenario: Scenario) -> tuple[gpd.GeoDataFrame | None, pd.Data
     exclusions = load_exclusions(inp.exclusions) if inp.exclusions else None
     services = None
     if inp.services:
-        lookup = default_lookup(inp.postcodes, fallback=inp.use_onspd_fallback)
         services = traveltime.read_points(inp.services, postcodes=lookup)
         services["row"] = np.arange(1, len(services) + 1)
         located = np.isfinite(services["easting"].to_numpy(float))

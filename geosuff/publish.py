@@ -29,6 +29,7 @@ import pandas as pd
 
 from geosuff import disclosure as dc
 from geosuff import gaps
+from geosuff.siting import COME_HOME_LABEL
 
 if TYPE_CHECKING:
     from geosuff.results import Results
@@ -131,12 +132,10 @@ class Ledger:
         self.kind: list[int] = []
         self.lower: list[float] = []
         self.upper: list[float] = []
-        self.request: list[bool] = []
         self.group: list[int] = []
         self.priority: list[int] = []
         self.labels: list[list[str]] = []
         self._groups: dict[str, int] = {}
-        self._suppressed: np.ndarray | None = None
         self.result: dc.LinkedSuppression | None = None
 
     # -- registering ---------------------------------------------------------------------------
@@ -160,7 +159,6 @@ class Ledger:
         kind: int = dc.EXACT,
         lower: float = math.nan,
         upper: float = math.nan,
-        suppress: bool = False,
     ) -> int:
         """Register a figure (a boolean mask over the records or their positions); its handle.
 
@@ -168,9 +166,8 @@ class Ledger:
         :data:`~geosuff.disclosure.IMPLIED` (not shown but derivable: protected when small),
         :data:`~geosuff.disclosure.BAND` (shown only as the interval ``lower``-``upper``) or
         :data:`~geosuff.disclosure.FORCED`. An exact figure may also carry a published interval.
-        ``suppress`` asks for "c" (e.g. a table's own secondary suppression).
         """
-        if self._suppressed is not None:
+        if self.result is not None:
             raise RuntimeError("the ledger is solved: register every figure before solve()")
         m = self._members(rows)
         key = m.tobytes()
@@ -183,7 +180,6 @@ class Ledger:
             self.kind.append(kind)
             self.lower.append(lower)
             self.upper.append(upper)
-            self.request.append(bool(suppress) and kind == dc.EXACT)
             self.group.append(g)
             self.priority.append(table_priority(table))
             self.labels.append([f"{table}: {label}"])
@@ -197,7 +193,6 @@ class Ledger:
             self.lower[h] = lower if math.isnan(self.lower[h]) else max(self.lower[h], lower)
         if not math.isnan(upper):
             self.upper[h] = upper if math.isnan(self.upper[h]) else min(self.upper[h], upper)
-        self.request[h] = (self.request[h] or (bool(suppress) and kind == dc.EXACT)) and self.kind[h] == dc.EXACT
         self.labels[h].append(f"{table}: {label}")
         return h
 
@@ -207,68 +202,48 @@ class Ledger:
         cells: Sequence[Sequence[Any]],
         totals: Sequence[Any],
         *,
-        total_row: bool,
         shown: Sequence[bool] | None = None,
         labels: Sequence[str] = (),
-        local: bool = False,
     ) -> tuple[list[list[int]], list[int]]:
-        """Register a block: rows of cells that partition each row's total (optionally with a
-        last row that is the column total). Cells of columns not ``shown`` are registered as
-        implied (not published, but protected when small). With ``local``, the block is first
-        suppressed on its own (the classic table pattern,
-        :func:`geosuff.disclosure.suppress_block`); by default everything is decided together at
-        :meth:`solve`, where the priorities keep the most important figures.
+        """Register a block: rows of cells that partition each row's total. Cells of columns not
+        ``shown`` are registered as implied (not published, but protected when small). Suppression
+        is decided with everything else at :meth:`solve`, where the priorities keep the most
+        important figures.
 
         Returns the cell handles (rows x columns) and the total handles.
         """
-        masks = [[self._members(c) for c in row] for row in cells]
-        tmasks = [self._members(t) for t in totals]
-        counts = np.array([[len(c) for c in row] for row in masks], dtype=float)
-        tot = np.array([len(t) for t in tmasks], dtype=float)
-        k = counts.shape[1] if counts.ndim == 2 else 0
-        shown_cols = [True] * k if shown is None else list(shown)
-        if local:
-            cmask, tmask = dc.suppress_block(counts, tot, min_count=self.min_count, total_row=total_row)
-        else:
-            cmask, tmask = np.zeros(counts.shape, dtype=bool), np.zeros(tot.shape, dtype=bool)
-        lab = list(labels) or [str(i) for i in range(len(masks))]
+        lab = list(labels) or [str(i) for i in range(len(cells))]
         handles = [
             [
-                self.add(masks[i][j], table=table, label=f"{lab[i]} / {j}", kind=dc.EXACT if shown_cols[j] else dc.IMPLIED, suppress=bool(cmask[i, j]) and shown_cols[j])
-                for j in range(k)
+                self.add(c, table=table, label=f"{lab[i]} / {j}", kind=dc.EXACT if shown is None or shown[j] else dc.IMPLIED)
+                for j, c in enumerate(row)
             ]
-            for i in range(len(masks))
+            for i, row in enumerate(cells)
         ]
-        thandles = [self.add(tmasks[i], table=table, label=f"{lab[i]} / total", suppress=bool(tmask[i])) for i in range(len(tmasks))]
+        thandles = [self.add(t, table=table, label=f"{lab[i]} / total") for i, t in enumerate(totals)]
         return handles, thandles
 
     # -- solving ---------------------------------------------------------------------------------
     def solve(self) -> None:
         """Decide every figure's publication (see :func:`geosuff.disclosure.suppress_linked`)."""
-        if self._suppressed is not None:
-            return
-        F = len(self.members)
-        if F == 0:
-            self._suppressed = np.zeros(0, dtype=bool)
+        if self.result is not None:
             return
         self._atoms = dc.figure_atoms(self.members, self.n_records)
         A, w = self._atoms
         res = dc.suppress_linked(
             A,
             w,
-            kind=np.array(self.kind),
+            kind=np.array(self.kind, dtype=np.int64),
             min_count=self.min_count,
-            suppress=np.array(self.request),
             lower=np.array(self.lower, dtype=float),
             upper=np.array(self.upper, dtype=float),
-            group=np.array(self.group),
-            priority=np.array(self.priority),
+            group=np.array(self.group, dtype=np.int64),
+            priority=np.array(self.priority, dtype=np.int64),
         )
         self.result = res
-        self._suppressed = res.suppressed
         logger.info(
             "disclosure: %d figures over %d records (%d atoms), %d suppressed (%d small), %d LPs",
-            F,
+            len(self.members),
             self.n_records,
             A.shape[1],
             int(res.suppressed.sum()),
@@ -277,9 +252,9 @@ class Ledger:
         )
 
     def _check(self) -> np.ndarray:
-        if self._suppressed is None:
+        if self.result is None:
             raise RuntimeError("call solve() before reading published figures")
-        return self._suppressed
+        return self.result.suppressed
 
     # -- reading ---------------------------------------------------------------------------------
     def count(self, h: int) -> int:
@@ -446,12 +421,11 @@ def build(results: Results) -> Published:
             groups = [] if by in ("overall", "all") else list(order)
             sels = [keys == g for g in groups] + [np.ones(len(cm), dtype=bool)]
             row_labels = [labels[g] for g in groups] + [gaps.ALL_LABEL]
-            total_row = len(sels) > 1
             handles: dict[str, list[int]] = {}
             totals: list[int] = []
             for name, cols in INDICATOR_BLOCKS:
                 cells = [[full(flags[c] & s) for c in cols] for s in sels]
-                hs, ts = led.block(f"indicators_{by}:{name}", cells, [full(s) for s in sels], total_row=total_row, shown=[c != "rest_adjoining" for c in cols], labels=row_labels)
+                hs, ts = led.block(f"indicators_{by}:{name}", cells, [full(s) for s in sels], shown=[c != "rest_adjoining" for c in cols], labels=row_labels)
                 for j, c in enumerate(cols):
                     handles[c] = [hs[i][j] for i in range(len(sels))]
                 totals = ts
@@ -515,24 +489,20 @@ def build(results: Results) -> Published:
     cands = results.candidates
     if cands is not None and len(cands) and "rehoming" in link:
         cand_h = {}
-        for cid in cands["candidate_id"].astype(str):
+        places_of = pd.to_numeric(cands["places"], errors="coerce") if "places" in cands else pd.Series(np.nan, index=cands.index)
+        for cid, places in zip(cands["candidate_id"].astype(str), places_of.to_numpy(dtype=float), strict=True):
             rows = link["rehoming"].get(cid)
             if rows is None:
                 continue
-            r = cands[cands["candidate_id"].astype(str) == cid].iloc[0]
-            places = pd.to_numeric(pd.Series([r.get("places")]), errors="coerce").iloc[0]
             lower = float(places) if np.isfinite(places) and len(rows) >= places > 0 else math.nan
             cand_h[cid] = led.add(np.asarray(rows, dtype=np.int64), table="candidates", label=f"{cid} re-homing", lower=lower)
         pending["candidates"] = cand_h
     if "scenario" in link:
         # "children placed far who could come home" is the third headline: kept first
-        pending["scenario"] = {
-            label: (
-                led.add(b, table="scenario:headline" if label.startswith("Placed far") else "scenario", label=f"{label} before"),
-                led.add(af, table="scenario:headline" if label.startswith("Placed far") else "scenario", label=f"{label} after"),
-            )
-            for label, (b, af) in link["scenario"].items()
-        }
+        pending["scenario"] = {}
+        for label, (b, af) in link["scenario"].items():
+            table = "scenario:headline" if label.startswith(COME_HOME_LABEL) else "scenario"
+            pending["scenario"][label] = (led.add(b, table=table, label=f"{label} before"), led.add(af, table=table, label=f"{label} after"))
     if "assigned" in link:
         pending["assigned"] = {cid: led.add(rows, table="chosen_sites", label=f"{cid} assigned") for cid, rows in link["assigned"].items()}
 
@@ -808,9 +778,7 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
     mc = led.min_count
     c = results.candidates
     if c is not None and len(c):
-        from geosuff import outputs
-
-        out = outputs.candidate_columns(c)
+        out = candidate_columns(c)
         cand_h = pending.get("candidates", {})
         reach, fill = [], []
         for r in c.itertuples(index=False):
@@ -841,7 +809,7 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
     scen = pending.get("scenario")
     if sel is not None:
         summ = sel.summary() if callable(getattr(sel, "summary", None)) else {}
-        far_label = next((k for k in (scen or {}) if k.startswith("Placed far who could come home")), None)
+        far_label = next((k for k in (scen or {}) if k.startswith(COME_HOME_LABEL)), None)
         if scen and far_label:
             hb, ha = scen[far_label]
             before, after = led.text(hb), led.text(ha)
@@ -911,9 +879,29 @@ def _fmt_num(v: Any) -> str:
 
 
 def _fill_gaps(pub: Published, results: Results) -> None:
-    from geosuff import outputs
+    pub.gap_areas = published_gaps(results.gap_areas)
 
-    pub.gap_areas = outputs.published_gaps(results.gap_areas)
+
+#: Candidate columns never published (locations are published as points, not postcodes).
+_CANDIDATE_PRIVATE = {"postcode", "location_source", "location_reason", "ltla", "utla", "row", "line", "node"}
+
+
+def candidate_columns(c: pd.DataFrame) -> pd.DataFrame:
+    """The candidate table's publishable columns (child counts still raw: :func:`build`
+    replaces them with published ones)."""
+    return c.drop(columns=[col for col in c.columns if col in _CANDIDATE_PRIVATE or str(col).startswith("_")]).reset_index(drop=True)
+
+
+def published_gaps(gaps_gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Gap areas with only the columns safe to publish (bands, named needs; never raw counts)."""
+    if gaps_gdf is None or len(gaps_gdf) == 0:
+        return gaps_gdf
+    keep = gaps_gdf.attrs.get("publish_columns")
+    if keep:
+        cols = [c for c in gaps_gdf.columns if c in set(keep) or c == "geometry"]
+        return gaps_gdf[cols].copy()
+    raw = [c for c in gaps_gdf.columns if c in {"n_far", "children", "count", "n_children"} or c.startswith("n_")]
+    return gaps_gdf.drop(columns=raw)
 
 
 def _fill_places(pub: Published, led: Ledger, pending: dict[str, Any]) -> None:
@@ -955,8 +943,3 @@ def _fill_quality(pub: Published, led: Ledger, pending: dict[str, Any], results:
             shown = led.text(h) if h is not None else (dc.publish_count(n, min_count=led.min_count) if is_children else str(n))
             rows.append({**dict(zip(keys, key_t, strict=True)), "rows": shown})
         pub.issues_summary = pd.DataFrame(rows, columns=[*keys, "rows"])
-
-
-def linked_members(results: Results) -> dict[str, Any]:
-    """(For tests) the child-level record sets behind the siting figures of a run."""
-    return dict(results.linkage or {})

@@ -302,13 +302,9 @@ def _candidate_table(pub: Published, results: Results) -> dict[str, Any] | None:
     c = pub.candidates
     if c is None or len(c) == 0:
         return None
-    T = results.scenario.analysis.local_minutes
-    try:
-        from geosuff import settings as gs
+    from geosuff.maps import siting_minutes
 
-        T = float(gs.siting_settings(results.scenario).max_minutes)
-    except Exception:  # a hand-made scenario without siting settings
-        pass
+    T = siting_minutes(results)
     chosen = _chosen_ids(results)
     rank = pd.to_numeric(c["rank"], errors="coerce") if "rank" in c else pd.Series(np.nan, index=c.index)
     c = c.assign(_r=rank.fillna(1e9)).sort_values(["_r"], kind="stable").drop(columns="_r")
@@ -720,14 +716,6 @@ def _pct_value(s: str) -> float | None:
         return float(str(s).strip().rstrip("%"))
     except ValueError:
         return None
-
-
-def _int_or_blank(v: Any) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return ""
-    return f"{f:.0f}" if np.isfinite(f) else ""
 
 
 def _cell(v: Any) -> str:

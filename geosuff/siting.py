@@ -2142,6 +2142,11 @@ def dfe_miles(distance_m: Any) -> np.ndarray:
     return np.round(np.asarray(distance_m, dtype=np.float64) / 1000.0 / DFE_KM_PER_MILE, 1)
 
 
+#: Start of the before/after indicator of children placed far away who could come home (the
+#: selection's objective); :mod:`geosuff.publish` keeps it as a headline figure.
+COME_HOME_LABEL = "Placed far who could come home"
+
+
 def scenario_masks(
     demand: pd.DataFrame,
     selection: Selection,
@@ -2246,7 +2251,7 @@ def scenario_masks(
         if fixed is not None
         else np.zeros(n, dtype=bool)
     )
-    label = f"Placed far who could come home within {T:g} min" + (
+    label = f"{COME_HOME_LABEL} within {T:g} min" + (
         " (within places)" if selection.capacitated else ""
     )
     out[label] = (before_far, moved)
