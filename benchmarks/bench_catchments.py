@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from geosuff import catchments as C
-from geosuff import traveltime as tt
+from geosuff import routing as tt
+from geosuff.analysis import catchments as C
 from geosuff.network import build_graph
 
 #: Timings are CPU seconds of this process: the machine is shared with other jobs, and wall time

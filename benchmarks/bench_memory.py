@@ -57,7 +57,7 @@ def _now_mb() -> float:
 # ----------------------------------------------------------------------------------------------
 def generate(folder: Path, n: int, n_cand: int, seed: int) -> dict[str, float]:
     from geosuff.inputs import DEMO_NETWORK
-    from geosuff.validate import make_messy_cohort
+    from geosuff.testing import make_messy_cohort
 
     t = time.perf_counter()
     df = make_messy_cohort(n, seed, postcodes="england")
@@ -96,9 +96,9 @@ def generate(folder: Path, n: int, n_cand: int, seed: int) -> dict[str, float]:
 def stage_geosuff(folder: Path) -> dict[str, float]:
     out: dict[str, float] = {"start_mb": _peak_mb()}
     t0 = time.perf_counter()
+    from geosuff.analysis.distance import placement_measures
     from geosuff.config import load_config
-    from geosuff.distance import placement_measures
-    from geosuff.validate import validate_scenario
+    from geosuff.inputs.validate import validate_scenario
 
     sc = load_config(folder / "config.toml")
     out["import_s"] = time.perf_counter() - t0

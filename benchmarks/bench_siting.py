@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geosuff import siting  # noqa: E402
+from geosuff import siting
 from geosuff.siting import from_cost_matrix, straight_line_minutes  # noqa: E402
 
 N_DEMAND = 2000

@@ -47,7 +47,7 @@ sys.path.insert(0, str(HERE))
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 from synthetic_graphs import road_grid  # noqa: E402
 
-from geosuff import traveltime as tt  # noqa: E402
+from geosuff import routing as tt
 from geosuff.network import RoadGraph, build_graph, to_networkx  # noqa: E402
 
 RUTLAND = HERE.parent / "geosuff" / "data" / "rutland-latest.osm.pbf"
@@ -135,7 +135,7 @@ def bench_reachable(name: str, g: RoadGraph, cdij: CDijkstra, *, nx_sources: int
     rng = np.random.default_rng(1)
     src = rng.choice(g.n_nodes, size=min(N_SOURCES, g.n_nodes), replace=False).astype(np.int32)
     k = src.shape[0]
-    t_router, r = timed(lambda: tt._router(g))
+    t_router, r = timed(lambda: tt.csgraph._router(g))
     print(f"\n== {name}: {g.n_nodes:,} nodes, {g.n_edges:,} edges; core graph {r.core_nodes.size:,} nodes "
           f"({r.core_nodes.size / g.n_nodes:.0%}), {r.core_fwd.tail.size:,} edges; router built in {fmt_s(t_router).strip()}")
     A = g.csr()
@@ -217,7 +217,7 @@ def bench_memory(n: int) -> None:
     tracemalloc.start()
     g = road_grid(n, seed=5)
     after_graph = tracemalloc.get_traced_memory()[0]
-    tt._router(g)
+    tt.csgraph._router(g)
     rng = np.random.default_rng(4)
     src = rng.choice(g.n_nodes, size=N_SOURCES, replace=False)
     tracemalloc.reset_peak()

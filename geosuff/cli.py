@@ -147,7 +147,7 @@ def validate(config: Path = typer.Argument(..., help="Scenario TOML file.")) -> 
 
     def go() -> int:
         from geosuff.config import load_config
-        from geosuff.validate import validate_scenario
+        from geosuff.inputs.validate import validate_scenario
 
         rep = validate_scenario(load_config(config))
         out_console.print(rep.to_text())
@@ -199,8 +199,8 @@ def traveltime(
     postcodes: Path | None = typer.Option(None, "--postcodes", help="Postcode lookup (ONSPD/Code-Point) for postcode columns."),
 ) -> None:
     """Travel-time (OD) matrix between two point files, long format, one row per pair."""
-    from geosuff import outputs
-    from geosuff import traveltime as tt
+    from geosuff import routing as tt
+    from geosuff.publication import files as outputs
 
     df = _guard(lambda: tt.od_table_from_files(network_file, from_csv, to_csv, postcodes=postcodes, max_minutes=max_minutes))
     outputs.write_csv(out, df)
@@ -215,7 +215,7 @@ def catchments(
     out: Path = typer.Option(..., "--out", help="GeoPackage to write (one polygon per site and threshold)."),
 ) -> None:
     """Catchment polygons (true road shape) for each site and threshold."""
-    from geosuff import catchments as catch
+    from geosuff.analysis import catchments as catch
 
     def go() -> Any:
         try:
@@ -244,8 +244,9 @@ def distances(
     far_miles: float = typer.Option(20.0, "--far-miles", help="The DfE distance line."),
 ) -> None:
     """Per-child DfE distance measures for the SSDA903 return (record-level: OFFICIAL-SENSITIVE)."""
-    from geosuff import distance, outputs
+    from geosuff.analysis import distance
     from geosuff.inputs import Boundaries, default_lookup, load_placements
+    from geosuff.publication import files as outputs
 
     def go() -> Any:
         b = Boundaries.load()

@@ -31,6 +31,7 @@ from pyproj import Transformer
 from scipy.sparse import csgraph
 
 from geosuff._errors import ConfigError, NetworkError
+from geosuff.config.sections import MAX_SPEED_KPH, SpeedSettings
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +151,6 @@ MPH_TO_KPH = 1.609344
 KNOTS_TO_KPH = 1.852
 #: Speed used for ``maxspeed=walk`` (walking pace on shared surfaces), km/h.
 MAXSPEED_WALK_KPH = 8.0
-#: Upper bound applied to any parsed or tabled speed, km/h (no UK road is signed faster).
-MAX_SPEED_KPH = 130.0
 #: Bump when the graph arrays or their meaning change, so that old cache files are ignored.
 CACHE_FORMAT_VERSION = 1
 #: Environment variable naming the cache directory (default ``~/.cache/geosuff``).
@@ -273,63 +272,6 @@ def parse_maxspeed(value: str | None, *, highway: str | None = None) -> float | 
     return None
 
 
-@dataclass(frozen=True)
-class SpeedSettings:
-    """How edge speeds are modelled. Field names are the keys of the config's ``[network]`` table.
-
-    Base speed of a way: its tagged ``maxspeed`` (parsed with :func:`parse_maxspeed`, per direction
-    when ``maxspeed:forward``/``maxspeed:backward`` are tagged; ``maxspeed:type`` or
-    ``source:maxspeed`` such as ``GB:nsl_single`` when there is no ``maxspeed``), otherwise the speed
-    of its ``highway`` class in the speed table (``geosuff/data/uk_speeds.csv``). Speed limits are
-    not driving speeds, so the base speed is then multiplied by a calibration factor:
-    ``urban_congestion_factor`` for roads whose base speed is at most ``urban_limit_kph``
-    (30 mph: towns and villages; junctions, parked cars, traffic) and ``congestion_factor`` for
-    faster roads. The defaults bring car times close to typical daytime (not free-flow) driving.
-
-    Attributes
-    ----------
-    congestion_factor : float
-        Multiplier (0-1.5] for roads faster than ``urban_limit_kph``. Default 0.85.
-    urban_congestion_factor : float
-        Multiplier (0-1.5] for roads at or below ``urban_limit_kph``. Default 0.70.
-    urban_limit_kph : float
-        Base speed (km/h) at or below which a road counts as urban. Default 48.3 (30 mph).
-    min_speed_kph : float
-        Floor on the calibrated speed, km/h. Default 5.
-    use_maxspeed : bool
-        Use tagged ``maxspeed`` (True) or only the class table (False).
-    speed_table : str or None
-        Path to a CSV with columns ``highway,speed_mph`` (or ``highway,speed_kph``) replacing the
-        shipped UK table; None uses ``geosuff/data/uk_speeds.csv``.
-    """
-
-    congestion_factor: float = 0.85
-    urban_congestion_factor: float = 0.70
-    urban_limit_kph: float = 48.3
-    min_speed_kph: float = 5.0
-    use_maxspeed: bool = True
-    speed_table: str | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("congestion_factor", "urban_congestion_factor"):
-            val = getattr(self, name)
-            if not isinstance(val, int | float) or not (0.0 < float(val) <= 1.5):
-                raise ConfigError(
-                    f"network.{name} must be a number in (0, 1.5], got {val!r}.",
-                    fix="Use e.g. 0.85 (speeds 15% below the speed limit).",
-                )
-        for name in ("urban_limit_kph", "min_speed_kph"):
-            val = getattr(self, name)
-            if not isinstance(val, int | float) or not (0.0 < float(val) < MAX_SPEED_KPH):
-                raise ConfigError(
-                    f"network.{name} must be a positive speed in km/h below {MAX_SPEED_KPH:g}, got {val!r}.",
-                    fix="Give the speed in km/h, e.g. 48.3 for 30 mph.",
-                )
-        if self.speed_table is not None and not Path(self.speed_table).expanduser().is_file():
-            raise ConfigError(
-                f"network.speed_table file not found: {self.speed_table}.",
-                fix="Give the path of a CSV with columns highway,speed_mph, or remove the key.",
-            )
 
 
 def load_speed_table(path: str | Path | None = None) -> dict[str, float]:

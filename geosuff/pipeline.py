@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geosuff import BNG, __version__, settings
+from geosuff import __version__
 from geosuff.config import Scenario, load_config
+from geosuff.config import sections as settings
 from geosuff.inputs import (
     Boundaries,
     Issue,
@@ -37,6 +38,7 @@ from geosuff.inputs import (
     load_sites,
     site_types,
 )
+from geosuff.reference import BNG
 from geosuff.results import Results
 
 logger = logging.getLogger(__name__)
@@ -134,7 +136,7 @@ def assign_area(x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame) -> np.nda
 # ----------------------------------------------------------------------------------------------
 def _pair_times(graph: Any, home_xy: np.ndarray, pl_xy: np.ndarray, snap: Any, *, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Road minutes, km and estimated flag for each (home, placement) pair (NaN if a point is unknown)."""
-    from geosuff import traveltime
+    from geosuff import routing as traveltime
 
     n = home_xy.shape[0]
     minutes = np.full(n, np.nan)
@@ -193,8 +195,10 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
     cache_dir : Path, optional
         Road-graph cache folder (default: ``$GEOSUFF_CACHE_DIR`` or ``~/.cache/geosuff``).
     """
-    from geosuff import access, distance, gaps, network, traveltime
-    from geosuff import catchments as catch
+    from geosuff import network
+    from geosuff import routing as traveltime
+    from geosuff.analysis import access, distance, gaps
+    from geosuff.analysis import catchments as catch
 
     clock = _Clock(progress)
     a = scenario.analysis
@@ -348,7 +352,8 @@ def siting_stage(
     uses the council's small areas weighted by child population. Existing sites stay open with
     their spare places. Candidates excluded on loading keep their row with the reason.
     """
-    from geosuff import siting, traveltime
+    from geosuff import routing as traveltime
+    from geosuff import siting
 
     usable = candidates[candidates["status"] != "excluded"].reset_index(drop=True)
     home_ok = measures["home_e"].notna() & measures["home_n"].notna()
@@ -442,7 +447,7 @@ def siting_stage(
 def _siting_layers(scenario: Scenario, lookup: Any) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
     """The optional exclusion zones and services layer of a scenario (every row kept);
     ``lookup`` is the run's postcode lookup."""
-    from geosuff import traveltime
+    from geosuff import routing as traveltime
     from geosuff.inputs import load_exclusions
 
     inp = scenario.inputs
@@ -470,7 +475,7 @@ def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:
 def reconciliation(tables: list[Loaded], *, measures: pd.DataFrame, sites: pd.DataFrame, candidates: pd.DataFrame | None) -> pd.DataFrame:
     """One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``."""
     try:
-        from geosuff import validate
+        from geosuff.inputs import validate
 
         fn = getattr(validate, "reconciliation", None)
     except ImportError:
@@ -506,7 +511,7 @@ def _sha256(path: Path) -> str:
 
 def write_outputs(results: Results) -> dict[str, Path]:
     """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
-    from geosuff import outputs
+    from geosuff.publication import files as outputs
 
     previous = _previous_files(results.out_dir)
     files = outputs.write_all(results)

@@ -23,8 +23,8 @@ import shapely
 from rasterio.features import geometry_mask
 from rasterio.transform import from_origin
 
-from geosuff import BNG
 from geosuff.config import load_config
+from geosuff.reference import BNG
 from geosuff.results import Results
 
 CROW_KPH = 35.0
@@ -97,7 +97,7 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
 
     The synthetic inputs are generated once per process (in a temporary folder) and reused.
     """
-    from geosuff import distance, gaps
+    from geosuff.analysis import distance, gaps
     from geosuff.inputs import load_areas
 
     inp = _inputs(n_children, seed, _shared_root())
@@ -248,8 +248,8 @@ def forbidden_strings(results: Results) -> list[str]:
     """Every child-level string the published files must not contain: ids, postcodes, grid
     references (disclosure.personal_strings) and lon/lat of every home and placement point at 4,
     5 and 6 decimals."""
-    from geosuff import disclosure
-    from geosuff.maps import _TO_WGS84
+    from geosuff.publication import disclosure
+    from geosuff.publication.maps import _TO_WGS84
 
     m = results.measures
     out = set(disclosure.personal_strings(m))

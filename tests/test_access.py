@@ -13,10 +13,10 @@ import shapely
 from affine import Affine
 from rasterio.features import geometry_mask
 
-from geosuff import access as A
-from geosuff import catchments as C
-from geosuff import traveltime as tt
+from geosuff import routing as tt
 from geosuff._errors import ConfigError, InputFileError
+from geosuff.analysis import access as A
+from geosuff.analysis import catchments as C
 from geosuff.network import RoadGraph
 
 DATA = Path(__file__).resolve().parents[1] / "geosuff" / "data"

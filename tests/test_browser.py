@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fixtures_results import make_results
 
-from geosuff import maps, report
+from geosuff.publication import maps, report
 
 pytestmark = pytest.mark.browser
 

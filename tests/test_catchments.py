@@ -12,8 +12,8 @@ import pytest
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from geosuff import catchments as C
 from geosuff._errors import ConfigError, InputFileError
+from geosuff.analysis import catchments as C
 from geosuff.network import RoadGraph
 
 RUTLAND_PBF = Path(__file__).resolve().parents[1] / "geosuff" / "data" / "rutland-latest.osm.pbf"
@@ -241,7 +241,7 @@ def rutland_catchments(rutland: RoadGraph, rutland_sites: pd.DataFrame) -> gpd.G
 def test_rutland_reached_nodes_are_inside_and_overreach_is_reported(
     rutland: RoadGraph, rutland_sites: pd.DataFrame, rutland_catchments: gpd.GeoDataFrame
 ) -> None:
-    from geosuff import traveltime as tt
+    from geosuff import routing as tt
 
     gdf = rutland_catchments
     assert len(gdf) == 12 and gdf.attrs["skipped_sites"] == []
@@ -277,7 +277,7 @@ def test_rutland_thresholds_nest(rutland_catchments: gpd.GeoDataFrame) -> None:
 
 
 def test_rutland_area_agrees_with_buffered_edge_union(rutland: RoadGraph) -> None:
-    from geosuff import traveltime as tt
+    from geosuff import routing as tt
 
     x, y = np.array([492600.0]), np.array([305200.0])  # a rural point south of Rutland Water
     times, sn = tt.node_times(rutland, x, y, max_minutes=10, return_snapped=True)

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from geosuff import disclosure as dc
 from geosuff._errors import DisclosureError
+from geosuff.publication import disclosure as dc
 
 MIN = 5
 
@@ -324,12 +324,8 @@ def test_postcodes_and_ids_in_text(tmp_path: Path, measures: pd.DataFrame) -> No
 
 def test_redacted_issues_and_reconciliation_hold_no_personal_values(tmp_path: Path) -> None:
     from geosuff.inputs import DEMO_POSTCODES, Boundaries, default_lookup, load_placements
-    from geosuff.validate import (
-        MESSY_REFERENCE_DATE,
-        issues_frame,
-        make_messy_cohort,
-        reconciliation,
-    )
+    from geosuff.inputs.validate import issues_frame, reconciliation
+    from geosuff.testing import MESSY_REFERENCE_DATE, make_messy_cohort
 
     df = make_messy_cohort(800, 9)
     p = tmp_path / "p.csv"

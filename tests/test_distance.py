@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geosuff import distance as d
 from geosuff._errors import ConfigError, InputFileError
+from geosuff.analysis import distance as d
 
 RUTLAND = "E06000017"
 LEICESTERSHIRE = "E10000018"

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geosuff import dfe_stats, gaps
-from geosuff import distance as d
 from geosuff._errors import InputFileError
+from geosuff.analysis import distance as d
+from geosuff.analysis import gaps
+from geosuff.inputs import dfe_stats
 
 RUTLAND = "E06000017"
 LE15_6AA = (485996.0, 308869.0)  # Oakham, Rutland

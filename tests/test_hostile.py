@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from geosuff._errors import GeosuffError
-from geosuff.distance import dfe_miles
+from geosuff._io import atomic_path, atomic_write_bytes, atomic_write_text
+from geosuff.analysis.distance import dfe_miles
 from geosuff.inputs import (
     DEMO_POSTCODES,
     STATUSES,
@@ -36,8 +37,8 @@ from geosuff.inputs import (
     parse_uk_dates_detail,
     read_raw,
 )
-from geosuff.io import atomic_path, atomic_write_bytes, atomic_write_text
-from geosuff.validate import MESSY_REFERENCE_DATE, make_messy_cohort, reconciliation
+from geosuff.inputs.validate import reconciliation
+from geosuff.testing import MESSY_REFERENCE_DATE, make_messy_cohort
 
 CANONICAL = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}$")
 RUTLAND = pd.read_csv(DEMO_POSTCODES, dtype=str)["postcode"].tolist()

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import geosuff.inputs.placements  # noqa: F401
 from geosuff import inputs
 from geosuff._errors import GeosuffError, InputFileError
 from geosuff.inputs import (
@@ -39,7 +40,7 @@ from geosuff.inputs import (
     read_raw,
     read_table,
 )
-from geosuff.validate import reconciliation
+from geosuff.inputs.validate import reconciliation
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 EXPECTED = pd.read_csv(CORPUS / "expected.csv", dtype=str, keep_default_na=False)
@@ -115,7 +116,7 @@ def test_corpus_file_gets_its_specific_message(case: dict[str, str], lookup: Pos
     loaded = _load(case["loader"], path, lookup, boundaries)
     t = loaded.table
     # nothing dropped: one table row per data row, numbered 1..n, every status known
-    expect = {"placements": inputs._PLACEMENT_KEYS, "sites": list(inputs.SITE_COLUMNS), "candidates": list(inputs.CANDIDATE_COLUMNS)}[case["loader"]]
+    expect = {"placements": inputs.placements._PLACEMENT_KEYS, "sites": list(inputs.SITE_COLUMNS), "candidates": list(inputs.CANDIDATE_COLUMNS)}[case["loader"]]
     raw = read_raw(path, name=case["loader"], expect_columns=expect)
     assert len(t) == len(raw.df)
     assert t["row"].tolist() == list(range(1, len(t) + 1))
@@ -145,7 +146,7 @@ def test_corpus_file_gets_its_specific_message(case: dict[str, str], lookup: Pos
 def test_corpus_fatal_files_are_one_report_row_in_validate(tmp_path: Path) -> None:
     """Through validate_scenario a fatal file is one report row, never a traceback."""
     from geosuff.config import scenario_from_dict
-    from geosuff.validate import validate_scenario
+    from geosuff.inputs.validate import validate_scenario
 
     sc = scenario_from_dict(
         {
@@ -361,7 +362,7 @@ def test_placement_outside_england_is_kept(lookup: PostcodeLookup, boundaries: B
 
 
 def test_loaders_never_modify_or_lose_rows_of_a_messy_cohort(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
-    from geosuff.validate import MESSY_REFERENCE_DATE, make_messy_cohort
+    from geosuff.testing import MESSY_REFERENCE_DATE, make_messy_cohort
 
     df = make_messy_cohort(1500, 3)
     p = tmp_path / "messy.csv"

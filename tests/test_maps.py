@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from fixtures_results import forbidden_strings, make_results
 
-from geosuff import disclosure, maps
+from geosuff.publication import disclosure, maps
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_no_child_level_string_in_map(res, html_sc: str, html_cdn: str, tmp_path
 
 
 def test_small_flows_are_not_drawn(res) -> None:
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     pub = publish.build(res)
     lines, summary = pub.flows, pub.flows_summary

@@ -77,7 +77,7 @@ def test_published_files_hold_no_child_level_data(demo_results) -> None:
     """Every file the demo writes (bar its own synthetic inputs): no child id, postcode or grid
     reference, and no coordinate - text pairs at any precision, every vertex of every GeoPackage
     layer - within 3 m of a child's home, a placement or a children's home / foster cluster."""
-    from geosuff import disclosure
+    from geosuff.publication import disclosure
 
     forb = disclosure.personal_strings(demo_results.measures, sites=demo_results.sites)
     pts = disclosure.personal_points(demo_results.measures, sites=demo_results.sites)
@@ -165,7 +165,7 @@ def test_messy_10k_cohort_end_to_end(demo_results, tmp_path) -> None:
     import shutil
 
     from geosuff.pipeline import run
-    from geosuff.validate import make_messy_cohort
+    from geosuff.testing import make_messy_cohort
 
     df = make_messy_cohort(10_000, 2026)
     src = demo_results.scenario.inputs
@@ -204,7 +204,7 @@ def test_messy_10k_cohort_end_to_end(demo_results, tmp_path) -> None:
 def test_restricted_mode_keeps_record_level_tables_apart(demo_restricted_results, demo_results) -> None:
     """--restricted: record-level tables (with child ids, postcodes) go to RESTRICTED/, marked
     OFFICIAL-SENSITIVE in their names and first line; the published files stay as they are."""
-    from geosuff import disclosure
+    from geosuff.publication import disclosure
 
     out = demo_restricted_results.out_dir
     rdir = out / "RESTRICTED"

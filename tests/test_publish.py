@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from geosuff import disclosure as dc
-from geosuff.publish import Ledger, distance_bands
+from geosuff.publication import disclosure as dc
+from geosuff.publication.ledger import Ledger, distance_bands
 
 
 def attack(members: Sequence[np.ndarray], n: int, shown: np.ndarray, bands: dict[int, tuple[float, float]]) -> dict[int, tuple[float, float]]:
@@ -196,7 +196,7 @@ def test_no_small_figure_is_recoverable_from_all_tables_together(case: tuple[int
 
 @pytest.mark.slow
 def test_every_published_count_of_the_demo_is_safe(demo_results) -> None:
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     pub = publish.build(demo_results)
     led = pub.ledger

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from fixtures_results import forbidden_strings, make_results
 
-from geosuff import charts, disclosure, report
+from geosuff.publication import charts, disclosure, report
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def html(res, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_headlines_are_the_published_all_children_row(res) -> None:
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     pub = publish.build(res)
     m = res.measures
@@ -53,7 +53,7 @@ def test_headlines_are_the_published_all_children_row(res) -> None:
 
 
 def test_indicator_tables_show_only_published_figures(res) -> None:
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     pub = publish.build(res)
     t = report._indicator_table(pub, "place_group", res)
@@ -73,7 +73,7 @@ def test_indicator_tables_show_only_published_figures(res) -> None:
 
 
 def test_before_after_cannot_be_recovered_by_subtraction(res) -> None:
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     pub = publish.build(res)
     assert pub.scenario is not None
@@ -87,7 +87,7 @@ def test_before_after_cannot_be_recovered_by_subtraction(res) -> None:
 
 
 def test_sensitivity_never_publishes_a_small_difference(res) -> None:
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     pub = publish.build(res)
     t = report._sensitivity_table(pub)

@@ -12,16 +12,14 @@ import pytest
 import shapely
 
 from geosuff._errors import ConfigError, InputFileError
+from geosuff.config.siting import EligibilityRules, SitingSettings, settings_from_dict
 from geosuff.siting import (
-    EligibilityRules,
-    SitingSettings,
     dfe_miles,
     from_cost_matrix,
     from_geodataframe,
     scenario_table,
     score_candidates,
     select_sites,
-    settings_from_dict,
     straight_line_minutes,
 )
 

@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 
 from geosuff.network import RoadGraph, build_graph, to_networkx
-from geosuff.traveltime import (
+from geosuff.routing import (
     Snapped,
     SnapSettings,
-    _router,
     nearest_minutes,
     node_times,
     od_matrix,
@@ -25,6 +24,7 @@ from geosuff.traveltime import (
     reachable,
     snap_points,
 )
+from geosuff.routing.csgraph import _router
 
 ROOT = Path(__file__).resolve().parents[1]
 RUTLAND = ROOT / "geosuff" / "data" / "rutland-latest.osm.pbf"
@@ -453,7 +453,7 @@ def test_parallel_edges_use_the_fastest() -> None:
 
 @pytest.mark.parametrize("fraction", [0.0, 2.0])  # always dense / always sparse expansion
 def test_reachable_expansion_paths_agree(rutland: RoadGraph, fraction: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    import geosuff.traveltime as tt
+    import geosuff.routing as tt
 
     rng = np.random.default_rng(8)
     P = _random_points(rutland, 7, rng, 60.0)

@@ -17,17 +17,15 @@ import pytest
 from geosuff._errors import InputFileError
 from geosuff.config import Scenario, scenario_from_dict
 from geosuff.inputs import DEMO_NETWORK, DEMO_POSTCODES, STATUSES, Loaded
-from geosuff.validate import (
-    MESSY_FAULTS,
-    MESSY_REFERENCE_DATE,
+from geosuff.inputs.validate import (
     ValidationReport,
     distance_outside_box,
-    make_messy_cohort,
     network_extent,
     reconciliation,
     reconciliation_summary,
     validate_scenario,
 )
+from geosuff.testing import MESSY_FAULTS, MESSY_REFERENCE_DATE, make_messy_cohort
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -263,7 +261,7 @@ def test_reconciliation_rejects_unknown_statuses() -> None:
 
 def test_reconciliation_of_placement_measures(tmp_path: Path) -> None:
     """The pipeline passes placement_measures' frame (loader columns + distance reason)."""
-    from geosuff.distance import placement_measures
+    from geosuff.analysis.distance import placement_measures
     from geosuff.inputs import Boundaries, default_lookup, load_placements
 
     pl = load_placements(CORPUS / "pl_duplicate_row.csv", lookup=default_lookup(DEMO_POSTCODES), boundaries=Boundaries.load(), reference_date=MESSY_REFERENCE_DATE)

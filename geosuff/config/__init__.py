@@ -204,7 +204,7 @@ def scenario_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, or
 
 def _check_subsections(scenario: Scenario, origin: str) -> None:
     """Validate the free-form sections against the dataclasses that consume them."""
-    from geosuff import settings
+    from geosuff.config import sections as settings
 
     settings.check_keys(scenario, origin=origin)
 

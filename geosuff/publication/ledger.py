@@ -27,8 +27,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geosuff import disclosure as dc
-from geosuff import gaps
+from geosuff.analysis import gaps
+from geosuff.publication import disclosure as dc
 from geosuff.siting import COME_HOME_LABEL
 
 if TYPE_CHECKING:
@@ -587,7 +587,7 @@ def _register_flows(led: Ledger, results: Results, m: pd.DataFrame, counted: np.
     """Flows home area -> placement council: drawn from the home area with at least
     ``min_count`` children, else merged per council ("elsewhere in the council"), else into one
     "other" total that is not drawn."""
-    from geosuff import maps
+    from geosuff.publication import maps
 
     mc = led.min_count
     council = results.scenario.council

@@ -16,12 +16,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geosuff import disclosure
-from geosuff.io import atomic_path, atomic_write_text
-from geosuff.maps import generalise_points
+from geosuff._io import atomic_path, atomic_write_text
+from geosuff.publication import disclosure
+from geosuff.publication.maps import generalise_points
 
 if TYPE_CHECKING:
-    from geosuff.publish import Published
+    from geosuff.publication.ledger import Published
     from geosuff.results import Results
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,8 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
     :func:`geosuff.publish.build`; row-level quality lists go to ``qa/`` and record-level
     tables, on request, to ``RESTRICTED/``.
     """
-    from geosuff import maps, publish, report
+    from geosuff.publication import ledger as publish
+    from geosuff.publication import maps, report
 
     out = results.out_dir
     out.mkdir(parents=True, exist_ok=True)

@@ -47,9 +47,9 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from geosuff import BNG
 from geosuff._errors import ConfigError, InputFileError
 from geosuff.network import RoadGraph
+from geosuff.reference import BNG
 
 logger = logging.getLogger(__name__)
 
@@ -719,7 +719,7 @@ def site_catchments(
         without coordinates or further than ``max_snap_m`` from a road get no rows; their ids are
         listed in ``attrs["skipped_sites"]`` (and logged).
     """
-    from geosuff import traveltime as tt
+    from geosuff import routing as tt
 
     access, cell = _check_access_cell(access_m, cell_m)
     mins = _check_minutes(minutes)
@@ -994,7 +994,7 @@ def catchments_from_files(
     graph = build_graph(network_path, cache_dir=cache_dir)
     gdf = site_catchments(graph, used, mins, access_m=access_m, cell_m=cell_m)
     if out_path is not None:
-        from geosuff.io import atomic_path
+        from geosuff._io import atomic_path
 
         with atomic_path(out_path) as tmp:
             tmp.unlink()

@@ -57,12 +57,13 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 from pyproj import Transformer
 
-from geosuff import BNG, WGS84, __version__
-from geosuff import disclosure as dc
-from geosuff.io import atomic_write_text
+from geosuff import __version__
+from geosuff._io import atomic_write_text
+from geosuff.publication import disclosure as dc
+from geosuff.reference import BNG, WGS84
 
 if TYPE_CHECKING:
-    from geosuff.publish import Published
+    from geosuff.publication.ledger import Published
     from geosuff.results import Results
 
 logger = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ def render_map(results: Results, *, self_contained: bool = False, published: Pub
 
 def build_map(results: Results, *, self_contained: bool = False, published: Published | None = None) -> folium.Map:
     """The folium map of a run (see the module docstring for the layers)."""
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     pub = published if published is not None else publish.build(results)
     sc = results.scenario
@@ -367,7 +368,7 @@ def _neighbours(results: Results) -> gpd.GeoDataFrame | None:
         if len(nb):
             return nb
     try:
-        from geosuff.distance import adjacent_las
+        from geosuff.analysis.distance import adjacent_las
         from geosuff.inputs import Boundaries
 
         codes = adjacent_las(results.scenario.council, results.scenario.inputs.boundaries)
@@ -868,7 +869,7 @@ def _candidate_rows(row: pd.Series, *, minutes: float = 30.0) -> list[tuple[str,
 
 def siting_minutes(results: Results) -> float:
     """The candidates' travel-time line (``[siting] max_minutes``, minutes)."""
-    from geosuff import settings as gs
+    from geosuff.config import sections as gs
 
     return float(gs.siting_settings(results.scenario).max_minutes)
 

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geosuff import BNG
 from geosuff._errors import ConfigError, InputFileError
 from geosuff.network import RoadGraph
+from geosuff.reference import BNG
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _write_tif(
 ) -> Path:
     import rasterio
 
-    from geosuff.io import atomic_path
+    from geosuff._io import atomic_path
 
     data = np.where(np.isfinite(values), values, NODATA).astype(np.float32)
     with atomic_path(path) as tmp:
@@ -252,8 +252,8 @@ def access_rasters(
     dict of str to Path
         ``minutes_to_<type>``, ``minutes_to_any`` and ``places_per_1000_<type>`` -> file.
     """
-    from geosuff import traveltime as tt
-    from geosuff.catchments import two_step_fca
+    from geosuff import routing as tt
+    from geosuff.analysis.catchments import two_step_fca
 
     for name, val in (("minutes_cap", minutes_cap), ("fca_minutes", fca_minutes)):
         if not (math.isfinite(float(val)) and float(val) > 0):

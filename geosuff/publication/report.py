@@ -28,12 +28,13 @@ import pandas as pd
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
-from geosuff import __version__, charts
-from geosuff import disclosure as dc
-from geosuff.io import atomic_write_text
+from geosuff import __version__
+from geosuff._io import atomic_write_text
+from geosuff.publication import charts
+from geosuff.publication import disclosure as dc
 
 if TYPE_CHECKING:
-    from geosuff.publish import Published
+    from geosuff.publication.ledger import Published
     from geosuff.results import Results
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def render_report(results: Results, *, published: Published | None = None) -> st
 
 
 def _pub(results: Results, published: Published | None) -> Published:
-    from geosuff import publish
+    from geosuff.publication import ledger as publish
 
     return published if published is not None else publish.build(results)
 
@@ -302,7 +303,7 @@ def _candidate_table(pub: Published, results: Results) -> dict[str, Any] | None:
     c = pub.candidates
     if c is None or len(c) == 0:
         return None
-    from geosuff.maps import siting_minutes
+    from geosuff.publication.maps import siting_minutes
 
     T = siting_minutes(results)
     chosen = _chosen_ids(results)
@@ -452,7 +453,7 @@ def _chart_bands(pub: Published) -> str:
 
 
 def _chart_trend(results: Results, heads: list[Headline]) -> str:
-    from geosuff import dfe_stats as ds
+    from geosuff.inputs import dfe_stats as ds
 
     try:
         t = ds.load_table("distance")
@@ -563,7 +564,7 @@ def _method(results: Results) -> dict[str, Any]:
 def _speeds_text(results: Results) -> str:
     """Road speeds in plain English, from the run's settings."""
     try:
-        from geosuff import settings as gs
+        from geosuff.config import sections as gs
 
         sp = gs.speed_settings(results.scenario)
     except Exception:
@@ -666,7 +667,7 @@ def _unit(m: pd.DataFrame) -> str:
 def _dfe_far_shares(council: str) -> dict[str, Any]:
     """Latest published % placed over 20 miles: council, statistical neighbours, England."""
     try:
-        from geosuff import dfe_stats as ds
+        from geosuff.inputs import dfe_stats as ds
 
         year = ds.latest_year("distance")
         out: dict[str, Any] = {"year": year}

@@ -41,10 +41,10 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from geosuff import BNG
-from geosuff import dfe_stats as ds
 from geosuff._errors import InputFileError
-from geosuff.distance import DFE_FAR_MILES, resolve_council
+from geosuff.analysis.distance import DFE_FAR_MILES, resolve_council
+from geosuff.inputs import dfe_stats as ds
+from geosuff.reference import BNG
 
 logger = logging.getLogger(__name__)
 

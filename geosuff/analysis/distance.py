@@ -52,8 +52,8 @@ import pandas as pd
 import shapely
 
 import geosuff
-from geosuff import BNG, WGS84
 from geosuff._errors import ConfigError, InputFileError
+from geosuff.reference import BNG, WGS84
 
 logger = logging.getLogger(__name__)
 
