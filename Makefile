@@ -40,4 +40,5 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check geosuff tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/mypy geosuff
