@@ -31,3 +31,13 @@ class NetworkError(GeosuffError, ValueError):
 
 class DisclosureError(GeosuffError, RuntimeError):
     """An output would publish personal data (child-level points, carer addresses)."""
+
+
+class MissingColumnError(InputFileError):
+    """An input table lacks a required column; the message names it, the columns the file has and
+    the nearest match ("did you mean ...")."""
+
+
+class UnknownCodeError(InputFileError):
+    """A code (PLACE, site type, candidate use, LA code) is not in geosuff's code lists
+    (``geosuff/data/``); the message names the code and the allowed ones."""

@@ -102,3 +102,15 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 def test_config_errors_are_value_errors() -> None:
     with pytest.raises(ValueError):
         scenario_from_dict({"council": "E06000017"})
+
+
+def test_a_district_code_names_its_county() -> None:
+    """A district's code (Thanet) is refused with the county that has the duty (Kent)."""
+    from geosuff._errors import UnknownCodeError
+    from geosuff.analysis.distance import resolve_council
+    from geosuff.inputs import Boundaries
+
+    with pytest.raises(UnknownCodeError, match=r"E07000114 is Thanet, a district of Kent \(E10000016\)"):
+        Boundaries.load().geometry("E07000114")
+    with pytest.raises(ValueError, match="Thanet, a district of Kent"):
+        resolve_council("E07000114")

@@ -53,7 +53,7 @@ import shapely
 
 import geosuff
 from geosuff._errors import ConfigError, InputFileError
-from geosuff.reference import BNG, WGS84
+from geosuff.reference import BNG, WGS84, describe_la_code, local_authorities
 
 logger = logging.getLogger(__name__)
 
@@ -189,11 +189,9 @@ def _data_path(name: str) -> Path:
 @cache
 def _ltla_lookup() -> tuple[dict[str, str], dict[str, str]]:
     """(LTLA23CD → UTLA23CD, UTLA23CD → UTLA23NM) from the shipped April 2023 lookup."""
-    df = pd.read_csv(
-        _data_path("ltla_utla_apr23.csv"), dtype=str, encoding="utf-8-sig", keep_default_na=False
-    )
-    to_utla = dict(zip(df["LTLA23CD"].str.strip(), df["UTLA23CD"].str.strip(), strict=True))
-    names = dict(zip(df["UTLA23CD"].str.strip(), df["UTLA23NM"].str.strip(), strict=True))
+    las = local_authorities()
+    to_utla = {code: la.utla_code for code, la in las.items()}
+    names = {la.utla_code: la.utla_name for la in las.values()}
     return to_utla, names
 
 
@@ -414,7 +412,7 @@ def resolve_council(council: str, boundaries: Any = None) -> tuple[str, str]:
     if up in to_utla:
         utla = to_utla[up]
         raise ConfigError(
-            f"{up} is a district council; children's services are run by "
+            f"{describe_la_code(up) or up}; children's services are run by "
             f"{utla_names.get(utla, utla)} ({utla}).",
             fix=f'Set council = "{utla}".',
         )

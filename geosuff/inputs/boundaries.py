@@ -12,10 +12,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geosuff._errors import InputFileError
+from geosuff._errors import InputFileError, UnknownCodeError
 from geosuff.inputs._base import DEFAULT_BOUNDARIES, ENGLAND_TOLERANCE_M
 from geosuff.inputs.reading import _find_col
-from geosuff.reference import BNG, WGS84
+from geosuff.reference import BNG, WGS84, describe_la_code, local_authorities
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,14 @@ class Boundaries:
     def geometry(self, code: str) -> Any:
         row = self.gdf.loc[self.gdf["code"] == code]
         if not len(row):
-            raise InputFileError(
+            district = describe_la_code(code)
+            if district is not None:
+                la = local_authorities()[code]
+                raise UnknownCodeError(
+                    f"The council code {code} is not an upper-tier LA: {district}.",
+                    fix=f"Use the code of the council with the sufficiency duty, here {la.utla_code} ({la.utla_name}).",
+                )
+            raise UnknownCodeError(
                 f"The council code {code} is not in the boundaries file.",
                 fix="Use the GSS code of an English upper-tier LA, e.g. E06000017 for Rutland.",
             )

@@ -23,7 +23,6 @@ from geosuff.inputs._base import (
     _STRIP_CHARS,
     BNG_MAX_E,
     BNG_MAX_N,
-    LTLA_UTLA,
     POSTCODE_RE,
 )
 from geosuff.inputs.reading import (
@@ -34,6 +33,7 @@ from geosuff.inputs.reading import (
     _where,
     read_raw,
 )
+from geosuff.reference import ltla_to_utla
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +162,7 @@ def _compact(pc: pd.Series) -> pd.Series:
 
 @cache
 def _ltla_to_utla() -> dict[str, str]:
-    df = pd.read_csv(LTLA_UTLA, dtype=str, encoding="utf-8-sig")
-    return dict(zip(df["LTLA23CD"], df["UTLA23CD"], strict=False))
+    return ltla_to_utla()
 
 
 def utla_of_ltla(codes: pd.Series) -> pd.Series:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geosuff._errors import InputFileError
+from geosuff._errors import InputFileError, MissingColumnError
 from geosuff.inputs._base import (
     _EXCEL_ERRORS,
     _STRIP_CHARS,
@@ -483,7 +483,7 @@ def _require(df: pd.DataFrame, columns: list[str], *, name: str, path: Path | No
             if close:
                 orig = next(h for h in have if h.upper() == close[0])
                 near.append(f"{orig!r} for {m!r}?")
-        raise InputFileError(
+        raise MissingColumnError(
             f"The {name} file {where} has no column(s) {', '.join(repr(c) for c in missing)} "
             f"(it has: {', '.join(map(repr, have[:12]))}{', ...' if len(have) > 12 else ''})"
             + (f"; did you mean {'; '.join(near)}" if near else "")
