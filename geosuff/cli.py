@@ -239,7 +239,7 @@ def distances(
     placements: Path = typer.Option(..., "--placements", help="SSDA903 episodes CSV/XLSX (CHILD, HOME_POST, PL_POST, PLACE)."),
     postcodes: Path | None = typer.Option(None, "--postcodes", help="Postcode lookup (ONSPD/Code-Point); default the packaged ONSPD."),
     council: str = typer.Option(..., "--council", help="Responsible LA GSS code, e.g. E06000017."),
-    out: Path = typer.Option(..., "--out", help="CSV to write: every input row with dfe_miles, dfe_category, inside_la, placement_la, reason."),
+    out: Path = typer.Option(..., "--out", help="CSV to write: every input row with dfe_miles, dfe_category, far, inside_la, placement_la, reason."),
     network_file: Path | None = typer.Option(None, "--network", help="OSM file: also add road minutes and km."),
     far_miles: float = typer.Option(20.0, "--far-miles", help="The DfE distance line."),
 ) -> None:
@@ -265,7 +265,7 @@ def distances(
 
     res = _guard(go)
     outputs.write_csv(out, res)
-    n_far = int((res["dfe_category"] == "Over 20 miles").sum())
+    n_far = int(distance.far_mask(res).sum())
     out_console.print(f"Wrote {out}: {len(res)} rows; {n_far} over {far_miles:g} miles. This file is record-level personal data (OFFICIAL-SENSITIVE).")
 
 

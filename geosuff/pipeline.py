@@ -354,16 +354,19 @@ def siting_stage(
     """
     from geosuff import routing as traveltime
     from geosuff import siting
+    from geosuff.analysis import distance
 
     usable = candidates[candidates["status"] != "excluded"].reset_index(drop=True)
     home_ok = measures["home_e"].notna() & measures["home_n"].notna()
     m = measures[home_ok].reset_index(drop=True)
     inside_known = m["inside_la"].astype("boolean")
+    far_known = m["far"].astype("boolean")
     demand = pd.DataFrame(
         {
             "weight": 1.0,
-            "over_20_miles": (m["dfe_category"] == "Over 20 miles").to_numpy(),
-            "within_20_miles": (m["dfe_category"] == "20 miles or less").to_numpy(),
+            # the siting demand columns keep their names; they mean "over / within far_miles"
+            "over_20_miles": distance.far_mask(m),
+            "within_20_miles": (far_known == False).fillna(False).to_numpy(bool),  # noqa: E712
             "outside_la": (inside_known == False).fillna(False).to_numpy(bool),  # noqa: E712
             "inside_la": (inside_known == True).fillna(False).to_numpy(bool),  # noqa: E712
             "need": m["place_group"].astype(str).to_numpy(),
@@ -465,10 +468,12 @@ def _siting_layers(scenario: Scenario, lookup: Any) -> tuple[gpd.GeoDataFrame | 
 
 def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:
     """Children by home area × placement LA (raw counts: publish through disclosure)."""
+    from geosuff.analysis import distance
+
     m = measures[measures["placement_la"].notna()]
     if m.empty:
         return pd.DataFrame(columns=["home_area", "placement_la", "placement_la_name", "children", "far"])
-    g = m.assign(far=(m["dfe_category"] == "Over 20 miles").astype(int), one=1).groupby(["home_area", "placement_la", "placement_la_name"], dropna=False)
+    g = m.assign(far=distance.far_mask(m).astype(int), one=1).groupby(["home_area", "placement_la", "placement_la_name"], dropna=False)
     return g.agg(children=("one", "sum"), far=("far", "sum")).reset_index()
 
 

@@ -167,7 +167,7 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     # flows (as geosuff.pipeline.placement_flows)
     m = measures[measures["placement_la"].notna()]
     flows = (
-        m.assign(far=(m["dfe_category"] == "Over 20 miles").astype(int), one=1)
+        m.assign(far=distance.far_mask(m).astype(int), one=1)
         .groupby(["home_area", "placement_la", "placement_la_name"], dropna=False)
         .agg(children=("one", "sum"), far=("far", "sum"))
         .reset_index()
@@ -204,7 +204,7 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     before_far = far_pos[:4]
     chosen_rows = np.flatnonzero(cands["chosen"].to_numpy())
     after_far = np.union1d(before_far, far_pos[reach[chosen_rows].any(axis=0)])
-    within = np.flatnonzero((measures["dfe_category"] == "20 miles or less").to_numpy())
+    within = np.flatnonzero((measures["far"] == False).fillna(False).to_numpy(bool))  # noqa: E712
     linkage["scenario"] = {
         "Placed 20 miles or less from home": (within, np.union1d(within, after_far)),
         "Placed far who could come home within 30 min (within places)": (before_far, after_far),

@@ -244,3 +244,45 @@ def test_demo_indicators_match_the_dfe_figures_it_was_made_from(demo_results) ->
         assert f"Candidate {cid}" in mp and "CHOSEN" in mp
     for cid in demo_results.candidates["candidate_id"]:
         assert str(cid) in html and f"Candidate {cid}" in mp
+
+
+def test_far_miles_25_still_counts_far_children_in_flows_and_rehoming(tmp_path, monkeypatch) -> None:
+    """With ``[analysis] far_miles = 25`` the category label becomes "Over 25 miles"; the stages
+    use the boolean ``far`` column, so far-placed children still count in the placement flows and
+    as re-homing demand (the count equals the children with dfe_miles > 25)."""
+    from geosuff import siting
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000017", tmp_path / "E06000017" / "inputs")
+    sc = load_config(syn.config)
+    sc = sc.model_copy(update={"analysis": sc.analysis.model_copy(update={"far_miles": 25.0})})
+    captured = {}
+    real = siting.score_candidates
+
+    def spy(candidates, demand, *args, **kwargs):
+        captured["demand"] = demand.copy()
+        return real(candidates, demand, *args, **kwargs)
+
+    monkeypatch.setattr(siting, "score_candidates", spy)
+    res = run(sc, write=False)
+    m = res.measures
+    miles = m["dfe_miles"].to_numpy(float)
+    over = np.isfinite(miles) & (miles > 25.0)
+    assert over.sum() > 0
+    assert (m.loc[over, "dfe_category"] == "Over 25 miles").all()
+    # flows: far counts are the children over 25 miles (among those with a placement LA)
+    counted = (m["status"] != "excluded").to_numpy()
+    in_flows = counted & m["placement_la"].notna().to_numpy()
+    assert int(res.flows["far"].sum()) == int((over & in_flows).sum()) > 0
+    # re-homing demand: every located child over 25 miles is flagged far
+    demand = captured["demand"]
+    home_ok = counted & (m["home_e"].notna() & m["home_n"].notna()).to_numpy()
+    assert int(demand["over_20_miles"].sum()) == int((over & home_ok).sum())
+    assert int(demand["within_20_miles"].sum()) == int((np.isfinite(miles) & ~over & home_ok).sum())
+    # the boolean column: True over the line, False within it, NA where the distance is unknown
+    assert m["far"].dtype == "boolean"
+    assert m.loc[over, "far"].all() and not m.loc[np.isfinite(miles) & ~over, "far"].any()
+    assert m.loc[~np.isfinite(miles), "far"].isna().all()
+    assert (m.loc[~np.isfinite(miles), "dfe_category"] == "Not known or not recorded").all()

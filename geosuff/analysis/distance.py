@@ -92,6 +92,7 @@ COUNTRY_NAMES = {
 MEASURE_COLUMNS = (
     "dfe_miles",
     "dfe_category",
+    "far",
     "placement_la",
     "placement_la_name",
     "inside_la",
@@ -586,6 +587,42 @@ def _text(values: Any, n: int) -> list[str]:
     ]
 
 
+def far_flags(miles: Any, *, far_miles: float = DFE_FAR_MILES) -> pd.arrays.BooleanArray:
+    """Whether each (already rounded) distance is over the miles line: NA where not known.
+
+    Parameters
+    ----------
+    miles : array-like of float
+        Rounded DfE miles (from :func:`dfe_miles`); NaN where not known.
+    far_miles : float, default 20.0
+        The line in miles (``miles > far_miles`` is far; exactly on the line is not).
+
+    Returns
+    -------
+    pandas BooleanArray
+        True over the line, False on or within it, NA where the distance is not known.
+    """
+    m = _as_float(miles)
+    known = np.isfinite(m)
+    out = pd.array([pd.NA] * m.size, dtype="boolean")
+    out[known] = m[known] > far_miles
+    return out
+
+
+def far_mask(measures: pd.DataFrame) -> np.ndarray:
+    """The ``far`` column of a measures frame as a plain bool array (unknown distance: False).
+
+    Stages pass this boolean rather than comparing category labels, so a scenario's
+    ``far_miles`` (which also relabels ``dfe_category``) is honoured everywhere.
+    """
+    if "far" not in measures.columns:
+        raise InputFileError(
+            "The placement measures lack the boolean column 'far'.",
+            fix="Compute them with geosuff.analysis.distance.placement_measures.",
+        )
+    return measures["far"].astype("boolean").fillna(False).to_numpy(bool)
+
+
 def placement_measures(
     placements: pd.DataFrame,
     *,
@@ -624,7 +661,9 @@ def placement_measures(
     DataFrame
         A new frame: the input columns plus :data:`MEASURE_COLUMNS`:
 
-        ``dfe_miles`` (float, NaN unknown), ``dfe_category`` (str), ``placement_la`` (UTLA code
+        ``dfe_miles`` (float, NaN unknown), ``dfe_category`` (str, display label),
+        ``far`` (boolean: ``dfe_miles > far_miles``; NA when the distance is not known — use this
+        rather than comparing ``dfe_category``), ``placement_la`` (UTLA code
         or WAL/SCO/NIR/CI/IOM), ``placement_la_name``, ``inside_la`` (boolean, NA unknown),
         ``adjoining_la`` (boolean: placed outside the council in an LA adjoining it; False when
         inside or further away; NA when unknown or outside England), ``country`` (ENG/WAL/...; NA when not known),
@@ -698,6 +737,7 @@ def placement_measures(
 
     out["dfe_miles"] = miles
     out["dfe_category"] = pd.array(category, dtype="string")
+    out["far"] = far_flags(miles, far_miles=far_miles)
     out["placement_la"] = pd.array(loc.la, dtype="string")
     out["placement_la_name"] = pd.array(loc.la_name, dtype="string")
     out["inside_la"] = inside

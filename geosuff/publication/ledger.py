@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geosuff.analysis import gaps
+from geosuff.analysis import distance, gaps
 from geosuff.publication import disclosure as dc
 from geosuff.siting import COME_HOME_LABEL
 
@@ -464,7 +464,7 @@ def build(results: Results) -> Published:
     # placements by placement council, and the map's flows
     if "placement_la" in m.columns:
         la = m["placement_la"].astype("string")
-        far_all = (m["dfe_category"] == "Over 20 miles").to_numpy(bool) if "dfe_category" in m else np.zeros(n_rec, bool)
+        far_all = distance.far_mask(m) if "far" in m else np.zeros(n_rec, bool)
         names = m["placement_la_name"].astype("string") if "placement_la_name" in m else la
         la_rows = []
         codes = sorted({str(x) for x in la[counted].dropna()})

@@ -39,10 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: DfE distance categories, as written by :mod:`geosuff.distance`.
-NEAR_LABEL = "20 miles or less"
-FAR_LABEL = "Over 20 miles"
-UNKNOWN_LABEL = "Not known or not recorded"
 #: Colours of the distance categories in charts (near, far, not known).
 CAT_COLOURS = ("#3e6fb0", "#c2410c", "#9aa5b1")
 
