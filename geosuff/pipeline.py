@@ -260,7 +260,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         measures["status"] = np.where(loader_status == "excluded", "excluded", np.where(estimated | (loader_status == "used-with-estimate"), "used-with-estimate", "used"))
         counted = measures[measures["status"] != "excluded"]
         indicators = {
-            by: gaps.indicator_table(counted, by=by, far_miles=a.far_miles, minutes=a.local_minutes)
+            by: gaps.indicator_table(counted, by=by, far_miles=a.far_miles, minutes=a.local_minutes, local_target=a.local_target, within_miles_target=a.within_miles_target)
             for by in ("overall", "place_group", "age_band", "uasc")
         }
         dfe_cmp = gaps.dfe_comparison(counted, council=scenario.council)

@@ -82,10 +82,10 @@ class AnalysisConfig(_Section):
             raise ValueError("values must be greater than 0")
         return sorted(set(v))
 
-    @field_validator("local_target")
+    @field_validator("local_target", "within_miles_target")
     @classmethod
-    def _share(cls, v: float) -> float:
-        if not 0 <= v <= 1:
+    def _share(cls, v: float | None) -> float | None:
+        if v is not None and not 0 <= v <= 1:
             raise ValueError("must be a share between 0 and 1 (e.g. 0.75 for 75%)")
         return v
 

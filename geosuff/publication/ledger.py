@@ -771,6 +771,17 @@ def _fill_headline(pub: Published, led: Ledger, pending: dict[str, Any], results
         head["shortfall"] = str(need)
     else:
         head["shortfall"] = SUPPRESSED
+    if a.within_miles_target is not None:
+        # the council's own target for the share placed far_miles or less from home (e.g. Kent's
+        # "Measure 3"); the shortfall is shown only where both counts are published
+        near_h = handles["within_miles"][-1]
+        target = a.within_miles_target
+        head["within_target"] = target
+        head["meets_within_target"] = n > 0 and led.count(near_h) >= target * n - 1e-9
+        if led.shown(near_h) and led.shown(n_h):
+            head["within_shortfall"] = str(max(0, math.ceil(target * n - 1e-9) - led.count(near_h)))
+        else:
+            head["within_shortfall"] = SUPPRESSED
     pub.headline = head
 
 

@@ -121,7 +121,16 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
         sentence1 = f"A small number of the {n_s} {unit} are placed more than {a.far_miles:g} miles from home (exact figure withheld: too few children)."
     else:
         sentence1 = f"{far_s} of {n_s} {unit} ({far_pct}) are placed more than {a.far_miles:g} miles from home (straight line between home and placement postcodes, the DfE measure)."
-    h1 = Headline("far", far_pct, sentence1, ("; ".join(comp) + f" (DfE, 31 March {year})." if comp else "No published DfE figure to compare."))
+    detail1 = "; ".join(comp) + f" (DfE, 31 March {year})." if comp else "No published DfE figure to compare."
+    if h.get("within_target") is not None:
+        if h["meets_within_target"]:
+            short1 = "meets the target"
+        elif h["within_shortfall"] != dc.SUPPRESSED:
+            short1 = f"short of the target by {h['within_shortfall']} {unit}"
+        else:
+            short1 = "short of the target"
+        detail1 += f" Target {h['within_target']:.0%} placed {a.far_miles:g} miles or less from home: {short1}."
+    h1 = Headline("far", far_pct, sentence1, detail1)
     in_s = h["inside"]
     target = a.local_target
     if in_s == dc.SUPPRESSED:
