@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 PACKAGE_DATA = Path(str(resources.files("geosuff") / "data"))
-_REPO_BOUNDARIES = Path(__file__).resolve().parent.parent / "boundaries" / "england_utla2023_buc.geojson"
+_REPO_BOUNDARIES = Path(__file__).resolve().parents[2] / "boundaries" / "england_utla2023_buc.geojson"
 _PKG_BOUNDARIES = PACKAGE_DATA / "england_utla2023_buc.geojson"
 DEFAULT_BOUNDARIES = _REPO_BOUNDARIES if _REPO_BOUNDARIES.exists() else _PKG_BOUNDARIES
 DEMO_NETWORK = PACKAGE_DATA / "rutland-latest.osm.pbf"
