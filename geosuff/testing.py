@@ -63,7 +63,7 @@ MESSY_FAULTS: dict[str, tuple[float, str]] = {
     "dob_invalid": (0.5, STATUS_USED),
     "dob_text": (0.5, STATUS_USED),
     "dob_future": (0.5, STATUS_USED),
-    "dob_too_old": (0.5, STATUS_USED),
+    "dob_too_old": (0.5, STATUS_EXCLUDED),
     "uasc_invalid": (0.5, STATUS_USED),
     "decom_invalid": (0.5, STATUS_USED),
     "blank_row": (0.5, STATUS_EXCLUDED),

@@ -404,3 +404,65 @@ def test_sites_and_candidates_bad_postcode_outside_england_and_missing_column(lo
     with pytest.raises(InputFileError) as err:
         _load(loader, q, lookup, boundaries)
     assert ("type" if loader == "sites" else "bedrooms") in str(err.value)
+
+
+# ----------------------------------------------------------------------------------------------
+# The snapshot on the reference date: open episodes of children under 18
+# ----------------------------------------------------------------------------------------------
+SNAPSHOT_CSV = """CHILD,DOB,DECOM,DEC,PLACE,HOME_POST,PL_POST
+A,01/06/2012,01/01/2024,,U4,LE15 6AA,LE15 9AE
+B,01/06/2012,01/06/2023,01/01/2024,U4,LE15 6AA,LE15 9AE
+C,01/06/2012,01/06/2024,31/03/2025,U4,LE15 6AA,LE15 9AE
+D,01/06/2012,01/06/2024,01/04/2025,U4,LE15 6AA,LE15 9AE
+E,01/06/2012,01/04/2025,,U4,LE15 6AA,LE15 9AE
+F,01/06/2012,01/02/2024,01/09/2024,U4,LE15 6AA,LE15 9AE
+F,01/06/2012,01/09/2024,,K2,LE15 6AA,LE15 9AE
+G,01/06/2012,01/02/2024,,U4,LE15 6AA,LE15 9AE
+G,01/06/2012,01/09/2024,,K2,LE15 6AA,LE15 9AE
+H,01/01/2006,01/06/2024,,H5,LE15 6AA,LE15 9AE
+I,31/03/2007,01/06/2024,,H5,LE15 6AA,LE15 9AE
+J,01/04/2007,01/06/2024,,H5,LE15 6AA,LE15 9AE
+"""
+
+
+def test_only_episodes_open_on_the_reference_date_are_counted(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+    """DECOM <= 31/03/2025 and (DEC blank or DEC > 31/03/2025); one row per child (latest DECOM)."""
+    p = tmp_path / "episodes.csv"
+    p.write_text(SNAPSHOT_CSV)
+    t = load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=REF).table
+    assert len(t) == 12  # every input row is still in the table
+    st = dict(zip(t["row"], t["status"], strict=True))
+    why = dict(zip(t["row"], t["reason"], strict=True))
+    assert st[1] == "used"  # A: open, no end date
+    assert st[2] == "excluded"  # B: ended 01/01/2024
+    assert why[2] == "episode ended on 01/01/2024, before the reference date 31/03/2025"
+    assert st[3] == "excluded"  # C: ended on the reference date itself
+    assert "reference date 31/03/2025" in why[3]
+    assert st[4] == "used"  # D: ends the day after
+    assert st[5] == "excluded" and why[5] == "episode starts after the reference date"  # E
+    # F: the closed episode is out of the snapshot, the open one counted without a duplicate note
+    assert (st[6], st[7]) == ("excluded", "used")
+    assert why[6] == "episode ended on 01/09/2024, before the reference date 31/03/2025"
+    # G: two open episodes, the later DECOM is kept
+    assert (st[8], st[9]) == ("excluded", "used")
+    assert "earlier episode" in why[8]
+    # H 19, I 18 today: excluded; J 18 tomorrow: still a child looked after
+    assert (st[10], st[11], st[12]) == ("excluded", "excluded", "used")
+    assert why[10] == why[11] == "aged 18 or over at the reference date: not a child looked after"
+    used = t[t["status"] != "excluded"]
+    assert sorted(used["CHILD"]) == ["A", "D", "F", "G", "J"]
+    assert used["CHILD"].is_unique
+    # the reconciliation covers every row
+    rec = reconciliation([load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=REF)])
+    assert len(rec) == 12 and (rec["status"] == "excluded").sum() == 7
+    assert rec.loc[rec["status"] == "excluded", "reason"].ne("").all()
+
+
+def test_dec_column_aliases_and_age_column(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+    p = tmp_path / "alias.csv"
+    p.write_text("Child ID,Age,Start date,End date,Placement type,Home postcode,Placement postcode\nA,10,01/01/2024,01/01/2025,U4,LE15 6AA,LE15 9AE\nB,10,01/01/2024,,U4,LE15 6AA,LE15 9AE\nC,18,01/01/2024,,H5,LE15 6AA,LE15 9AE\nD,19,01/01/2024,,H5,LE15 6AA,LE15 9AE\nE,17,01/01/2024,,H5,LE15 6AA,LE15 9AE\n")
+    t = load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=REF).table
+    assert t["status"].tolist() == ["excluded", "used", "excluded", "excluded", "used"]
+    assert t["reason"].iloc[0] == "episode ended on 01/01/2025, before the reference date 31/03/2025"
+    assert t["reason"].iloc[2] == t["reason"].iloc[3] == "aged 18 or over at the reference date: not a child looked after"
+    assert t["age_band"].tolist()[4] == "16 and over"

@@ -100,9 +100,13 @@ def load_placements(
 
     Row outcomes
     ------------
-    * excluded: blank row; row that cannot be split into the header's columns; exact duplicate of
-      an earlier row; an earlier episode of a child whose later episode (``DECOM``) is in the file;
-      a second row for a child id with different details and no ``DECOM`` to order them;
+    * excluded: blank row; row that cannot be split into the header's columns; an episode not
+      open on ``reference_date`` (the snapshot is ``DECOM <= date`` and ``DEC`` empty or
+      ``DEC > date``: an episode ending on the reference date is not counted); a child aged 18 or
+      over at the reference date (not a child looked after); and, among the rows left, an exact
+      duplicate of an earlier row; an earlier episode of a child whose later episode (``DECOM``)
+      is in the file; a second row for a child id with different details and no ``DECOM`` to
+      order them;
     * used-with-estimate: a value was corrected (postcode typo, coordinates in the wrong system,
       US-style or Excel-serial date);
     * used: everything else - including placements whose distance is "Not known or not recorded"
@@ -116,7 +120,7 @@ def load_placements(
         ``pl_n`` (EPSG:27700, NaN where not resolved), ``home_reason``/``pl_reason`` ("" when
         located), ``home_source``/``pl_source`` (postcode, easting/northing, lon/lat, ...),
         ``home_utla``, ``pl_ltla``, ``pl_utla``, ``age`` (years at the reference date),
-        ``age_band``, ``uasc``, ``DECOM``, ``status`` and ``reason``. Record-level personal data:
+        ``age_band``, ``uasc``, ``DECOM``, ``DEC`` (NaT when blank), ``status`` and ``reason``. Record-level personal data:
         never publish it (see :mod:`geosuff.disclosure`).
     """
     path = Path(path)
@@ -169,8 +173,9 @@ def load_placements(
     for i in _where(blank_child):
         issues.append(Issue(fname, int(i) + 1, "CHILD", "", "missing CHILD id; the placement is still counted, but cannot be checked for duplicates", "warning", "child.missing"))
 
-    # dates: episode start, birth
+    # dates: episode start and end; the snapshot is the episodes open on the reference date
     ref = pd.Timestamp(reference_date or default_reference_date())
+    ref_txt = f"{ref.date():%d/%m/%Y}"
     decom = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     if "DECOM" in df.columns:
         decom, prob = parse_uk_dates_detail(df["DECOM"], pivot_year=ref.year)
@@ -178,11 +183,33 @@ def load_placements(
         after = (decom > ref).fillna(False).to_numpy() & live
         _v_decom = _col(df, "DECOM")
         for i in _where(after):
-            issues.append(Issue(fname, int(i) + 1, "DECOM", str(_v_decom[i]), f"placement starts after the reference date {ref.date():%d/%m/%Y}", "warning", "date.after_reference"))
+            issues.append(Issue(fname, int(i) + 1, "DECOM", str(_v_decom[i]), f"placement starts after the reference date {ref_txt}; not in the snapshot, excluded", "warning", "date.after_reference"))
+            if not excluded[i]:
+                excluded[i] = "episode starts after the reference date"
     out["DECOM"] = decom
-
-    # duplicates
-    _dedupe_placements(df, out, decom, excluded, issues, fname, live & ~blank_child)
+    dec = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    if "DEC" in df.columns:
+        dec, prob = parse_uk_dates_detail(df["DEC"], pivot_year=ref.year)
+        _date_issues(issues, estimate, prob, df["DEC"], fname, "DEC", "episode end date", live)
+        _v_dec = _col(df, "DEC")
+        for i in _where((dec < decom).fillna(False).to_numpy() & live):
+            issues.append(Issue(fname, int(i) + 1, "DEC", str(_v_dec[i]), "episode ends before it starts (DEC before DECOM)", "warning", "date.end_before_start"))
+        # an episode ending on the reference date is not open on it
+        ended = (dec <= ref).fillna(False).to_numpy() & live
+        dec_v = dec.to_numpy()
+        n_ended = 0
+        for i in _where(ended):
+            if excluded[i]:
+                continue
+            d = pd.Timestamp(dec_v[i])
+            if d < ref:
+                excluded[i] = f"episode ended on {d.date():%d/%m/%Y}, before the reference date {ref_txt}"
+            else:
+                excluded[i] = f"episode ended on the reference date {ref_txt}, so it is not open on it"
+            n_ended += 1
+        if n_ended:
+            issues.append(Issue(fname, None, "DEC", None, f"{n_ended} episode(s) ended on or before the reference date {ref_txt}; not in the snapshot of children looked after, excluded", "warning", "episode.ended"))
+    out["DEC"] = dec
 
     # locations
     for side, pc_col, label in (("home", "HOME_POST", "home"), ("pl", "PL_POST", "placement")):
@@ -232,10 +259,12 @@ def load_placements(
         _v_dob = _col(df, "DOB")
         for i in _where(future):
             issues.append(Issue(fname, int(i) + 1, "DOB", str(_v_dob[i]), f"date of birth is after the reference date {ref.date():%d/%m/%Y}; age not known", "warning", "dob.future"))
-        old = (age >= MAX_CHILD_AGE_YEARS + 1).fillna(False).to_numpy() & live
+        years = completed_years(dob, ref)
+        old = (years >= MAX_CHILD_AGE_YEARS).fillna(False).to_numpy() & live
         _v_dob = _col(df, "DOB")
         for i in _where(old):
-            issues.append(Issue(fname, int(i) + 1, "DOB", str(_v_dob[i]), f"date of birth makes the child {age.iat[i]:.0f} years old at the reference date (children looked after are under 18); age not used", "warning", "dob.too_old"))
+            issues.append(Issue(fname, int(i) + 1, "DOB", str(_v_dob[i]), f"date of birth makes the child {int(years.iat[i])} years old at the reference date (children looked after are under 18); excluded", "warning", "dob.too_old"))
+            excluded[i] = excluded[i] or TOO_OLD_REASON
         before = (decom < dob).fillna(False).to_numpy() & live
         _v_decom = _col(df, "DECOM")
         for i in _where(before):
@@ -246,14 +275,21 @@ def load_placements(
         _v_age = _col(df, "AGE")
         for i in _where(bad & live):
             issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is not a number of years; age not known", "warning", "age.not_a_number"))
-        implausible = np.isfinite(age_num) & ((age_num < 0) | (age_num >= MAX_CHILD_AGE_YEARS + 1))
+        implausible = np.isfinite(age_num) & (age_num < 0)
+        too_old = np.isfinite(age_num) & (age_num >= MAX_CHILD_AGE_YEARS)
         _v_age = _col(df, "AGE")
         for i in _where(implausible & live):
-            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is not a child's age (0-18); age not used", "warning", "age.implausible"))
-        out["age"] = np.where(implausible, np.nan, age_num)
+            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is not a child's age (0-17); age not used", "warning", "age.implausible"))
+        for i in _where(too_old & live):
+            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is 18 or over (children looked after are under 18); excluded", "warning", "age.too_old"))
+            excluded[i] = excluded[i] or TOO_OLD_REASON
+        out["age"] = np.where(implausible | too_old, np.nan, age_num)
     else:
         out["age"] = np.nan
     out["age_band"] = age_band(out["age"])
+
+    # duplicates: one row per child among the rows still in the snapshot
+    _dedupe_placements(df, out, decom, excluded, issues, fname, live & ~blank_child)
     if "UASC" in df.columns:
         u = df["UASC"].astype(str).str.strip().str.lower()
         out["uasc"] = pd.array([True if v in _TRUE else (False if v in _FALSE else pd.NA) for v in u], dtype="boolean")
@@ -289,6 +325,19 @@ def load_placements(
     both = (out["home_reason"] == "") & (out["pl_reason"] == "")
     logger.info("Placements %s: %d rows, %d with both ends located, %d excluded", fname, n, int(both.sum()), int((out["status"] == STATUS_EXCLUDED).sum()))
     return Loaded("placements", path, out, issues, dict(raw.meta))
+
+
+TOO_OLD_REASON = "aged 18 or over at the reference date: not a child looked after"
+
+
+def completed_years(dob: pd.Series, ref: pd.Timestamp) -> pd.Series:
+    """Whole years of age on ``ref`` (birthdays counted by the calendar; NaN where ``dob`` is NaT).
+
+    A child born on 29 February turns a year older on 1 March in a non-leap year.
+    """
+    years = ref.year - dob.dt.year
+    before_birthday = (dob.dt.month > ref.month) | ((dob.dt.month == ref.month) & (dob.dt.day > ref.day))
+    return (years - before_birthday.astype(float)).where(dob.notna())
 
 
 def _date_issues(issues: list[Issue], estimate: np.ndarray, prob: pd.Series, raw: pd.Series, fname: str, col: str, what: str, live: np.ndarray) -> None:
