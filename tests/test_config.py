@@ -114,3 +114,50 @@ def test_a_district_code_names_its_county() -> None:
         Boundaries.load().geometry("E07000114")
     with pytest.raises(ValueError, match="Thanet, a district of Kent"):
         resolve_council("E07000114")
+
+
+def _readme_config_keys() -> dict[str, set[str]]:
+    """Keys of the README's configuration block, by section ("" = top level)."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    keys: dict[str, set[str]] = {"": set()}
+    section = ""
+    for line in block.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+            keys.setdefault(section, set())
+        elif "=" in line:
+            keys[section].add(line.split("=", 1)[0].strip())
+    return keys
+
+
+def test_every_accepted_key_is_documented_and_every_documented_key_is_accepted() -> None:
+    """No key is accepted silently without a README line, and no README key is refused."""
+    from geosuff import config as C
+
+    documented = _readme_config_keys()
+    models = {"": C.Scenario, "inputs": C.InputsConfig, "analysis": C.AnalysisConfig, "disclosure": C.DisclosureConfig, "output": C.OutputConfig}
+    internal = {"source"}  # set by load_config (the config file's path), not a key users write
+    for section, model in models.items():
+        fields = set(model.model_fields) - internal
+        if section == "":
+            fields -= set(models) | {"network", "snapping", "siting"}
+        assert fields - documented.get(section, set()) == set(), f"[{section}] accepted but not in README"
+        assert documented.get(section, set()) - fields == set(), f"[{section}] in README but not accepted"
+
+
+def test_within_miles_target_reaches_the_headline(tmp_path: Path) -> None:
+    """[analysis] within_miles_target changes the report's first headline (it was accepted and ignored)."""
+    import dataclasses
+
+    from geosuff.publication import report
+    from tests.fixtures_results import make_results
+
+    res = make_results(tmp_path)
+    base = report.headlines(res)[0].comparison
+    assert "Target" not in base
+    sc = res.scenario.model_copy(update={"analysis": res.scenario.analysis.model_copy(update={"within_miles_target": 0.99})})
+    res2 = dataclasses.replace(res, scenario=sc)
+    text = report.headlines(res2)[0].comparison
+    assert "Target 99% placed 20 miles or less from home" in text and "short of the target" in text
