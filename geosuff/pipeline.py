@@ -25,6 +25,7 @@ import shapely
 from geosuff import __version__
 from geosuff.config import Scenario, load_config
 from geosuff.config import sections as settings
+from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
     Boundaries,
     Issue,
@@ -82,7 +83,7 @@ def load_inputs(scenario: Scenario) -> dict[str, Any]:
     ref = scenario.analysis.reference_date or default_reference_date()
     placements = load_placements(scenario.inputs.placements, lookup=lookup, boundaries=boundaries, reference_date=ref)
     sites = load_sites(scenario.inputs.sites, lookup=lookup, boundaries=boundaries)
-    candidates = load_candidates(scenario.inputs.candidates, lookup=lookup, boundaries=boundaries) if scenario.inputs.candidates else None
+    candidates = load_candidates(scenario.inputs.candidates, lookup=lookup, boundaries=boundaries, uses=scenario_uses(scenario.siting)) if scenario.inputs.candidates else None
     return {"boundaries": boundaries, "lookup": lookup, "placements": placements, "sites": sites, "candidates": candidates, "reference_date": ref}
 
 

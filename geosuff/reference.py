@@ -8,10 +8,13 @@ count bands, LTLA -> UTLA and the DfE distance formula comes from here, read fro
 from __future__ import annotations
 
 import csv
+import functools
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 #: British National Grid: all metric work.
 BNG = "EPSG:27700"
@@ -60,3 +63,27 @@ def describe_la_code(code: str) -> str | None:
     if la is None or not la.is_district:
         return None
     return f"{code} is {la.name}, a district of {la.utla_name} ({la.utla_code})"
+
+# ----------------------------------------------------------------------------------------------
+# Candidate uses: the shipped siting rules
+# ----------------------------------------------------------------------------------------------
+#: The shipped eligibility rules, one table per candidate use.
+SITING_RULES_FILE = "data/siting_rules.toml"
+
+
+@functools.cache
+def _siting_rules_text() -> str:
+    return resources.files("geosuff").joinpath(SITING_RULES_FILE).read_text("utf-8")
+
+
+def siting_rules() -> dict[str, dict[str, Any]]:
+    """The shipped ``geosuff/data/siting_rules.toml``: candidate use -> its rule fields (raw TOML
+    values; :mod:`geosuff.config.siting` checks and types them)."""
+    data = tomllib.loads(_siting_rules_text()).get("rules", {})
+    return {str(use): dict(table) for use, table in data.items()}
+
+
+def candidate_uses() -> tuple[str, ...]:
+    """Candidate uses the shipped siting rules define, in file order. A scenario adds more with
+    ``[siting.rules.<use>]``."""
+    return tuple(siting_rules())

@@ -329,7 +329,7 @@ def test_wrong_crs_is_detected_and_converted(boundaries: Boundaries) -> None:
 
 def test_placements_prefer_postcodes_sites_prefer_coordinates(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
     p = tmp_path / "s.csv"
-    p.write_text(f"site_id,type,places,postcode,easting,northing\nS1,childrens_home,4,LE13 0AA,{LE15_9AE[0]:.0f},{LE15_9AE[1]:.0f}\n")
+    p.write_text(f"site_id,type,places,available_places,postcode,easting,northing\nS1,childrens_home,4,4,LE13 0AA,{LE15_9AE[0]:.0f},{LE15_9AE[1]:.0f}\n")
     s = load_sites(p, lookup=lookup, boundaries=boundaries)
     assert (s.table["easting"].iloc[0], s.table["northing"].iloc[0]) == LE15_9AE
     assert [i.code for i in s.issues] == ["coords.disagree"]
@@ -466,3 +466,37 @@ def test_dec_column_aliases_and_age_column(lookup: PostcodeLookup, boundaries: B
     assert t["reason"].iloc[0] == "episode ended on 01/01/2025, before the reference date 31/03/2025"
     assert t["reason"].iloc[2] == t["reason"].iloc[3] == "aged 18 or over at the reference date: not a child looked after"
     assert t["age_band"].tolist()[4] == "16 and over"
+def test_candidates_recognise_uses_from_the_siting_rules(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+    """Recognised candidate uses come from the siting rules: the shipped ones (short_breaks
+    included) by default, and a use a scenario adds under [siting.rules.<use>] when passed."""
+    from geosuff.config.siting import scenario_uses
+    from geosuff.reference import candidate_uses
+
+    assert inputs.CANDIDATE_USES == candidate_uses()
+    assert "short_breaks" in candidate_uses()
+    p = tmp_path / "c.csv"
+    p.write_text("candidate_id,bedrooms,uses,postcode\nP1,3,short_breaks,LE15 6AA\nP2,3,foster_hub,LE15 6AA\nP3,3,small_home;foster_hub,LE15 6AA\n")
+    shipped = load_candidates(p, lookup=lookup, boundaries=boundaries)
+    assert shipped.table["status"].tolist() == ["used", "excluded", "used"]
+    assert shipped.table["uses"].tolist() == ["short_breaks", "", "small_home"]
+    assert shipped.table["reason"].iloc[1] == "no recognised use"
+    uses = scenario_uses({"rules": {"foster_hub": {"max_places": 3}}})
+    assert uses == (*candidate_uses(), "foster_hub")
+    extended = load_candidates(p, lookup=lookup, boundaries=boundaries, uses=uses)
+    assert extended.table["status"].tolist() == ["used", "used", "used"]
+    assert extended.table["uses"].tolist() == ["short_breaks", "foster_hub", "small_home;foster_hub"]
+    assert not [i for i in extended.issues if i.code == "candidate.uses"]
+
+
+def test_sites_without_available_places_warn_that_every_place_is_taken_as_vacant(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+    p = tmp_path / "s.csv"
+    p.write_text("site_id,type,places,postcode\nS1,childrens_home,4,LE15 6AA\n")
+    s = load_sites(p, lookup=lookup, boundaries=boundaries)
+    assert s.table["available_places"].tolist() == [4]
+    missing = [i for i in s.issues if i.code == "site.available_missing"]
+    assert len(missing) == 1
+    assert missing[0].severity == "warning" and missing[0].row is None and missing[0].column == "available_places"
+    assert "taken as equal to its places" in missing[0].problem
+    q = tmp_path / "s2.csv"
+    q.write_text("site_id,type,places,available_places,postcode\nS1,childrens_home,4,1,LE15 6AA\n")
+    assert not [i for i in load_sites(q, lookup=lookup, boundaries=boundaries).issues if i.code == "site.available_missing"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 
@@ -229,7 +230,8 @@ def test_inputs_not_modified() -> None:
 
 def test_default_rules_from_toml() -> None:
     s = SitingSettings()
-    assert set(s.rules) == {"small_home", "care_leaver_unit", "supported_accommodation"}
+    assert set(s.rules) == {"small_home", "care_leaver_unit", "supported_accommodation", "short_breaks"}
+    assert s.uses == tuple(s.rules)  # every shipped use is considered by default
     small = s.rules["small_home"]
     assert [small.places(b) for b in (1, 2, 3, 4)] == [0, 1, 2, 2]  # min(2, bedrooms - 1)
     assert s.rules["care_leaver_unit"].places(4) == 4  # places = bedrooms
@@ -253,6 +255,8 @@ def test_settings_from_dict_maps_toml_table() -> None:
         min_bedrooms = 3
         max_places = 3
         serves_needs = ["childrens_home"]
+        [siting.rules.foster_hub]
+        max_places = 3
         """
     )["siting"]
     s = settings_from_dict(table)
@@ -261,9 +265,12 @@ def test_settings_from_dict_maps_toml_table() -> None:
     assert s.available_by == "2026-09-01"
     assert s.rules["small_home"].max_bedrooms == 4
     assert s.rules["small_home"].staff_bedrooms == 1  # untouched fields keep the defaults
-    assert s.rules["short_breaks"] == EligibilityRules(
-        min_bedrooms=3, max_places=3, serves_needs=("childrens_home",)
+    assert s.rules["short_breaks"] == dataclasses.replace(
+        SitingSettings().rules["short_breaks"], min_bedrooms=3, max_places=3, serves_needs=("childrens_home",)
     )
+    # a new use: the fields it omits take the EligibilityRules defaults, and it is considered
+    assert s.rules["foster_hub"] == EligibilityRules(max_places=3)
+    assert "foster_hub" in s.uses
     assert settings_from_dict(None) == SitingSettings()
 
 

@@ -225,6 +225,17 @@ def test_clean_inputs_are_ok(tmp_path: Path) -> None:
     assert "OK" in rep.to_text().splitlines()[-6] or "OK with warnings" in rep.to_text()
 
 
+def test_a_use_added_in_config_is_recognised_in_candidates(tmp_path: Path) -> None:
+    """A candidate whose use has rules only in the scenario's [siting.rules.<use>] is used, not
+    excluded as "no recognised use"."""
+    sc = _scenario(tmp_path, placements=CORPUS / "pl_utf8_bom.csv")
+    (tmp_path / "candidates.csv").write_text(CANDIDATES + "P3,Property 3,LE15 6AA,3,foster_hub\n", encoding="utf-8")
+    rep = validate_scenario(scenario_from_dict({**sc.model_dump(mode="json", exclude={"source"}), "siting": {"rules": {"foster_hub": {"max_places": 3}}}}, base_dir=tmp_path), check_network=False)
+    cand = rep.loaded["candidates"].table.set_index("candidate_id")
+    assert cand.loc["P3", "status"] == "used" and cand.loc["P3", "uses"] == "foster_hub"
+    assert "candidate.uses" not in set(rep.issues["code"])
+
+
 # ----------------------------------------------------------------------------------------------
 # Reconciliation semantics
 # ----------------------------------------------------------------------------------------------

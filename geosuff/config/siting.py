@@ -6,17 +6,16 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from geosuff._errors import ConfigError
+from geosuff.reference import candidate_uses, siting_rules
 
-#: Candidate uses named in issue #6 (the default rules file defines these).
-DEFAULT_USES: tuple[str, ...] = ("small_home", "care_leaver_unit", "supported_accommodation")
+#: Candidate uses the shipped rules file (``geosuff/data/siting_rules.toml``) defines.
+DEFAULT_USES: tuple[str, ...] = candidate_uses()
 FAR_RULES: tuple[str, ...] = ("either", "over_20_miles", "outside_la")
 
 logger = logging.getLogger(__name__)
@@ -85,10 +84,8 @@ class EligibilityRules:
 
 
 def _load_default_rules() -> Mapping[str, EligibilityRules]:
-    text = resources.files("geosuff").joinpath("data/siting_rules.toml").read_text("utf-8")
-    data = tomllib.loads(text)["rules"]
     return MappingProxyType(
-        {use: _rules_from_dict(d, use, "siting_rules.toml") for use, d in data.items()}
+        {use: _rules_from_dict(d, use, "siting_rules.toml") for use, d in siting_rules().items()}
     )
 
 
@@ -128,7 +125,8 @@ class SitingSettings:
     available_by : str
         ISO date; candidates with ``available_from`` later than this are ineligible ("" = none).
     uses : tuple of str
-        Uses considered (each must have rules).
+        Uses considered (each must have rules). Default: every use of the shipped rules; in a
+        scenario without ``uses``, also every use its ``[siting.rules.<use>]`` tables add.
     k : int
         Number of new sites :func:`select_sites` chooses when no target is set.
     target : float
@@ -278,12 +276,25 @@ def _rules_from_dict(
         raise ConfigError(f"{origin}: [siting.rules.{use}] {err.message}", fix=err.fix) from None
 
 
+def scenario_uses(siting: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Candidate uses a scenario recognises: the shipped rules' uses plus every use its
+    ``[siting.rules.<use>]`` tables add (``siting`` = the parsed ``[siting]`` table).
+
+    Lenient on purpose (never raises): a malformed ``[siting]`` table is reported by
+    :func:`settings_from_dict`, and loading the inputs should still report their own problems.
+    """
+    rules = (siting or {}).get("rules") if isinstance(siting, Mapping) else None
+    extra = [str(u) for u in rules] if isinstance(rules, Mapping) else []
+    return tuple(dict.fromkeys([*DEFAULT_USES, *extra]))
+
+
 def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config") -> SitingSettings:
     """Build :class:`SitingSettings` from the ``[siting]`` table of a scenario.
 
     Keys map 1:1 to the dataclass fields. ``rules`` is a table of per-use tables
     (``[siting.rules.small_home] max_bedrooms = 4``) that *update* the default rules field by field;
-    a new use name adds a use (fields it omits take :class:`EligibilityRules` defaults).
+    a new use name adds a use (fields it omits take :class:`EligibilityRules` defaults), and it is
+    considered unless ``uses`` is given.
 
     Parameters
     ----------
@@ -316,6 +327,8 @@ def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config"
             clean[key] = rules
         else:
             clean[key] = _coerce(value, getattr(defaults, key), f"{origin}: key '[siting] {key}'")
+    if "rules" in clean and "uses" not in clean:
+        clean["uses"] = tuple(clean["rules"])
     try:
         return SitingSettings(**clean)
     except ConfigError as err:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from geosuff.reference import candidate_uses
+
 logger = logging.getLogger(__name__)
 
 
@@ -58,7 +60,9 @@ SITE_TYPES_FILE = PACKAGE_DATA / "site_types.csv"
 PLACEMENT_CODES_FILE = PACKAGE_DATA / "placement_codes.csv"
 PLACEMENT_GROUPS_FILE = PACKAGE_DATA / "placement_groups.csv"
 
-CANDIDATE_USES = ("small_home", "care_leaver_unit", "supported_accommodation")
+#: Candidate uses of the shipped siting rules (``geosuff/data/siting_rules.toml``). A scenario's
+#: ``[siting.rules.<use>]`` adds more: pass them to ``load_candidates(uses=...)``.
+CANDIDATE_USES: tuple[str, ...] = candidate_uses()
 
 STATUS_USED = "used"
 STATUS_ESTIMATE = "used-with-estimate"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,10 +35,20 @@ logger = logging.getLogger(__name__)
 
 
 
-def load_candidates(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundaries | None = None) -> Loaded:
+#: Other spellings of the shipped uses (used only when the spelling is not itself a known use).
+_USE_ALIASES = {"care_leavers": "care_leaver_unit", "care_leaver": "care_leaver_unit", "small_childrens_home": "small_home", "childrens_home": "small_home", "supported": "supported_accommodation", "short_break": "short_breaks"}
+
+
+def load_candidates(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundaries | None = None, uses: Iterable[str] | None = None) -> Loaded:
     """Load candidate council properties: ``candidate_id``, a location, ``bedrooms``, ``uses``
-    (``;``-separated: small_home, care_leaver_unit, supported_accommodation); optional
-    ``condition``, ``cost``, ``tenure``, ``available_from``, ``name``."""
+    (``;``-separated uses with siting rules); optional ``condition``, ``cost``, ``tenure``,
+    ``available_from``, ``name``.
+
+    ``uses`` are the recognised uses: by default those of the shipped siting rules
+    (:data:`CANDIDATE_USES`); a scenario passes its own (shipped rules plus its
+    ``[siting.rules.<use>]``, :func:`geosuff.config.siting.scenario_uses`). A row with no
+    recognised use is excluded."""
+    allowed = tuple(dict.fromkeys(str(u) for u in uses)) if uses is not None else CANDIDATE_USES
     path, raw, df, issues, excluded, live = _load_common(path, name="candidates", spec=CANDIDATE_COLUMNS, required=["candidate_id", "bedrooms", "uses"], hint="The candidates file needs candidate_id, bedrooms, uses and a location (postcode, or easting/northing, or lon/lat).")
     fname = path.name
     loc, loc_issues = locate_points(df, lookup, file=fname, boundaries=boundaries, columns=_loc_columns(df), prefer="coordinates", unlocated_suffix="; the row is excluded")
@@ -51,16 +62,15 @@ def load_candidates(path: str | Path, *, lookup: PostcodeLookup, boundaries: Bou
         excluded[i] = excluded[i] or "bedrooms is not a whole number of 1 or more"
     out["bedrooms"] = beds
     uses_list = []
-    aliases = {"care_leavers": "care_leaver_unit", "care_leaver": "care_leaver_unit", "small_childrens_home": "small_home", "childrens_home": "small_home", "supported": "supported_accommodation"}
     for i, raw_v in enumerate(df["uses"].astype(str)):
         items = [re.sub(r"[\s\-]+", "_", u.strip().lower()).replace("'", "") for u in re.split(r"[;,|/+]", raw_v) if u.strip()]
-        items = [aliases.get(u, u) for u in items]
-        good = [u for u in items if u in CANDIDATE_USES]
-        bad = [u for u in items if u not in CANDIDATE_USES]
+        items = [u if u in allowed else _USE_ALIASES.get(u, u) for u in items]
+        good = [u for u in items if u in allowed]
+        bad = [u for u in items if u not in allowed]
         if live[i] and (bad or not items):
             sev = "warning" if good else "error"
             what = f"unknown use(s) {', '.join(map(repr, bad))}" if bad else "no use given"
-            issues.append(Issue(fname, i + 1, "uses", raw_v, f"{what}; use {', '.join(CANDIDATE_USES)} separated by ';'" + ("; the known uses are kept" if good else ""), sev, "candidate.uses"))
+            issues.append(Issue(fname, i + 1, "uses", raw_v, f"{what}; use {', '.join(allowed)} separated by ';'" + ("; the known uses are kept" if good else ""), sev, "candidate.uses"))
         if not good:
             excluded[i] = excluded[i] or "no recognised use"
         uses_list.append(";".join(dict.fromkeys(good)))

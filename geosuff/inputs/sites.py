@@ -132,6 +132,7 @@ def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundari
         avail = np.where(np.isfinite(avail) & ~blank, np.clip(avail, 0, np.where(np.isfinite(places), places, np.inf)), places)
         out["available_places"] = avail
     else:
+        issues.append(Issue(fname, None, "available_places", None, "no available_places column: every site's available_places is taken as equal to its places (all places counted as vacant); add available_places for real vacancies", "warning", "site.available_missing"))
         out["available_places"] = places
     for c in ("name", "urn", "rating", "data_note"):
         if c in df.columns:

@@ -17,6 +17,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from geosuff._errors import GeosuffError, InputFileError
+from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
     ID_COLUMNS,
     STATUS_ESTIMATE,
@@ -425,7 +426,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
     ]
     if inp.candidates is not None:
         cand_path = inp.candidates
-        loaders.append(("candidates", cand_path, lambda: load_candidates(cand_path, lookup=lookup, boundaries=boundaries)))
+        loaders.append(("candidates", cand_path, lambda: load_candidates(cand_path, lookup=lookup, boundaries=boundaries, uses=scenario_uses(scenario.siting))))
     for name, path, fn in loaders:
         try:
             t = fn()
