@@ -215,14 +215,14 @@ def catchments(
     out: Path = typer.Option(..., "--out", help="GeoPackage to write (one polygon per site and threshold)."),
 ) -> None:
     """Catchment polygons (true road shape) for each site and threshold."""
-    from geosuff.analysis import catchments as catch
+    from geosuff.pipeline import catchments_from_files
 
     def go() -> Any:
         try:
             mins = [float(m) for m in minutes.split(",") if m.strip()]
         except ValueError:
             raise GeosuffError(f"--minutes must be numbers separated by commas (got {minutes!r}).") from None
-        return catch.catchments_from_files(network_file, sites, mins, out)
+        return catchments_from_files(network_file, sites, mins, out)
 
     res = _guard(go)
     out_console.print(f"Wrote {out}" + (f": {len(res)} polygons." if hasattr(res, "__len__") else "."))

@@ -12,7 +12,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from geosuff import __version__
+from geosuff.analysis.catchments import ACCESS_DISTANCE_M
 from geosuff.config import Scenario, load_config
 from geosuff.config import sections as settings
 from geosuff.config.siting import scenario_uses
@@ -238,12 +239,10 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         areas["places_per_1000"] = catch.two_step_fca(areas_minutes, areas["pop_0_17"].to_numpy(float), places, max_minutes=a.local_minutes)
         for typ, col in area_minutes_to_types(areas_minutes, used_sites, areas, spare_only=False).items():
             areas[f"min_{typ}"] = col.to_numpy()
-        rasters: dict[str, Path] = {}
-        if write:
-            rasters = access.access_rasters(
-                graph, used_sites, boundary.geometry.iloc[0], Path(scenario.output.dir) / "rasters",
-                cell_m=a.raster_cell_m, fca_minutes=a.local_minutes, demand=areas, settings=snap,
-            )
+        rasters = access.access_rasters(
+            graph, used_sites, boundary.geometry.iloc[0],
+            cell_m=a.raster_cell_m, fca_minutes=a.local_minutes, demand=areas, settings=snap,
+        )
 
     with clock.stage("placement measures and gaps"):
         measures = distance.placement_measures(
@@ -308,7 +307,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         sensitivity=sens,
         selection=selection,
         scenario_comparison=scen_cmp,
-        rasters=rasters,
+        access_rasters=rasters,
         flows=flows,
         linkage=linkage,
         graph_meta={"nodes": graph.n_nodes, "edges": graph.n_edges, **{k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool, dict, list))}},
@@ -581,3 +580,66 @@ def run_demo(out_root: str | Path = "outputs", *, council: str = "E06000017", se
     out = Path(out_root) / council
     syn = synthesise(council, out / "inputs", seed=seed, n_children=n_children)
     return run(load_config(syn.config), progress=progress)
+
+
+def catchments_from_files(
+    network_path: str | Path,
+    sites_csv: str | Path,
+    minutes: float | Iterable[float],
+    out_path: str | Path | None = None,
+    *,
+    access_m: float = ACCESS_DISTANCE_M,
+    cell_m: float | None = None,
+    cache_dir: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """Catchments for a sites file over an OSM extract (``geosuff catchments``).
+
+    Parameters
+    ----------
+    network_path : str or Path
+        OSM extract (.osm.pbf / .osm / .osm.bz2).
+    sites_csv : str or Path
+        Sites table: ``site_id``, ``type``, ``places`` and a location (easting/northing, lon/lat or
+        postcode), read with :func:`geosuff.inputs.load_sites`; rows with problems are skipped
+        (logged).
+    minutes : float or iterable of float
+        Thresholds.
+    out_path : str or Path, optional
+        GeoPackage to write (layer ``catchments``; one polygon per site and threshold, EPSG:27700;
+        no site coordinates are written).
+    access_m, cell_m : float
+        See :func:`geosuff.analysis.catchments.catchment_polygons`.
+    cache_dir : str or Path, optional
+        Road-graph cache folder.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The catchments written.
+    """
+    from geosuff import inputs
+    from geosuff._errors import InputFileError
+    from geosuff.analysis.catchments import _check_minutes, site_catchments
+    from geosuff.network import build_graph
+
+    mins = _check_minutes(minutes)
+    loaded = inputs.load_sites(sites_csv, lookup=inputs.default_lookup())
+    table = loaded.table
+    bad = table[table["status"] != "used"]
+    for _, r in bad.iterrows():
+        logger.warning("site row %s skipped: %s", r.get("row"), r.get("reason"))
+    used = table[table["status"] == "used"].reset_index(drop=True)
+    if used.empty:
+        raise InputFileError(
+            f"No usable sites in {Path(sites_csv).name}.",
+            fix="Each site needs a site_id, a known type, places and a location.",
+        )
+    graph = build_graph(network_path, cache_dir=cache_dir)
+    gdf = site_catchments(graph, used, mins, access_m=access_m, cell_m=cell_m)
+    if out_path is not None:
+        from geosuff._io import atomic_path
+
+        with atomic_path(out_path) as tmp:
+            tmp.unlink()
+            gdf.to_file(tmp, layer="catchments", driver="GPKG", engine="pyogrio")
+    return gdf

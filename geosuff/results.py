@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
 from geosuff.config import Scenario
+
+if TYPE_CHECKING:
+    from geosuff.analysis.access import AccessRaster
 
 
 @dataclass
@@ -63,8 +66,10 @@ class Results:
         One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``.
     issues : DataFrame
         Validation issues: ``file``, ``row``, ``column``, ``value``, ``problem``, ``severity``.
+    access_rasters : dict[str, AccessRaster]
+        Access surfaces in memory (arrays and grid, :func:`geosuff.analysis.access.access_rasters`).
     rasters : dict[str, Path]
-        Access-surface GeoTIFFs.
+        Access-surface GeoTIFFs (filled when the outputs are written).
     flows : DataFrame
         Aggregated placement flows (home area -> placement LA) with counts (unsuppressed; publish
         through disclosure).
@@ -97,6 +102,7 @@ class Results:
     scenario_comparison: pd.DataFrame | None = None
     reconciliation: pd.DataFrame | None = None
     issues: pd.DataFrame | None = None
+    access_rasters: dict[str, AccessRaster] = field(default_factory=dict)
     rasters: dict[str, Path] = field(default_factory=dict)
     flows: pd.DataFrame | None = None
     linkage: dict[str, Any] = field(default_factory=dict)

@@ -18,6 +18,7 @@ from geosuff._errors import ConfigError, InputFileError
 from geosuff.analysis import access as A
 from geosuff.analysis import catchments as C
 from geosuff.network import RoadGraph
+from geosuff.publication.rasters import write_rasters
 
 DATA = Path(__file__).resolve().parents[1] / "geosuff" / "data"
 
@@ -56,10 +57,23 @@ def test_straight_road_raster_matches_the_hand_computed_times(tmp_path: Path) ->
     sites = pd.DataFrame(
         {"site_id": ["s"], "type": ["childrens_home"], "easting": [0.0], "northing": [0.0]}
     )
-    out = A.access_rasters(
-        g, sites, shapely.box(0, -500, 10000, 500), tmp_path, cell_m=250, buffer_m=0, minutes_cap=60
+    no_demand = gpd.GeoDataFrame({"pop_0_17": []}, geometry=[], crs=27700)
+    made = A.access_rasters(
+        g,
+        sites,
+        shapely.box(0, -500, 10000, 500),
+        demand=no_demand,
+        cell_m=250,
+        buffer_m=0,
+        minutes_cap=60,
     )
-    assert set(out) == {"minutes_to_childrens_home", "minutes_to_any"}  # no places: no 2SFCA
+    assert set(made) == {"minutes_to_childrens_home", "minutes_to_any"}  # no places: no 2SFCA
+    assert not any(tmp_path.iterdir())  # analysis writes no file
+    r = made["minutes_to_childrens_home"]
+    assert r.array.dtype == np.float32 and r.array.shape == (4, 40) and r.crs == "EPSG:27700"
+    assert r.nodata == A.NODATA and r.transform == Affine(250.0, 0.0, 0.0, 0.0, -250.0, 500.0)
+    out = write_rasters(made, tmp_path)
+    assert out["minutes_to_any"] == tmp_path / "minutes_to_any.tif"
     vals, transform, meta = _read(out["minutes_to_childrens_home"])
     assert (
         vals.shape == (4, 40) and meta["res"] == (250.0, 250.0) and meta["crs"].to_epsg() == 27700
@@ -129,7 +143,9 @@ def rasters(
     demand: gpd.GeoDataFrame,
 ) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("rasters")
-    return A.access_rasters(rutland, sites, lsoa, out, cell_m=250, buffer_m=2000, demand=demand)
+    return write_rasters(
+        A.access_rasters(rutland, sites, lsoa, cell_m=250, buffer_m=2000, demand=demand), out
+    )
 
 
 def test_rutland_rasters_are_written_with_metadata(
@@ -286,13 +302,13 @@ def test_zonal_summary_small_and_empty_zones(tmp_path: Path) -> None:
 
 
 def test_bad_inputs_raise_with_a_fix(
-    rutland: RoadGraph, sites: pd.DataFrame, tmp_path: Path
+    rutland: RoadGraph, sites: pd.DataFrame, demand: gpd.GeoDataFrame, tmp_path: Path
 ) -> None:
     with pytest.raises(InputFileError, match="longitude"):
-        A.access_rasters(rutland, sites, shapely.box(-0.8, 52.5, -0.5, 52.7), tmp_path)
+        A.access_rasters(rutland, sites, shapely.box(-0.8, 52.5, -0.5, 52.7), demand=demand)
     with pytest.raises(ConfigError, match="cell_m"):
         A.access_rasters(
-            rutland, sites, shapely.box(480000, 300000, 490000, 310000), tmp_path, cell_m=0
+            rutland, sites, shapely.box(480000, 300000, 490000, 310000), demand=demand, cell_m=0
         )
     with pytest.raises(InputFileError, match="zone"):
         A.zonal_summary(

@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import dijkstra
 from geosuff._errors import ConfigError, InputFileError
 from geosuff.analysis import catchments as C
 from geosuff.network import RoadGraph
+from geosuff.pipeline import catchments_from_files
 
 RUTLAND_PBF = Path(__file__).resolve().parents[1] / "geosuff" / "data" / "rutland-latest.osm.pbf"
 SPEED_MPS = 10.0  # 36 km/h on the synthetic graphs
@@ -408,7 +409,7 @@ def test_catchments_from_files_writes_a_geopackage(tmp_path: Path) -> None:
         "site_id,type,places,easting,northing\nA1,childrens_home,4,486100,308700\nB2,supported_accommodation,2,495100,308500\n"
     )
     out = tmp_path / "catchments.gpkg"
-    gdf = C.catchments_from_files(RUTLAND_PBF, sites, [15, 30], out, cache_dir=tmp_path / "cache")
+    gdf = catchments_from_files(RUTLAND_PBF, sites, [15, 30], out, cache_dir=tmp_path / "cache")
     back = gpd.read_file(out, layer="catchments")
     assert len(back) == len(gdf) == 4
     assert back.crs.to_epsg() == 27700

@@ -1,4 +1,4 @@
-"""Access surfaces: GeoTIFF rasters of travel time to the nearest site and of 2SFCA accessibility.
+"""Access surfaces: rasters of travel time to the nearest site and of 2SFCA accessibility.
 
 Each raster covers the council boundary plus a buffer on a grid aligned to whole multiples of the
 cell size in British National Grid (EPSG:27700). A cell's value is computed for its *centre*,
@@ -9,8 +9,11 @@ nearest road segment, access leg at the access speed):
   nearest site of that type (:func:`geosuff.traveltime.nearest_minutes`);
 * ``places_per_1000_<type>.tif``: two-step floating catchment area accessibility
   (:func:`geosuff.catchments.two_step_fca`) — places per 1,000 children reachable within
-  ``fca_minutes`` of the cell centre, with site ratios from the demand layer (default: ONS LSOA
-  population aged 0-17 inside the raster extent).
+  ``fca_minutes`` of the cell centre, with site ratios from the demand layer (e.g. the LSOA
+  population aged 0-17).
+
+:func:`access_rasters` returns the arrays and their grid (:class:`AccessRaster`); it writes no
+file (GeoTIFFs are written by :func:`geosuff.publication.rasters.write_rasters`).
 
 Nodata (:data:`NODATA`) outside the boundary + buffer, where the centre is further than the snap
 limit from any road, and (minutes rasters) where no site is reachable within ``minutes_cap``.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -128,38 +132,60 @@ def raster_grid(
     }
 
 
-def _write_tif(
-    path: Path,
+@dataclass(frozen=True, eq=False)
+class AccessRaster:
+    """One access surface: a single-band float32 array on a north-up grid.
+
+    Attributes
+    ----------
+    name : str
+        e.g. ``minutes_to_any`` (the GeoTIFF is ``<name>.tif``).
+    array : numpy.ndarray
+        float32 (height, width), :attr:`nodata` where there is no value.
+    transform : affine.Affine
+        Cell -> EPSG:27700 coordinates.
+    crs : str
+        ``EPSG:27700``.
+    nodata : float
+        :data:`NODATA`.
+    description : str
+        Band description.
+    units : str
+        Value units.
+    tags : dict
+        Method metadata (written as GeoTIFF tags).
+    """
+
+    name: str
+    array: np.ndarray
+    transform: Any
+    crs: str
+    nodata: float
+    description: str = ""
+    units: str = ""
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+def _raster(
+    name: str,
     values: np.ndarray,
     grid: dict[str, Any],
     *,
     description: str,
     units: str,
     tags: dict[str, Any],
-) -> Path:
-    import rasterio
-
-    from geosuff._io import atomic_path
-
+) -> AccessRaster:
     data = np.where(np.isfinite(values), values, NODATA).astype(np.float32)
-    with atomic_path(path) as tmp:
-        with rasterio.open(
-            tmp,
-            "w",
-            driver="GTiff",
-            width=grid["width"],
-            height=grid["height"],
-            count=1,
-            dtype="float32",
-            crs=BNG,
-            transform=grid["transform"],
-            nodata=NODATA,
-            compress="deflate",
-        ) as dst:
-            dst.write(data, 1)
-            dst.set_band_description(1, description)
-            dst.update_tags(units=units, **{k: str(v) for k, v in tags.items()})
-    return path
+    return AccessRaster(
+        name=name,
+        array=data,
+        transform=grid["transform"],
+        crs=BNG,
+        nodata=NODATA,
+        description=description,
+        units=units,
+        tags=dict(tags),
+    )
 
 
 def _slug(value: Any) -> str:
@@ -167,24 +193,6 @@ def _slug(value: Any) -> str:
 
 
 # -------------------------------------------------------------------------------------- rasters
-
-
-def _default_demand(extent: shapely.Geometry, weight_col: str) -> gpd.GeoDataFrame:
-    from geosuff import inputs
-
-    pts = inputs.load_lsoa_points()
-    minx, miny, maxx, maxy = extent.bounds
-    sel = pts[
-        (pts["easting"] >= minx)
-        & (pts["easting"] <= maxx)
-        & (pts["northing"] >= miny)
-        & (pts["northing"] <= maxy)
-    ]
-    geom = shapely.points(sel["easting"].to_numpy(float), sel["northing"].to_numpy(float))
-    keep = shapely.contains(extent, geom)
-    return gpd.GeoDataFrame(
-        {weight_col: sel[weight_col].to_numpy(float)[keep]}, geometry=geom[keep], crs=BNG
-    )
 
 
 def _demand_xy(demand: gpd.GeoDataFrame, weight_col: str) -> tuple[np.ndarray, np.ndarray]:
@@ -204,18 +212,17 @@ def access_rasters(
     graph: RoadGraph,
     sites: pd.DataFrame,
     boundary_geom: Any,
-    out_dir: str | Path,
     *,
+    demand: gpd.GeoDataFrame,
     cell_m: float = RASTER_CELL_M,
     buffer_m: float = RASTER_BUFFER_M,
     minutes_cap: float = MINUTES_CAP,
     fca_minutes: float = FCA_MINUTES,
-    demand: gpd.GeoDataFrame | None = None,
     weight_col: str = "pop_0_17",
     places_col: str | None = None,
     settings: Any = None,
-) -> dict[str, Path]:
-    """Write travel-time and 2SFCA rasters (GeoTIFF, EPSG:27700) for each site type.
+) -> dict[str, AccessRaster]:
+    """Travel-time and 2SFCA rasters (EPSG:27700) for each site type, in memory.
 
     Parameters
     ----------
@@ -226,8 +233,9 @@ def access_rasters(
         (logged). Not modified.
     boundary_geom : shapely geometry or GeoDataFrame
         Council boundary (EPSG:27700 for a bare geometry).
-    out_dir : str or Path
-        Folder for the GeoTIFFs (created).
+    demand : geopandas.GeoDataFrame
+        Demand points/polygons with ``weight_col`` for the 2SFCA site ratios (e.g. the LSOA
+        points with children aged 0-17). Demand points off the road network are left out.
     cell_m : float
         Cell size (m), default :data:`RASTER_CELL_M`.
     buffer_m : float
@@ -236,21 +244,18 @@ def access_rasters(
         Travel-time rasters are nodata beyond this many minutes (default :data:`MINUTES_CAP`).
     fca_minutes : float
         2SFCA threshold (minutes), default :data:`FCA_MINUTES`.
-    demand : geopandas.GeoDataFrame, optional
-        Demand points/polygons with ``weight_col`` for the 2SFCA site ratios; default the shipped
-        LSOA (2011) points with children aged 0-17 (ONS mid-2020) inside the raster extent.
-        Demand points off the road network are left out.
     weight_col : str
         Demand weight column.
     places_col : str, optional
         Places column (default ``available_places`` if present, else ``places``; without either,
-        no 2SFCA rasters are written).
+        no 2SFCA rasters are made).
     settings : geosuff.traveltime.SnapSettings, optional
 
     Returns
     -------
-    dict of str to Path
-        ``minutes_to_<type>``, ``minutes_to_any`` and ``places_per_1000_<type>`` -> file.
+    dict of str to AccessRaster
+        ``minutes_to_<type>``, ``minutes_to_any`` and ``places_per_1000_<type>`` -> raster (write
+        them with :func:`geosuff.publication.rasters.write_rasters`).
     """
     from geosuff import routing as tt
     from geosuff.analysis.catchments import two_step_fca
@@ -268,8 +273,6 @@ def access_rasters(
         )
     snap = settings or tt.SnapSettings()
     grid = raster_grid(boundary_geom, cell_m=cell_m, buffer_m=buffer_m)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
 
     sx = pd.to_numeric(sites["easting"], errors="coerce").to_numpy(float)
     sy = pd.to_numeric(sites["northing"], errors="coerce").to_numpy(float)
@@ -299,9 +302,9 @@ def access_rasters(
         "max_snap_m": snap.max_snap_m,
         "access_speed_kph": snap.access_speed_kph,
     }
-    written: dict[str, Path] = {}
+    written: dict[str, AccessRaster] = {}
     if s.empty:
-        logger.warning("no sites on the road network: no access rasters written")
+        logger.warning("no sites on the road network: no access rasters made")
         return written
     types = [t for t in pd.unique(s["type"].astype(str))]
     groups: list[tuple[str, np.ndarray]] = [
@@ -315,8 +318,8 @@ def access_rasters(
         )
         mins[inside] = np.where(c_on, vals, np.nan)
         name = f"minutes_to_{_slug(typ)}"
-        written[name] = _write_tif(
-            out / f"{name}.tif",
+        written[name] = _raster(
+            name,
             mins,
             grid,
             description=f"minutes to the nearest {typ} site"
@@ -334,15 +337,14 @@ def access_rasters(
         else None
     )
     if pcol is None:
-        logger.info("sites have no places column: no 2SFCA rasters written")
+        logger.info("sites have no places column: no 2SFCA rasters made")
         return written
     if pcol not in s.columns:
         raise InputFileError(
             f"The sites table has no {pcol!r} column.",
             fix="Pass places_col= naming the places column.",
         )
-    d = demand if demand is not None else _default_demand(grid["extent"], weight_col)
-    d_xy, d_w = _demand_xy(d, weight_col)
+    d_xy, d_w = _demand_xy(demand, weight_col)
     places = pd.to_numeric(s[pcol], errors="coerce").fillna(0.0).to_numpy(float)
     d_od = tt.od_matrix(graph, d_xy, s_xy, max_minutes=float(fca_minutes), settings=snap)
     d_min = np.where(d_od.estimated, np.nan, d_od.minutes)
@@ -360,8 +362,8 @@ def access_rasters(
         cell_vals[c_on] = vals
         grid_vals[inside] = cell_vals
         name = f"places_per_1000_{_slug(typ)}"
-        written[name] = _write_tif(
-            out / f"{name}.tif",
+        written[name] = _raster(
+            name,
             grid_vals,
             grid,
             description=f"2SFCA: {typ} places per 1,000 children within {fca_minutes:g} minutes",
@@ -392,7 +394,7 @@ def zonal_summary(
     Parameters
     ----------
     raster_path : str or Path
-        Single-band raster (e.g. from :func:`access_rasters`).
+        Single-band GeoTIFF (e.g. written by :func:`geosuff.publication.rasters.write_rasters`).
     zones_gdf : geopandas.GeoDataFrame
         Zone polygons (reprojected to the raster CRS when they have a CRS).
     id_col : str
@@ -415,7 +417,8 @@ def zonal_summary(
     path = Path(raster_path)
     if not path.is_file():
         raise InputFileError(
-            f"Raster not found: {path}.", fix="Write it with geosuff.access.access_rasters first."
+            f"Raster not found: {path}.",
+            fix="Write it with geosuff.publication.rasters.write_rasters first.",
         )
     with rasterio.open(path) as src:
         band = src.read(1, masked=True)

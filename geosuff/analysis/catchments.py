@@ -38,7 +38,6 @@ import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -936,67 +935,3 @@ def two_step_fca(
         ratio = np.where(demand_j > 0, places / np.where(demand_j > 0, demand_j, 1.0), 0.0)
     access = (within.astype(np.float64) @ ratio) * PER_CHILDREN
     return (access, ratio) if return_ratios else access
-
-
-# ------------------------------------------------------------------------------------------ CLI
-
-
-def catchments_from_files(
-    network_path: str | Path,
-    sites_csv: str | Path,
-    minutes: float | Iterable[float],
-    out_path: str | Path | None = None,
-    *,
-    access_m: float = ACCESS_DISTANCE_M,
-    cell_m: float | None = None,
-    cache_dir: str | Path | None = None,
-) -> gpd.GeoDataFrame:
-    """Catchments for a sites file over an OSM extract (``geosuff catchments``).
-
-    Parameters
-    ----------
-    network_path : str or Path
-        OSM extract (.osm.pbf / .osm / .osm.bz2).
-    sites_csv : str or Path
-        Sites table: ``site_id``, ``type``, ``places`` and a location (easting/northing, lon/lat or
-        postcode), read with :func:`geosuff.inputs.load_sites`; rows with problems are skipped
-        (logged).
-    minutes : float or iterable of float
-        Thresholds.
-    out_path : str or Path, optional
-        GeoPackage to write (layer ``catchments``; one polygon per site and threshold, EPSG:27700;
-        no site coordinates are written).
-    access_m, cell_m : float
-        See :func:`catchment_polygons`.
-    cache_dir : str or Path, optional
-        Road-graph cache folder.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The catchments written.
-    """
-    from geosuff import inputs
-    from geosuff.network import build_graph
-
-    mins = _check_minutes(minutes)
-    loaded = inputs.load_sites(sites_csv, lookup=inputs.default_lookup())
-    table = loaded.table
-    bad = table[table["status"] != "used"]
-    for _, r in bad.iterrows():
-        logger.warning("site row %s skipped: %s", r.get("row"), r.get("reason"))
-    used = table[table["status"] == "used"].reset_index(drop=True)
-    if used.empty:
-        raise InputFileError(
-            f"No usable sites in {Path(sites_csv).name}.",
-            fix="Each site needs a site_id, a known type, places and a location.",
-        )
-    graph = build_graph(network_path, cache_dir=cache_dir)
-    gdf = site_catchments(graph, used, mins, access_m=access_m, cell_m=cell_m)
-    if out_path is not None:
-        from geosuff._io import atomic_path
-
-        with atomic_path(out_path) as tmp:
-            tmp.unlink()
-            gdf.to_file(tmp, layer="catchments", driver="GPKG", engine="pyogrio")
-    return gdf

@@ -19,6 +19,7 @@ import pandas as pd
 from geosuff._io import atomic_path, atomic_write_text
 from geosuff.publication import disclosure
 from geosuff.publication.maps import generalise_points
+from geosuff.publication.rasters import write_rasters
 
 if TYPE_CHECKING:
     from geosuff.publication.ledger import Published
@@ -191,6 +192,9 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
     if synthetic:
         layers = {k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v) for k, v in layers.items()}
     files["geosuff.gpkg"] = write_gpkg(out / "geosuff.gpkg", layers)
+
+    # access rasters (GeoTIFF), before the map that overlays them
+    results.rasters.update(write_rasters(results.access_rasters, out / "rasters"))
 
     # map and report
     files["map.html"] = maps.write_map(results, out / "map.html", self_contained=results.scenario.output.self_contained, published=pub)
