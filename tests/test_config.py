@@ -102,3 +102,34 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 def test_config_errors_are_value_errors() -> None:
     with pytest.raises(ValueError):
         scenario_from_dict({"council": "E06000017"})
+
+
+def test_unknown_key_names_its_section_and_suggests_the_spelling(tmp_path: Path) -> None:
+    text = MINIMAL.replace('placements = "placements.csv"', 'placments = "placements.csv"')
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text), check_files=False)
+    msg = str(err.value)
+    assert "unknown key '[inputs] placments'" in msg
+    assert "did you mean 'placements'?" in msg
+    assert "missing required key '[inputs] placements'" in msg
+
+
+@pytest.mark.parametrize(
+    ("extra", "suggestion"),
+    [
+        ("[analysis]\nminuets = [15]\n", "did you mean 'minutes'?"),
+        ("[siting]\nweight_coverag = 0.3\n", "did you mean 'weight_coverage'?"),
+        ("[snapping]\nmax_snapm = 100\n", "did you mean 'max_snap_m'?"),
+    ],
+)
+def test_unknown_section_keys_suggest_the_closest_key(tmp_path: Path, extra: str, suggestion: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, MINIMAL + extra), check_files=False)
+    assert suggestion in str(err.value)
+
+
+def test_no_suggestion_for_a_key_like_nothing_allowed() -> None:
+    from geosuff.config import did_you_mean
+
+    assert did_you_mean("placments", ["placements", "sites"]) == " (did you mean 'placements'?)"
+    assert did_you_mean("zzzz", ["placements", "sites"]) == ""

@@ -266,7 +266,7 @@ def _rules_from_dict(
     for key, value in data.items():
         if key not in names:
             raise ConfigError(
-                f"{origin}: unknown key '{key}' in [siting.rules.{use}].",
+                f"{origin}: unknown key '{key}' in [siting.rules.{use}]{_did_you_mean(key, names)}.",
                 fix="Allowed keys are: " + ", ".join(names) + ".",
             )
         clean[key] = _coerce(
@@ -276,6 +276,12 @@ def _rules_from_dict(
         return dataclasses.replace(base, **clean)
     except ConfigError as err:
         raise ConfigError(f"{origin}: [siting.rules.{use}] {err.message}", fix=err.fix) from None
+
+
+def _did_you_mean(key: str, allowed: Any) -> str:
+    from geosuff.config import did_you_mean
+
+    return did_you_mean(key, allowed)
 
 
 def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config") -> SitingSettings:
@@ -304,7 +310,7 @@ def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config"
     for key, value in data.items():
         if key not in names:
             raise ConfigError(
-                f"{origin}: unknown key '{key}' in [siting].",
+                f"{origin}: unknown key '{key}' in [siting]{_did_you_mean(key, names)}.",
                 fix="Allowed keys are: " + ", ".join(sorted(names)) + ".",
             )
         if key == "rules":
