@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from geosuff import __version__
@@ -23,9 +24,20 @@ from geosuff._errors import GeosuffError
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="geosuff: catchments, placement-distance gaps and site selection for the sufficiency duty.",
+    help=escape("geosuff: catchments, placement-distance gaps and site selection for the sufficiency duty."),
     pretty_exceptions_enable=False,
 )
+def _h(text: str) -> str:
+    """Help text with its square brackets kept (typer renders help through rich markup)."""
+    return escape(text)
+
+
+def _e(value: object) -> str:
+    """User-facing text (error messages, paths, values) made safe for rich markup: ``[inputs]``
+    stays ``[inputs]`` instead of being swallowed as a style tag."""
+    return escape(str(value))
+
+
 console = Console(stderr=True)
 out_console = Console()
 _STATE: dict[str, Any] = {"debug": False}
@@ -39,9 +51,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logging."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress messages from each stage."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    debug: bool = typer.Option(False, "--debug", help=_h("Show tracebacks and debug logging.")),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_h("Show progress messages from each stage.")),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help=_h("Show the version.")),
 ) -> None:
     _STATE["debug"] = debug
     level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
@@ -54,12 +66,12 @@ def _guard(fn: Callable[[], Any]) -> Any:
     except GeosuffError as err:
         if _STATE["debug"]:
             raise
-        console.print(f"[bold red]Error:[/] {err}", soft_wrap=True)
+        console.print(f"[bold red]Error:[/] {_e(err)}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
         if _STATE["debug"]:
             raise
-        console.print(f"[bold red]Error:[/] {err.strerror}: {err.filename}. Check the path and that you can read it.")
+        console.print(f"[bold red]Error:[/] {_e(err.strerror)}: {_e(err.filename)}. Check the path and that you can read it.")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         console.print("Interrupted: no partial output files were left (outputs are written atomically).")
@@ -67,7 +79,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
     except Exception as err:  # unexpected: a bug, not bad input
         if _STATE["debug"]:
             raise
-        console.print(f"[bold red]Unexpected error ({type(err).__name__}):[/] {err}. Run again with --debug and report the traceback.")
+        console.print(f"[bold red]Unexpected error ({type(err).__name__}):[/] {_e(err)}. Run again with --debug and report the traceback.")
         raise typer.Exit(1) from None
 
 
@@ -83,19 +95,19 @@ def _progress_runner(title: str) -> tuple[Progress, Callable[[str, int, int], No
 
 def _print_summary(results: Any, started: float) -> None:
     out = results.out_dir
-    out_console.print(f"\n[bold green]Done[/] in {time.perf_counter() - started:.0f} s. Outputs in [bold]{out}[/]:")
+    out_console.print(f"\n[bold green]Done[/] in {time.perf_counter() - started:.0f} s. Outputs in [bold]{_e(out)}[/]:")
     for name in ("report.html", "map.html", "geosuff.gpkg"):
         if name in results.files:
-            out_console.print(f"  {results.files[name]}")
-    out_console.print(f"  {out / 'tables'}/  (CSV of every published table)")
-    out_console.print(f"  {out / 'qa'}/  (row-level checks; not for publication)")
-    out_console.print(f"  {out / 'manifest.json'}")
+            out_console.print(f"  {_e(results.files[name])}")
+    out_console.print(f"  {_e(out / 'tables')}/  (CSV of every published table)")
+    out_console.print(f"  {_e(out / 'qa')}/  (row-level checks; not for publication)")
+    out_console.print(f"  {_e(out / 'manifest.json')}")
     rec = results.reconciliation
     if rec is not None:
         counts = rec.groupby(["table", "status"]).size()
         out_console.print("Input rows accounted for (see qa/reconciliation.csv):")
         for (t, s), n in counts.items():
-            out_console.print(f"  {t}: {n} {s}")
+            out_console.print(f"  {_e(t)}: {n} {_e(s)}")
     if results.scenario.synthetic:
         out_console.print("[yellow]These results use SYNTHETIC data (not real children).[/]")
 
@@ -111,9 +123,9 @@ def _run_with_progress(title: str, fn: Callable[[Callable[[str, int, int], None]
 # ----------------------------------------------------------------------------------------------
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("outputs"), "--out", help="Root output folder; results go to OUT/<council>/."),
-    council: str = typer.Option("E06000017", help="Council (GSS code) for the synthetic demo; Rutland ships its road network."),
-    seed: int = typer.Option(2026, help="Random seed of the synthetic cohort."),
+    out: Path = typer.Option(Path("outputs"), "--out", help=_h("Root output folder; results go to OUT/<council>/.")),
+    council: str = typer.Option("E06000017", help=_h("Council (GSS code) for the synthetic demo; Rutland ships its road network.")),
+    seed: int = typer.Option(2026, help=_h("Random seed of the synthetic cohort.")),
 ) -> None:
     """Generate the SYNTHETIC Rutland demo and run the whole gap review on it."""
     from geosuff.pipeline import run_demo
@@ -124,7 +136,7 @@ def demo(
 
 
 @app.command()
-def review(config: Path = typer.Argument(..., help="Scenario TOML file."), restricted: bool = typer.Option(False, "--restricted", help="Also write OFFICIAL-SENSITIVE record-level tables (internal use only).")) -> None:
+def review(config: Path = typer.Argument(..., help=_h("Scenario TOML file.")), restricted: bool = typer.Option(False, "--restricted", help=_h("Also write OFFICIAL-SENSITIVE record-level tables (internal use only)."))) -> None:
     """Run the whole pipeline on a scenario: catchments, gaps, site scoring, map and report."""
     from geosuff.config import load_config
     from geosuff.pipeline import run
@@ -142,7 +154,7 @@ def review(config: Path = typer.Argument(..., help="Scenario TOML file."), restr
 
 
 @app.command()
-def validate(config: Path = typer.Argument(..., help="Scenario TOML file.")) -> None:
+def validate(config: Path = typer.Argument(..., help=_h("Scenario TOML file."))) -> None:
     """Check the config and every input file; print one report of all problems."""
 
     def go() -> int:
@@ -150,7 +162,7 @@ def validate(config: Path = typer.Argument(..., help="Scenario TOML file.")) -> 
         from geosuff.inputs.validate import validate_scenario
 
         rep = validate_scenario(load_config(config))
-        out_console.print(rep.to_text())
+        out_console.print(_e(rep.to_text()))
         return 0 if rep.ok else 1
 
     code = _guard(go)
@@ -159,23 +171,23 @@ def validate(config: Path = typer.Argument(..., help="Scenario TOML file.")) -> 
 
 @app.command()
 def synth(
-    out: Path = typer.Option(Path("outputs/synthetic"), "--out", help="Folder for the synthetic files."),
-    council: str = typer.Option("E06000017", help="Council GSS code."),
-    seed: int = typer.Option(2026, help="Random seed."),
-    n: int = typer.Option(0, "--n", help="Number of children (default: the council's DfE count at 31 March)."),
-    candidates: int = typer.Option(12, help="Number of candidate council properties."),
+    out: Path = typer.Option(Path("outputs/synthetic"), "--out", help=_h("Folder for the synthetic files.")),
+    council: str = typer.Option("E06000017", help=_h("Council GSS code.")),
+    seed: int = typer.Option(2026, help=_h("Random seed.")),
+    n: int = typer.Option(0, "--n", help=_h("Number of children (default: the council's DfE count at 31 March).")),
+    candidates: int = typer.Option(12, help=_h("Number of candidate council properties.")),
 ) -> None:
     """Write a SYNTHETIC council dataset calibrated to DfE statistics (placements, sites, candidates, config)."""
     from geosuff.synth import synthesise
 
     res = _guard(lambda: synthesise(council, out, seed=seed, n_children=n or None, n_candidates=candidates))
-    out_console.print(f"Wrote SYNTHETIC data for {council} ({res.n_children} children) to {res.folder}; run it with: geosuff review {res.config}")
+    out_console.print(f"Wrote SYNTHETIC data for {_e(council)} ({res.n_children} children) to {_e(res.folder)}; run it with: geosuff review {_e(res.config)}")
 
 
 @app.command()
 def network(
-    osm_file: Path = typer.Argument(..., help="OSM file (.osm.pbf, .osm, .osm.bz2)."),
-    out: Path = typer.Option(..., "--out", help="GraphML file to write (osmnx-compatible: edge length m, travel_time s)."),
+    osm_file: Path = typer.Argument(..., help=_h("OSM file (.osm.pbf, .osm, .osm.bz2).")),
+    out: Path = typer.Option(..., "--out", help=_h("GraphML file to write (osmnx-compatible: edge length m, travel_time s).")),
 ) -> None:
     """Build the drive graph from an OSM file and export it as GraphML."""
     from geosuff import network as net
@@ -186,17 +198,17 @@ def network(
         return g
 
     g = _guard(go)
-    out_console.print(f"Wrote {out}: {g.n_nodes} nodes, {g.n_edges} edges (EPSG:27700).")
+    out_console.print(f"Wrote {_e(out)}: {g.n_nodes} nodes, {g.n_edges} edges (EPSG:27700).")
 
 
 @app.command()
 def traveltime(
-    network_file: Path = typer.Option(..., "--network", help="OSM file."),
-    from_csv: Path = typer.Option(..., "--from", help="Origins CSV: id + lon/lat, easting/northing or postcode."),
-    to_csv: Path = typer.Option(..., "--to", help="Destinations CSV: id + location."),
-    out: Path = typer.Option(..., "--out", help="Output CSV: from_id,to_id,minutes,km,estimated,reason."),
-    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Leave pairs beyond this many minutes empty."),
-    postcodes: Path | None = typer.Option(None, "--postcodes", help="Postcode lookup (ONSPD/Code-Point) for postcode columns."),
+    network_file: Path = typer.Option(..., "--network", help=_h("OSM file.")),
+    from_csv: Path = typer.Option(..., "--from", help=_h("Origins CSV: id + lon/lat, easting/northing or postcode.")),
+    to_csv: Path = typer.Option(..., "--to", help=_h("Destinations CSV: id + location.")),
+    out: Path = typer.Option(..., "--out", help=_h("Output CSV: from_id,to_id,minutes,km,estimated,reason.")),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help=_h("Leave pairs beyond this many minutes empty.")),
+    postcodes: Path | None = typer.Option(None, "--postcodes", help=_h("Postcode lookup (ONSPD/Code-Point) for postcode columns.")),
 ) -> None:
     """Travel-time (OD) matrix between two point files, long format, one row per pair."""
     from geosuff import routing as tt
@@ -204,15 +216,15 @@ def traveltime(
 
     df = _guard(lambda: tt.od_table_from_files(network_file, from_csv, to_csv, postcodes=postcodes, max_minutes=max_minutes))
     outputs.write_csv(out, df)
-    out_console.print(f"Wrote {out}: {len(df)} pairs ({int(df['minutes'].isna().sum())} without a time).")
+    out_console.print(f"Wrote {_e(out)}: {len(df)} pairs ({int(df['minutes'].isna().sum())} without a time).")
 
 
 @app.command()
 def catchments(
-    network_file: Path = typer.Option(..., "--network", help="OSM file."),
-    sites: Path = typer.Option(..., "--sites", help="Sites CSV: site_id, type, places and a location."),
-    minutes: str = typer.Option("15,30,45,60", "--minutes", help="Comma-separated thresholds."),
-    out: Path = typer.Option(..., "--out", help="GeoPackage to write (one polygon per site and threshold)."),
+    network_file: Path = typer.Option(..., "--network", help=_h("OSM file.")),
+    sites: Path = typer.Option(..., "--sites", help=_h("Sites CSV: site_id, type, places and a location.")),
+    minutes: str = typer.Option("15,30,45,60", "--minutes", help=_h("Comma-separated thresholds.")),
+    out: Path = typer.Option(..., "--out", help=_h("GeoPackage to write (one polygon per site and threshold).")),
 ) -> None:
     """Catchment polygons (true road shape) for each site and threshold."""
     from geosuff.pipeline import catchments_from_files
@@ -225,23 +237,23 @@ def catchments(
         return catchments_from_files(network_file, sites, mins, out)
 
     res = _guard(go)
-    out_console.print(f"Wrote {out}" + (f": {len(res)} polygons." if hasattr(res, "__len__") else "."))
+    out_console.print(f"Wrote {_e(out)}" + (f": {len(res)} polygons." if hasattr(res, "__len__") else "."))
 
 
 @app.command()
-def gaps(config: Path = typer.Argument(..., help="Scenario TOML file.")) -> None:
+def gaps(config: Path = typer.Argument(..., help=_h("Scenario TOML file."))) -> None:
     """Placement-distance measures, indicators and gap areas (whole pipeline; prints the headline)."""
     review(config, restricted=False)
 
 
 @app.command()
 def distances(
-    placements: Path = typer.Option(..., "--placements", help="SSDA903 episodes CSV/XLSX (CHILD, HOME_POST, PL_POST, PLACE)."),
-    postcodes: Path | None = typer.Option(None, "--postcodes", help="Postcode lookup (ONSPD/Code-Point); default the packaged ONSPD."),
-    council: str = typer.Option(..., "--council", help="Responsible LA GSS code, e.g. E06000017."),
-    out: Path = typer.Option(..., "--out", help="CSV to write: every input row with dfe_miles, dfe_category, far, inside_la, placement_la, reason."),
-    network_file: Path | None = typer.Option(None, "--network", help="OSM file: also add road minutes and km."),
-    far_miles: float = typer.Option(20.0, "--far-miles", help="The DfE distance line."),
+    placements: Path = typer.Option(..., "--placements", help=_h("SSDA903 episodes CSV/XLSX (CHILD, HOME_POST, PL_POST, PLACE).")),
+    postcodes: Path | None = typer.Option(None, "--postcodes", help=_h("Postcode lookup (ONSPD/Code-Point); default the packaged ONSPD.")),
+    council: str = typer.Option(..., "--council", help=_h("Responsible LA GSS code, e.g. E06000017.")),
+    out: Path = typer.Option(..., "--out", help=_h("CSV to write: every input row with dfe_miles, dfe_category, far, inside_la, placement_la, reason.")),
+    network_file: Path | None = typer.Option(None, "--network", help=_h("OSM file: also add road minutes and km.")),
+    far_miles: float = typer.Option(20.0, "--far-miles", help=_h("The DfE distance line.")),
 ) -> None:
     """Per-child DfE distance measures for the SSDA903 return (record-level: OFFICIAL-SENSITIVE)."""
     from geosuff.analysis import distance
@@ -266,11 +278,11 @@ def distances(
     res = _guard(go)
     outputs.write_csv(out, res)
     n_far = int(distance.far_mask(res).sum())
-    out_console.print(f"Wrote {out}: {len(res)} rows; {n_far} over {far_miles:g} miles. This file is record-level personal data (OFFICIAL-SENSITIVE).")
+    out_console.print(f"Wrote {_e(out)}: {len(res)} rows; {n_far} over {far_miles:g} miles. This file is record-level personal data (OFFICIAL-SENSITIVE).")
 
 
 @app.command()
-def sites(config: Path = typer.Argument(..., help="Scenario TOML file."), k: int = typer.Option(0, "--k", help="Number of sites to choose (overrides [siting] k).")) -> None:
+def sites(config: Path = typer.Argument(..., help=_h("Scenario TOML file.")), k: int = typer.Option(0, "--k", help=_h("Number of sites to choose (overrides [siting] k)."))) -> None:
     """Score candidate properties and choose the best k together (whole pipeline)."""
     from geosuff.config import load_config
     from geosuff.pipeline import run
@@ -303,7 +315,7 @@ def sites(config: Path = typer.Argument(..., help="Scenario TOML file."), k: int
                     cells.append("chosen" if bool(v) else "")
                 else:
                     cells.append(str(v).replace("_", " ") if c == "use" else str(v))
-            t.add_row(*cells)
+            t.add_row(*(_e(c) for c in cells))
         out_console.print(t)
     _print_summary(res, started)
 

@@ -88,6 +88,23 @@ def load_inputs(scenario: Scenario) -> dict[str, Any]:
     return {"boundaries": boundaries, "lookup": lookup, "placements": placements, "sites": sites, "candidates": candidates, "reference_date": ref}
 
 
+def neighbours_and_centres(council: str, boundaries: Boundaries) -> tuple[gpd.GeoDataFrame, dict[str, tuple[float, float]]]:
+    """The LAs adjoining ``council`` and every LA's representative point, from ``boundaries``.
+
+    Computed once per run from the scenario's own ``[inputs] boundaries`` and kept in
+    :class:`Results` (``neighbours``, ``la_centres``) so publication never re-reads inputs.
+    """
+    from geosuff.analysis.distance import adjacent_las
+
+    gdf = boundaries.gdf
+    codes = adjacent_las(council, boundaries)
+    neighbours = gdf[gdf["code"].isin(codes)][["code", "name", "geometry"]].copy().reset_index(drop=True)
+    g = gdf.to_crs(BNG) if gdf.crs is not None else gdf
+    rp = g.geometry.representative_point()
+    centres = {str(c): (float(x), float(y)) for c, x, y in zip(g["code"], rp.x, rp.y, strict=True)}
+    return neighbours, centres
+
+
 def council_areas(scenario: Scenario, boundaries: Boundaries) -> gpd.GeoDataFrame:
     """Small areas of the council with child population.
 
@@ -215,6 +232,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         council_name = boundaries.name(scenario.council)
         boundary = boundaries.gdf[boundaries.gdf["code"] == scenario.council].copy()
         areas = council_areas(scenario, boundaries)
+        neighbours, la_centres = neighbours_and_centres(scenario.council, boundaries)
 
     with clock.stage("road network"):
         graph = network.build_graph(scenario.inputs.network, speeds=settings.speed_settings(scenario), cache_dir=cache_dir)
@@ -249,6 +267,7 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
             pt,
             council=scenario.council,
             far_miles=a.far_miles,
+            boundaries=boundaries,
             road_minutes=road_min,
             road_km=road_km,
             road_estimated=road_est,
@@ -295,6 +314,8 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         scenario=scenario,
         council_name=council_name,
         boundary=boundary,
+        neighbours=neighbours,
+        la_centres=la_centres,
         measures=measures,
         sites=pd.concat([used_sites, sites[sites["status"] == "excluded"]], ignore_index=True),
         candidates=candidates,

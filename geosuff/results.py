@@ -30,7 +30,14 @@ class Results:
     council_name : str
         Name of the responsible upper-tier LA.
     boundary : GeoDataFrame
-        The council polygon (one row: ``code``, ``name``) and ``neighbours`` its adjoining LAs.
+        The council polygon (one row: ``code``, ``name``).
+    neighbours : GeoDataFrame | None
+        The upper-tier LAs adjoining the council (``code``, ``name``, polygon), from the
+        scenario's ``[inputs] boundaries`` (computed once by the pipeline; the map draws them from
+        here and never re-reads the boundaries). None when not computed.
+    la_centres : dict[str, tuple[float, float]]
+        Representative point (easting, northing) of every upper-tier LA in the scenario's
+        boundaries, keyed by LA code: where the map's placement-flow lines end.
     measures : DataFrame
         *Restricted.* One row per placement episode (every input row): inputs plus ``dfe_miles``,
         ``dfe_category``, ``placement_la``, ``inside_la``, ``adjoining_la``, ``country``,
@@ -90,6 +97,8 @@ class Results:
     boundary: gpd.GeoDataFrame
     measures: pd.DataFrame
     sites: pd.DataFrame
+    neighbours: gpd.GeoDataFrame | None = None
+    la_centres: dict[str, tuple[float, float]] = field(default_factory=dict)
     candidates: pd.DataFrame | None = None
     catchments: gpd.GeoDataFrame | None = None
     served: gpd.GeoDataFrame | None = None

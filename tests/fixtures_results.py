@@ -99,12 +99,14 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     """
     from geosuff.analysis import distance, gaps
     from geosuff.inputs import load_areas
+    from geosuff.pipeline import neighbours_and_centres
 
     inp = _inputs(n_children, seed, _shared_root())
     sc = inp["scenario"]
     sc = sc.model_copy(update={"synthetic": synthetic, "output": sc.output.model_copy(update={"dir": Path(out_dir)})})
     boundaries = inp["boundaries"]
     boundary = boundaries.gdf[boundaries.gdf["code"] == COUNCIL].copy().reset_index(drop=True)
+    neighbours, la_centres = neighbours_and_centres(COUNCIL, boundaries)
     pt = inp["placements"].table
     sites = inp["sites"].table.copy()
     used = sites[sites["status"] == "used"].reset_index(drop=True)
@@ -129,7 +131,7 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     areas["places_per_1000"] = w.sum(axis=1) / max(float(areas["pop_0_17"].sum()), 1.0) * 1000 * 5
 
     if not optional:
-        return Results(scenario=sc, council_name="Rutland", boundary=boundary, measures=measures, sites=used)
+        return Results(scenario=sc, council_name="Rutland", boundary=boundary, neighbours=neighbours, la_centres=la_centres, measures=measures, sites=used)
 
     a = sc.analysis
     indicators = {by: gaps.indicator_table(measures, by=by, far_miles=a.far_miles, minutes=a.local_minutes, local_target=a.local_target) for by in ("overall", "place_group", "age_band", "uasc")}
@@ -222,6 +224,8 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
         scenario=sc,
         council_name="Rutland",
         boundary=boundary,
+        neighbours=neighbours,
+        la_centres=la_centres,
         measures=measures,
         sites=used,
         candidates=cands,

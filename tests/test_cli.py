@@ -144,3 +144,28 @@ def test_validate_command_reports(tmp_path: Path) -> None:
     assert res.exit_code in (0, 1), res.output
     assert "placements" in res.output.lower()
     assert "Traceback" not in res.output
+
+
+def test_config_error_keeps_the_section_in_brackets_and_suggests(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('council = "E06000017"\n[inputs]\nplacments="a"\nsites="b"\nnetwork="c"\n')
+    res = runner.invoke(app, ["review", str(p)])
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert "missing required key '[inputs] placements'" in text
+    assert "unknown key '[inputs] placments' (did you mean 'placements'?)" in text
+    assert "Traceback" not in text
+
+
+def test_error_text_with_rich_markup_like_brackets_is_printed_verbatim(tmp_path: Path) -> None:
+    folder = tmp_path / "[red]x[inputs]"
+    folder.mkdir()
+    res = runner.invoke(app, ["review", str(folder / "nope.toml")])
+    assert res.exit_code == 2
+    assert "[red]x[inputs]" in "".join(res.output.split())
+
+
+def test_help_keeps_square_brackets() -> None:
+    res = runner.invoke(app, ["sites", "--help"], terminal_width=200)
+    assert res.exit_code == 0
+    assert "(overrides [siting] k)" in " ".join(res.output.split())

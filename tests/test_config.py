@@ -161,3 +161,32 @@ def test_within_miles_target_reaches_the_headline(tmp_path: Path) -> None:
     res2 = dataclasses.replace(res, scenario=sc)
     text = report.headlines(res2)[0].comparison
     assert "Target 99% placed 20 miles or less from home" in text and "short of the target" in text
+def test_unknown_key_names_its_section_and_suggests_the_spelling(tmp_path: Path) -> None:
+    text = MINIMAL.replace('placements = "placements.csv"', 'placments = "placements.csv"')
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text), check_files=False)
+    msg = str(err.value)
+    assert "unknown key '[inputs] placments'" in msg
+    assert "did you mean 'placements'?" in msg
+    assert "missing required key '[inputs] placements'" in msg
+
+
+@pytest.mark.parametrize(
+    ("extra", "suggestion"),
+    [
+        ("[analysis]\nminuets = [15]\n", "did you mean 'minutes'?"),
+        ("[siting]\nweight_coverag = 0.3\n", "did you mean 'weight_coverage'?"),
+        ("[snapping]\nmax_snapm = 100\n", "did you mean 'max_snap_m'?"),
+    ],
+)
+def test_unknown_section_keys_suggest_the_closest_key(tmp_path: Path, extra: str, suggestion: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, MINIMAL + extra), check_files=False)
+    assert suggestion in str(err.value)
+
+
+def test_no_suggestion_for_a_key_like_nothing_allowed() -> None:
+    from geosuff.config import did_you_mean
+
+    assert did_you_mean("placments", ["placements", "sites"]) == " (did you mean 'placements'?)"
+    assert did_you_mean("zzzz", ["placements", "sites"]) == ""

@@ -157,3 +157,74 @@ def test_sites_outside_status_used_are_not_drawn(res, tmp_path: Path) -> None:
     r.sites = pd.concat([r.sites, sites.assign(site_id="ZZ_EXCLUDED")], ignore_index=True)
     text = maps.render_map(r, self_contained=True)
     assert "ZZ_EXCLUDED" not in text
+
+
+def _raise_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every way of reading a boundaries file fail (publication must use Results only)."""
+    from geosuff.analysis import distance
+    from geosuff.inputs import Boundaries
+    from geosuff.inputs import boundaries as binputs
+
+    def boom(*_a, **_k):
+        raise AssertionError("publication read a boundaries file")
+
+    monkeypatch.setattr(Boundaries, "load", classmethod(boom))
+    monkeypatch.setattr(binputs, "_load_boundaries_cached", boom)
+    monkeypatch.setattr(distance, "prepare_boundaries", boom)
+    monkeypatch.setattr(distance, "adjacent_las", boom)
+
+
+def test_map_draws_neighbours_from_results_not_the_shipped_file(res, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import geopandas as gpd
+    import shapely
+
+    from geosuff.publication import ledger as publish
+    from geosuff.reference import BNG
+
+    # boundaries that differ from the shipped file: one made-up neighbour east of the council
+    minx, miny, maxx, maxy = res.boundary.to_crs(BNG).total_bounds
+    fake = gpd.GeoDataFrame({"code": ["E99999999"], "name": ["Testshire Neighbour"]}, geometry=[shapely.box(maxx, miny, maxx + 20_000, maxy)], crs=BNG)
+    centres = {code: (maxx + 10_000.0, (miny + maxy) / 2) for code in res.measures["placement_la"].dropna().astype(str).unique()}
+    custom = dataclasses.replace(res, neighbours=fake, la_centres=centres)
+    _raise_boundaries(monkeypatch)
+    text = maps.build_map(custom, self_contained=True).get_root().render()
+    assert maps.LAYER_NEIGHBOURS in text
+    assert "Testshire Neighbour" in text
+    # the neighbour layer holds exactly the Results neighbours, none of the shipped file's
+    assert re.findall(r'"code": ?"(E\d{8})"', text) == ["E99999999"]
+    pub = publish.build(custom)
+    assert len(pub.flows)  # flow lines end at Results.la_centres, not at the shipped LA centres
+    assert all(abs(float(e) - (maxx + 10_000.0)) < 1 for e in pub.flows["to_e"])
+
+
+def test_map_without_neighbours_in_results_reads_no_file(res, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    _raise_boundaries(monkeypatch)
+    text = maps.build_map(dataclasses.replace(res, neighbours=None), self_contained=True).get_root().render()
+    assert maps.LAYER_NEIGHBOURS not in text
+    assert maps.LAYER_BOUNDARY in text
+
+
+def test_pipeline_neighbours_come_from_the_scenario_boundaries() -> None:
+    import geopandas as gpd
+    import shapely
+
+    from geosuff.inputs import Boundaries
+    from geosuff.pipeline import neighbours_and_centres
+    from geosuff.reference import BNG
+
+    shipped = Boundaries.load().gdf
+    rut = shipped[shipped["code"] == "E06000017"]
+    minx, miny, maxx, maxy = rut.total_bounds
+    # a scenario boundaries set: Rutland plus one made-up LA touching it, nothing else
+    own = gpd.GeoDataFrame(
+        {"code": ["E06000017", "E99999999"], "name": ["Rutland", "Testshire"]},
+        geometry=[rut.geometry.iloc[0], shapely.box(maxx - 100, miny, maxx + 20_000, maxy)],
+        crs=BNG,
+    )
+    nb, centres = neighbours_and_centres("E06000017", Boundaries(own))
+    assert list(nb["code"]) == ["E99999999"]
+    assert set(centres) == {"E06000017", "E99999999"}

@@ -27,6 +27,7 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -146,12 +147,31 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return f"[{'.'.join(parts[:-1])}] {parts[-1]}"
 
 
+def did_you_mean(key: str, allowed: Any) -> str:
+    """`` (did you mean 'x'?)`` for the allowed key closest to a misspelt ``key``, else ``""``."""
+    close = difflib.get_close_matches(str(key), sorted(str(a) for a in allowed), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed where the (unknown) key at ``loc`` was found: the fields of the section."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        field_info = getattr(model, "model_fields", {}).get(str(part))
+        if field_info is None:
+            return []
+        model = field_info.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
 def _explain(err: ValidationError, origin: str) -> ConfigError:
     lines = []
     for e in err.errors():
         key = _format_loc(e["loc"])
         if e["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{key}'")
+            lines.append(f"unknown key '{key}'" + did_you_mean(str(e["loc"][-1]), _allowed_keys(tuple(e["loc"]))))
         elif e["type"] == "missing":
             lines.append(f"missing required key '{key}'")
         else:

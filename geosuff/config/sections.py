@@ -129,11 +129,13 @@ class SnapSettings:
 
 
 def _build(cls: type, data: dict[str, Any], section: str, origin: str) -> Any:
+    from geosuff.config import did_you_mean
+
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise ConfigError(
-            f"{origin}: unknown key(s) in [{section}]: " + ", ".join(f"'{k}'" for k in unknown) + ".",
+            f"{origin}: unknown key(s) in [{section}]: " + ", ".join(f"'{k}'" + did_you_mean(k, names) for k in unknown) + ".",
             fix="Allowed keys are: " + ", ".join(sorted(names)) + ".",
         )
     clean: dict[str, Any] = {}

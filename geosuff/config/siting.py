@@ -264,7 +264,7 @@ def _rules_from_dict(
     for key, value in data.items():
         if key not in names:
             raise ConfigError(
-                f"{origin}: unknown key '{key}' in [siting.rules.{use}].",
+                f"{origin}: unknown key '{key}' in [siting.rules.{use}]{_did_you_mean(key, names)}.",
                 fix="Allowed keys are: " + ", ".join(names) + ".",
             )
         clean[key] = _coerce(
@@ -286,6 +286,10 @@ def scenario_uses(siting: Mapping[str, Any] | None) -> tuple[str, ...]:
     rules = (siting or {}).get("rules") if isinstance(siting, Mapping) else None
     extra = [str(u) for u in rules] if isinstance(rules, Mapping) else []
     return tuple(dict.fromkeys([*DEFAULT_USES, *extra]))
+def _did_you_mean(key: str, allowed: Any) -> str:
+    from geosuff.config import did_you_mean
+
+    return did_you_mean(key, allowed)
 
 
 def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config") -> SitingSettings:
@@ -315,7 +319,7 @@ def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config"
     for key, value in data.items():
         if key not in names:
             raise ConfigError(
-                f"{origin}: unknown key '{key}' in [siting].",
+                f"{origin}: unknown key '{key}' in [siting]{_did_you_mean(key, names)}.",
                 fix="Allowed keys are: " + ", ".join(sorted(names)) + ".",
             )
         if key == "rules":

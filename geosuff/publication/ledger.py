@@ -594,7 +594,7 @@ def _register_flows(led: Ledger, results: Results, m: pd.DataFrame, counted: np.
     la = m["placement_la"].astype("string").fillna("").to_numpy(dtype=object)
     home = m["home_area"].astype("string").fillna("").to_numpy(dtype=object) if "home_area" in m else np.full(len(m), "", dtype=object)
     names = m["placement_la_name"].astype("string").fillna("").to_numpy(dtype=object) if "placement_la_name" in m else la
-    la_pts = maps._la_points()
+    la_pts = maps._la_points(results)
     area_pts = maps._area_points(results)
     c_e, c_n = maps._council_centre(results)
     inside = counted & (la == council)

@@ -362,21 +362,12 @@ def _add_boundaries(m: folium.Map, results: Results, boundary: gpd.GeoDataFrame)
 
 
 def _neighbours(results: Results) -> gpd.GeoDataFrame | None:
-    b = results.boundary
-    if "role" in b.columns:
-        nb = b[b["role"].astype(str).str.startswith("neighbour")]
-        if len(nb):
-            return nb
-    try:
-        from geosuff.analysis.distance import adjacent_las
-        from geosuff.inputs import Boundaries
-
-        codes = adjacent_las(results.scenario.council, results.scenario.inputs.boundaries)
-        gdf = Boundaries.load(results.scenario.inputs.boundaries).gdf
-        return gdf[gdf["code"].isin(codes)].copy()
-    except Exception as err:  # boundaries are context only: the map works without them
-        logger.warning("neighbouring councils not drawn: %s", err)
+    """The adjoining LAs the pipeline put in ``results.neighbours`` (publication never re-reads
+    the boundaries: the scenario may have its own ``[inputs] boundaries``)."""
+    nb = results.neighbours
+    if nb is None or len(nb) == 0:
         return None
+    return nb.to_crs(BNG) if nb.crs is not None else nb.set_crs(BNG)
 
 
 def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
@@ -971,18 +962,10 @@ def _ordered_types(types: Iterable[str]) -> list[str]:
     return sorted({str(t) for t in types}, key=lambda t: (order.index(t) if t in order else 99, t))
 
 
-@cache
-def _la_points() -> dict[str, tuple[float, float]]:
-    """Representative point (metres, EPSG:27700) of every upper-tier LA in the shipped boundaries."""
-    try:
-        from geosuff.inputs import Boundaries
-
-        gdf = Boundaries.load().gdf
-    except Exception as err:
-        logger.warning("LA centres not available: %s", err)
-        return {}
-    rp = gdf.geometry.representative_point()
-    return {str(c): (float(x), float(y)) for c, x, y in zip(gdf["code"], rp.x, rp.y, strict=True)}
+def _la_points(results: Results) -> dict[str, tuple[float, float]]:
+    """Representative point (metres, EPSG:27700) of every upper-tier LA in the run's boundaries
+    (``results.la_centres``, computed by the pipeline from the scenario's boundaries)."""
+    return dict(results.la_centres or {})
 
 
 def _council_centre(results: Results) -> tuple[float, float]:
