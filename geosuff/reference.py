@@ -51,8 +51,9 @@ def local_authorities() -> dict[str, LocalAuthority]:
     return {r["LTLA23CD"]: LocalAuthority(r["LTLA23CD"], r["LTLA23NM"], r["UTLA23CD"], r["UTLA23NM"]) for r in rows}
 
 
+@cache
 def ltla_to_utla() -> dict[str, str]:
-    """LTLA GSS code -> UTLA GSS code (unitary authorities map to themselves)."""
+    """LTLA GSS code -> UTLA GSS code (unitary authorities map to themselves); cached, do not mutate."""
     return {code: la.utla_code for code, la in local_authorities().items()}
 
 

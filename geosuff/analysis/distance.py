@@ -53,7 +53,7 @@ import shapely
 
 import geosuff
 from geosuff._errors import ConfigError, InputFileError
-from geosuff.reference import BNG, WGS84, describe_la_code, local_authorities
+from geosuff.reference import BNG, WGS84, describe_la_code, local_authorities, ltla_to_utla
 
 logger = logging.getLogger(__name__)
 
@@ -190,10 +190,8 @@ def _data_path(name: str) -> Path:
 @cache
 def _ltla_lookup() -> tuple[dict[str, str], dict[str, str]]:
     """(LTLA23CD → UTLA23CD, UTLA23CD → UTLA23NM) from the shipped April 2023 lookup."""
-    las = local_authorities()
-    to_utla = {code: la.utla_code for code, la in las.items()}
-    names = {la.utla_code: la.utla_name for la in las.values()}
-    return to_utla, names
+    names = {la.utla_code: la.utla_name for la in local_authorities().values()}
+    return ltla_to_utla(), names
 
 
 def utla_of_ltla(code: str) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from geosuff.reference import candidate_uses
+from geosuff.reference import LTLA_UTLA_FILE, candidate_uses
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ DEFAULT_BOUNDARIES = _REPO_BOUNDARIES if _REPO_BOUNDARIES.exists() else _PKG_BOU
 DEMO_NETWORK = PACKAGE_DATA / "rutland-latest.osm.pbf"
 DEMO_POSTCODES = PACKAGE_DATA / "postcodes_rutland_codepoint2014.csv"
 LSOA_POINTS = PACKAGE_DATA / "lsoa11_pop0_17_mid2020_england.csv.gz"
-LTLA_UTLA = PACKAGE_DATA / "ltla_utla_apr23.csv"
+LTLA_UTLA = LTLA_UTLA_FILE
 
 #: Points further than this from every English upper-tier LA polygon are "outside England".
 #: The shipped boundaries are generalised to 500 m, so coastal points need some slack.

@@ -160,14 +160,9 @@ def _compact(pc: pd.Series) -> pd.Series:
     return pc.astype("string").str.replace(r"[^A-Za-z0-9]", "", regex=True).str.upper()
 
 
-@cache
-def _ltla_to_utla() -> dict[str, str]:
-    return ltla_to_utla()
-
-
 def utla_of_ltla(codes: pd.Series) -> pd.Series:
     """Upper-tier LA of each lower-tier LA code (unitary authorities map to themselves)."""
-    mapping = _ltla_to_utla()
+    mapping = ltla_to_utla()
     s = codes.astype("string")
     out = s.map(mapping)
     # codes not in the Apr-2023 lookup (unitaries created later, W/S/N) map to themselves
