@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geosuff._errors import ConfigError
+from geosuff.config import did_you_mean
 
 if TYPE_CHECKING:
     from geosuff.config import Scenario
@@ -129,8 +130,6 @@ class SnapSettings:
 
 
 def _build(cls: type, data: dict[str, Any], section: str, origin: str) -> Any:
-    from geosuff.config import did_you_mean
-
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(names))
     if unknown:

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from geosuff._errors import ConfigError
+from geosuff.config import did_you_mean
 from geosuff.reference import candidate_uses, siting_rules
 
 #: Candidate uses the shipped rules file (``geosuff/data/siting_rules.toml``) defines.
@@ -264,7 +265,7 @@ def _rules_from_dict(
     for key, value in data.items():
         if key not in names:
             raise ConfigError(
-                f"{origin}: unknown key '{key}' in [siting.rules.{use}]{_did_you_mean(key, names)}.",
+                f"{origin}: unknown key '{key}' in [siting.rules.{use}]{did_you_mean(key, names)}.",
                 fix="Allowed keys are: " + ", ".join(names) + ".",
             )
         clean[key] = _coerce(
@@ -286,12 +287,6 @@ def scenario_uses(siting: Mapping[str, Any] | None) -> tuple[str, ...]:
     rules = (siting or {}).get("rules") if isinstance(siting, Mapping) else None
     extra = [str(u) for u in rules] if isinstance(rules, Mapping) else []
     return tuple(dict.fromkeys([*DEFAULT_USES, *extra]))
-def _did_you_mean(key: str, allowed: Any) -> str:
-    from geosuff.config import did_you_mean
-
-    return did_you_mean(key, allowed)
-
-
 def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config") -> SitingSettings:
     """Build :class:`SitingSettings` from the ``[siting]`` table of a scenario.
 
@@ -319,7 +314,7 @@ def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config"
     for key, value in data.items():
         if key not in names:
             raise ConfigError(
-                f"{origin}: unknown key '{key}' in [siting]{_did_you_mean(key, names)}.",
+                f"{origin}: unknown key '{key}' in [siting]{did_you_mean(key, names)}.",
                 fix="Allowed keys are: " + ", ".join(sorted(names)) + ".",
             )
         if key == "rules":
