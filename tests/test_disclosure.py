@@ -343,3 +343,121 @@ def test_redacted_issues_and_reconciliation_hold_no_personal_values(tmp_path: Pa
     # row numbers and kinds of problem survive
     assert (issues["row"].notna()).sum() > 100
     assert rec["status"].value_counts().sum() == 800
+
+
+# ----------------------------------------------------------------------------------------------
+# Coordinates are pairs: a lone number equal to an easting or northing is not a location
+# ----------------------------------------------------------------------------------------------
+# Two children in Dartford (DA1: northings around 173 000, as property costs are).
+DA1_A = (553210.0, 173000.0)
+DA1_B = (554420.0, 174180.0)
+
+
+@pytest.fixture
+def kent_measures() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "CHILD": ["K00001", "K00002"],
+            "HOME_POST": ["DA1 1FD", "DA1 2AB"],
+            "PL_POST": [pd.NA, pd.NA],
+            "home_e": [DA1_A[0], DA1_B[0]],
+            "home_n": [DA1_A[1], DA1_B[1]],
+            "pl_e": [np.nan, np.nan],
+            "pl_n": [np.nan, np.nan],
+        }
+    )
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_lone_northing_or_easting_in_a_published_csv_is_not_a_location(tmp_path: Path, kent_measures: pd.DataFrame, strict: bool) -> None:
+    forb = dc.personal_strings(kent_measures)
+    pts = dc.personal_points(kent_measures)
+    assert "173000" not in forb and "553210" not in forb  # no lone coordinate is a forbidden string
+    ok = tmp_path / "candidates_ranked.csv"
+    # cost = child A's northing; snap distance = child B's easting; child B's northing on the next row
+    ok.write_text(f"site_id,cost,snap_m,places\nP01,173000,{DA1_B[0]:.0f},4\nP02,{DA1_B[1]:.0f},12,{DA1_A[0]:.0f}\n", encoding="utf-8")
+    assert dc.check_published_file(ok, forb, points=pts, strict=strict) == []
+    dc.assert_publishable([ok], forb, points=pts, strict=strict)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_child_easting_northing_pair_in_a_published_csv_is_found(tmp_path: Path, kent_measures: pd.DataFrame, strict: bool) -> None:
+    forb = dc.personal_strings(kent_measures)
+    pts = dc.personal_points(kent_measures)
+    # the same child's easting and northing in one row, not next to each other, either order
+    for i, row in enumerate((f"P01,{DA1_A[0]:.0f},4,{DA1_A[1]:.0f}", f"P01,{DA1_A[1] + 1:.0f},x,{DA1_A[0] - 1.5:.1f}", f'P01,"POINT ({DA1_A[0]:.0f} {DA1_A[1]:.0f})"')):
+        leak = tmp_path / f"leak{i}.csv"
+        leak.write_text(f"site_id,a,b,c\n{row}\n", encoding="utf-8")
+        assert f"point near ({DA1_A[0]:.0f}, {DA1_A[1]:.0f})" in dc.check_published_file(leak, forb, points=pts, strict=strict), row
+        with pytest.raises(DisclosureError) as info:
+            dc.assert_publishable([leak], forb, points=pts, strict=strict)
+        assert f"leak{i}.csv" in str(info.value) and "173000" not in str(info.value)
+    # written as the pair "E N" it is a forbidden string too (found even without points)
+    gr = tmp_path / "gr.csv"
+    gr.write_text(f"note\nat {DA1_A[0]:.0f} {DA1_A[1]:.0f}\n", encoding="utf-8")
+    assert dc.check_published_file(gr, forb) == [f"{DA1_A[0]:.0f} {DA1_A[1]:.0f}"]
+    # postcodes and ids still fail on their own
+    pc = tmp_path / "pc.csv"
+    pc.write_text("area,id\nDA11FD,K00002\n", encoding="utf-8")
+    assert dc.check_published_file(pc, forb, points=pts, strict=strict) == ["DA11FD", "K00002"]
+
+
+def test_lon_lat_pair_is_found_but_lone_degrees_are_not(tmp_path: Path, kent_measures: pd.DataFrame) -> None:
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(*DA1_A)
+    lon_b, lat_b = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(*DA1_B)
+    pts = dc.personal_points(kent_measures)
+    leak = tmp_path / "map.html"
+    leak.write_text(f'{{"type":"Point","coordinates":[{lon:.6f},{lat:.6f}]}}', encoding="utf-8")
+    assert dc.check_published_file(leak, [], points=pts, strict=False) == [f"point near ({DA1_A[0]:.0f}, {DA1_A[1]:.0f})"]
+    # A's longitude with B's latitude is nobody's location
+    ok = tmp_path / "ok.html"
+    ok.write_text(f"{{\"type\":\"Point\",\"coordinates\":[{lon:.6f},{lat_b:.6f}]}} {lat:.6f} x {lon_b:.6f}", encoding="utf-8")
+    assert dc.check_published_file(ok, [], points=pts, strict=False) == []
+
+
+def test_geopackage_attributes_equal_to_a_coordinate_are_not_locations(tmp_path: Path, kent_measures: pd.DataFrame) -> None:
+    import geopandas as gpd
+
+    forb = dc.personal_strings(kent_measures)
+    pts = dc.personal_points(kent_measures)
+    # a candidate 1 km away whose cost equals child A's northing and whose places-count column equals B's easting
+    ok = tmp_path / "geosuff.gpkg"
+    gpd.GeoDataFrame({"cost": [DA1_A[1]], "other": [DA1_B[0]]}, geometry=gpd.points_from_xy([DA1_A[0] + 1000], [DA1_A[1]]), crs="EPSG:27700").to_file(ok, layer="candidates", driver="GPKG")
+    assert dc.check_published_file(ok, forb, points=pts, strict=False) == []
+    # the child's point as geometry, or as an easting/northing pair of attributes, is found
+    for i, (attrs, xy) in enumerate((({"cost": [1.0]}, DA1_B), ({"e": [DA1_B[0]], "n": [DA1_B[1]]}, (DA1_A[0] + 1000, DA1_A[1])))):
+        bad = tmp_path / f"bad{i}.gpkg"
+        gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy([xy[0]], [xy[1]]), crs="EPSG:27700").to_crs("EPSG:4326").to_file(bad, layer="x", driver="GPKG")
+        assert dc.check_published_file(bad, forb, points=pts, strict=False) == [f"point near ({DA1_B[0]:.0f}, {DA1_B[1]:.0f})"], i
+
+
+def test_failed_check_publishes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run whose published files fail the last check leaves none of them (and no staging
+    folder) in the output folder; the previous run's checked files are left as they were."""
+    from fixtures_results import make_results
+
+    from geosuff.publication import files as outputs
+
+    out = tmp_path / "out"
+    res = make_results(out)
+    written = outputs.write_all(res)
+    assert (out / "report.html").is_file() and (out / "geosuff.gpkg").is_file()
+    assert all(Path(p).is_relative_to(out) and Path(p).is_file() for k, p in written.items() if not k.startswith("raster_"))
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert not [p for p in out.iterdir() if p.name.startswith(outputs.STAGING_PREFIX)]
+
+    fresh = tmp_path / "fresh"
+    res2 = make_results(fresh)
+    existing = {q for q in fresh.rglob("*")}  # the access rasters, written by the analysis
+    real = dc.personal_strings
+    monkeypatch.setattr(outputs.disclosure, "personal_strings", lambda *a, **k: [*real(*a, **k), "Disclosure control"])  # in report.html
+    with pytest.raises(DisclosureError, match="report.html"):
+        outputs.write_all(res2)
+    assert {q for q in fresh.rglob("*")} == existing, "a failed check must leave no published file"
+    assert not (fresh / "report.html").exists() and not (fresh / "tables").exists() and not (fresh / "geosuff.gpkg").exists()
+    with pytest.raises(DisclosureError):
+        outputs.write_all(res)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before

@@ -1049,7 +1049,7 @@ SENSITIVE_SITE_TYPES = frozenset({"childrens_home", "secure_home", "foster_clust
 
 def personal_strings(placements: pd.DataFrame, *, sites: pd.DataFrame | None = None, candidates: pd.DataFrame | None = None, extra: Iterable[str] = ()) -> list[str]:
     """Strings that must not appear in published files: child ids, home/placement postcodes and
-    their grid references; with ``sites``, the postcodes of homes and foster clusters; with
+    their grid references (as the pair ``"E N"``, never a lone easting or northing); with ``sites``, the postcodes of homes and foster clusters; with
     ``candidates``, the candidate properties' postcodes."""
     out: set[str] = set(extra)
     for col in ("CHILD",):
@@ -1062,12 +1062,15 @@ def personal_strings(placements: pd.DataFrame, *, sites: pd.DataFrame | None = N
                 if v:
                     out.add(v)
                     out.add(v.replace(" ", ""))
+    # Grid references only as the pair "E N": a lone easting or northing is just a number
+    # (southern councils' northings, 100 000-300 000, are also property costs, distances and
+    # counts). Pairs written any other way are found by the point check
+    # (:func:`personal_points` with :func:`check_published_file`).
     for e, n in (("home_e", "home_n"), ("pl_e", "pl_n")):
-        if e in placements:
+        if e in placements and n in placements:
             pts = placements[[e, n]].apply(pd.to_numeric, errors="coerce").dropna().to_numpy()
             for x, y in pts:
-                out.add(f"{x:.0f}")
-                out.add(f"{y:.0f}")
+                out.add(f"{x:.0f} {y:.0f}")
     for frame, only_sensitive in ((sites, True), (candidates, False)):
         if frame is None or "postcode" not in frame:
             continue
@@ -1100,44 +1103,97 @@ def personal_points(placements: pd.DataFrame, *, sites: pd.DataFrame | None = No
 
 
 _FLOAT_RE = re.compile(r"-?\d+(?:\.\d+)?")
+#: Rows with more numbers than this are checked for adjacent pairs only (all pairs is quadratic).
+_MAX_ROW_NUMBERS = 200
+
+
+def _decimals(tokens: Sequence[str]) -> np.ndarray:
+    return np.array([len(t.split(".", 1)[1]) if "." in t else 0 for t in tokens], dtype=np.int64)
+
+
+def _pairs_to_bng(a: np.ndarray, b: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """Candidate points (EPSG:27700) from ordered number pairs ``(a[i], b[i])``: (lat, lon) or
+    (lon, lat) in the UK (where ``fine``), easting/northing or northing/easting."""
+    out = []
+    latlon = fine & (a >= 49) & (a <= 61.5) & (b >= -9) & (b <= 2.5)
+    lonlat = fine & (a >= -9) & (a <= 2.5) & (b >= 49) & (b <= 61.5)
+    if latlon.any() or lonlat.any():
+        from pyproj import Transformer
+
+        to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+        if latlon.any():
+            x, y = to_bng.transform(b[latlon], a[latlon])
+            out.append(np.c_[x, y])
+        if lonlat.any():
+            x, y = to_bng.transform(a[lonlat], b[lonlat])
+            out.append(np.c_[x, y])
+    en = (a >= 1000) & (a <= 700_000) & (b >= 1000) & (b <= 1_300_000)
+    if en.any():
+        out.append(np.c_[a[en], b[en]])
+    ne = (b >= 1000) & (b <= 700_000) & (a >= 1000) & (a <= 1_300_000)
+    if ne.any():
+        out.append(np.c_[b[ne], a[ne]])
+    return np.vstack(out) if out else np.empty((0, 2))
 
 
 def _points_in_text(text: str, *, min_decimals: int = 0) -> np.ndarray:
     """Candidate points (EPSG:27700) written in a text: consecutive number pairs that look like
-    (lat, lon), (lon, lat) in the UK, or easting/northing. With ``min_decimals``, degree pairs
-    need at least that many decimals (geosuff rounds every published lon/lat to
-    :data:`geosuff.maps.COORD_DECIMALS`, so finer ones can only be a leak)."""
+    (lat, lon), (lon, lat) in the UK, or easting/northing (either order). With
+    ``min_decimals``, degree pairs need at least that many decimals (geosuff rounds every
+    published lon/lat to :data:`geosuff.maps.COORD_DECIMALS`, so finer ones can only be a leak).
+
+    A point is always a *pair*: a lone number equal to a child's easting or northing is not a
+    location."""
     toks = _FLOAT_RE.findall(text)
-    nums = np.array([float(x) for x in toks], dtype=float)
-    if nums.size < 2:
+    if len(toks) < 2:
         return np.empty((0, 2))
+    nums = np.array([float(x) for x in toks], dtype=float)
     a, b = nums[:-1], nums[1:]
     if min_decimals:
-        dec = np.array([len(t.split(".", 1)[1]) if "." in t else 0 for t in toks])
+        dec = _decimals(toks)
         fine = (dec[:-1] >= min_decimals) & (dec[1:] >= min_decimals)
     else:
         fine = np.ones(a.size, dtype=bool)
-    from pyproj import Transformer
-
-    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    out = []
-    latlon = fine & (a >= 49) & (a <= 61.5) & (b >= -9) & (b <= 2.5)
-    lonlat = fine & (a >= -9) & (a <= 2.5) & (b >= 49) & (b <= 61.5)
-    if latlon.any():
-        x, y = to_bng.transform(b[latlon], a[latlon])
-        out.append(np.c_[x, y])
-    if lonlat.any():
-        x, y = to_bng.transform(a[lonlat], b[lonlat])
-        out.append(np.c_[x, y])
-    en = (a >= 1000) & (a <= 700_000) & (b >= 1000) & (b <= 1_300_000)
-    if en.any():
-        out.append(np.c_[a[en], b[en]])
-    return np.vstack(out) if out else np.empty((0, 2))
+    return _pairs_to_bng(a, b, fine)
 
 
-def _points_in_vector_file(path: Path, *, points_only: bool = False) -> tuple[np.ndarray, str]:
-    """All vertex coordinates (EPSG:27700) and the attribute text of every layer of a vector
-    file (with ``points_only``, the coordinates of point features only)."""
+def _points_in_rows(rows: Iterable[Sequence[Any]], *, min_decimals: int = 0) -> np.ndarray:
+    """Candidate points (EPSG:27700) in the rows of a table: every ordered pair of numbers in the
+    same row (any two columns, or two numbers in one cell such as ``"POINT (E N)"``), read as
+    in :func:`_points_in_text`. Numbers in different rows are never paired."""
+    aa, bb, ff = [], [], []
+    for row in rows:
+        toks = [t for cell in row if cell is not None for t in _FLOAT_RE.findall(str(cell))]
+        if len(toks) < 2:
+            continue
+        nums = np.array([float(x) for x in toks], dtype=float)
+        if len(nums) > _MAX_ROW_NUMBERS:
+            i, j = np.arange(len(nums) - 1), np.arange(1, len(nums))
+        else:
+            i, j = np.nonzero(~np.eye(len(nums), dtype=bool))
+        aa.append(nums[i])
+        bb.append(nums[j])
+        if min_decimals:
+            dec = _decimals(toks)
+            ff.append((dec[i] >= min_decimals) & (dec[j] >= min_decimals))
+        else:
+            ff.append(np.ones(i.size, dtype=bool))
+    if not aa:
+        return np.empty((0, 2))
+    return _pairs_to_bng(np.concatenate(aa), np.concatenate(bb), np.concatenate(ff))
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _points_in_vector_file(path: Path, *, points_only: bool = False, min_decimals: int = 0) -> tuple[np.ndarray, str]:
+    """The coordinates (EPSG:27700) of every layer of a vector file - all vertices, or with
+    ``points_only`` those of point features only - plus number pairs in the same attribute row
+    (:func:`_points_in_rows`), and the attribute text."""
     import pyogrio
     import shapely
 
@@ -1146,6 +1202,8 @@ def _points_in_vector_file(path: Path, *, points_only: bool = False) -> tuple[np
         gdf = pyogrio.read_dataframe(path, layer=name)
         attrs = gdf.drop(columns=[c for c in ("geometry",) if c in gdf.columns])
         texts.append(attrs.astype(str).to_csv(index=False))
+        if len(attrs.columns) and len(attrs):
+            pts.append(_points_in_rows(attrs.astype(str).itertuples(index=False, name=None), min_decimals=min_decimals))
         if "geometry" in gdf and len(gdf):
             g = gdf.geometry
             if g.crs is not None and g.crs.to_epsg() != 27700:
@@ -1154,6 +1212,7 @@ def _points_in_vector_file(path: Path, *, points_only: bool = False) -> tuple[np
             if points_only:
                 geoms = geoms[np.isin(shapely.get_type_id(geoms), [0, 4])]  # Point, MultiPoint
             pts.append(shapely.get_coordinates(geoms))
+    pts = [p for p in pts if len(p)]
     return (np.vstack(pts) if pts else np.empty((0, 2))), "\n".join(texts)
 
 
@@ -1161,9 +1220,12 @@ def check_published_file(path: str | Path, forbidden: Iterable[str] | ForbiddenS
     """The personal data found in a file.
 
     Looks for the ``forbidden`` strings (case-insensitive; numbers as whole tokens) and, with
-    ``points`` (EPSG:27700), for any coordinate pair within ``tolerance_m`` of one of them -
-    written as lat/lon or lon/lat (web maps), as easting/northing, or stored as geometry in a
-    GeoPackage/GeoJSON. Returns the strings found and ``"point near (E, N)"`` entries.
+    ``points`` (EPSG:27700), for any coordinate *pair* within ``tolerance_m`` of one of them:
+    written as lat/lon or lon/lat (web maps), as easting/northing (either order) - two adjacent
+    numbers in a text, or any two numbers of the same row of a CSV or GeoPackage attribute
+    table - or stored as geometry in a GeoPackage. Both coordinates must match the same point:
+    a lone number that equals a child's easting or northing (a cost, a distance, a count) is
+    not a location. Returns the strings found and ``"point near (E, N)"`` entries.
 
     ``strict=False`` (the pipeline's own last check, which must not stop a run on a chance
     coincidence) looks only at point features of vector files and at degree pairs written with 4
@@ -1173,22 +1235,28 @@ def check_published_file(path: str | Path, forbidden: Iterable[str] | ForbiddenS
     p = Path(path)
     found: list[str] = []
     file_pts = np.empty((0, 2))
+    min_dec = 0 if strict else 4
+    want_points = points is not None and len(points) > 0
     if p.suffix.lower() in {".gpkg", ".shp", ".fgb"}:
-        file_pts, text = _points_in_vector_file(p, points_only=not strict)
+        file_pts, text = _points_in_vector_file(p, points_only=not strict, min_decimals=min_dec)
     else:
         text = p.read_text(encoding="utf-8", errors="ignore")
-        if points is not None and len(points):
-            file_pts = _points_in_text(text, min_decimals=0 if strict else 4)
+        if want_points:
+            if p.suffix.lower() == ".csv":  # pairs within a row (any two columns), never across rows
+                file_pts = _points_in_rows(_csv_rows(text), min_decimals=min_dec)
+            else:
+                file_pts = _points_in_text(text, min_decimals=min_dec)
     matcher = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings(forbidden)
     found += matcher.found(text)
-    if points is not None and len(points) and len(file_pts):
+    if want_points and len(file_pts):
         from scipy.spatial import cKDTree
 
-        tree = cKDTree(np.asarray(points, dtype=float))
+        pts = np.asarray(points, dtype=float)
+        tree = cKDTree(pts)
         d, k = tree.query(file_pts, distance_upper_bound=tolerance_m)
         hit = np.isfinite(d)
         for kk in np.unique(k[hit])[:20]:
-            x, y = points[kk]
+            x, y = pts[kk]
             found.append(f"point near ({x:.0f}, {y:.0f})")
     return found
 

@@ -3,19 +3,26 @@
 Published files carry no child-level rows, ids, postcodes or points: counts go through
 :mod:`geosuff.disclosure`. Record-level tables are written only in ``restricted`` mode, into a
 separate ``RESTRICTED/`` folder whose file names and first line say OFFICIAL-SENSITIVE.
-Every file is written atomically (temporary file in the same folder, then rename).
+Every file is written atomically (temporary file in the same folder, then rename). Published
+files are first written to a hidden staging folder inside the output folder and moved beside
+each other only once the last disclosure check has passed: a failed check leaves none of them
+(and no flagged file) in the output folder.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geosuff._errors import DisclosureError
 from geosuff._io import atomic_path, atomic_write_text
 from geosuff.publication import disclosure
 from geosuff.publication.maps import generalise_points
@@ -110,6 +117,9 @@ def _personal_points(results: Results) -> np.ndarray:
 #: The ``data_note`` of every published table and layer of a run on synthetic data.
 SYNTHETIC_NOTE = "SYNTHETIC"
 
+#: Prefix of the hidden folder (inside the output folder) published files are checked in.
+STAGING_PREFIX = ".geosuff-staging-"
+
 QA_DIR = "qa"
 QA_README = (
     "Row-level quality lists for the council's own checking: one line per input row (status and\n"
@@ -132,6 +142,36 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
     out = results.out_dir
     out.mkdir(parents=True, exist_ok=True)
     pub = published if published is not None else publish.build(results)
+    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    try:
+        files = _write_checked(results, pub, stage, maps, report)
+    except DisclosureError:
+        logger.error("disclosure check failed: no published file of this run was written to %s", out)
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    for name, p in results.rasters.items():
+        files[f"raster_{name}"] = Path(p)
+
+    # restricted, record-level (only when asked)
+    rec = results.reconciliation
+    if results.scenario.output.restricted or results.scenario.mode == "restricted":
+        rdir = out / RESTRICTED_DIR
+        write_text(rdir / "README.txt", RESTRICTED_BANNER + "\n")
+        files["restricted_measures"] = write_csv(rdir / "OFFICIAL-SENSITIVE_placement_measures.csv", results.measures, banner=RESTRICTED_BANNER)
+        if rec is not None:
+            files["restricted_reconciliation"] = write_csv(rdir / "OFFICIAL-SENSITIVE_reconciliation_with_ids.csv", rec, banner=RESTRICTED_BANNER)
+        if results.issues is not None:
+            files["restricted_issues"] = write_csv(rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv", results.issues, banner=RESTRICTED_BANNER)
+    logger.info("wrote %d files to %s", len(files), out)
+    return files
+
+
+def _write_checked(results: Results, pub: Published, stage: Path, maps: Any, report: Any) -> dict[str, Path]:
+    """Write the published files (and the row-level quality lists) into ``stage``, check them
+    all, then move them to the same places in the output folder. Raises
+    :class:`~geosuff._errors.DisclosureError` (having moved nothing) if the check fails."""
+    out = results.out_dir
     files: dict[str, Path] = {}
 
     # strings that may never be published: child ids, postcodes and grid references of children's
@@ -163,15 +203,15 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
             continue
         if synthetic:  # every published table says so, as the synthetic inputs do
             df = df.assign(data_note=SYNTHETIC_NOTE)
-        files[f"{name}.csv"] = write_csv(out / "tables" / f"{name}.csv", df)
+        files[f"{name}.csv"] = write_csv(stage / "tables" / f"{name}.csv", df)
 
     # row-level quality lists (not for publication, but nothing personal in them either)
     rec = results.reconciliation
     if rec is not None:
-        write_text(out / QA_DIR / "README.txt", QA_README)
-        files["qa_reconciliation"] = write_csv(out / QA_DIR / "reconciliation.csv", disclosure.redact_reconciliation(rec, forbidden))
+        write_text(stage / QA_DIR / "README.txt", QA_README)
+        files["qa_reconciliation"] = write_csv(stage / QA_DIR / "reconciliation.csv", disclosure.redact_reconciliation(rec, forbidden))
     if results.issues is not None:
-        files["qa_issues"] = write_csv(out / QA_DIR / "issues.csv", disclosure.redact_issues(results.issues, forbidden))
+        files["qa_issues"] = write_csv(stage / QA_DIR / "issues.csv", disclosure.redact_issues(results.issues, forbidden))
 
     # GeoPackage
     layers: dict[str, gpd.GeoDataFrame] = {
@@ -191,31 +231,23 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
         layers["candidates"] = cand
     if synthetic:
         layers = {k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v) for k, v in layers.items()}
-    files["geosuff.gpkg"] = write_gpkg(out / "geosuff.gpkg", layers)
+    files["geosuff.gpkg"] = write_gpkg(stage / "geosuff.gpkg", layers)
 
     # access rasters (GeoTIFF), before the map that overlays them
     results.rasters.update(write_rasters(results.access_rasters, out / "rasters"))
 
     # map and report
-    files["map.html"] = maps.write_map(results, out / "map.html", self_contained=results.scenario.output.self_contained, published=pub)
-    files["report.html"] = report.write_report(results, out / "report.html", published=pub)
-    for name, p in results.rasters.items():
-        files[f"raster_{name}"] = Path(p)
-
-    # restricted, record-level (only when asked)
-    if results.scenario.output.restricted or results.scenario.mode == "restricted":
-        rdir = out / RESTRICTED_DIR
-        write_text(rdir / "README.txt", RESTRICTED_BANNER + "\n")
-        files["restricted_measures"] = write_csv(rdir / "OFFICIAL-SENSITIVE_placement_measures.csv", results.measures, banner=RESTRICTED_BANNER)
-        if rec is not None:
-            files["restricted_reconciliation"] = write_csv(rdir / "OFFICIAL-SENSITIVE_reconciliation_with_ids.csv", rec, banner=RESTRICTED_BANNER)
-        if results.issues is not None:
-            files["restricted_issues"] = write_csv(rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv", results.issues, banner=RESTRICTED_BANNER)
+    files["map.html"] = maps.write_map(results, stage / "map.html", self_contained=results.scenario.output.self_contained, published=pub)
+    files["report.html"] = report.write_report(results, stage / "report.html", published=pub)
 
     # last line of defence: no child id, postcode or grid reference in any published file, and no
     # child's home, placement or children's home / foster point (other than where a council
-    # property, published anyway, stands on the same spot)
-    published_files = [p for k, p in files.items() if not k.startswith("restricted") and Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
-    disclosure.assert_publishable(published_files, forbidden, points=_personal_points(results), strict=False)
-    logger.info("wrote %d files to %s", len(files), out)
-    return files
+    # property, published anyway, stands on the same spot). Checked in the staging folder, so a
+    # failure publishes nothing (the caller removes the staging folder).
+    checked = [p for p in files.values() if Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
+    disclosure.assert_publishable(checked, forbidden, points=_personal_points(results), strict=False)
+    for p in sorted(q for q in stage.rglob("*") if q.is_file()):
+        final = out / p.relative_to(stage)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(p, final)
+    return {key: out / Path(p).relative_to(stage) for key, p in files.items()}
