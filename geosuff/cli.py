@@ -164,12 +164,15 @@ def synth(
     seed: int = typer.Option(2026, help="Random seed."),
     n: int = typer.Option(0, "--n", help="Number of children (default: the council's DfE count at 31 March)."),
     candidates: int = typer.Option(12, help="Number of candidate council properties."),
+    network_file: Path | None = typer.Option(None, "--network", help="OSM road network covering the council (default: the shipped one for Rutland; none for other councils, whose road times are then straight-line estimates)."),
 ) -> None:
     """Write a SYNTHETIC council dataset calibrated to DfE statistics (placements, sites, candidates, config)."""
-    from geosuff.synth import synthesise
+    from geosuff.synth import NO_NETWORK_NOTE, synthesise
 
-    res = _guard(lambda: synthesise(council, out, seed=seed, n_children=n or None, n_candidates=candidates))
+    res = _guard(lambda: synthesise(council, out, seed=seed, n_children=n or None, n_candidates=candidates, network=network_file))
     out_console.print(f"Wrote SYNTHETIC data for {council} ({res.n_children} children) to {res.folder}; run it with: geosuff review {res.config}")
+    if res.network is None:
+        out_console.print(f"{NO_NETWORK_NOTE} Give --network FILE (e.g. a Geofabrik county extract covering the council) for road times.")
 
 
 @app.command()

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from geosuff import __version__
-from geosuff.config import Scenario, load_config
+from geosuff.config import Scenario, load_config, road_times
 from geosuff.config import sections as settings
 from geosuff.inputs import (
     Boundaries,
@@ -181,6 +181,21 @@ def area_minutes_to_types(areas_minutes: np.ndarray, sites: pd.DataFrame, areas:
 
 
 # ----------------------------------------------------------------------------------------------
+def estimate_graph() -> Any:
+    """A stand-in road graph with no road anywhere near Great Britain, for ``travel = "estimate"``.
+
+    Every point is then off the network, so every travel time is the routing layer's own
+    straight-line estimate (distance x circuity at the fallback speed) and is flagged estimated.
+    """
+    from geosuff.network import RoadGraph
+
+    far = -2.0e6  # metres, EPSG:27700: some 2,000 km south-west of the grid's origin
+    return RoadGraph.from_arrays(
+        np.array([far, far + 100.0]), np.array([far, far]), np.array([0, 1]), np.array([1, 0]),
+        time_s=np.array([10.0, 10.0]), meta={"source": "none (travel = estimate)", "travel": "estimate"},
+    )
+
+
 def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool = True, cache_dir: Path | None = None) -> Results:
     """Run the whole job on a scenario and (by default) write every output.
 
@@ -215,7 +230,14 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         areas = council_areas(scenario, boundaries)
 
     with clock.stage("road network"):
-        graph = network.build_graph(scenario.inputs.network, speeds=settings.speed_settings(scenario), cache_dir=cache_dir)
+        if road_times(scenario) and scenario.inputs.network is not None:
+            from geosuff.inputs.validate import require_network_coverage
+
+            require_network_coverage(scenario.inputs.network, boundaries, scenario.council, council_name)
+            graph = network.build_graph(scenario.inputs.network, speeds=settings.speed_settings(scenario), cache_dir=cache_dir)
+        else:
+            logger.info("no road network ([analysis] travel = \"estimate\"): travel times are straight-line estimates")
+            graph = estimate_graph()
         snap = settings.snap_settings(scenario)
 
     with clock.stage("travel times"):
@@ -266,7 +288,10 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         dfe_cmp = gaps.dfe_comparison(counted, council=scenario.council)
         sens = gaps.sensitivity_table(counted, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes))
         spare = area_minutes_to_types(areas_minutes, used_sites, areas, spare_only=True)
-        gap_areas = gaps.gap_areas(counted, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=min_count)
+        gap_areas = gaps.gap_areas(
+            counted, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=min_count,
+            minutes_source="road" if road_times(scenario) else "straight-line estimate",
+        )
         flows = placement_flows(counted)
 
     candidates = None
@@ -573,5 +598,5 @@ def run_demo(out_root: str | Path = "outputs", *, council: str = "E06000017", se
     from geosuff.synth import synthesise
 
     out = Path(out_root) / council
-    syn = synthesise(council, out / "inputs", seed=seed, n_children=n_children)
+    syn = synthesise(council, out / "inputs", seed=seed, n_children=n_children, output_dir="..")
     return run(load_config(syn.config), progress=progress)

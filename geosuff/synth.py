@@ -86,6 +86,8 @@ class SynthResult:
     candidates: Path
     n_children: int
     targets: dict[str, float] = field(default_factory=dict)
+    #: Road network written into the config (None: travel times are straight-line estimates).
+    network: Path | None = None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -208,7 +210,7 @@ def _england_postcodes() -> pd.DataFrame:
 
 
 def _council_postcodes(council: str) -> pd.DataFrame:
-    if council == "E06000017" and DEMO_POSTCODES.exists():
+    if council == RUTLAND and DEMO_POSTCODES.exists():
         df = pd.read_csv(DEMO_POSTCODES, dtype={"postcode": str})
         df = df[df["UTLA23CD"] == council]
         pc = df["postcode"].str.replace(" ", "", regex=False)
@@ -232,6 +234,7 @@ def synthesise(
     n_candidates: int = 12,
     network: str | Path | None = None,
     reference_date: dt.date | None = None,
+    output_dir: str | None = None,
 ) -> SynthResult:
     """Write a synthetic council dataset (placements, sites, candidates, config) to ``out_dir``.
 
@@ -250,12 +253,23 @@ def synthesise(
     n_candidates : int
         Number of candidate council properties.
     network : path, optional
-        OSM file to write into the config (default: the shipped Rutland extract).
+        OSM road network covering the council, written into the config (it is checked to cover
+        the council). Default: the shipped extract for Rutland; for any other council no network,
+        and the config sets ``[analysis] travel = "estimate"`` (straight-line travel times).
+    output_dir : str, optional
+        ``[output] dir`` of the config, relative to the config's folder. Default
+        ``outputs/<council code>``, so reviews of different councils never share a folder.
+
+    Raises
+    ------
+    InputFileError
+        If ``network`` does not cover the council.
     """
     rng = np.random.default_rng(seed)
+    tg = dfe_targets(council, year=year)
+    net = synth_network(council, network)  # before writing anything: a wrong network is an error
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tg = dfe_targets(council, year=year)
     n = int(n_children or tg["total"])
     ref = reference_date or dt.date(tg["year"], 3, 31)
     logger.info("Synthesising %d children for %s calibrated to DfE %s", n, council, tg["year"])
@@ -342,6 +356,7 @@ def synthesise(
         j = rng.choice(len(cand), p=wt / wt.sum())
         pl_post[i] = cand["postcode"].iat[j]
 
+    own_district = str(home_pcs["postcode"].str.split(" ").str[0].value_counts().index[0])
     # unknown distances: mostly a missing placement postcode, some missing home postcodes, a few typos
     unk = np.flatnonzero(category == "unk")
     kinds = rng.choice(["no_pl", "no_home", "typo"], size=len(unk), p=[0.6, 0.25, 0.15])
@@ -352,7 +367,8 @@ def synthesise(
             home_post[i] = ""
             pl_post[i] = home_pcs["postcode"].iat[int(rng.integers(len(home_pcs)))]
         else:
-            pl_post[i] = "ZZ99 3WZ" if rng.random() < 0.5 else "LE15 ?"
+            # a truncated postcode in the council's own main district (never another council's)
+            pl_post[i] = "ZZ99 3WZ" if rng.random() < 0.5 else f"{own_district} ?"
 
     # --- ages, UASC, dates --------------------------------------------------------------------
     ages = np.empty(n)
@@ -388,11 +404,10 @@ def synthesise(
     placements.to_csv(files["placements"], index=False, lineterminator="\n")
     sites.to_csv(files["sites"], index=False, lineterminator="\n")
     candidates.to_csv(files["candidates"], index=False, lineterminator="\n")
-    net = Path(network) if network else DEMO_NETWORK
     cfg = out / "config.toml"
-    cfg.write_text(_config_text(council, net, tg, seed, n, ref), encoding="utf-8")
+    cfg.write_text(_config_text(council, net, tg, seed, n, ref, output_dir or f"outputs/{council}"), encoding="utf-8")
     (out / "README_SYNTHETIC.txt").write_text(_readme_text(council, tg, seed, n), encoding="utf-8")
-    return SynthResult(out, cfg, files["placements"], files["sites"], files["candidates"], n, {k: v for k, v in tg.items() if isinstance(v, (int, float))})
+    return SynthResult(out, cfg, files["placements"], files["sites"], files["candidates"], n, {k: v for k, v in tg.items() if isinstance(v, (int, float))}, net)
 
 
 def _synth_sites(council: str, own: pd.DataFrame, lsoa: pd.DataFrame, home_pcs: pd.DataFrame, rng: np.random.Generator, group_counts: dict[str, int]) -> pd.DataFrame:
@@ -423,6 +438,10 @@ def _synth_sites(council: str, own: pd.DataFrame, lsoa: pd.DataFrame, home_pcs: 
         j = int(big.index[k])
         rows.append({"site_id": f"SA{k + 1:02d}", "name": f"{name} (synthetic)", "type": typ, "places": int(rng.integers(3, 7)), "available_places": int(rng.integers(0, 3)), "easting": round(own["easting"].iat[j] + rng.normal(0, 200), -2), "northing": round(own["northing"].iat[j] + rng.normal(0, 200), -2), "rating": ""})
     df = pd.DataFrame(rows)
+    # The map publishes sites at the centre of their 1 km square; a synthetic site exactly there
+    # would be published at its own point (which disclosure control rightly refuses): move it 100 m.
+    centre = ((df["easting"] % 1000) == 500) & ((df["northing"] % 1000) == 500)
+    df.loc[centre, "easting"] = df.loc[centre, "easting"] + 100
     df["data_note"] = "SYNTHETIC"
     return df
 
@@ -454,8 +473,34 @@ def _synth_candidates(home_pcs: pd.DataFrame, own: pd.DataFrame, rng: np.random.
     return pd.DataFrame(rows)
 
 
-def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: int, ref: dt.date) -> str:
-    pcs = DEMO_POSTCODES if council == "E06000017" else None
+def synth_network(council: str, network: str | Path | None) -> Path | None:
+    """The road network for a synthetic council's config: ``network`` if given (checked to cover
+    the council), else the shipped Rutland extract for Rutland, else None (straight-line estimates).
+    """
+    if network is not None:
+        from geosuff.inputs import Boundaries
+        from geosuff.inputs.validate import require_network_coverage
+
+        b = Boundaries.load()
+        require_network_coverage(network, b, council, b.name(council))
+        return Path(network)
+    if council == RUTLAND and DEMO_NETWORK.exists():
+        return DEMO_NETWORK
+    return None
+
+
+#: GSS code of Rutland, the council whose road network ships with geosuff.
+RUTLAND = "E06000017"
+#: Config comment written when a synthetic config has no road network.
+NO_NETWORK_NOTE = (
+    "No road network covering this council was given (geosuff ships one for Rutland only), so road "
+    "travel times are straight-line estimates."
+)
+
+
+def _config_text(council: str, network: Path | None, tg: dict[str, Any], seed: int, n: int, ref: dt.date, output_dir: str = "") -> str:
+    pcs = DEMO_POSTCODES if council == RUTLAND else None
+    output_dir = output_dir or f"outputs/{council}"
     lines = [
         "# SYNTHETIC demo scenario written by `geosuff synth` - not real children.",
         f"# Calibrated to DfE children looked after at 31 March {tg['year']} for {council}; seed {seed}; {n} children.",
@@ -471,8 +516,9 @@ def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: 
     ]
     if pcs is not None:
         lines.append(f'postcodes = "{pcs.as_posix()}"')
+    if network is not None:
+        lines.append(f'network = "{Path(network).resolve().as_posix()}"')
     lines += [
-        f'network = "{Path(network).resolve().as_posix()}"',
         f'boundaries = "{DEFAULT_BOUNDARIES.as_posix()}"',
         "",
         "[analysis]",
@@ -480,12 +526,27 @@ def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: 
         "far_miles = 20",
         "local_target = 0.75",
         f"reference_date = {ref.isoformat()}",
+    ]
+    if network is None:
+        lines += [
+            f"# {NO_NETWORK_NOTE}",
+            "# For road times, download a Geofabrik county extract covering the council",
+            "# (https://download.geofabrik.de/europe/united-kingdom/england.html), add it as [inputs] network",
+            '# and set travel = "road" (or rerun `geosuff synth --network FILE`).',
+            'travel = "estimate"',
+        ]
+    lines += [
         "",
         "[disclosure]",
         "min_count = 5",
         "",
         "[output]",
-        'dir = ".."',
+        *(
+            [f"# Results go to {output_dir}/ under this file's folder: one folder per council, so reviews of several councils do not overwrite each other."]
+            if output_dir != ".."
+            else []
+        ),
+        f'dir = "{output_dir}"',
         "",
     ]
     return "\n".join(lines)

@@ -144,3 +144,41 @@ def test_validate_command_reports(tmp_path: Path) -> None:
     assert res.exit_code in (0, 1), res.output
     assert "placements" in res.output.lower()
     assert "Traceback" not in res.output
+
+
+def test_synth_other_council_writes_no_rutland_network_and_says_estimated(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["synth", "--council", "E06000047", "--n", "30", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "straight-line estimates" in out and "--network" in out
+    cfg = (tmp_path / "d" / "config.toml").read_text(encoding="utf-8")
+    assert "rutland-latest" not in cfg and 'travel = "estimate"' in cfg
+
+
+def test_synth_network_option_is_checked_against_the_council(tmp_path: Path) -> None:
+    from geosuff.inputs import DEMO_NETWORK
+
+    res = runner.invoke(app, ["synth", "--council", "E06000047", "--n", "30", "--out", str(tmp_path / "d"), "--network", str(DEMO_NETWORK)])
+    assert res.exit_code != 0
+    out = " ".join(res.output.split())
+    assert "does not cover" in out and "Traceback" not in out
+    res = runner.invoke(app, ["synth", "--council", "E06000017", "--n", "30", "--out", str(tmp_path / "r"), "--network", str(DEMO_NETWORK)])
+    assert res.exit_code == 0, res.output
+    assert DEMO_NETWORK.name in (tmp_path / "r" / "config.toml").read_text(encoding="utf-8")
+
+
+def test_review_refuses_a_network_that_does_not_cover_the_council(tmp_path: Path) -> None:
+    from geosuff.inputs import DEMO_NETWORK
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "d", seed=5, n_children=30)
+    text = syn.config.read_text(encoding="utf-8").replace('travel = "estimate"', 'travel = "road"')
+    text = text.replace("[inputs]\n", f'[inputs]\nnetwork = "{DEMO_NETWORK.as_posix()}"\n')
+    syn.config.write_text(text, encoding="utf-8")
+    res = runner.invoke(app, ["review", str(syn.config)])
+    assert res.exit_code != 0
+    out = " ".join(res.output.split())
+    assert "does not cover" in out and DEMO_NETWORK.name in out and "extent" in out
+    assert "Geofabrik" in out and 'travel = "estimate"' in out
+    assert "Traceback" not in out
+    assert not (tmp_path / "d" / "outputs").exists()

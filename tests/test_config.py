@@ -102,3 +102,32 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 def test_config_errors_are_value_errors() -> None:
     with pytest.raises(ValueError):
         scenario_from_dict({"council": "E06000017"})
+
+
+NO_NETWORK = """
+council = "E06000047"
+[inputs]
+placements = "placements.csv"
+sites = "sites.csv"
+"""
+
+
+def test_travel_defaults_to_road_and_is_validated(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, MINIMAL)).analysis.travel == "road"
+    with pytest.raises(ConfigError, match=r"\[analysis\] travel"):
+        load_config(_write(tmp_path, MINIMAL + '[analysis]\ntravel = "crow"\n'))
+
+
+def test_network_may_be_omitted_only_with_estimated_travel(tmp_path: Path) -> None:
+    from geosuff.config import road_times, travel_phrase
+
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, NO_NETWORK))
+    msg = str(err.value) + " " + str(getattr(err.value, "fix", ""))
+    assert "[inputs] network" in msg and 'travel = "estimate"' in msg and "Geofabrik" in msg
+    sc = load_config(_write(tmp_path, NO_NETWORK + '[analysis]\ntravel = "estimate"\n'))
+    assert sc.inputs.network is None and not road_times(sc)
+    assert travel_phrase(sc) == "estimated"
+    assert travel_phrase(load_config(_write(tmp_path, MINIMAL))) == "by road"
+    # a network given but travel = "estimate": still estimated
+    assert not road_times(load_config(_write(tmp_path, MINIMAL + '[analysis]\ntravel = "estimate"\n')))

@@ -244,3 +244,23 @@ def test_demo_indicators_match_the_dfe_figures_it_was_made_from(demo_results) ->
         assert f"Candidate {cid}" in mp and "CHOSEN" in mp
     for cid in demo_results.candidates["candidate_id"]:
         assert str(cid) in html and f"Candidate {cid}" in mp
+
+
+def test_estimated_travel_run_labels_minutes_estimated_not_by_road(tmp_path) -> None:
+    """A council without a road network: travel = "estimate", and the published labels say so."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "in", seed=4, n_children=80)
+    res = run(load_config(syn.config))
+    out = res.scenario.output.dir
+    assert out == (tmp_path / "in" / "outputs" / "E06000047").resolve()
+    assert res.measures.loc[res.measures["road_minutes"].notna(), "road_estimated"].all()
+    assert (res.gap_areas["minutes_source"].isin(["straight-line estimate", ""])).all()
+    report = (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "by road" not in report and "by road" not in page
+    assert "min estimated" in report and "Minutes (estimated)" in report
+    assert "Estimated, not measured on roads" in report
+    assert "Road minutes" not in report

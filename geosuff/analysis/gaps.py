@@ -807,6 +807,7 @@ def gap_areas(
     name_col: str | None = None,
     only_gaps: bool = False,
     aggregate: bool = True,
+    minutes_source: str = "road",
 ) -> gpd.GeoDataFrame:
     """Areas that children placed far away come from, what they need, and whether provision is near.
 
@@ -872,6 +873,9 @@ def gap_areas(
     aggregate : bool, default True
         Merge small areas below ``min_count`` into their parent areas (level 2); False gives
         small areas only.
+    minutes_source : str, default "road"
+        How ``area_minutes_to_type`` was measured ("road", or "straight-line estimate" when the
+        run had no road network); recorded in ``minutes_source`` and the evidence text.
 
     Returns
     -------
@@ -916,7 +920,7 @@ def gap_areas(
     if area_minutes_to_type is not None:
         mins_table = area_minutes_to_type.copy()
         mins_table.index = mins_table.index.astype(str)
-        source = "road"
+        source = minutes_source
     elif sites is not None:
         mins_table = minutes_to_types_crow_fly(areas, sites, crow_fly_kph=crow_fly_kph)
         source = f"straight-line estimate at {crow_fly_kph:g} km/h"

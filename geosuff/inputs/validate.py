@@ -232,6 +232,8 @@ def issues_frame(issues: Sequence[Issue]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # Road network extent
 # ----------------------------------------------------------------------------------------------
+#: Below this share of the council's area inside the network's extent, the network does not cover it.
+NETWORK_MIN_COVER = 0.01
 _WGS_TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
 
 
@@ -461,10 +463,13 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
             issues.append(_fatal(Path(path).name, err))
 
     # road network
-    if check_network:
+    if check_network and (scenario.analysis.travel == "estimate" or inp.network is None):
+        checked.append("network: none used ([analysis] travel = \"estimate\"): travel times are straight-line estimates")
+    elif check_network and inp.network is not None:
+        network_path = Path(inp.network)
         try:
-            box = network_extent(inp.network)
-            net = Path(inp.network).name
+            box = network_extent(network_path)
+            net = network_path.name
             if box is None:
                 issues.append(Issue(net, None, None, None, f"The network file {net} holds no nodes.", "error", "network.empty"))
             else:
@@ -482,7 +487,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                         pname = loaded["placements"].path.name if loaded["placements"].path else "placements"
                         issues.append(Issue(pname, None, "HOME_POST", None, f"{k} home location(s) are outside the road network {net}; their road travel times will be estimated from the straight line (the DfE distance is unaffected)", "warning", "location.home_outside_network"))
         except Exception as err:  # noqa: BLE001
-            issues.append(_fatal(Path(inp.network).name, err))
+            issues.append(_fatal(network_path.name, err))
 
     # cross-checks
     if "placements" in loaded:
@@ -500,6 +505,44 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
     return ValidationReport(issues_frame(issues), loaded, rec, checked, f"{src}council {council} {council_name if council_name != council else ''}".strip())
 
 
+def _extent_text(box: tuple[float, float, float, float]) -> str:
+    return f"{box[0] / 1000:.0f}-{box[2] / 1000:.0f} km E, {box[1] / 1000:.0f}-{box[3] / 1000:.0f} km N"
+
+
+def require_network_coverage(network: str | Path, boundaries: Boundaries, council: str, council_name: str = "") -> float:
+    """Raise :class:`InputFileError` unless the road network file covers the council.
+
+    The same test as ``validate``'s ``network.wrong_area`` error: a network whose extent holds
+    (almost) none of the council's area would leave every point off the network. Returns the
+    share of the council's area inside the network's extent (1.0 when it cannot be measured).
+    """
+    import shapely
+
+    p = Path(network)
+    box = network_extent(p)
+    name = council_name or council
+    fix = (
+        "Supply a road network covering the council: a Geofabrik county extract "
+        "(https://download.geofabrik.de/europe/united-kingdom/england.html) for the county holding it, "
+        "as [inputs] network; or set [analysis] travel = \"estimate\" to use straight-line estimates of travel time."
+    )
+    if box is None:
+        raise InputFileError(f"The network file {p} holds no nodes, so it cannot cover {council} {name}.", fix=fix)
+    if council not in set(boundaries.gdf["code"]):
+        return 1.0
+    geom = boundaries.geometry(council)
+    if geom.area <= 0:
+        return 1.0
+    inside = float(shapely.intersection(geom, shapely.box(*box)).area / geom.area)
+    if inside < NETWORK_MIN_COVER:
+        raise InputFileError(
+            f"The road network {p} does not cover the council {council} {name}: its extent is "
+            f"{_extent_text(box)}, which holds {inside:.0%} of the council; every travel time would be a straight-line estimate.",
+            fix=fix,
+        )
+    return inside
+
+
 def _council_coverage(boundaries: Boundaries, council: str, council_name: str, box: tuple[float, float, float, float], net: str) -> list[Issue]:
     import shapely
 
@@ -508,7 +551,7 @@ def _council_coverage(boundaries: Boundaries, council: str, council_name: str, b
     if area <= 0:
         return []
     inside = shapely.intersection(geom, shapely.box(*box)).area / area
-    if inside < 0.01:
+    if inside < NETWORK_MIN_COVER:
         return [Issue(net, None, None, None, f"The network file {net} does not cover the council {council} {council_name} at all.", "error", "network.wrong_area")]
     if inside < 0.95:
         return [Issue(net, None, None, None, f"The network file {net} covers only {inside:.0%} of {council_name}; travel times elsewhere will be estimated.", "warning", "network.partial")]

@@ -59,6 +59,7 @@ from pyproj import Transformer
 
 from geosuff import __version__
 from geosuff._io import atomic_write_text
+from geosuff.config import road_times, travel_phrase
 from geosuff.publication import disclosure as dc
 from geosuff.reference import BNG, WGS84
 
@@ -456,7 +457,7 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
     local = results.scenario.analysis.local_minutes
     names = []
     for mins in sorted(g["_min"].dropna().unique()):
-        name = f"{LAYER_CATCHMENT_PREFIX}within {mins:g} min by road"
+        name = f"{LAYER_CATCHMENT_PREFIX}within {mins:g} min {travel_phrase(results.scenario)}"
         names.append(name)
         fg = folium.FeatureGroup(name=name, show=bool(math.isclose(mins, local)))
         sub = g[g["_min"] == mins]
@@ -468,7 +469,8 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
             tooltip=folium.GeoJsonTooltip(["type_label", "minutes_label", "area_km2"], aliases=["Served by", "Within", "Area (km²)"]),
         ).add_to(fg)
         fg.add_to(m)
-    legend.append((names, _section("Catchments", '<div class="gs-note">Area reachable by road within the threshold from the nearest site of each type (outline colour = site type). One layer per threshold.</div>', "catchments")))
+    how = "by road" if road_times(results.scenario) else "(estimated from the straight line)"
+    legend.append((names, _section("Catchments", f'<div class="gs-note">Area reachable {how} within the threshold from the nearest site of each type (outline colour = site type). One layer per threshold.</div>', "catchments")))
     return True
 
 
@@ -539,7 +541,7 @@ def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list
             f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j)}</div>'
             for j, c in enumerate(colours)
         )
-        legend.append((time_names, _section("Road minutes to the nearest site", items + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells; coloured in threshold bands.</div>', "access")))
+        legend.append((time_names, _section("Road minutes to the nearest site" if road_times(results.scenario) else "Minutes to the nearest site (estimated)", items + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells; coloured in threshold bands.</div>', "access")))
     for units, names in other.items():
         legend.append((names, _section(units.capitalize(), other_legend[units] + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells.</div>', "raster-other")))
     return bool(time_names or other)
@@ -566,7 +568,7 @@ def _add_area_access(m: folium.Map, results: Results, legend: list[tuple[list[st
     edges = [0.0, *breaks]
     items = "".join(f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j, unit="")}</div>' for j, c in enumerate(colours))
     minutes = results.scenario.analysis.local_minutes
-    legend.append(([LAYER_ACCESS_AREAS], _section("Places per 1,000 children", items + f'<div class="gs-note">Two-step floating catchment, {minutes:g} min by road.</div>', "areas")))
+    legend.append(([LAYER_ACCESS_AREAS], _section("Places per 1,000 children", items + f'<div class="gs-note">Two-step floating catchment, {minutes:g} min {travel_phrase(results.scenario)}.</div>', "areas")))
     return True
 
 

@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from geosuff import __version__
 from geosuff._io import atomic_write_text
+from geosuff.config import road_times, travel_phrase
 from geosuff.publication import charts
 from geosuff.publication import disclosure as dc
 
@@ -169,7 +170,7 @@ def report_context(results: Results, published: Published | None = None) -> dict
     }
     ctx["dfe_table"] = _dfe_table(pub)
     ctx["indicator_tables"] = [(title, _indicator_table(pub, key, results)) for key, title in (("place_group", "By placement type"), ("age_band", "By age band"), ("uasc", "Unaccompanied asylum-seeking children"))]
-    ctx["sensitivity_table"] = _sensitivity_table(pub)
+    ctx["sensitivity_table"] = _sensitivity_table(pub, estimated=not road_times(results.scenario))
     ctx["chart_types"] = Markup(_chart_by_type(pub, results))
     ctx["chart_bands"] = Markup(_chart_bands(pub))
     ctx["chart_trend"] = Markup(_chart_trend(results, heads))
@@ -225,7 +226,7 @@ def _indicator_table(pub: Published, key: str, results: Results) -> dict[str, An
         rows.append(row)
     cols = ["Group", "Children", f"Over {a.far_miles:g} miles", "%", "Distance not known", "Inside the council", "%", "Outside, not in an adjoining LA"]
     if have_minutes:
-        cols += [f"Within {a.local_minutes:g} min by road", "%"]
+        cols += [f"Within {a.local_minutes:g} min {travel_phrase(results.scenario)}", "%"]
     numeric = [False] + [True] * (len(cols) - 1)
     note = f"Percentages are of all children in the row. Target: {a.local_target:.0%} placed inside the council."
     return _table(cols, rows, note=note, numeric=numeric, total_last=len(df) > 1, wide=True)
@@ -253,11 +254,12 @@ def _dfe_table(pub: Published) -> dict[str, Any] | None:
     return _table(cols, rows, note=note, numeric=[False, False] + [True] * 7, wide=True)
 
 
-def _sensitivity_table(pub: Published) -> dict[str, Any] | None:
+def _sensitivity_table(pub: Published, *, estimated: bool = False) -> dict[str, Any] | None:
     s = pub.sensitivity
     if s is None or len(s) == 0:
         return None
-    rows = [[str(r.measure).capitalize(), f"{float(r.threshold):g} {r.unit}", r.n_within, _pct_text(r.pct_within), r.n_not_known] for r in s.itertuples(index=False)]
+    est = estimated
+    rows = [[_measure_label(str(r.measure), estimated=est), f"{float(r.threshold):g} {r.unit}", r.n_within, _pct_text(r.pct_within), r.n_not_known] for r in s.itertuples(index=False)]
     note = "Children within each line (cumulative). Figures that would let a reader work out a small group (for example by subtracting two lines) are shown as c."
     return _table(["Measure", "Line", "Children within", "%", "Not known"], rows, note=note, numeric=[False, False, True, True, True])
 
@@ -286,13 +288,20 @@ def _gap_table(pub: Published) -> dict[str, Any] | None:
     return _table(cols, rows, numeric=[True, False, False, False, False, False, True, False], wide=True)
 
 
+def _measure_label(measure: str, *, estimated: bool) -> str:
+    """A sensitivity measure as a table label; road minutes say "estimated" without a network."""
+    if estimated and measure == "road minutes":
+        return "Minutes (estimated)"
+    return measure.capitalize()
+
+
 def _gap_note(results: Results) -> str:
     a = results.scenario.analysis
     mc = results.scenario.disclosure.min_count
     return (
         f"A gap area is a home area of children placed more than {a.far_miles:g} miles away for "
         f"which no site of a type that serves their needs, with spare places, is within "
-        f"{a.local_minutes:g} minutes by road. Home areas are LSOAs; LSOAs with fewer than {mc} "
+        f"{a.local_minutes:g} minutes {travel_phrase(results.scenario)}. Home areas are LSOAs; LSOAs with fewer than {mc} "
         f"such children are grouped into their MSOA, and areas still below {mc} are not listed. "
         f"Counts are given as bands only, and a need is named only where at least {mc} of the "
         f"area's children have it."
@@ -551,11 +560,11 @@ def _method(results: Results) -> dict[str, Any]:
     items = [
         ("DfE distance measure", f"Straight line between the grid references of the home and placement postcodes, in miles rounded to one decimal (km / 1.6093); 'over {a.far_miles:g} miles' when the rounded distance is greater than {a.far_miles:g}. Unknown postcodes count as 'not known'."),
         ("Inside / outside", "Upper-tier LA containing the placement postcode compared with the responsible council; 'adjoining' LAs share a boundary (within 500 m on generalised boundaries)."),
-        ("Road travel time", _speeds_text(results) + f" Catchment thresholds {', '.join(f'{m:g}' for m in a.minutes)} minutes; 'local' is {a.local_minutes:g} minutes; access rasters have {a.raster_cell_m:g} m cells."),
+        ("Road travel time" if road_times(sc) else "Travel time (estimated)", _speeds_text(results) + f" Catchment thresholds {', '.join(f'{m:g}' for m in a.minutes)} minutes; 'local' is {a.local_minutes:g} minutes; access rasters have {a.raster_cell_m:g} m cells."),
         ("Gap areas", _gap_note(results)),
         ("Candidate scores", "Each component is scored 0-1 (1 = best): children placed far away who could come home to the property (within its places), child population newly within reach of a suitable site, access to services, and a penalty for clustering near existing homes. The total weights them as configured. The best set of properties is chosen together with an exact optimiser (HiGHS mixed-integer programme), not one at a time; the greedy answer is given for comparison."),
         ("Disclosure control", f"Counts from 1 to {sc.disclosure.min_count - 1} children are shown as 'c'. Every count in this report, the map and the published tables is checked together, so that no withheld figure can be worked out from the others (by subtraction, or from several tables at once); further figures are withheld where needed. Percentages are withheld where their count is. Areas show bands, and a need is named only where at least {sc.disclosure.min_count} children have it. No child's id, postcode or location appears in this report or the map; provision sites are shown on the map at the centre of their 1 km grid square."),
-        ("Road graph", _graph_text(gm)),
+        ("Road graph", _graph_text(gm) if road_times(sc) else "none (travel times estimated from the straight line)."),
         ("Data vintages", "Postcodes: ONSPD / Code-Point Open as configured (shipped fallback: Code-Point Open 2014 for Rutland and a packaged ONSPD extract); LSOA 2011 population aged 0-17: ONS mid-2020; LA boundaries: ONS upper-tier LAs April 2023 (generalised); DfE statistics: children looked after in England 2021-2025."),
     ]
     return {"items": items, "timings": ", ".join(f"{k} {v:.1f} s" for k, v in (results.timings or {}).items()) or "not recorded"}
@@ -563,6 +572,12 @@ def _method(results: Results) -> dict[str, Any]:
 
 def _speeds_text(results: Results) -> str:
     """Road speeds in plain English, from the run's settings."""
+    if not road_times(results.scenario):
+        return (
+            "Estimated, not measured on roads: no road network was used ([analysis] travel = \"estimate\"), so every "
+            "travel time is the straight-line distance times a circuity factor, at a fallback speed. Supply an "
+            "OpenStreetMap extract covering the council as [inputs] network for road travel times."
+        )
     try:
         from geosuff.config import sections as gs
 
