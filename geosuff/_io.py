@@ -75,7 +75,9 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:

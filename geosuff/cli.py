@@ -24,9 +24,13 @@ from geosuff._errors import GeosuffError
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help=escape("geosuff: catchments, placement-distance gaps and site selection for the sufficiency duty."),
+    help=escape(
+        "geosuff: catchments, placement-distance gaps and site selection for the sufficiency duty."
+    ),
     pretty_exceptions_enable=False,
 )
+
+
 def _h(text: str) -> str:
     """Help text with its square brackets kept (typer renders help through rich markup)."""
     return escape(text)
@@ -52,8 +56,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     debug: bool = typer.Option(False, "--debug", help=_h("Show tracebacks and debug logging.")),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help=_h("Show progress messages from each stage.")),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help=_h("Show the version.")),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help=_h("Show progress messages from each stage.")
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help=_h("Show the version.")
+    ),
 ) -> None:
     _STATE["debug"] = debug
     level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
@@ -71,20 +79,33 @@ def _guard(fn: Callable[[], Any]) -> Any:
     except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
         if _STATE["debug"]:
             raise
-        console.print(f"[bold red]Error:[/] {_e(err.strerror)}: {_e(err.filename)}. Check the path and that you can read it.")
+        console.print(
+            f"[bold red]Error:[/] {_e(err.strerror)}: {_e(err.filename)}. Check the path and that you can read it."
+        )
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        console.print("Interrupted: no partial output files were left (outputs are written atomically).")
+        console.print(
+            "Interrupted: no partial output files were left (outputs are written atomically)."
+        )
         raise typer.Exit(130) from None
     except Exception as err:  # unexpected: a bug, not bad input
         if _STATE["debug"]:
             raise
-        console.print(f"[bold red]Unexpected error ({type(err).__name__}):[/] {_e(err)}. Run again with --debug and report the traceback.")
+        console.print(
+            f"[bold red]Unexpected error ({type(err).__name__}):[/] {_e(err)}. Run again with --debug and report the traceback."
+        )
         raise typer.Exit(1) from None
 
 
 def _progress_runner(title: str) -> tuple[Progress, Callable[[str, int, int], None]]:
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console, transient=False)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     task = progress.add_task(title, total=7)
 
     def update(stage: str, i: int, n: int) -> None:
@@ -95,7 +116,9 @@ def _progress_runner(title: str) -> tuple[Progress, Callable[[str, int, int], No
 
 def _print_summary(results: Any, started: float) -> None:
     out = results.out_dir
-    out_console.print(f"\n[bold green]Done[/] in {time.perf_counter() - started:.0f} s. Outputs in [bold]{_e(out)}[/]:")
+    out_console.print(
+        f"\n[bold green]Done[/] in {time.perf_counter() - started:.0f} s. Outputs in [bold]{_e(out)}[/]:"
+    )
     for name in ("report.html", "map.html", "geosuff.gpkg"):
         if name in results.files:
             out_console.print(f"  {_e(results.files[name])}")
@@ -123,20 +146,36 @@ def _run_with_progress(title: str, fn: Callable[[Callable[[str, int, int], None]
 # ----------------------------------------------------------------------------------------------
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("outputs"), "--out", help=_h("Root output folder; results go to OUT/<council>/.")),
-    council: str = typer.Option("E06000017", help=_h("Council (GSS code) for the synthetic demo; Rutland ships its road network.")),
+    out: Path = typer.Option(
+        Path("outputs"), "--out", help=_h("Root output folder; results go to OUT/<council>/.")
+    ),
+    council: str = typer.Option(
+        "E06000017",
+        help=_h("Council (GSS code) for the synthetic demo; Rutland ships its road network."),
+    ),
     seed: int = typer.Option(2026, help=_h("Random seed of the synthetic cohort.")),
 ) -> None:
     """Generate the SYNTHETIC Rutland demo and run the whole gap review on it."""
     from geosuff.pipeline import run_demo
 
     started = time.perf_counter()
-    res = _guard(lambda: _run_with_progress("demo", lambda upd: run_demo(out, council=council, seed=seed, progress=upd)))
+    res = _guard(
+        lambda: _run_with_progress(
+            "demo", lambda upd: run_demo(out, council=council, seed=seed, progress=upd)
+        )
+    )
     _print_summary(res, started)
 
 
 @app.command()
-def review(config: Path = typer.Argument(..., help=_h("Scenario TOML file.")), restricted: bool = typer.Option(False, "--restricted", help=_h("Also write OFFICIAL-SENSITIVE record-level tables (internal use only)."))) -> None:
+def review(
+    config: Path = typer.Argument(..., help=_h("Scenario TOML file.")),
+    restricted: bool = typer.Option(
+        False,
+        "--restricted",
+        help=_h("Also write OFFICIAL-SENSITIVE record-level tables (internal use only)."),
+    ),
+) -> None:
     """Run the whole pipeline on a scenario: catchments, gaps, site scoring, map and report."""
     from geosuff.config import load_config
     from geosuff.pipeline import run
@@ -171,23 +210,55 @@ def validate(config: Path = typer.Argument(..., help=_h("Scenario TOML file.")))
 
 @app.command()
 def synth(
-    out: Path = typer.Option(Path("outputs/synthetic"), "--out", help=_h("Folder for the synthetic files.")),
+    out: Path = typer.Option(
+        Path("outputs/synthetic"), "--out", help=_h("Folder for the synthetic files.")
+    ),
     council: str = typer.Option("E06000017", help=_h("Council GSS code.")),
     seed: int = typer.Option(2026, help=_h("Random seed.")),
-    n: int = typer.Option(0, "--n", help=_h("Number of children (default: the council's DfE count at 31 March).")),
+    n: int = typer.Option(
+        0, "--n", help=_h("Number of children (default: the council's DfE count at 31 March).")
+    ),
     candidates: int = typer.Option(12, help=_h("Number of candidate council properties.")),
+    network_file: Path | None = typer.Option(
+        None,
+        "--network",
+        help=_h(
+            "OSM road network covering the council (default: the shipped one for Rutland; none for other councils, whose road times are then straight-line estimates)."
+        ),
+    ),
 ) -> None:
     """Write a SYNTHETIC council dataset calibrated to DfE statistics (placements, sites, candidates, config)."""
-    from geosuff.synth import synthesise
+    from geosuff.synth import NO_NETWORK_NOTE, synthesise
 
-    res = _guard(lambda: synthesise(council, out, seed=seed, n_children=n or None, n_candidates=candidates))
-    out_console.print(f"Wrote SYNTHETIC data for {_e(council)} ({res.n_children} children) to {_e(res.folder)}; run it with: geosuff review {_e(res.config)}")
+    res = _guard(
+        lambda: synthesise(
+            council,
+            out,
+            seed=seed,
+            n_children=n or None,
+            n_candidates=candidates,
+            network=network_file,
+        )
+    )
+    out_console.print(
+        f"Wrote SYNTHETIC data for {_e(council)} ({res.n_children} children) to {_e(res.folder)}; run it with: geosuff review {_e(res.config)}"
+    )
+    if res.network is None:
+        out_console.print(
+            _e(
+                f"{NO_NETWORK_NOTE} Give --network FILE (e.g. a Geofabrik county extract covering the council) for road times."
+            )
+        )
 
 
 @app.command()
 def network(
     osm_file: Path = typer.Argument(..., help=_h("OSM file (.osm.pbf, .osm, .osm.bz2).")),
-    out: Path = typer.Option(..., "--out", help=_h("GraphML file to write (osmnx-compatible: edge length m, travel_time s).")),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help=_h("GraphML file to write (osmnx-compatible: edge length m, travel_time s)."),
+    ),
 ) -> None:
     """Build the drive graph from an OSM file and export it as GraphML."""
     from geosuff import network as net
@@ -204,27 +275,45 @@ def network(
 @app.command()
 def traveltime(
     network_file: Path = typer.Option(..., "--network", help=_h("OSM file.")),
-    from_csv: Path = typer.Option(..., "--from", help=_h("Origins CSV: id + lon/lat, easting/northing or postcode.")),
+    from_csv: Path = typer.Option(
+        ..., "--from", help=_h("Origins CSV: id + lon/lat, easting/northing or postcode.")
+    ),
     to_csv: Path = typer.Option(..., "--to", help=_h("Destinations CSV: id + location.")),
-    out: Path = typer.Option(..., "--out", help=_h("Output CSV: from_id,to_id,minutes,km,estimated,reason.")),
-    max_minutes: float | None = typer.Option(None, "--max-minutes", help=_h("Leave pairs beyond this many minutes empty.")),
-    postcodes: Path | None = typer.Option(None, "--postcodes", help=_h("Postcode lookup (ONSPD/Code-Point) for postcode columns.")),
+    out: Path = typer.Option(
+        ..., "--out", help=_h("Output CSV: from_id,to_id,minutes,km,estimated,reason.")
+    ),
+    max_minutes: float | None = typer.Option(
+        None, "--max-minutes", help=_h("Leave pairs beyond this many minutes empty.")
+    ),
+    postcodes: Path | None = typer.Option(
+        None, "--postcodes", help=_h("Postcode lookup (ONSPD/Code-Point) for postcode columns.")
+    ),
 ) -> None:
     """Travel-time (OD) matrix between two point files, long format, one row per pair."""
     from geosuff import routing as tt
     from geosuff.publication import files as outputs
 
-    df = _guard(lambda: tt.od_table_from_files(network_file, from_csv, to_csv, postcodes=postcodes, max_minutes=max_minutes))
+    df = _guard(
+        lambda: tt.od_table_from_files(
+            network_file, from_csv, to_csv, postcodes=postcodes, max_minutes=max_minutes
+        )
+    )
     outputs.write_csv(out, df)
-    out_console.print(f"Wrote {_e(out)}: {len(df)} pairs ({int(df['minutes'].isna().sum())} without a time).")
+    out_console.print(
+        f"Wrote {_e(out)}: {len(df)} pairs ({int(df['minutes'].isna().sum())} without a time)."
+    )
 
 
 @app.command()
 def catchments(
     network_file: Path = typer.Option(..., "--network", help=_h("OSM file.")),
-    sites: Path = typer.Option(..., "--sites", help=_h("Sites CSV: site_id, type, places and a location.")),
+    sites: Path = typer.Option(
+        ..., "--sites", help=_h("Sites CSV: site_id, type, places and a location.")
+    ),
     minutes: str = typer.Option("15,30,45,60", "--minutes", help=_h("Comma-separated thresholds.")),
-    out: Path = typer.Option(..., "--out", help=_h("GeoPackage to write (one polygon per site and threshold).")),
+    out: Path = typer.Option(
+        ..., "--out", help=_h("GeoPackage to write (one polygon per site and threshold).")
+    ),
 ) -> None:
     """Catchment polygons (true road shape) for each site and threshold."""
     from geosuff.pipeline import catchments_from_files
@@ -233,11 +322,15 @@ def catchments(
         try:
             mins = [float(m) for m in minutes.split(",") if m.strip()]
         except ValueError:
-            raise GeosuffError(f"--minutes must be numbers separated by commas (got {minutes!r}).") from None
+            raise GeosuffError(
+                f"--minutes must be numbers separated by commas (got {minutes!r})."
+            ) from None
         return catchments_from_files(network_file, sites, mins, out)
 
     res = _guard(go)
-    out_console.print(f"Wrote {_e(out)}" + (f": {len(res)} polygons." if hasattr(res, "__len__") else "."))
+    out_console.print(
+        f"Wrote {_e(out)}" + (f": {len(res)} polygons." if hasattr(res, "__len__") else ".")
+    )
 
 
 @app.command()
@@ -248,11 +341,29 @@ def gaps(config: Path = typer.Argument(..., help=_h("Scenario TOML file."))) -> 
 
 @app.command()
 def distances(
-    placements: Path = typer.Option(..., "--placements", help=_h("SSDA903 episodes CSV/XLSX (CHILD, HOME_POST, PL_POST, PLACE).")),
-    postcodes: Path | None = typer.Option(None, "--postcodes", help=_h("Postcode lookup (ONSPD/Code-Point); default the packaged ONSPD.")),
-    council: str = typer.Option(..., "--council", help=_h("Responsible LA GSS code, e.g. E06000017.")),
-    out: Path = typer.Option(..., "--out", help=_h("CSV to write: every input row with dfe_miles, dfe_category, far, inside_la, placement_la, reason.")),
-    network_file: Path | None = typer.Option(None, "--network", help=_h("OSM file: also add road minutes and km.")),
+    placements: Path = typer.Option(
+        ...,
+        "--placements",
+        help=_h("SSDA903 episodes CSV/XLSX (CHILD, HOME_POST, PL_POST, PLACE)."),
+    ),
+    postcodes: Path | None = typer.Option(
+        None,
+        "--postcodes",
+        help=_h("Postcode lookup (ONSPD/Code-Point); default the packaged ONSPD."),
+    ),
+    council: str = typer.Option(
+        ..., "--council", help=_h("Responsible LA GSS code, e.g. E06000017.")
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help=_h(
+            "CSV to write: every input row with dfe_miles, dfe_category, far, inside_la, placement_la, reason."
+        ),
+    ),
+    network_file: Path | None = typer.Option(
+        None, "--network", help=_h("OSM file: also add road minutes and km.")
+    ),
     far_miles: float = typer.Option(20.0, "--far-miles", help=_h("The DfE distance line.")),
 ) -> None:
     """Per-child DfE distance measures for the SSDA903 return (record-level: OFFICIAL-SENSITIVE)."""
@@ -278,11 +389,16 @@ def distances(
     res = _guard(go)
     outputs.write_csv(out, res)
     n_far = int(distance.far_mask(res).sum())
-    out_console.print(f"Wrote {_e(out)}: {len(res)} rows; {n_far} over {far_miles:g} miles. This file is record-level personal data (OFFICIAL-SENSITIVE).")
+    out_console.print(
+        f"Wrote {_e(out)}: {len(res)} rows; {n_far} over {far_miles:g} miles. This file is record-level personal data (OFFICIAL-SENSITIVE)."
+    )
 
 
 @app.command()
-def sites(config: Path = typer.Argument(..., help=_h("Scenario TOML file.")), k: int = typer.Option(0, "--k", help=_h("Number of sites to choose (overrides [siting] k)."))) -> None:
+def sites(
+    config: Path = typer.Argument(..., help=_h("Scenario TOML file.")),
+    k: int = typer.Option(0, "--k", help=_h("Number of sites to choose (overrides [siting] k).")),
+) -> None:
     """Score candidate properties and choose the best k together (whole pipeline)."""
     from geosuff.config import load_config
     from geosuff.pipeline import run
@@ -297,13 +413,32 @@ def sites(config: Path = typer.Argument(..., help=_h("Scenario TOML file.")), k:
 
     res = _guard(lambda: _run_with_progress("sites", go))
     if res.candidates is not None and "rank" in res.candidates:
-        cols = [c for c in ("rank", "candidate_id", "use", "places", "total", "chosen", "ineligible_reason") if c in res.candidates]
+        cols = [
+            c
+            for c in (
+                "rank",
+                "candidate_id",
+                "use",
+                "places",
+                "total",
+                "chosen",
+                "ineligible_reason",
+            )
+            if c in res.candidates
+        ]
         from rich.table import Table
 
         ranked = res.candidates.sort_values(["rank", "candidate_id"], na_position="last")[cols]
-        t = Table(title="Candidate properties, ranked (every component: report.html, tables/candidates_ranked.csv)", title_justify="left")
+        t = Table(
+            title="Candidate properties, ranked (every component: report.html, tables/candidates_ranked.csv)",
+            title_justify="left",
+        )
         for c in cols:
-            t.add_column(c.replace("_", " "), justify="right" if c in {"rank", "places", "total"} else "left", overflow="fold")
+            t.add_column(
+                c.replace("_", " "),
+                justify="right" if c in {"rank", "places", "total"} else "left",
+                overflow="fold",
+            )
         for r in ranked.itertuples(index=False):
             cells = []
             for c, v in zip(cols, r, strict=True):

@@ -113,13 +113,17 @@ class RoadGraph:
         return cls(
             x=x,
             y=y,
-            osmid=np.arange(x.shape[0], dtype=np.int64) if osmid is None else np.asarray(osmid, dtype=np.int64),
+            osmid=np.arange(x.shape[0], dtype=np.int64)
+            if osmid is None
+            else np.asarray(osmid, dtype=np.int64),
             u=u,
             v=v,
             length_m=length,
             time_s=t,
             speed_kph=speed,
-            highway=np.full(u.shape[0], "", dtype=object) if highway is None else np.asarray(highway, dtype=object),
+            highway=np.full(u.shape[0], "", dtype=object)
+            if highway is None
+            else np.asarray(highway, dtype=object),
             meta=dict(meta or {}),
         )
 
@@ -181,11 +185,29 @@ DRIVABLE_HIGHWAYS = frozenset(
 #: car-park aisles, private driveways, back alleys, drive-throughs and emergency-only links.
 #: Sites reached by such roads are joined to the network by the snapping access leg instead.
 EXCLUDED_SERVICE = frozenset(
-    {"parking_aisle", "driveway", "alley", "drive-through", "emergency_access", "parking", "private"}
+    {
+        "parking_aisle",
+        "driveway",
+        "alley",
+        "drive-through",
+        "emergency_access",
+        "parking",
+        "private",
+    }
 )
 #: Access values (``motorcar`` > ``motor_vehicle`` > ``vehicle`` > ``access``) that exclude a way.
 EXCLUDED_ACCESS = frozenset(
-    {"no", "private", "agricultural", "forestry", "emergency", "military", "psv", "bus", "use_sidepath"}
+    {
+        "no",
+        "private",
+        "agricultural",
+        "forestry",
+        "emergency",
+        "military",
+        "psv",
+        "bus",
+        "use_sidepath",
+    }
 )
 _ONEWAY_FORWARD = frozenset({"yes", "true", "1"})
 _ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
@@ -272,8 +294,6 @@ def parse_maxspeed(value: str | None, *, highway: str | None = None) -> float | 
     return None
 
 
-
-
 def load_speed_table(path: str | Path | None = None) -> dict[str, float]:
     """Read a highway-class speed table (km/h per OSM ``highway`` value).
 
@@ -323,7 +343,9 @@ def calibrate_speeds(base_kph: np.ndarray, speeds: SpeedSettings) -> np.ndarray:
     """Apply the congestion calibration of ``speeds`` to base speeds (km/h)."""
     base = np.minimum(np.asarray(base_kph, dtype=np.float64), MAX_SPEED_KPH)
     factor = np.where(
-        base <= speeds.urban_limit_kph + 1e-9, speeds.urban_congestion_factor, speeds.congestion_factor
+        base <= speeds.urban_limit_kph + 1e-9,
+        speeds.urban_congestion_factor,
+        speeds.congestion_factor,
     )
     return np.maximum(base * factor, speeds.min_speed_kph)
 
@@ -388,7 +410,9 @@ def _way_directions(tags: Any, hw: str) -> tuple[bool, bool]:
     return True, True
 
 
-def _way_base_speeds(tags: Any, hw: str, table: dict[str, float], use_maxspeed: bool) -> tuple[float, float]:
+def _way_base_speeds(
+    tags: Any, hw: str, table: dict[str, float], use_maxspeed: bool
+) -> tuple[float, float]:
     """Base (uncalibrated) speed in km/h, forward and backward."""
     default = table.get(hw, table.get("road", 30.0))
     if not use_maxspeed:
@@ -474,9 +498,7 @@ def largest_strong_component(graph: RoadGraph) -> RoadGraph:
     n = graph.n_nodes
     if n == 0:
         return graph
-    adj = sp.csr_matrix(
-        (np.ones(graph.n_edges, dtype=np.int8), (graph.u, graph.v)), shape=(n, n)
-    )
+    adj = sp.csr_matrix((np.ones(graph.n_edges, dtype=np.int8), (graph.u, graph.v)), shape=(n, n))
     n_comp, labels = csgraph.connected_components(adj, directed=True, connection="strong")
     if n_comp == 1:
         return graph
@@ -522,7 +544,11 @@ def _graph_from_osm(path: Path, speeds: SpeedSettings, crs: str) -> RoadGraph:
     seg_a, seg_b, seg_way = seg_a[ok], seg_b[ok], seg_way[ok]
     dropped_missing = int((~valid).sum())
     if dropped_missing:
-        logger.info("%d way nodes have no location in %s (cut at the extract edge): skipped", dropped_missing, path.name)
+        logger.info(
+            "%d way nodes have no location in %s (cut at the extract edge): skipped",
+            dropped_missing,
+            path.name,
+        )
 
     used = np.concatenate([seg_a, seg_b])
     osmids, first, inverse = np.unique(refs[used], return_index=True, return_inverse=True)
@@ -767,7 +793,11 @@ def to_networkx(graph: RoadGraph) -> Any:
     ids = graph.osmid.tolist()
     G.add_nodes_from((i, {"x": xs[i], "y": ys[i], "osmid": ids[i]}) for i in range(graph.n_nodes))
     G.add_edges_from(
-        (int(a), int(b), {"length": float(L), "travel_time": float(t), "speed_kph": float(s), "highway": str(h)})
+        (
+            int(a),
+            int(b),
+            {"length": float(L), "travel_time": float(t), "speed_kph": float(s), "highway": str(h)},
+        )
         for a, b, L, t, s, h in zip(
             graph.u.tolist(),
             graph.v.tolist(),
@@ -805,7 +835,10 @@ def edges_gdf(graph: RoadGraph) -> Any:
     import shapely
 
     coords = np.stack(
-        [np.stack([graph.x[graph.u], graph.y[graph.u]], axis=1), np.stack([graph.x[graph.v], graph.y[graph.v]], axis=1)],
+        [
+            np.stack([graph.x[graph.u], graph.y[graph.u]], axis=1),
+            np.stack([graph.x[graph.v], graph.y[graph.v]], axis=1),
+        ],
         axis=1,
     )
     lines = shapely.linestrings(coords)

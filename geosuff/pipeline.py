@@ -24,7 +24,7 @@ import shapely
 
 from geosuff import __version__
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
-from geosuff.config import Scenario, load_config
+from geosuff.config import Scenario, load_config, road_times
 from geosuff.config import sections as settings
 from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
@@ -82,13 +82,33 @@ def load_inputs(scenario: Scenario) -> dict[str, Any]:
     boundaries.geometry(scenario.council)  # raises a clear error for an unknown council
     lookup = default_lookup(scenario.inputs.postcodes, fallback=scenario.inputs.use_onspd_fallback)
     ref = scenario.analysis.reference_date or default_reference_date()
-    placements = load_placements(scenario.inputs.placements, lookup=lookup, boundaries=boundaries, reference_date=ref)
+    placements = load_placements(
+        scenario.inputs.placements, lookup=lookup, boundaries=boundaries, reference_date=ref
+    )
     sites = load_sites(scenario.inputs.sites, lookup=lookup, boundaries=boundaries)
-    candidates = load_candidates(scenario.inputs.candidates, lookup=lookup, boundaries=boundaries, uses=scenario_uses(scenario.siting)) if scenario.inputs.candidates else None
-    return {"boundaries": boundaries, "lookup": lookup, "placements": placements, "sites": sites, "candidates": candidates, "reference_date": ref}
+    candidates = (
+        load_candidates(
+            scenario.inputs.candidates,
+            lookup=lookup,
+            boundaries=boundaries,
+            uses=scenario_uses(scenario.siting),
+        )
+        if scenario.inputs.candidates
+        else None
+    )
+    return {
+        "boundaries": boundaries,
+        "lookup": lookup,
+        "placements": placements,
+        "sites": sites,
+        "candidates": candidates,
+        "reference_date": ref,
+    }
 
 
-def neighbours_and_centres(council: str, boundaries: Boundaries) -> tuple[gpd.GeoDataFrame, dict[str, tuple[float, float]]]:
+def neighbours_and_centres(
+    council: str, boundaries: Boundaries
+) -> tuple[gpd.GeoDataFrame, dict[str, tuple[float, float]]]:
     """The LAs adjoining ``council`` and every LA's representative point, from ``boundaries``.
 
     Computed once per run from the scenario's own ``[inputs] boundaries`` and kept in
@@ -98,7 +118,9 @@ def neighbours_and_centres(council: str, boundaries: Boundaries) -> tuple[gpd.Ge
 
     gdf = boundaries.gdf
     codes = adjacent_las(council, boundaries)
-    neighbours = gdf[gdf["code"].isin(codes)][["code", "name", "geometry"]].copy().reset_index(drop=True)
+    neighbours = (
+        gdf[gdf["code"].isin(codes)][["code", "name", "geometry"]].copy().reset_index(drop=True)
+    )
     g = gdf.to_crs(BNG) if gdf.crs is not None else gdf
     rp = g.geometry.representative_point()
     centres = {str(c): (float(x), float(y)) for c, x, y in zip(g["code"], rp.x, rp.y, strict=True)}
@@ -127,7 +149,11 @@ def council_areas(scenario: Scenario, boundaries: Boundaries) -> gpd.GeoDataFram
         order[idx_pt] = idx_cell
         polys = shapely.intersection(cells[order], geom)
         areas = gpd.GeoDataFrame(
-            {"area_id": pts["lsoa11_code"], "area_name": pts["lsoa11_name"], "pop_0_17": pts["pop_0_17"].astype(float)},
+            {
+                "area_id": pts["lsoa11_code"],
+                "area_name": pts["lsoa11_name"],
+                "pop_0_17": pts["pop_0_17"].astype(float),
+            },
             geometry=polys,
             crs=BNG,
         )
@@ -153,7 +179,9 @@ def assign_area(x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame) -> np.nda
 
 
 # ----------------------------------------------------------------------------------------------
-def _pair_times(graph: Any, home_xy: np.ndarray, pl_xy: np.ndarray, snap: Any, *, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pair_times(
+    graph: Any, home_xy: np.ndarray, pl_xy: np.ndarray, snap: Any, *, chunk: int = 256
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Road minutes, km and estimated flag for each (home, placement) pair (NaN if a point is unknown)."""
     from geosuff import routing as traveltime
 
@@ -181,10 +209,15 @@ def _pair_times(graph: Any, home_xy: np.ndarray, pl_xy: np.ndarray, snap: Any, *
 
 
 def _xy(df: pd.DataFrame, e: str = "easting", n: str = "northing") -> np.ndarray:
-    return np.c_[pd.to_numeric(df[e], errors="coerce").to_numpy(dtype=float), pd.to_numeric(df[n], errors="coerce").to_numpy(dtype=float)]
+    return np.c_[
+        pd.to_numeric(df[e], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(df[n], errors="coerce").to_numpy(dtype=float),
+    ]
 
 
-def area_minutes_to_types(areas_minutes: np.ndarray, sites: pd.DataFrame, areas: pd.DataFrame, *, spare_only: bool) -> pd.DataFrame:
+def area_minutes_to_types(
+    areas_minutes: np.ndarray, sites: pd.DataFrame, areas: pd.DataFrame, *, spare_only: bool
+) -> pd.DataFrame:
     """Minutes from each area to the nearest site of each type (with spare places if asked)."""
     cols = {}
     for typ in site_types()["type"]:
@@ -192,7 +225,9 @@ def area_minutes_to_types(areas_minutes: np.ndarray, sites: pd.DataFrame, areas:
         if spare_only:
             m &= pd.to_numeric(sites["available_places"], errors="coerce").fillna(0).to_numpy() > 0
         if m.any():
-            cols[typ] = np.nanmin(np.where(np.isnan(areas_minutes[:, m]), np.inf, areas_minutes[:, m]), axis=1)
+            cols[typ] = np.nanmin(
+                np.where(np.isnan(areas_minutes[:, m]), np.inf, areas_minutes[:, m]), axis=1
+            )
         else:
             cols[typ] = np.full(len(areas), np.inf)
     df = pd.DataFrame(cols, index=areas["area_id"].to_numpy())
@@ -200,7 +235,32 @@ def area_minutes_to_types(areas_minutes: np.ndarray, sites: pd.DataFrame, areas:
 
 
 # ----------------------------------------------------------------------------------------------
-def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool = True, cache_dir: Path | None = None) -> Results:
+def estimate_graph() -> Any:
+    """A stand-in road graph with no road anywhere near Great Britain, for ``travel = "estimate"``.
+
+    Every point is then off the network, so every travel time is the routing layer's own
+    straight-line estimate (distance x circuity at the fallback speed) and is flagged estimated.
+    """
+    from geosuff.network import RoadGraph
+
+    far = -2.0e6  # metres, EPSG:27700: some 2,000 km south-west of the grid's origin
+    return RoadGraph.from_arrays(
+        np.array([far, far + 100.0]),
+        np.array([far, far]),
+        np.array([0, 1]),
+        np.array([1, 0]),
+        time_s=np.array([10.0, 10.0]),
+        meta={"source": "none (travel = estimate)", "travel": "estimate"},
+    )
+
+
+def run(
+    scenario: Scenario,
+    *,
+    progress: ProgressFn | None = None,
+    write: bool = True,
+    cache_dir: Path | None = None,
+) -> Results:
     """Run the whole job on a scenario and (by default) write every output.
 
     Parameters
@@ -235,15 +295,37 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         neighbours, la_centres = neighbours_and_centres(scenario.council, boundaries)
 
     with clock.stage("road network"):
-        graph = network.build_graph(scenario.inputs.network, speeds=settings.speed_settings(scenario), cache_dir=cache_dir)
+        if road_times(scenario) and scenario.inputs.network is not None:
+            from geosuff.inputs.validate import require_network_coverage
+
+            require_network_coverage(
+                scenario.inputs.network, boundaries, scenario.council, council_name
+            )
+            graph = network.build_graph(
+                scenario.inputs.network,
+                speeds=settings.speed_settings(scenario),
+                cache_dir=cache_dir,
+            )
+        else:
+            logger.info(
+                'no road network ([analysis] travel = "estimate"): travel times are straight-line estimates'
+            )
+            graph = estimate_graph()
         snap = settings.snap_settings(scenario)
 
     with clock.stage("travel times"):
         pt = placements.table
-        road_min, road_km, road_est = _pair_times(graph, _xy(pt, "home_e", "home_n"), _xy(pt, "pl_e", "pl_n"), snap)
+        road_min, road_km, road_est = _pair_times(
+            graph, _xy(pt, "home_e", "home_n"), _xy(pt, "pl_e", "pl_n"), snap
+        )
         sites = sites_l.table.copy()
         used_sites = sites[sites["status"] != "excluded"].reset_index(drop=True)
-        site_snap = traveltime.snap_points(graph, used_sites["easting"].to_numpy(float), used_sites["northing"].to_numpy(float), settings=snap)
+        site_snap = traveltime.snap_points(
+            graph,
+            used_sites["easting"].to_numpy(float),
+            used_sites["northing"].to_numpy(float),
+            settings=snap,
+        )
         used_sites["snap_m"] = site_snap.snap_m
         used_sites["on_network"] = site_snap.on_network
         areas_od = traveltime.od_matrix(graph, _xy(areas), _xy(used_sites), settings=snap)
@@ -253,13 +335,24 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         on = used_sites[used_sites["on_network"]].reset_index(drop=True)
         catchments = catch.site_catchments(graph, on, a.minutes, access_m=a.access_m, settings=snap)
         served = catch.served_areas(catchments, on)
-        places = pd.to_numeric(used_sites["available_places"], errors="coerce").fillna(0).to_numpy(float)
-        areas["places_per_1000"] = catch.two_step_fca(areas_minutes, areas["pop_0_17"].to_numpy(float), places, max_minutes=a.local_minutes)
-        for typ, col in area_minutes_to_types(areas_minutes, used_sites, areas, spare_only=False).items():
+        places = (
+            pd.to_numeric(used_sites["available_places"], errors="coerce").fillna(0).to_numpy(float)
+        )
+        areas["places_per_1000"] = catch.two_step_fca(
+            areas_minutes, areas["pop_0_17"].to_numpy(float), places, max_minutes=a.local_minutes
+        )
+        for typ, col in area_minutes_to_types(
+            areas_minutes, used_sites, areas, spare_only=False
+        ).items():
             areas[f"min_{typ}"] = col.to_numpy()
         rasters = access.access_rasters(
-            graph, used_sites, boundary.geometry.iloc[0],
-            cell_m=a.raster_cell_m, fca_minutes=a.local_minutes, demand=areas, settings=snap,
+            graph,
+            used_sites,
+            boundary.geometry.iloc[0],
+            cell_m=a.raster_cell_m,
+            fca_minutes=a.local_minutes,
+            demand=areas,
+            settings=snap,
         )
 
     with clock.stage("placement measures and gaps"):
@@ -273,19 +366,44 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
             road_estimated=road_est,
             far_minutes=a.far_minutes,
         ).reset_index(drop=True)
-        measures["home_area"] = pd.array(assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas), dtype="string")
+        measures["home_area"] = pd.array(
+            assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas),
+            dtype="string",
+        )
         loader_status = pt["status"].astype(str).to_numpy()
         estimated = measures["road_estimated"].fillna(False).to_numpy(bool)
-        measures["status"] = np.where(loader_status == "excluded", "excluded", np.where(estimated | (loader_status == "used-with-estimate"), "used-with-estimate", "used"))
+        measures["status"] = np.where(
+            loader_status == "excluded",
+            "excluded",
+            np.where(
+                estimated | (loader_status == "used-with-estimate"), "used-with-estimate", "used"
+            ),
+        )
         counted = measures[measures["status"] != "excluded"]
         indicators = {
-            by: gaps.indicator_table(counted, by=by, far_miles=a.far_miles, minutes=a.local_minutes, local_target=a.local_target, within_miles_target=a.within_miles_target)
+            by: gaps.indicator_table(
+                counted,
+                by=by,
+                far_miles=a.far_miles,
+                minutes=a.local_minutes,
+                local_target=a.local_target,
+                within_miles_target=a.within_miles_target,
+            )
             for by in ("overall", "place_group", "age_band", "uasc")
         }
         dfe_cmp = gaps.dfe_comparison(counted, council=scenario.council)
-        sens = gaps.sensitivity_table(counted, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes))
+        sens = gaps.sensitivity_table(
+            counted, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes)
+        )
         spare = area_minutes_to_types(areas_minutes, used_sites, areas, spare_only=True)
-        gap_areas = gaps.gap_areas(counted, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=min_count)
+        gap_areas = gaps.gap_areas(
+            counted,
+            areas,
+            area_minutes_to_type=spare,
+            minutes=a.local_minutes,
+            min_count=min_count,
+            minutes_source="road" if road_times(scenario) else "straight-line estimate",
+        )
         flows = placement_flows(counted)
 
     candidates = None
@@ -331,19 +449,40 @@ def run(scenario: Scenario, *, progress: ProgressFn | None = None, write: bool =
         access_rasters=rasters,
         flows=flows,
         linkage=linkage,
-        graph_meta={"nodes": graph.n_nodes, "edges": graph.n_edges, **{k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool, dict, list))}},
+        graph_meta={
+            "nodes": graph.n_nodes,
+            "edges": graph.n_edges,
+            **{
+                k: v
+                for k, v in graph.meta.items()
+                if isinstance(v, (str, int, float, bool, dict, list))
+            },
+        },
         timings=clock.timings,
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
-    results.reconciliation = reconciliation(tables, measures=measures, sites=used_sites, candidates=candidates)
+    results.reconciliation = reconciliation(
+        tables, measures=measures, sites=used_sites, candidates=candidates
+    )
     extra_rec = [
-        pd.DataFrame({"table": name, "row": layer["row"].to_numpy(), "id": layer[idc].astype(str).to_numpy(), "status": layer["status"].to_numpy(), "reason": layer["reason"].astype(str).to_numpy()})
+        pd.DataFrame(
+            {
+                "table": name,
+                "row": layer["row"].to_numpy(),
+                "id": layer[idc].astype(str).to_numpy(),
+                "status": layer["status"].to_numpy(),
+                "reason": layer["reason"].astype(str).to_numpy(),
+            }
+        )
         for name, layer, idc in (("exclusions", exclusions, "name"), ("services", services, "id"))
         if layer is not None
     ]
     if extra_rec:
         results.reconciliation = pd.concat([results.reconciliation, *extra_rec], ignore_index=True)
-    results.issues = pd.DataFrame([i.as_dict() for t in tables for i in t.issues], columns=list(Issue("", None, None, None, "").as_dict()))
+    results.issues = pd.DataFrame(
+        [i.as_dict() for t in tables for i in t.issues],
+        columns=list(Issue("", None, None, None, "").as_dict()),
+    )
 
     if write:
         with clock.stage("outputs"):
@@ -402,7 +541,9 @@ def siting_stage(
     existing = pd.DataFrame(
         {
             "site_type": sites["type"].astype(str).to_numpy(),
-            "vacancies": pd.to_numeric(sites["available_places"], errors="coerce").fillna(0).to_numpy(float),
+            "vacancies": pd.to_numeric(sites["available_places"], errors="coerce")
+            .fillna(0)
+            .to_numpy(float),
             "easting": sites["easting"].to_numpy(float),
             "northing": sites["northing"].to_numpy(float),
         }
@@ -440,25 +581,77 @@ def siting_stage(
     positions = measures.index.to_numpy(dtype=np.int64)[home_ok.to_numpy()]
     members = scores.attrs.get("rehoming_members") or [np.zeros(0, np.int64)] * len(scores)
     linkage: dict[str, Any] = {
-        "rehoming": {str(c): positions[np.asarray(mm, dtype=np.int64)] for c, mm in zip(scores["candidate_id"], members, strict=True)},
+        "rehoming": {
+            str(c): positions[np.asarray(mm, dtype=np.int64)]
+            for c, mm in zip(scores["candidate_id"], members, strict=True)
+        },
     }
     if bool(scores["eligible"].any()):
-        prefer = dict(zip(scores["candidate_id"], pd.to_numeric(scores["total"], errors="coerce").fillna(-1.0), strict=True))
-        selection = siting.select_sites(cands, demand, d_cand, settings=settings, existing=existing, existing_minutes=d_exist, exclusion_zones=zones, prefer=prefer)
-        kw = {"candidates": cands, "demand_minutes": d_cand, "settings": settings, "existing": existing, "existing_minutes": d_exist}
+        prefer = dict(
+            zip(
+                scores["candidate_id"],
+                pd.to_numeric(scores["total"], errors="coerce").fillna(-1.0),
+                strict=True,
+            )
+        )
+        selection = siting.select_sites(
+            cands,
+            demand,
+            d_cand,
+            settings=settings,
+            existing=existing,
+            existing_minutes=d_exist,
+            exclusion_zones=zones,
+            prefer=prefer,
+        )
+        kw = {
+            "candidates": cands,
+            "demand_minutes": d_cand,
+            "settings": settings,
+            "existing": existing,
+            "existing_minutes": d_exist,
+        }
         scen = siting.scenario_table(demand, selection, **kw)
         masks = siting.scenario_masks(demand, selection, **kw)
-        linkage["scenario"] = {label: (positions[b], positions[a]) for label, (b, a) in masks.items()}
+        linkage["scenario"] = {
+            label: (positions[b], positions[a]) for label, (b, a) in masks.items()
+        }
         alloc = selection.allocation.tocsc()
         assert selection.sites is not None
         cols = selection.sites.attrs["columns"]
         linkage["assigned"] = {
             str(cid): positions[alloc.indices[alloc.indptr[j] : alloc.indptr[j + 1]]]
-            for cid, j in zip(cols["candidate_id"].to_numpy()[selection.chosen], selection.chosen, strict=True)
+            for cid, j in zip(
+                cols["candidate_id"].to_numpy()[selection.chosen], selection.chosen, strict=True
+            )
         }
-    info_cols = [c for c in ("candidate_id", "name", "bedrooms", "uses", "condition", "cost", "tenure", "available_from", "easting", "northing", "row", "status", "reason") if c in candidates.columns]
-    table = usable[info_cols].rename(columns={"uses": "suitable_uses"}).merge(scores, on="candidate_id", how="left")
-    excluded = candidates[candidates["status"] == "excluded"][info_cols].rename(columns={"uses": "suitable_uses"})
+    info_cols = [
+        c
+        for c in (
+            "candidate_id",
+            "name",
+            "bedrooms",
+            "uses",
+            "condition",
+            "cost",
+            "tenure",
+            "available_from",
+            "easting",
+            "northing",
+            "row",
+            "status",
+            "reason",
+        )
+        if c in candidates.columns
+    ]
+    table = (
+        usable[info_cols]
+        .rename(columns={"uses": "suitable_uses"})
+        .merge(scores, on="candidate_id", how="left")
+    )
+    excluded = candidates[candidates["status"] == "excluded"][info_cols].rename(
+        columns={"uses": "suitable_uses"}
+    )
     if len(excluded):
         excluded = excluded.assign(eligible=False, ineligible_reason=excluded["reason"])
         table = pd.concat([table, excluded], ignore_index=True)
@@ -468,7 +661,9 @@ def siting_stage(
     return table, selection, scen, linkage
 
 
-def _siting_layers(scenario: Scenario, lookup: Any) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+def _siting_layers(
+    scenario: Scenario, lookup: Any
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
     """The optional exclusion zones and services layer of a scenario (every row kept);
     ``lookup`` is the run's postcode lookup."""
     from geosuff import routing as traveltime
@@ -483,7 +678,10 @@ def _siting_layers(scenario: Scenario, lookup: Any) -> tuple[gpd.GeoDataFrame | 
         located = np.isfinite(services["easting"].to_numpy(float))
         services["status"] = np.where(located, "used", "excluded")
         if not located.any():
-            logger.warning("no service in %s could be located: the access component is left out", Path(inp.services).name)
+            logger.warning(
+                "no service in %s could be located: the access component is left out",
+                Path(inp.services).name,
+            )
     return exclusions, services
 
 
@@ -493,12 +691,22 @@ def placement_flows(measures: pd.DataFrame) -> pd.DataFrame:
 
     m = measures[measures["placement_la"].notna()]
     if m.empty:
-        return pd.DataFrame(columns=["home_area", "placement_la", "placement_la_name", "children", "far"])
-    g = m.assign(far=distance.far_mask(m).astype(int), one=1).groupby(["home_area", "placement_la", "placement_la_name"], dropna=False)
+        return pd.DataFrame(
+            columns=["home_area", "placement_la", "placement_la_name", "children", "far"]
+        )
+    g = m.assign(far=distance.far_mask(m).astype(int), one=1).groupby(
+        ["home_area", "placement_la", "placement_la_name"], dropna=False
+    )
     return g.agg(children=("one", "sum"), far=("far", "sum")).reset_index()
 
 
-def reconciliation(tables: list[Loaded], *, measures: pd.DataFrame, sites: pd.DataFrame, candidates: pd.DataFrame | None) -> pd.DataFrame:
+def reconciliation(
+    tables: list[Loaded],
+    *,
+    measures: pd.DataFrame,
+    sites: pd.DataFrame,
+    candidates: pd.DataFrame | None,
+) -> pd.DataFrame:
     """One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``."""
     try:
         from geosuff.inputs import validate
@@ -520,9 +728,21 @@ def reconciliation(tables: list[Loaded], *, measures: pd.DataFrame, sites: pd.Da
         if "row" in tab.columns:
             tab = tab.set_index("row")
         for r in base.index:
-            st = tab["status"].get(r, base["status"].get(r)) if "status" in tab else base["status"].get(r)
+            st = (
+                tab["status"].get(r, base["status"].get(r))
+                if "status" in tab
+                else base["status"].get(r)
+            )
             rs = tab["reason"].get(r, "") if "reason" in tab else base["reason"].get(r, "")
-            rows.append({"table": t.name, "row": int(r), "id": str(base[id_cols[t.name]].get(r, "")), "status": st if isinstance(st, str) else "excluded", "reason": "" if pd.isna(rs) else str(rs)})
+            rows.append(
+                {
+                    "table": t.name,
+                    "row": int(r),
+                    "id": str(base[id_cols[t.name]].get(r, "")),
+                    "status": st if isinstance(st, str) else "excluded",
+                    "reason": "" if pd.isna(rs) else str(rs),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -542,7 +762,11 @@ def write_outputs(results: Results) -> dict[str, Path]:
     previous = _previous_files(results.out_dir)
     files = outputs.write_all(results)
     results.files.update(files)
-    written = sorted(str(p.relative_to(results.out_dir)) for p in results.files.values() if Path(p).is_relative_to(results.out_dir))
+    written = sorted(
+        str(p.relative_to(results.out_dir))
+        for p in results.files.values()
+        if Path(p).is_relative_to(results.out_dir)
+    )
     manifest = {
         "geosuff_version": __version__,
         "python": platform.python_version(),
@@ -594,12 +818,19 @@ def run_config(path: str | Path, **kwargs: Any) -> Results:
     return run(load_config(path), **kwargs)
 
 
-def run_demo(out_root: str | Path = "outputs", *, council: str = "E06000017", seed: int = 2026, progress: ProgressFn | None = None, n_children: int | None = None) -> Results:
+def run_demo(
+    out_root: str | Path = "outputs",
+    *,
+    council: str = "E06000017",
+    seed: int = 2026,
+    progress: ProgressFn | None = None,
+    n_children: int | None = None,
+) -> Results:
     """Generate the synthetic demo for ``council`` (Rutland by default) and run it."""
     from geosuff.synth import synthesise
 
     out = Path(out_root) / council
-    syn = synthesise(council, out / "inputs", seed=seed, n_children=n_children)
+    syn = synthesise(council, out / "inputs", seed=seed, n_children=n_children, output_dir="..")
     return run(load_config(syn.config), progress=progress)
 
 

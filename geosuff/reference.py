@@ -48,7 +48,10 @@ def local_authorities() -> dict[str, LocalAuthority]:
     """Every English/Welsh LTLA of April 2023 by GSS code (``geosuff/data/ltla_utla_apr23.csv``)."""
     with LTLA_UTLA_FILE.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    return {r["LTLA23CD"]: LocalAuthority(r["LTLA23CD"], r["LTLA23NM"], r["UTLA23CD"], r["UTLA23NM"]) for r in rows}
+    return {
+        r["LTLA23CD"]: LocalAuthority(r["LTLA23CD"], r["LTLA23NM"], r["UTLA23CD"], r["UTLA23NM"])
+        for r in rows
+    }
 
 
 @cache
@@ -64,6 +67,7 @@ def describe_la_code(code: str) -> str | None:
     if la is None or not la.is_district:
         return None
     return f"{code} is {la.name}, a district of {la.utla_name} ({la.utla_code})"
+
 
 # ----------------------------------------------------------------------------------------------
 # Candidate uses: the shipped siting rules

@@ -58,8 +58,14 @@ OFSTED_HOMES = PACKAGE_DATA / "dfe" / "ofsted_2023_childrens_homes_summary_by_la
 
 # DfE placement group -> (PLACE codes, weights). The split within a group is an assumption.
 DFE_GROUP_CODES: dict[str, tuple[list[str], list[float]]] = {
-    "Foster placements": (["U1", "U2", "U3", "U4", "U5", "U6"], [0.10, 0.02, 0.15, 0.35, 0.03, 0.35]),
-    "Independent and semi-independent living arrangements/supported accommodation": (["H5", "P2"], [0.75, 0.25]),
+    "Foster placements": (
+        ["U1", "U2", "U3", "U4", "U5", "U6"],
+        [0.10, 0.02, 0.15, 0.35, 0.03, 0.35],
+    ),
+    "Independent and semi-independent living arrangements/supported accommodation": (
+        ["H5", "P2"],
+        [0.75, 0.25],
+    ),
     "Secure homes and children's homes": (["K2", "K1"], [0.95, 0.05]),
     "Placed with parents or other person with parental responsibility": (["P1"], [1.0]),
     "Placed for adoption": (["A4", "A6", "A3", "A5"], [0.4, 0.4, 0.1, 0.1]),
@@ -70,7 +76,16 @@ DFE_GROUP_CODES: dict[str, tuple[list[str], list[float]]] = {
 # Relative propensity of being placed far away, by PLACE code's first letter/code (assumption).
 FAR_PROPENSITY = {"K2": 3.0, "K1": 5.0, "S1": 4.0, "R5": 4.0, "H5": 1.5, "P2": 1.0, "P1": 0.3}
 # Age in years by PLACE code (uniform range, assumption consistent with care-planning rules).
-AGE_RANGE = {"H5": (16, 18), "P2": (16, 18), "K2": (10, 18), "K1": (12, 18), "S1": (8, 18), "A": (0, 5), "R3": (0, 1), "R5": (15, 18)}
+AGE_RANGE = {
+    "H5": (16, 18),
+    "P2": (16, 18),
+    "K2": (10, 18),
+    "K1": (12, 18),
+    "S1": (8, 18),
+    "A": (0, 5),
+    "R3": (0, 1),
+    "R5": (15, 18),
+}
 #: Share of unaccompanied asylum-seeking children among those aged 14+ (assumption).
 UASC_SHARE_14PLUS = 0.12
 
@@ -86,6 +101,8 @@ class SynthResult:
     candidates: Path
     n_children: int
     targets: dict[str, float] = field(default_factory=dict)
+    #: Road network written into the config (None: travel times are straight-line estimates).
+    network: Path | None = None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -142,14 +159,22 @@ def dfe_targets(council: str, *, year: int | None = None) -> dict[str, Any]:
         total = mix.get("Total", np.nan)
     mix = {k: v for k, v in mix.items() if k != "Total" and np.isfinite(v) and v > 0}
     if not mix:
-        mix = {k: v for k, v in _get(nat, "Placement").items() if k != "Total" and np.isfinite(v) and v > 0}
+        mix = {
+            k: v
+            for k, v in _get(nat, "Placement").items()
+            if k != "Total" and np.isfinite(v) and v > 0
+        }
     far = dist.get("Placed more than 20 miles from home", 0.0)
     near = dist.get("Placed 20 miles or less from home", 0.0)
     unk = dist.get("Distance not known or not recorded", 0.0)
     s = far + near + unk
 
     n = _dfe_new()
-    nla = n[(n["geographic_level"] == "Local authority") & (n["new_la_code"] == council) & (n["time_period"].astype(int) == yr)]
+    nla = n[
+        (n["geographic_level"] == "Local authority")
+        & (n["new_la_code"] == council)
+        & (n["time_period"].astype(int) == yr)
+    ]
     if nla.empty:
         nla = n[(n["geographic_level"] == "National") & (n["time_period"].astype(int) == yr)]
     cell = {str(k): _num(v) for k, v in zip(nla["breakdown"], nla["children_count"], strict=True)}
@@ -192,7 +217,9 @@ def _england_postcodes() -> pd.DataFrame:
     p = Postcodes()
     p.load_postcodes("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     df = p.dataframe
-    df = df[df["laua"].astype(str).str.startswith("E") & (df["osnrth1m"] > 0) & df["oseast1m"].notna()]
+    df = df[
+        df["laua"].astype(str).str.startswith("E") & (df["osnrth1m"] > 0) & df["oseast1m"].notna()
+    ]
     out = pd.DataFrame(
         {
             "postcode": df["pcd_abbr"].str[:-3] + " " + df["pcd_abbr"].str[-3:],
@@ -208,12 +235,17 @@ def _england_postcodes() -> pd.DataFrame:
 
 
 def _council_postcodes(council: str) -> pd.DataFrame:
-    if council == "E06000017" and DEMO_POSTCODES.exists():
+    if council == RUTLAND and DEMO_POSTCODES.exists():
         df = pd.read_csv(DEMO_POSTCODES, dtype={"postcode": str})
         df = df[df["UTLA23CD"] == council]
         pc = df["postcode"].str.replace(" ", "", regex=False)
         return pd.DataFrame(
-            {"postcode": pc.str[:-3] + " " + pc.str[-3:], "easting": df["easting"].astype(float), "northing": df["northing"].astype(float), "utla": council}
+            {
+                "postcode": pc.str[:-3] + " " + pc.str[-3:],
+                "easting": df["easting"].astype(float),
+                "northing": df["northing"].astype(float),
+                "utla": council,
+            }
         ).reset_index(drop=True)
     e = _england_postcodes()
     return e[e["utla"] == council].reset_index(drop=True)
@@ -232,6 +264,7 @@ def synthesise(
     n_candidates: int = 12,
     network: str | Path | None = None,
     reference_date: dt.date | None = None,
+    output_dir: str | None = None,
 ) -> SynthResult:
     """Write a synthetic council dataset (placements, sites, candidates, config) to ``out_dir``.
 
@@ -250,12 +283,23 @@ def synthesise(
     n_candidates : int
         Number of candidate council properties.
     network : path, optional
-        OSM file to write into the config (default: the shipped Rutland extract).
+        OSM road network covering the council, written into the config (it is checked to cover
+        the council). Default: the shipped extract for Rutland; for any other council no network,
+        and the config sets ``[analysis] travel = "estimate"`` (straight-line travel times).
+    output_dir : str, optional
+        ``[output] dir`` of the config, relative to the config's folder. Default
+        ``outputs/<council code>``, so reviews of different councils never share a folder.
+
+    Raises
+    ------
+    InputFileError
+        If ``network`` does not cover the council.
     """
     rng = np.random.default_rng(seed)
+    tg = dfe_targets(council, year=year)
+    net = synth_network(council, network)  # before writing anything: a wrong network is an error
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tg = dfe_targets(council, year=year)
     n = int(n_children or tg["total"])
     ref = reference_date or dt.date(tg["year"], 3, 31)
     logger.info("Synthesising %d children for %s calibrated to DfE %s", n, council, tg["year"])
@@ -263,7 +307,9 @@ def synthesise(
     lsoa = load_lsoa_points()
     own = lsoa[lsoa["UTLA23CD"] == council].reset_index(drop=True)
     if own.empty:
-        raise InputFileError(f"No LSOAs found for council {council}.", fix="Check the council code.")
+        raise InputFileError(
+            f"No LSOAs found for council {council}.", fix="Check the council code."
+        )
     home_pcs = _council_postcodes(council)
     if home_pcs.empty:
         raise InputFileError(f"No postcodes found for council {council}.")
@@ -272,7 +318,9 @@ def synthesise(
     pc_tree = cKDTree(home_pcs[["easting", "northing"]].to_numpy())
     w = own["pop_0_17"].to_numpy(dtype=float)
     home_lsoa = rng.choice(len(own), size=n, p=w / w.sum())
-    _, near_idx = pc_tree.query(own[["easting", "northing"]].to_numpy()[home_lsoa], k=min(15, len(home_pcs)))
+    _, near_idx = pc_tree.query(
+        own[["easting", "northing"]].to_numpy()[home_lsoa], k=min(15, len(home_pcs))
+    )
     pick = near_idx[np.arange(n), rng.integers(0, near_idx.shape[1], size=n)]
     home = home_pcs.iloc[pick].reset_index(drop=True)
 
@@ -286,19 +334,34 @@ def synthesise(
     rng.shuffle(codes_arr)
 
     # --- distance category quotas (far / near / unknown), far assigned by type propensity ----------
-    n_far = _quota(n, {"far": tg["p_over20"], "near": 1 - tg["p_over20"] - tg["p_unknown"], "unk": tg["p_unknown"]})
+    n_far = _quota(
+        n,
+        {
+            "far": tg["p_over20"],
+            "near": 1 - tg["p_over20"] - tg["p_unknown"],
+            "unk": tg["p_unknown"],
+        },
+    )
     prop = np.array([FAR_PROPENSITY.get(c, 1.0) for c in codes_arr])
     idx = np.arange(n)
-    far_idx = rng.choice(idx, size=n_far["far"], replace=False, p=prop / prop.sum()) if n_far["far"] else np.array([], int)
+    far_idx = (
+        rng.choice(idx, size=n_far["far"], replace=False, p=prop / prop.sum())
+        if n_far["far"]
+        else np.array([], int)
+    )
     rest = np.setdiff1d(idx, far_idx)
-    unk_idx = rng.choice(rest, size=n_far["unk"], replace=False) if n_far["unk"] else np.array([], int)
+    unk_idx = (
+        rng.choice(rest, size=n_far["unk"], replace=False) if n_far["unk"] else np.array([], int)
+    )
     category = np.full(n, "near", dtype=object)
     category[far_idx] = "far"
     category[unk_idx] = "unk"
     inside = np.zeros(n, dtype=bool)
     near_ids = np.flatnonzero(category == "near")
     far_ids = np.flatnonzero(category == "far")
-    k_in_near = _quota(len(near_ids), {"in": tg["p_inside_near"], "out": 1 - tg["p_inside_near"]})["in"]
+    k_in_near = _quota(len(near_ids), {"in": tg["p_inside_near"], "out": 1 - tg["p_inside_near"]})[
+        "in"
+    ]
     k_in_far = _quota(len(far_ids), {"in": tg["p_inside_far"], "out": 1 - tg["p_inside_far"]})["in"]
     inside[rng.choice(near_ids, size=k_in_near, replace=False)] = True
     if len(far_ids):
@@ -342,6 +405,7 @@ def synthesise(
         j = rng.choice(len(cand), p=wt / wt.sum())
         pl_post[i] = cand["postcode"].iat[j]
 
+    own_district = str(home_pcs["postcode"].str.split(" ").str[0].value_counts().index[0])
     # unknown distances: mostly a missing placement postcode, some missing home postcodes, a few typos
     unk = np.flatnonzero(category == "unk")
     kinds = rng.choice(["no_pl", "no_home", "typo"], size=len(unk), p=[0.6, 0.25, 0.15])
@@ -352,7 +416,8 @@ def synthesise(
             home_post[i] = ""
             pl_post[i] = home_pcs["postcode"].iat[int(rng.integers(len(home_pcs)))]
         else:
-            pl_post[i] = "ZZ99 3WZ" if rng.random() < 0.5 else "LE15 ?"
+            # a truncated postcode in the council's own main district (never another council's)
+            pl_post[i] = "ZZ99 3WZ" if rng.random() < 0.5 else f"{own_district} ?"
 
     # --- ages, UASC, dates --------------------------------------------------------------------
     ages = np.empty(n)
@@ -388,46 +453,123 @@ def synthesise(
     placements.to_csv(files["placements"], index=False, lineterminator="\n")
     sites.to_csv(files["sites"], index=False, lineterminator="\n")
     candidates.to_csv(files["candidates"], index=False, lineterminator="\n")
-    net = Path(network) if network else DEMO_NETWORK
     cfg = out / "config.toml"
-    cfg.write_text(_config_text(council, net, tg, seed, n, ref), encoding="utf-8")
+    cfg.write_text(
+        _config_text(council, net, tg, seed, n, ref, output_dir or f"outputs/{council}"),
+        encoding="utf-8",
+    )
     (out / "README_SYNTHETIC.txt").write_text(_readme_text(council, tg, seed, n), encoding="utf-8")
-    return SynthResult(out, cfg, files["placements"], files["sites"], files["candidates"], n, {k: v for k, v in tg.items() if isinstance(v, (int, float))})
+    return SynthResult(
+        out,
+        cfg,
+        files["placements"],
+        files["sites"],
+        files["candidates"],
+        n,
+        {k: v for k, v in tg.items() if isinstance(v, (int, float))},
+        net,
+    )
 
 
-def _synth_sites(council: str, own: pd.DataFrame, lsoa: pd.DataFrame, home_pcs: pd.DataFrame, rng: np.random.Generator, group_counts: dict[str, int]) -> pd.DataFrame:
+def _synth_sites(
+    council: str,
+    own: pd.DataFrame,
+    lsoa: pd.DataFrame,
+    home_pcs: pd.DataFrame,
+    rng: np.random.Generator,
+    group_counts: dict[str, int],
+) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     w = own["pop_0_17"].to_numpy(dtype=float)
     # foster households, aggregated to clusters at LSOA points (never a carer's address)
     n_clusters = max(3, min(8, len(own) // 4))
     for k, j in enumerate(rng.choice(len(own), size=n_clusters, replace=False, p=w / w.sum())):
         places = int(rng.integers(2, 6))
-        rows.append({"site_id": f"FC{k + 1:02d}", "name": f"Foster cluster {k + 1} (synthetic)", "type": "foster_cluster", "places": places, "available_places": int(rng.integers(0, places + 1)), "easting": round(own["easting"].iat[j], -2), "northing": round(own["northing"].iat[j], -2), "rating": ""})
+        rows.append(
+            {
+                "site_id": f"FC{k + 1:02d}",
+                "name": f"Foster cluster {k + 1} (synthetic)",
+                "type": "foster_cluster",
+                "places": places,
+                "available_places": int(rng.integers(0, places + 1)),
+                "easting": round(own["easting"].iat[j], -2),
+                "northing": round(own["northing"].iat[j], -2),
+                "rating": "",
+            }
+        )
     # children's homes in the council, as many as Ofsted lists (Rutland: none), plus nearby ones in neighbouring councils
     homes = pd.read_csv(OFSTED_HOMES, dtype={"la_code": str})
-    k_own = int(homes.loc[homes["la_code"] == council, "childrens_homes"].sum()) if council in set(homes["la_code"]) else 0
+    k_own = (
+        int(homes.loc[homes["la_code"] == council, "childrens_homes"].sum())
+        if council in set(homes["la_code"])
+        else 0
+    )
     ratings = ["Outstanding", "Good", "Good", "Good", "Requires improvement to be good"]
     big = own.sort_values("pop_0_17", ascending=False)
     for k in range(min(k_own, 6)):
         j = int(rng.integers(len(own)))
-        rows.append({"site_id": f"CH{k + 1:02d}", "name": f"Children's home {k + 1} (synthetic)", "type": "childrens_home", "places": int(rng.integers(2, 5)), "available_places": 0, "easting": round(own["easting"].iat[j], -2), "northing": round(own["northing"].iat[j], -2), "rating": str(rng.choice(ratings))})
+        rows.append(
+            {
+                "site_id": f"CH{k + 1:02d}",
+                "name": f"Children's home {k + 1} (synthetic)",
+                "type": "childrens_home",
+                "places": int(rng.integers(2, 5)),
+                "available_places": 0,
+                "easting": round(own["easting"].iat[j], -2),
+                "northing": round(own["northing"].iat[j], -2),
+                "rating": str(rng.choice(ratings)),
+            }
+        )
     cx, cy = own["easting"].mean(), own["northing"].mean()
     others = lsoa[lsoa["UTLA23CD"] != council]
     d = np.hypot(others["easting"] - cx, others["northing"] - cy)
     ring = others[(d > 15_000) & (d < 35_000)]
     for k, j in enumerate(rng.choice(len(ring), size=min(3, len(ring)), replace=False)):
         places = int(rng.integers(2, 5))
-        rows.append({"site_id": f"NH{k + 1:02d}", "name": f"Neighbouring children's home {k + 1} (synthetic)", "type": "childrens_home", "places": places, "available_places": int(rng.integers(0, 2)), "easting": round(ring["easting"].iat[j], -2), "northing": round(ring["northing"].iat[j], -2), "rating": str(rng.choice(ratings))})
+        rows.append(
+            {
+                "site_id": f"NH{k + 1:02d}",
+                "name": f"Neighbouring children's home {k + 1} (synthetic)",
+                "type": "childrens_home",
+                "places": places,
+                "available_places": int(rng.integers(0, 2)),
+                "easting": round(ring["easting"].iat[j], -2),
+                "northing": round(ring["northing"].iat[j], -2),
+                "rating": str(rng.choice(ratings)),
+            }
+        )
     # supported accommodation and a care-leaver unit in the largest town
-    for k, (typ, name) in enumerate((("supported_accommodation", "Supported accommodation"), ("care_leaver_unit", "Care-leaver flats"))):
+    for k, (typ, name) in enumerate(
+        (
+            ("supported_accommodation", "Supported accommodation"),
+            ("care_leaver_unit", "Care-leaver flats"),
+        )
+    ):
         j = int(big.index[k])
-        rows.append({"site_id": f"SA{k + 1:02d}", "name": f"{name} (synthetic)", "type": typ, "places": int(rng.integers(3, 7)), "available_places": int(rng.integers(0, 3)), "easting": round(own["easting"].iat[j] + rng.normal(0, 200), -2), "northing": round(own["northing"].iat[j] + rng.normal(0, 200), -2), "rating": ""})
+        rows.append(
+            {
+                "site_id": f"SA{k + 1:02d}",
+                "name": f"{name} (synthetic)",
+                "type": typ,
+                "places": int(rng.integers(3, 7)),
+                "available_places": int(rng.integers(0, 3)),
+                "easting": round(own["easting"].iat[j] + rng.normal(0, 200), -2),
+                "northing": round(own["northing"].iat[j] + rng.normal(0, 200), -2),
+                "rating": "",
+            }
+        )
     df = pd.DataFrame(rows)
+    # The map publishes sites at the centre of their 1 km square; a synthetic site exactly there
+    # would be published at its own point (which disclosure control rightly refuses): move it 100 m.
+    centre = ((df["easting"] % 1000) == 500) & ((df["northing"] % 1000) == 500)
+    df.loc[centre, "easting"] = df.loc[centre, "easting"] + 100
     df["data_note"] = "SYNTHETIC"
     return df
 
 
-def _synth_candidates(home_pcs: pd.DataFrame, own: pd.DataFrame, rng: np.random.Generator, k: int) -> pd.DataFrame:
+def _synth_candidates(
+    home_pcs: pd.DataFrame, own: pd.DataFrame, rng: np.random.Generator, k: int
+) -> pd.DataFrame:
     idx = rng.choice(len(home_pcs), size=k, replace=False)
     beds = rng.choice([1, 2, 2, 3, 3, 3, 4, 5], size=k)
     rows = []
@@ -447,15 +589,51 @@ def _synth_candidates(home_pcs: pd.DataFrame, own: pd.DataFrame, rng: np.random.
                 "condition": str(rng.choice(["good", "fair", "poor"], p=[0.5, 0.35, 0.15])),
                 "cost": int(round(rng.uniform(20_000, 250_000), -3)),
                 "tenure": str(rng.choice(["freehold", "leasehold"], p=[0.8, 0.2])),
-                "available_from": (dt.date(2026, 4, 1) + dt.timedelta(days=int(rng.integers(0, 540)))).strftime("%d/%m/%Y"),
+                "available_from": (
+                    dt.date(2026, 4, 1) + dt.timedelta(days=int(rng.integers(0, 540)))
+                ).strftime("%d/%m/%Y"),
                 "data_note": "SYNTHETIC",
             }
         )
     return pd.DataFrame(rows)
 
 
-def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: int, ref: dt.date) -> str:
-    pcs = DEMO_POSTCODES if council == "E06000017" else None
+def synth_network(council: str, network: str | Path | None) -> Path | None:
+    """The road network for a synthetic council's config: ``network`` if given (checked to cover
+    the council), else the shipped Rutland extract for Rutland, else None (straight-line estimates).
+    """
+    if network is not None:
+        from geosuff.inputs import Boundaries
+        from geosuff.inputs.validate import require_network_coverage
+
+        b = Boundaries.load()
+        require_network_coverage(network, b, council, b.name(council))
+        return Path(network)
+    if council == RUTLAND and DEMO_NETWORK.exists():
+        return DEMO_NETWORK
+    return None
+
+
+#: GSS code of Rutland, the council whose road network ships with geosuff.
+RUTLAND = "E06000017"
+#: Config comment written when a synthetic config has no road network.
+NO_NETWORK_NOTE = (
+    "No road network covering this council was given (geosuff ships one for Rutland only), so road "
+    "travel times are straight-line estimates."
+)
+
+
+def _config_text(
+    council: str,
+    network: Path | None,
+    tg: dict[str, Any],
+    seed: int,
+    n: int,
+    ref: dt.date,
+    output_dir: str = "",
+) -> str:
+    pcs = DEMO_POSTCODES if council == RUTLAND else None
+    output_dir = output_dir or f"outputs/{council}"
     lines = [
         "# SYNTHETIC demo scenario written by `geosuff synth` - not real children.",
         f"# Calibrated to DfE children looked after at 31 March {tg['year']} for {council}; seed {seed}; {n} children.",
@@ -471,8 +649,9 @@ def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: 
     ]
     if pcs is not None:
         lines.append(f'postcodes = "{pcs.as_posix()}"')
+    if network is not None:
+        lines.append(f'network = "{Path(network).resolve().as_posix()}"')
     lines += [
-        f'network = "{Path(network).resolve().as_posix()}"',
         f'boundaries = "{DEFAULT_BOUNDARIES.as_posix()}"',
         "",
         "[analysis]",
@@ -480,12 +659,29 @@ def _config_text(council: str, network: Path, tg: dict[str, Any], seed: int, n: 
         "far_miles = 20",
         "local_target = 0.75",
         f"reference_date = {ref.isoformat()}",
+    ]
+    if network is None:
+        lines += [
+            f"# {NO_NETWORK_NOTE}",
+            "# For road times, download a Geofabrik county extract covering the council",
+            "# (https://download.geofabrik.de/europe/united-kingdom/england.html), add it as [inputs] network",
+            '# and set travel = "road" (or rerun `geosuff synth --network FILE`).',
+            'travel = "estimate"',
+        ]
+    lines += [
         "",
         "[disclosure]",
         "min_count = 5",
         "",
         "[output]",
-        'dir = ".."',
+        *(
+            [
+                f"# Results go to {output_dir}/ under this file's folder: one folder per council, so reviews of several councils do not overwrite each other."
+            ]
+            if output_dir != ".."
+            else []
+        ),
+        f'dir = "{output_dir}"',
         "",
     ]
     return "\n".join(lines)

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # A messy cohort, for tests and benchmarks
 # ----------------------------------------------------------------------------------------------
@@ -33,7 +31,18 @@ logger = logging.getLogger(__name__)
 MESSY_REFERENCE_DATE = dt.date(2025, 3, 31)
 
 #: Real postcodes outside Rutland used as placement postcodes (ONSPD Nov 2025 resolves them).
-OTHER_POSTCODES = ("LE13 0AA", "PE9 1AA", "PE1 1AA", "NN17 1AA", "B1 1AA", "NG31 6AA", "LE1 1AA", "CB1 1AA", "SA1 1AA", "EH1 1AA")
+OTHER_POSTCODES = (
+    "LE13 0AA",
+    "PE9 1AA",
+    "PE1 1AA",
+    "NN17 1AA",
+    "B1 1AA",
+    "NG31 6AA",
+    "LE1 1AA",
+    "CB1 1AA",
+    "SA1 1AA",
+    "EH1 1AA",
+)
 
 #: Fault name -> (probability weight, expected status). "clean" rows carry no fault.
 MESSY_FAULTS: dict[str, tuple[float, str]] = {
@@ -95,7 +104,9 @@ def _england_postcodes(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.array([f"{k[:-3]} {k[-3:]}" for k in (b.decode() for b in pick)], dtype=object)
 
 
-def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "rutland", fault_share: float = 0.4) -> pd.DataFrame:
+def make_messy_cohort(
+    n: int, seed: int, *, postcodes: str | Sequence[str] = "rutland", fault_share: float = 0.4
+) -> pd.DataFrame:
     """A placements table (as text, like a CSV export) with the faults councils' exports have.
 
     Parameters
@@ -136,7 +147,23 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
         homes = places = tuple(postcodes)
     known = set(homes) | set(places)
     ref = MESSY_REFERENCE_DATE
-    codes = ["U1", "U3", "U4", "U5", "U6", "K2", "H5", "P2", "P1", "A4", "S1", "R1", "Z1", "K1", "T4"]
+    codes = [
+        "U1",
+        "U3",
+        "U4",
+        "U5",
+        "U6",
+        "K2",
+        "H5",
+        "P2",
+        "P1",
+        "A4",
+        "S1",
+        "R1",
+        "Z1",
+        "K1",
+        "T4",
+    ]
     code_w = np.array([4, 10, 20, 3, 25, 10, 8, 4, 5, 3, 2, 1, 2, 1, 2], dtype=float)
 
     home = np.asarray(homes, dtype=object)[rng.integers(0, len(homes), n)]
@@ -144,7 +171,9 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
     place = rng.choice(codes, size=n, p=code_w / code_w.sum()).astype(object)
     age_days = rng.integers(30, int(17.9 * 365.25), n)
     dob = [ref - dt.timedelta(days=int(a)) for a in age_days]
-    decom = [ref - dt.timedelta(days=int(rng.integers(1, max(2, min(int(a), 900))))) for a in age_days]
+    decom = [
+        ref - dt.timedelta(days=int(rng.integers(1, max(2, min(int(a), 900))))) for a in age_days
+    ]
     rows: list[dict[str, str]] = [
         {
             "CHILD": f"C{seed % 10000:04d}{i + 1:07d}",
@@ -188,7 +217,11 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
         r = rows[i]
         side = "HOME_POST" if rng.random() < 0.4 else "PL_POST"
         if f == "postcode_case_space":
-            r[side] = r[side].lower().replace(" ", "") if rng.random() < 0.5 else "  " + r[side].replace(" ", "   ") + " "
+            r[side] = (
+                r[side].lower().replace(" ", "")
+                if rng.random() < 0.5
+                else "  " + r[side].replace(" ", "   ") + " "
+            )
         elif f == "postcode_nbsp":
             r[side] = r[side].replace(" ", "\u00a0") + "\u00a0"
         elif f == "postcode_malformed":
@@ -212,7 +245,9 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
             else:
                 fault[i] = f = "clean"
         elif f == "postcode_in_address":
-            r[side] = f"Flat {int(rng.integers(1, 40))}, {int(rng.integers(1, 200))} High Street, {r[side]}"
+            r[side] = (
+                f"Flat {int(rng.integers(1, 40))}, {int(rng.integers(1, 200))} High Street, {r[side]}"
+            )
         elif f == "postcode_excel_error":
             r[side] = "#N/A"
         elif f == "place_unknown":
@@ -233,7 +268,10 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
                 if f == "duplicate_earlier_episode":
                     d0 = dt.datetime.strptime(src["DECOM"], "%d/%m/%Y").date()
                     b0 = dt.datetime.strptime(src["DOB"], "%d/%m/%Y").date()
-                    earlier = max(b0 + dt.timedelta(days=1), d0 - dt.timedelta(days=int(rng.integers(30, 400))))
+                    earlier = max(
+                        b0 + dt.timedelta(days=1),
+                        d0 - dt.timedelta(days=int(rng.integers(30, 400))),
+                    )
                     if earlier >= d0:
                         fault[i] = f = "clean"
                     else:
@@ -242,7 +280,11 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
                         src["PLACE"] = str(rng.choice(codes))
                         rows[i] = src
                 elif f == "duplicate_conflict":
-                    alt = [p for p in (str(places[int(rng.integers(len(places)))]) for _ in range(5)) if p != src["PL_POST"]]
+                    alt = [
+                        p
+                        for p in (str(places[int(rng.integers(len(places)))]) for _ in range(5))
+                        if p != src["PL_POST"]
+                    ]
                     if not alt:
                         fault[i] = f = "clean"
                     else:
@@ -269,7 +311,9 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
         elif f == "dob_future":
             r["DOB"] = (ref + dt.timedelta(days=int(rng.integers(1, 300)))).strftime("%d/%m/%Y")
         elif f == "dob_too_old":
-            r["DOB"] = (ref - dt.timedelta(days=int(rng.integers(20, 30) * 365.25))).strftime("%d/%m/%Y")
+            r["DOB"] = (ref - dt.timedelta(days=int(rng.integers(20, 30) * 365.25))).strftime(
+                "%d/%m/%Y"
+            )
         elif f == "uasc_invalid":
             r["UASC"] = str(rng.choice(["maybe", "2", "?"]))
         elif f == "decom_invalid":
@@ -279,7 +323,11 @@ def make_messy_cohort(n: int, seed: int, *, postcodes: str | Sequence[str] = "ru
     # a source row of a duplicate must stay clean
     for j in referenced:
         assert fault[j] == "clean"
-    df = pd.DataFrame(rows, columns=["CHILD", "DOB", "UASC", "DECOM", "PLACE", "HOME_POST", "PL_POST", "URN"], dtype=object)
+    df = pd.DataFrame(
+        rows,
+        columns=["CHILD", "DOB", "UASC", "DECOM", "PLACE", "HOME_POST", "PL_POST", "URN"],
+        dtype=object,
+    )
     df.attrs["fault"] = [str(f) for f in fault]
     df.attrs["expected_status"] = [MESSY_FAULTS[str(f)][1] for f in fault]
     df.attrs["reference_date"] = ref

@@ -52,7 +52,17 @@ class FakeSelection:
         return self.status == "Optimal"
 
     def summary(self) -> dict[str, Any]:
-        return {"k": self.k, "chosen": list(self.chosen_ids), "objective": self.objective, "before": self.fixed_objective, "gain": self.objective - self.fixed_objective, "status": self.status, "mip_gap": self.mip_gap, "greedy_objective": self.greedy_objective, "greedy_gap": self.greedy_gap}
+        return {
+            "k": self.k,
+            "chosen": list(self.chosen_ids),
+            "objective": self.objective,
+            "before": self.fixed_objective,
+            "gain": self.objective - self.fixed_objective,
+            "status": self.status,
+            "mip_gap": self.mip_gap,
+            "greedy_objective": self.greedy_objective,
+            "greedy_gap": self.greedy_gap,
+        }
 
 
 def _minutes(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
@@ -79,7 +89,9 @@ def _inputs(n_children: int, seed: int, root: str) -> dict[str, Any]:
     return {
         "scenario": sc,
         "boundaries": b,
-        "placements": load_placements(sc.inputs.placements, lookup=lookup, boundaries=b, reference_date=ref),
+        "placements": load_placements(
+            sc.inputs.placements, lookup=lookup, boundaries=b, reference_date=ref
+        ),
         "sites": load_sites(sc.inputs.sites, lookup=lookup, boundaries=b),
         "candidates": load_candidates(sc.inputs.candidates, lookup=lookup, boundaries=b),
     }
@@ -92,7 +104,14 @@ def _shared_root() -> str:
     return tempfile.mkdtemp(prefix="geosuff-fixture-")
 
 
-def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optional: bool = True, synthetic: bool = True) -> Results:
+def make_results(
+    out_dir: Path,
+    *,
+    n_children: int = 90,
+    seed: int = 11,
+    optional: bool = True,
+    synthetic: bool = True,
+) -> Results:
     """Build the fixture. ``optional=False`` leaves every optional table out (None/empty).
 
     The synthetic inputs are generated once per process (in a temporary folder) and reused.
@@ -103,7 +122,12 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
 
     inp = _inputs(n_children, seed, _shared_root())
     sc = inp["scenario"]
-    sc = sc.model_copy(update={"synthetic": synthetic, "output": sc.output.model_copy(update={"dir": Path(out_dir)})})
+    sc = sc.model_copy(
+        update={
+            "synthetic": synthetic,
+            "output": sc.output.model_copy(update={"dir": Path(out_dir)}),
+        }
+    )
     boundaries = inp["boundaries"]
     boundary = boundaries.gdf[boundaries.gdf["code"] == COUNCIL].copy().reset_index(drop=True)
     neighbours, la_centres = neighbours_and_centres(COUNCIL, boundaries)
@@ -114,16 +138,34 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     used["on_network"] = True
 
     home_e, home_n = pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float)
-    km = np.hypot(home_e - pt["pl_e"].to_numpy(float), home_n - pt["pl_n"].to_numpy(float)) / 1000 * 1.3
-    measures = distance.placement_measures(pt, council=COUNCIL, far_miles=sc.analysis.far_miles, road_minutes=km / 60 * 60, road_km=km, road_estimated=np.zeros(len(pt), bool))
+    km = (
+        np.hypot(home_e - pt["pl_e"].to_numpy(float), home_n - pt["pl_n"].to_numpy(float))
+        / 1000
+        * 1.3
+    )
+    measures = distance.placement_measures(
+        pt,
+        council=COUNCIL,
+        far_miles=sc.analysis.far_miles,
+        road_minutes=km / 60 * 60,
+        road_km=km,
+        road_estimated=np.zeros(len(pt), bool),
+    )
     areas = load_areas(council=COUNCIL)
     assert areas is not None
     rp = areas.geometry.representative_point()
     areas["easting"], areas["northing"] = rp.x.to_numpy(), rp.y.to_numpy()
     idx = gaps.assign_areas(home_e, home_n, areas)
-    measures["home_area"] = pd.array([str(areas["area_id"].iloc[i]) if i >= 0 else None for i in idx], dtype="string")
+    measures["home_area"] = pd.array(
+        [str(areas["area_id"].iloc[i]) if i >= 0 else None for i in idx], dtype="string"
+    )
 
-    amin = _minutes(areas["easting"].to_numpy(), areas["northing"].to_numpy(), used["easting"].to_numpy(float), used["northing"].to_numpy(float))
+    amin = _minutes(
+        areas["easting"].to_numpy(),
+        areas["northing"].to_numpy(),
+        used["easting"].to_numpy(float),
+        used["northing"].to_numpy(float),
+    )
     for typ in sorted(used["type"].unique()):
         areas[f"min_{typ}"] = amin[:, (used["type"] == typ).to_numpy()].min(axis=1)
     places = used["available_places"].to_numpy(float)
@@ -131,21 +173,62 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     areas["places_per_1000"] = w.sum(axis=1) / max(float(areas["pop_0_17"].sum()), 1.0) * 1000 * 5
 
     if not optional:
-        return Results(scenario=sc, council_name="Rutland", boundary=boundary, neighbours=neighbours, la_centres=la_centres, measures=measures, sites=used)
+        return Results(
+            scenario=sc,
+            council_name="Rutland",
+            boundary=boundary,
+            neighbours=neighbours,
+            la_centres=la_centres,
+            measures=measures,
+            sites=used,
+        )
 
     a = sc.analysis
-    indicators = {by: gaps.indicator_table(measures, by=by, far_miles=a.far_miles, minutes=a.local_minutes, local_target=a.local_target) for by in ("overall", "place_group", "age_band", "uasc")}
-    spare = pd.DataFrame({t: amin[:, ((used["type"] == t) & (used["available_places"] > 0)).to_numpy()].min(axis=1) if ((used["type"] == t) & (used["available_places"] > 0)).any() else np.nan for t in used["type"].unique()}, index=areas["area_id"])
-    gap = gaps.gap_areas(measures, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=3)
+    indicators = {
+        by: gaps.indicator_table(
+            measures,
+            by=by,
+            far_miles=a.far_miles,
+            minutes=a.local_minutes,
+            local_target=a.local_target,
+        )
+        for by in ("overall", "place_group", "age_band", "uasc")
+    }
+    spare = pd.DataFrame(
+        {
+            t: amin[:, ((used["type"] == t) & (used["available_places"] > 0)).to_numpy()].min(
+                axis=1
+            )
+            if ((used["type"] == t) & (used["available_places"] > 0)).any()
+            else np.nan
+            for t in used["type"].unique()
+        },
+        index=areas["area_id"],
+    )
+    gap = gaps.gap_areas(
+        measures, areas, area_minutes_to_type=spare, minutes=a.local_minutes, min_count=3
+    )
 
     # catchments: circles per site and threshold (straight-line stand-in for road isochrones)
     rows = []
     for s in used.itertuples(index=False):
         for mins in a.minutes:
-            poly = shapely.Point(s.easting, s.northing).buffer(mins / 60 * CROW_KPH * 1000 * 0.8, 32)
-            rows.append({"site_id": s.site_id, "type": s.type, "minutes": float(mins), "area_km2": poly.area / 1e6, "geometry": poly})
+            poly = shapely.Point(s.easting, s.northing).buffer(
+                mins / 60 * CROW_KPH * 1000 * 0.8, 32
+            )
+            rows.append(
+                {
+                    "site_id": s.site_id,
+                    "type": s.type,
+                    "minutes": float(mins),
+                    "area_km2": poly.area / 1e6,
+                    "geometry": poly,
+                }
+            )
     catchments = gpd.GeoDataFrame(rows, crs=BNG)
-    served = catchments.dissolve(by=["type", "minutes"], as_index=False)[["type", "minutes", "geometry"]]
+    served = catchments.dissolve(by=["type", "minutes"], as_index=False)[
+        ["type", "minutes", "geometry"]
+    ]
     served["area_km2"] = served.area / 1e6
 
     # access raster: straight-line minutes to the nearest site, 250 m cells, council only
@@ -158,12 +241,32 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     cx = x0 + (np.arange(width) + 0.5) * cell
     cy = y1 - (np.arange(height) + 0.5) * cell
     gx, gy = np.meshgrid(cx, cy)
-    mins = _minutes(gx.ravel(), gy.ravel(), used["easting"].to_numpy(float), used["northing"].to_numpy(float)).min(axis=1).reshape(gx.shape)
+    mins = (
+        _minutes(
+            gx.ravel(),
+            gy.ravel(),
+            used["easting"].to_numpy(float),
+            used["northing"].to_numpy(float),
+        )
+        .min(axis=1)
+        .reshape(gx.shape)
+    )
     outside = geometry_mask([geom], out_shape=(height, width), transform=tr)
     mins = np.where(outside, np.nan, mins).astype("float32")
     rpath = Path(out_dir) / "rasters" / "minutes_any_site.tif"
     rpath.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(rpath, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32", crs=BNG, transform=tr, nodata=np.nan) as dst:
+    with rasterio.open(
+        rpath,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs=BNG,
+        transform=tr,
+        nodata=np.nan,
+    ) as dst:
         dst.write(mins, 1)
 
     # flows (as geosuff.pipeline.placement_flows)
@@ -181,27 +284,45 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
     ce, cn = cands["easting"].to_numpy(float), cands["northing"].to_numpy(float)
     far = (measures["dfe_miles"] > a.far_miles).to_numpy()
     far_pos = np.flatnonzero(far)
-    reach = _minutes(ce, cn, home_e[far], home_n[far]) <= a.local_minutes  # (candidates, far children)
+    reach = (
+        _minutes(ce, cn, home_e[far], home_n[far]) <= a.local_minutes
+    )  # (candidates, far children)
     near_far = reach.sum(axis=1).astype(float)
     cov = (_minutes(ce, cn, home_e, home_n) <= 15).sum(axis=1).astype(float)
-    cl = (_minutes(ce, cn, used["easting"].to_numpy(float), used["northing"].to_numpy(float)) <= 3).sum(axis=1)
+    cl = (
+        _minutes(ce, cn, used["easting"].to_numpy(float), used["northing"].to_numpy(float)) <= 3
+    ).sum(axis=1)
     cands["use"] = [str(u).split(";")[0] for u in cands["uses"]]
-    cands["places"] = np.clip(pd.to_numeric(cands["bedrooms"], errors="coerce").fillna(1).to_numpy(int) - 1, 1, 5)
+    cands["places"] = np.clip(
+        pd.to_numeric(cands["bedrooms"], errors="coerce").fillna(1).to_numpy(int) - 1, 1, 5
+    )
     cands["rehoming_reachable"] = near_far
-    cands["rehoming_norm"] = np.minimum(near_far, cands["places"]) / max(float(np.minimum(near_far, cands["places"]).max()), 1.0)
+    cands["rehoming_norm"] = np.minimum(near_far, cands["places"]) / max(
+        float(np.minimum(near_far, cands["places"]).max()), 1.0
+    )
     cands["coverage_gain"] = cov
     cands["coverage_norm"] = cov / max(cov.max(), 1)
     cands["homes_nearby"] = cl
     cands["clustering_norm"] = np.minimum(cl, 3) / 3
-    cands["total"] = (0.5 * cands["rehoming_norm"] + 0.25 * cands["coverage_norm"] + 0.15 * (1 - cands["clustering_norm"])) / 0.9
+    cands["total"] = (
+        0.5 * cands["rehoming_norm"]
+        + 0.25 * cands["coverage_norm"]
+        + 0.15 * (1 - cands["clustering_norm"])
+    ) / 0.9
     cands["eligible"] = cands["condition"].astype(str) != "poor"
     cands["ineligible_reason"] = np.where(cands["eligible"], "", "condition 'poor' is excluded")
-    order = cands[cands["eligible"]].sort_values(["total", "candidate_id"], ascending=[False, True]).index
+    order = (
+        cands[cands["eligible"]]
+        .sort_values(["total", "candidate_id"], ascending=[False, True])
+        .index
+    )
     cands["rank"] = pd.array([pd.NA] * len(cands), dtype="Int64")
     cands.loc[order, "rank"] = np.arange(1, len(order) + 1)
     chosen = tuple(cands.loc[order[:2], "candidate_id"].astype(str))
     cands["chosen"] = cands["candidate_id"].astype(str).isin(chosen)
-    linkage: dict[str, Any] = {"rehoming": {str(c): far_pos[reach[i]] for i, c in enumerate(cands["candidate_id"])}}
+    linkage: dict[str, Any] = {
+        "rehoming": {str(c): far_pos[reach[i]] for i, c in enumerate(cands["candidate_id"])}
+    }
     # before/after: 4 far children could already come home; the chosen set adds those it reaches
     before_far = far_pos[:4]
     chosen_rows = np.flatnonzero(cands["chosen"].to_numpy())
@@ -211,15 +332,36 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
         "Placed 20 miles or less from home": (within, np.union1d(within, after_far)),
         "Placed far who could come home within 30 min (within places)": (before_far, after_far),
     }
-    sel = FakeSelection(chosen_ids=chosen, objective=float(after_far.size), fixed_objective=float(before_far.size), k=2, greedy_objective=float(after_far.size))
+    sel = FakeSelection(
+        chosen_ids=chosen,
+        objective=float(after_far.size),
+        fixed_objective=float(before_far.size),
+        k=2,
+        greedy_objective=float(after_far.size),
+    )
     scen = pd.DataFrame(
-        [(label, float(len(b)), float(len(af))) for label, (b, af) in linkage["scenario"].items()] + [("Places in new sites", 0.0, float(cands.loc[cands["chosen"], "places"].sum()))],
+        [(label, float(len(b)), float(len(af))) for label, (b, af) in linkage["scenario"].items()]
+        + [("Places in new sites", 0.0, float(cands.loc[cands["chosen"], "places"].sum()))],
         columns=["indicator", "before", "after"],
     )
     scen["change"] = scen["after"] - scen["before"]
 
-    issues = pd.DataFrame([i.as_dict() for t in (inp["placements"], inp["sites"], inp["candidates"]) for i in t.issues])
-    recon = pd.DataFrame({"table": "placements", "row": pt["row"], "id": pt["CHILD"], "status": measures["status"], "reason": measures["reason"]})
+    issues = pd.DataFrame(
+        [
+            i.as_dict()
+            for t in (inp["placements"], inp["sites"], inp["candidates"])
+            for i in t.issues
+        ]
+    )
+    recon = pd.DataFrame(
+        {
+            "table": "placements",
+            "row": pt["row"],
+            "id": pt["CHILD"],
+            "status": measures["status"],
+            "reason": measures["reason"],
+        }
+    )
     return Results(
         scenario=sc,
         council_name="Rutland",
@@ -235,7 +377,9 @@ def make_results(out_dir: Path, *, n_children: int = 90, seed: int = 11, optiona
         gap_areas=gap,
         indicators=indicators,
         dfe_comparison=gaps.dfe_comparison(measures, council=COUNCIL),
-        sensitivity=gaps.sensitivity_table(measures, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes)),
+        sensitivity=gaps.sensitivity_table(
+            measures, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes)
+        ),
         selection=sel,
         scenario_comparison=scen,
         reconciliation=recon,

@@ -35,5 +35,12 @@ def test_import_geosuff_is_lazy_and_exports_the_api() -> None:
         "import sys, geosuff; assert 'geosuff.pipeline' not in sys.modules, 'eager'; "
         "from geosuff import load_config, run, Results, od_matrix, from_cost_matrix; print('ok')"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

@@ -23,7 +23,15 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +68,12 @@ class Watch:
     def __init__(self, page: Any) -> None:
         self.errors: list[str] = []
         self.requests: list[str] = []
-        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("request", lambda r: self.requests.append(r.url))
 
@@ -86,16 +99,40 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
     assert watch.errors == []
     assert watch.external(path.as_uri()) == [], "the self-contained map made network requests"
 
-    labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()]
-    expected = [maps.LAYER_NEIGHBOURS, maps.LAYER_BOUNDARY, maps.LAYER_ACCESS_AREAS, maps.LAYER_GAPS, maps.LAYER_FLOWS, maps.LAYER_CANDIDATES, maps.LAYER_CHOSEN]
-    expected += [f"{maps.LAYER_CATCHMENT_PREFIX}within {m:g} min by road" for m in res.scenario.analysis.minutes]
-    expected += [maps.LAYER_SITES_PREFIX + lab for lab in ("Children's home", "Foster households (aggregated)", "Supported accommodation (16-17)", "Care-leaver unit (18-25)")]
+    labels = [
+        t.strip()
+        for t in page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()
+    ]
+    expected = [
+        maps.LAYER_NEIGHBOURS,
+        maps.LAYER_BOUNDARY,
+        maps.LAYER_ACCESS_AREAS,
+        maps.LAYER_GAPS,
+        maps.LAYER_FLOWS,
+        maps.LAYER_CANDIDATES,
+        maps.LAYER_CHOSEN,
+    ]
+    expected += [
+        f"{maps.LAYER_CATCHMENT_PREFIX}within {m:g} min by road"
+        for m in res.scenario.analysis.minutes
+    ]
+    expected += [
+        maps.LAYER_SITES_PREFIX + lab
+        for lab in (
+            "Children's home",
+            "Foster households (aggregated)",
+            "Supported accommodation (16-17)",
+            "Care-leaver unit (18-25)",
+        )
+    ]
     for name in expected:
         assert name in labels, f"layer {name!r} missing from the layer control: {labels}"
     assert any(lab.startswith(maps.LAYER_ACCESS_PREFIX) for lab in labels)
 
     # what is drawn
-    assert page.locator(".gs-site").count() >= 1 + len(res.sites["type"].unique())  # markers + legend
+    assert page.locator(".gs-site").count() >= 1 + len(
+        res.sites["type"].unique()
+    )  # markers + legend
     n_cand = int(res.candidates["easting"].notna().sum())
     assert page.locator(".leaflet-marker-pane .gs-cand").count() == n_cand
     assert page.locator("img.leaflet-image-layer").count() == 1
@@ -115,12 +152,16 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
 
     # toggle the flows layer on: its legend appears and lines are drawn
     n_paths = page.locator("path.leaflet-interactive").count()
-    page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER_FLOWS).locator("input").check()
+    page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER_FLOWS).locator(
+        "input"
+    ).check()
     page.wait_for_timeout(200)
     assert page.locator('.gs-legend-section[data-legend="flows"]').is_visible()
     assert page.locator("path.leaflet-interactive").count() >= n_paths
     # switch the access raster off: its legend goes
-    page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER_ACCESS_PREFIX).locator("input").uncheck()
+    page.locator(
+        ".leaflet-control-layers-overlays label", has_text=maps.LAYER_ACCESS_PREFIX
+    ).locator("input").uncheck()
     page.wait_for_timeout(200)
     assert not page.locator('.gs-legend-section[data-legend="access"]').is_visible()
     assert page.locator("img.leaflet-image-layer").count() == 0
@@ -147,7 +188,9 @@ def test_default_map_with_tiles(browser: Any, outputs: dict[str, Any]) -> None:
     assert re.findall(r'<script[^>]+src="([^"]+)"', text) == []
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     watch = Watch(page)
-    blank = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+    blank = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+    )
     tiles: list[str] = []
 
     def serve(route: Any) -> None:
@@ -160,7 +203,11 @@ def test_default_map_with_tiles(browser: Any, outputs: dict[str, Any]) -> None:
     page.wait_for_timeout(500)
     assert watch.errors == []
     assert tiles, "no background tile was requested"
-    assert [u for u in watch.external(path.as_uri()) if not u.startswith("https://tile.openstreetmap.org/")] == []
+    assert [
+        u
+        for u in watch.external(path.as_uri())
+        if not u.startswith("https://tile.openstreetmap.org/")
+    ] == []
     labels = page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()
     for name in (maps.LAYER_BOUNDARY, maps.LAYER_GAPS, maps.LAYER_CANDIDATES, maps.LAYER_FLOWS):
         assert name in [t.strip() for t in labels]
@@ -177,7 +224,18 @@ def test_report_in_browser_and_pdf(browser: Any, outputs: dict[str, Any]) -> Non
     assert watch.external(path.as_uri()) == []
     assert page.locator(".headline").count() == 3
     assert page.locator("svg.gs-chart").count() == 3
-    for sid in ("summary", "indicators", "charts", "gaps", "candidates", "chosen", "quality", "method", "config", "attribution"):
+    for sid in (
+        "summary",
+        "indicators",
+        "charts",
+        "gaps",
+        "candidates",
+        "chosen",
+        "quality",
+        "method",
+        "config",
+        "attribution",
+    ):
         assert page.locator(f"section#{sid}").is_visible(), sid
     assert page.locator("table").count() >= 8
     # no table is wider than the page at A4-ish width (print CSS shrinks wide tables)
@@ -186,7 +244,9 @@ def test_report_in_browser_and_pdf(browser: Any, outputs: dict[str, Any]) -> Non
     page.locator("#charts").screenshot(path=str(ARTIFACTS / "report_charts.png"))
     page.screenshot(path=str(ARTIFACTS / "report_full.png"), full_page=True)
     page.emulate_media(media="print")
-    overflow = page.evaluate("Array.from(document.querySelectorAll('table')).filter(t => t.scrollWidth > document.body.clientWidth + 2).length")
+    overflow = page.evaluate(
+        "Array.from(document.querySelectorAll('table')).filter(t => t.scrollWidth > document.body.clientWidth + 2).length"
+    )
     assert overflow == 0
     pdf = ARTIFACTS / "report.pdf"
     page.pdf(path=str(pdf), format="A4", print_background=True)
@@ -204,13 +264,27 @@ def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> Non
     out = demo_results.out_dir
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     watch = Watch(page)
-    blank = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
-    page.route("https://tile.openstreetmap.org/**", lambda route: route.fulfill(status=200, content_type="image/png", body=blank))
+    blank = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+    )
+    page.route(
+        "https://tile.openstreetmap.org/**",
+        lambda route: route.fulfill(status=200, content_type="image/png", body=blank),
+    )
     page.goto((out / "map.html").as_uri())
     page.wait_for_selector(".leaflet-control-layers-overlays")
     page.wait_for_timeout(500)
-    labels = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()]
-    for name in (maps.LAYER_BOUNDARY, maps.LAYER_GAPS, maps.LAYER_CANDIDATES, maps.LAYER_CHOSEN, maps.LAYER_FLOWS):
+    labels = [
+        t.strip()
+        for t in page.locator(".leaflet-control-layers-overlays label span span").all_inner_texts()
+    ]
+    for name in (
+        maps.LAYER_BOUNDARY,
+        maps.LAYER_GAPS,
+        maps.LAYER_CANDIDATES,
+        maps.LAYER_CHOSEN,
+        maps.LAYER_FLOWS,
+    ):
         assert name in labels, name
     assert any(lab.startswith(maps.LAYER_CATCHMENT_PREFIX) for lab in labels)
     assert page.locator('.gs-legend-section[data-legend="gaps"]').is_visible()

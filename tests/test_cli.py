@@ -21,7 +21,9 @@ def test_missing_config_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_bad_key_names_the_key(tmp_path: Path) -> None:
     p = tmp_path / "c.toml"
-    p.write_text('council = "E06000017"\ncouncill = 1\n[inputs]\nplacements="a"\nsites="b"\nnetwork="c"\n')
+    p.write_text(
+        'council = "E06000017"\ncouncill = 1\n[inputs]\nplacements="a"\nsites="b"\nnetwork="c"\n'
+    )
     res = runner.invoke(app, ["review", str(p)])
     assert res.exit_code == 2
     assert "councill" in res.output
@@ -32,7 +34,17 @@ def test_version_and_help() -> None:
     assert "geosuff" in runner.invoke(app, ["--version"]).output
     res = runner.invoke(app, ["--help"])
     assert res.exit_code == 0
-    for cmd in ("demo", "review", "validate", "synth", "network", "traveltime", "catchments", "distances", "sites"):
+    for cmd in (
+        "demo",
+        "review",
+        "validate",
+        "synth",
+        "network",
+        "traveltime",
+        "catchments",
+        "distances",
+        "sites",
+    ):
         assert cmd in res.output
 
 
@@ -51,20 +63,56 @@ def points(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     b = d / "to.csv"
     s = d / "sites.csv"
     # Oakham, Uppingham (lon/lat) and a point off the network in Leicester (easting/northing)
-    pd.DataFrame({"id": ["oakham", "uppingham"], "lon": [-0.7276, -0.7230], "lat": [52.6703, 52.5868]}).to_csv(a, index=False)
-    pd.DataFrame({"id": ["oakham_e", "leicester"], "easting": [486000, 458600], "northing": [308700, 304400]}).to_csv(b, index=False)
-    pd.DataFrame({"site_id": ["S1", "S2"], "type": ["childrens_home", "care_leaver_unit"], "places": [2, 3], "easting": [486000, 486700], "northing": [308700, 299900]}).to_csv(s, index=False)
+    pd.DataFrame(
+        {"id": ["oakham", "uppingham"], "lon": [-0.7276, -0.7230], "lat": [52.6703, 52.5868]}
+    ).to_csv(a, index=False)
+    pd.DataFrame(
+        {"id": ["oakham_e", "leicester"], "easting": [486000, 458600], "northing": [308700, 304400]}
+    ).to_csv(b, index=False)
+    pd.DataFrame(
+        {
+            "site_id": ["S1", "S2"],
+            "type": ["childrens_home", "care_leaver_unit"],
+            "places": [2, 3],
+            "easting": [486000, 486700],
+            "northing": [308700, 299900],
+        }
+    ).to_csv(s, index=False)
     p = d / "903.csv"
-    pd.DataFrame({"CHILD": ["A1", "A2", "A3"], "PLACE": ["U4", "K2", "H5"], "HOME_POST": ["LE15 6AB", "LE15 9AE", "LE15 6AB"], "PL_POST": ["LE15 9AE", "NG1 1AA", ""]}).to_csv(p, index=False)
+    pd.DataFrame(
+        {
+            "CHILD": ["A1", "A2", "A3"],
+            "PLACE": ["U4", "K2", "H5"],
+            "HOME_POST": ["LE15 6AB", "LE15 9AE", "LE15 6AB"],
+            "PL_POST": ["LE15 9AE", "NG1 1AA", ""],
+        }
+    ).to_csv(p, index=False)
     return {"from": a, "to": b, "sites": s, "903": p, "dir": d}
 
 
 def test_traveltime_command_keeps_unlocated_and_far_pairs(points: dict[str, Path]) -> None:
     d = points["dir"]
     a = d / "from_pc.csv"
-    pd.DataFrame({"id": ["home", "nowhere"], "postcode": ["LE15 6AB", "ZZ99 9ZZ"]}).to_csv(a, index=False)
+    pd.DataFrame({"id": ["home", "nowhere"], "postcode": ["LE15 6AB", "ZZ99 9ZZ"]}).to_csv(
+        a, index=False
+    )
     out = d / "od_pc.csv"
-    res = runner.invoke(app, ["traveltime", "--network", str(DEMO_NETWORK), "--from", str(a), "--to", str(points["to"]), "--max-minutes", "5", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "traveltime",
+            "--network",
+            str(DEMO_NETWORK),
+            "--from",
+            str(a),
+            "--to",
+            str(points["to"]),
+            "--max-minutes",
+            "5",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     od = pd.read_csv(out, keep_default_na=False)
     assert len(od) == 4  # 2 x 2: every pair kept
@@ -77,13 +125,28 @@ def test_traveltime_command_keeps_unlocated_and_far_pairs(points: dict[str, Path
 
 def test_traveltime_command_writes_every_pair(points: dict[str, Path]) -> None:
     out = points["dir"] / "od.csv"
-    res = runner.invoke(app, ["traveltime", "--network", str(DEMO_NETWORK), "--from", str(points["from"]), "--to", str(points["to"]), "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "traveltime",
+            "--network",
+            str(DEMO_NETWORK),
+            "--from",
+            str(points["from"]),
+            "--to",
+            str(points["to"]),
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     od = pd.read_csv(out)
     assert list(od.columns[:5]) == ["from_id", "to_id", "minutes", "km", "estimated"]
     assert len(od) == 4
     oak = od[(od.from_id == "uppingham") & (od.to_id == "oakham_e")].iloc[0]
-    assert 8 < oak["minutes"] < 25 and 8 < oak["km"] < 16  # Uppingham -> Oakham is about 11 km by road
+    assert (
+        8 < oak["minutes"] < 25 and 8 < oak["km"] < 16
+    )  # Uppingham -> Oakham is about 11 km by road
     assert od.loc[od.to_id == "leicester", "estimated"].all()  # off the Rutland extract: estimated
 
 
@@ -91,7 +154,20 @@ def test_catchments_command(points: dict[str, Path]) -> None:
     import geopandas as gpd
 
     out = points["dir"] / "c.gpkg"
-    res = runner.invoke(app, ["catchments", "--network", str(DEMO_NETWORK), "--sites", str(points["sites"]), "--minutes", "10,20", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "catchments",
+            "--network",
+            str(DEMO_NETWORK),
+            "--sites",
+            str(points["sites"]),
+            "--minutes",
+            "10,20",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     g = gpd.read_file(out)
     assert len(g) == 4 and set(g["minutes"]) == {10.0, 20.0}
@@ -100,7 +176,18 @@ def test_catchments_command(points: dict[str, Path]) -> None:
 
 def test_distances_command(points: dict[str, Path]) -> None:
     out = points["dir"] / "dist.csv"
-    res = runner.invoke(app, ["distances", "--placements", str(points["903"]), "--council", "E06000017", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "distances",
+            "--placements",
+            str(points["903"]),
+            "--council",
+            "E06000017",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     d = pd.read_csv(out)
     assert len(d) == 3
@@ -111,16 +198,34 @@ def test_distances_command(points: dict[str, Path]) -> None:
     assert d.loc[0, "placement_la"] == "E06000017" and d.loc[0, "inside_la"] == True  # noqa: E712
     assert d.loc[1, "dfe_category"] == "Over 20 miles" and d.loc[1, "inside_la"] == False  # noqa: E712
     assert d.loc[1, "placement_la"] == "E06000018"  # Nottingham
-    assert d.loc[2, "dfe_category"] == "Not known or not recorded" and "missing" in str(d.loc[2, "reason"]).lower()
+    assert (
+        d.loc[2, "dfe_category"] == "Not known or not recorded"
+        and "missing" in str(d.loc[2, "reason"]).lower()
+    )
     assert "OFFICIAL-SENSITIVE" in res.output
     # with the road network: road minutes and km too (estimated where off the Rutland extract)
     out2 = points["dir"] / "dist_road.csv"
-    res = runner.invoke(app, ["distances", "--placements", str(points["903"]), "--council", "E06000017", "--network", str(DEMO_NETWORK), "--out", str(out2)])
+    res = runner.invoke(
+        app,
+        [
+            "distances",
+            "--placements",
+            str(points["903"]),
+            "--council",
+            "E06000017",
+            "--network",
+            str(DEMO_NETWORK),
+            "--out",
+            str(out2),
+        ],
+    )
     assert res.exit_code == 0, res.output
     d2 = pd.read_csv(out2)
     assert {"road_minutes", "road_km", "road_estimated"} <= set(d2.columns)
     assert 3 < d2.loc[0, "road_minutes"] < 30 and not bool(d2.loc[0, "road_estimated"])
-    assert bool(d2.loc[1, "road_estimated"]) and d2.loc[1, "road_km"] > d2.loc[1, "dfe_miles"] * 1.6093
+    assert (
+        bool(d2.loc[1, "road_estimated"]) and d2.loc[1, "road_km"] > d2.loc[1, "dfe_miles"] * 1.6093
+    )
 
 
 def test_network_command_exports_graphml(points: dict[str, Path]) -> None:
@@ -133,7 +238,11 @@ def test_network_command_exports_graphml(points: dict[str, Path]) -> None:
     g = ox.load_graphml(out)
     assert g.number_of_nodes() > 1000
     _, _, data = next(iter(g.edges(data=True)))
-    assert isinstance(data["length"], float) and isinstance(data["travel_time"], float) and data["travel_time"] > 0
+    assert (
+        isinstance(data["length"], float)
+        and isinstance(data["travel_time"], float)
+        and data["travel_time"] > 0
+    )
 
 
 def test_validate_command_reports(tmp_path: Path) -> None:
@@ -169,3 +278,69 @@ def test_help_keeps_square_brackets() -> None:
     res = runner.invoke(app, ["sites", "--help"], terminal_width=200)
     assert res.exit_code == 0
     assert "(overrides [siting] k)" in " ".join(res.output.split())
+
+
+def test_synth_other_council_writes_no_rutland_network_and_says_estimated(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["synth", "--council", "E06000047", "--n", "30", "--out", str(tmp_path / "d")]
+    )
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "straight-line estimates" in out and "--network" in out
+    cfg = (tmp_path / "d" / "config.toml").read_text(encoding="utf-8")
+    assert "rutland-latest" not in cfg and 'travel = "estimate"' in cfg
+
+
+def test_synth_network_option_is_checked_against_the_council(tmp_path: Path) -> None:
+    from geosuff.inputs import DEMO_NETWORK
+
+    res = runner.invoke(
+        app,
+        [
+            "synth",
+            "--council",
+            "E06000047",
+            "--n",
+            "30",
+            "--out",
+            str(tmp_path / "d"),
+            "--network",
+            str(DEMO_NETWORK),
+        ],
+    )
+    assert res.exit_code != 0
+    out = " ".join(res.output.split())
+    assert "does not cover" in out and "Traceback" not in out
+    res = runner.invoke(
+        app,
+        [
+            "synth",
+            "--council",
+            "E06000017",
+            "--n",
+            "30",
+            "--out",
+            str(tmp_path / "r"),
+            "--network",
+            str(DEMO_NETWORK),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert DEMO_NETWORK.name in (tmp_path / "r" / "config.toml").read_text(encoding="utf-8")
+
+
+def test_review_refuses_a_network_that_does_not_cover_the_council(tmp_path: Path) -> None:
+    from geosuff.inputs import DEMO_NETWORK
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "d", seed=5, n_children=30)
+    text = syn.config.read_text(encoding="utf-8").replace('travel = "estimate"', 'travel = "road"')
+    text = text.replace("[inputs]\n", f'[inputs]\nnetwork = "{DEMO_NETWORK.as_posix()}"\n')
+    syn.config.write_text(text, encoding="utf-8")
+    res = runner.invoke(app, ["review", str(syn.config)])
+    assert res.exit_code != 0
+    out = " ".join(res.output.split())
+    assert "does not cover" in out and DEMO_NETWORK.name in out and "extent" in out
+    assert "Geofabrik" in out and 'travel = "estimate"' in out
+    assert "Traceback" not in out
+    assert not (tmp_path / "d" / "outputs").exists()

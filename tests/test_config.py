@@ -39,7 +39,11 @@ def test_minimal_config_defaults_and_relative_paths(tmp_path: Path) -> None:
 
 
 def test_full_example_from_issue(tmp_path: Path) -> None:
-    text = MINIMAL.replace('network = "roads.osm.pbf"', 'network = "roads.osm.pbf"\ncandidates = "placements.csv"') + """
+    text = (
+        MINIMAL.replace(
+            'network = "roads.osm.pbf"', 'network = "roads.osm.pbf"\ncandidates = "placements.csv"'
+        )
+        + """
 [analysis]
 minutes = [60, 15, 30, 45]
 far_miles = 20
@@ -49,6 +53,7 @@ min_count = 5
 [output]
 dir = "outputs/rutland"
 """
+    )
     sc = load_config(_write(tmp_path, text))
     assert sc.analysis.minutes == [15.0, 30.0, 45.0, 60.0]  # sorted
     assert sc.output.dir == (tmp_path / "outputs" / "rutland").resolve()
@@ -110,7 +115,9 @@ def test_a_district_code_names_its_county() -> None:
     from geosuff.analysis.distance import resolve_council
     from geosuff.inputs import Boundaries
 
-    with pytest.raises(UnknownCodeError, match=r"E07000114 is Thanet, a district of Kent \(E10000016\)"):
+    with pytest.raises(
+        UnknownCodeError, match=r"E07000114 is Thanet, a district of Kent \(E10000016\)"
+    ):
         Boundaries.load().geometry("E07000114")
     with pytest.raises(ValueError, match="Thanet, a district of Kent"):
         resolve_council("E07000114")
@@ -137,14 +144,24 @@ def test_every_accepted_key_is_documented_and_every_documented_key_is_accepted()
     from geosuff import config as C
 
     documented = _readme_config_keys()
-    models = {"": C.Scenario, "inputs": C.InputsConfig, "analysis": C.AnalysisConfig, "disclosure": C.DisclosureConfig, "output": C.OutputConfig}
+    models = {
+        "": C.Scenario,
+        "inputs": C.InputsConfig,
+        "analysis": C.AnalysisConfig,
+        "disclosure": C.DisclosureConfig,
+        "output": C.OutputConfig,
+    }
     internal = {"source"}  # set by load_config (the config file's path), not a key users write
     for section, model in models.items():
         fields = set(model.model_fields) - internal
         if section == "":
             fields -= set(models) | {"network", "snapping", "siting"}
-        assert fields - documented.get(section, set()) == set(), f"[{section}] accepted but not in README"
-        assert documented.get(section, set()) - fields == set(), f"[{section}] in README but not accepted"
+        assert fields - documented.get(section, set()) == set(), (
+            f"[{section}] accepted but not in README"
+        )
+        assert documented.get(section, set()) - fields == set(), (
+            f"[{section}] in README but not accepted"
+        )
 
 
 def test_within_miles_target_reaches_the_headline(tmp_path: Path) -> None:
@@ -157,10 +174,14 @@ def test_within_miles_target_reaches_the_headline(tmp_path: Path) -> None:
     res = make_results(tmp_path)
     base = report.headlines(res)[0].comparison
     assert "Target" not in base
-    sc = res.scenario.model_copy(update={"analysis": res.scenario.analysis.model_copy(update={"within_miles_target": 0.99})})
+    sc = res.scenario.model_copy(
+        update={"analysis": res.scenario.analysis.model_copy(update={"within_miles_target": 0.99})}
+    )
     res2 = dataclasses.replace(res, scenario=sc)
     text = report.headlines(res2)[0].comparison
     assert "Target 99% placed 20 miles or less from home" in text and "short of the target" in text
+
+
 def test_unknown_key_names_its_section_and_suggests_the_spelling(tmp_path: Path) -> None:
     text = MINIMAL.replace('placements = "placements.csv"', 'placments = "placements.csv"')
     with pytest.raises(ConfigError) as err:
@@ -179,7 +200,9 @@ def test_unknown_key_names_its_section_and_suggests_the_spelling(tmp_path: Path)
         ("[snapping]\nmax_snapm = 100\n", "did you mean 'max_snap_m'?"),
     ],
 )
-def test_unknown_section_keys_suggest_the_closest_key(tmp_path: Path, extra: str, suggestion: str) -> None:
+def test_unknown_section_keys_suggest_the_closest_key(
+    tmp_path: Path, extra: str, suggestion: str
+) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(_write(tmp_path, MINIMAL + extra), check_files=False)
     assert suggestion in str(err.value)
@@ -190,3 +213,34 @@ def test_no_suggestion_for_a_key_like_nothing_allowed() -> None:
 
     assert did_you_mean("placments", ["placements", "sites"]) == " (did you mean 'placements'?)"
     assert did_you_mean("zzzz", ["placements", "sites"]) == ""
+
+
+NO_NETWORK = """
+council = "E06000047"
+[inputs]
+placements = "placements.csv"
+sites = "sites.csv"
+"""
+
+
+def test_travel_defaults_to_road_and_is_validated(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, MINIMAL)).analysis.travel == "road"
+    with pytest.raises(ConfigError, match=r"\[analysis\] travel"):
+        load_config(_write(tmp_path, MINIMAL + '[analysis]\ntravel = "crow"\n'))
+
+
+def test_network_may_be_omitted_only_with_estimated_travel(tmp_path: Path) -> None:
+    from geosuff.config import road_times, travel_phrase
+
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, NO_NETWORK))
+    msg = str(err.value) + " " + str(getattr(err.value, "fix", ""))
+    assert "[inputs] network" in msg and 'travel = "estimate"' in msg and "Geofabrik" in msg
+    sc = load_config(_write(tmp_path, NO_NETWORK + '[analysis]\ntravel = "estimate"\n'))
+    assert sc.inputs.network is None and not road_times(sc)
+    assert travel_phrase(sc) == "estimated"
+    assert travel_phrase(load_config(_write(tmp_path, MINIMAL))) == "by road"
+    # a network given but travel = "estimate": still estimated
+    assert not road_times(
+        load_config(_write(tmp_path, MINIMAL + '[analysis]\ntravel = "estimate"\n'))
+    )

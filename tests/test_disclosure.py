@@ -27,7 +27,12 @@ MIN = 5
 # ----------------------------------------------------------------------------------------------
 # An attacker's LP, from published strings only
 # ----------------------------------------------------------------------------------------------
-def attacker_ranges(body: list[list[str]], row_totals: list[str] | None, col_totals: list[str] | None, grand: str | None) -> dict[tuple[str, int, int], tuple[float, float]]:
+def attacker_ranges(
+    body: list[list[str]],
+    row_totals: list[str] | None,
+    col_totals: list[str] | None,
+    grand: str | None,
+) -> dict[tuple[str, int, int], tuple[float, float]]:
     """For each "c" in a published table: (min, max) of its value given everything published.
 
     ``body`` is R x C strings; ``row_totals`` R strings (or None: not published);
@@ -56,9 +61,19 @@ def attacker_ranges(body: list[list[str]], row_totals: list[str] | None, col_tot
             eq.append((*term("col", 0, j, col_totals[j]), -1.0))
             eqs.append(eq)
     if grand is not None and row_totals is not None:
-        eqs.append([*((*term("row", i, 0, row_totals[i]), 1.0) for i in range(R)), (*term("grand", 0, 0, grand), -1.0)])
+        eqs.append(
+            [
+                *((*term("row", i, 0, row_totals[i]), 1.0) for i in range(R)),
+                (*term("grand", 0, 0, grand), -1.0),
+            ]
+        )
     if grand is not None and col_totals is not None:
-        eqs.append([*((*term("col", 0, j, col_totals[j]), 1.0) for j in range(C)), (*term("grand", 0, 0, grand), -1.0)])
+        eqs.append(
+            [
+                *((*term("col", 0, j, col_totals[j]), 1.0) for j in range(C)),
+                (*term("grand", 0, 0, grand), -1.0),
+            ]
+        )
     for i in range(R):
         for j in range(C):
             term("cell", i, j, body[i][j])
@@ -97,17 +112,25 @@ def assert_protected(ranges: dict[tuple[str, int, int], tuple[float, float]]) ->
 
 
 def _fmt(mask: np.ndarray, vals: np.ndarray) -> list[list[str]]:
-    return [[dc.SUPPRESSED if mask[i, j] else str(int(vals[i, j])) for j in range(vals.shape[1])] for i in range(vals.shape[0])]
+    return [
+        [dc.SUPPRESSED if mask[i, j] else str(int(vals[i, j])) for j in range(vals.shape[1])]
+        for i in range(vals.shape[0])
+    ]
 
 
-small_counts = st.integers(min_value=0, max_value=14).map(lambda v: v if v % 3 else v // 3)  # many small and zero counts
+small_counts = st.integers(min_value=0, max_value=14).map(
+    lambda v: v if v % 3 else v // 3
+)  # many small and zero counts
 
 
 @st.composite
 def tables(draw: st.DrawFn) -> np.ndarray:
     r = draw(st.integers(1, 5))
     c = draw(st.integers(1, 5))
-    return np.array(draw(st.lists(st.lists(small_counts, min_size=c, max_size=c), min_size=r, max_size=r)), dtype=float)
+    return np.array(
+        draw(st.lists(st.lists(small_counts, min_size=c, max_size=c), min_size=r, max_size=r)),
+        dtype=float,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,10 +138,14 @@ def tables(draw: st.DrawFn) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counts=tables(), layout=st.sampled_from(["rows+cols", "rows", "cols"]))
-def test_no_suppressed_cell_is_recoverable_with_totals_in_the_table(counts: np.ndarray, layout: str) -> None:
+def test_no_suppressed_cell_is_recoverable_with_totals_in_the_table(
+    counts: np.ndarray, layout: str
+) -> None:
     rows = layout in {"rows+cols", "rows"}
     cols = layout in {"rows+cols", "cols"}
-    s = dc.suppress_table(counts, min_count=MIN, row_totals=rows, col_totals=cols, margins_in_table=True)
+    s = dc.suppress_table(
+        counts, min_count=MIN, row_totals=rows, col_totals=cols, margins_in_table=True
+    )
     R, C = counts.shape
     # every small count is suppressed; nothing else changes value
     assert (s.cells[(counts > 0) & (counts < MIN)]).all()
@@ -130,15 +157,25 @@ def test_no_suppressed_cell_is_recoverable_with_totals_in_the_table(counts: np.n
     if cols:
         assert s.col_totals[(ct > 0) & (ct < MIN)].all()
     body = _fmt(s.cells, counts)
-    row_s = [dc.SUPPRESSED if s.row_totals[i] else str(int(rt[i])) for i in range(R)] if rows else None
-    col_s = [dc.SUPPRESSED if s.col_totals[j] else str(int(ct[j])) for j in range(C)] if cols else None
+    row_s = (
+        [dc.SUPPRESSED if s.row_totals[i] else str(int(rt[i])) for i in range(R)] if rows else None
+    )
+    col_s = (
+        [dc.SUPPRESSED if s.col_totals[j] else str(int(ct[j])) for j in range(C)] if cols else None
+    )
     grand = (dc.SUPPRESSED if s.grand_total else str(int(g))) if rows and cols else None
     assert_protected(attacker_ranges(body, row_s, col_s, grand))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(counts=tables())
-def test_no_suppressed_cell_is_recoverable_from_totals_published_elsewhere(counts: np.ndarray) -> None:
+def test_no_suppressed_cell_is_recoverable_from_totals_published_elsewhere(
+    counts: np.ndarray,
+) -> None:
     """Row, column and grand totals published in another table (so known, and not suppressible
     here). They are themselves publishable only when not small, so tables with a small total
     are out of scope: there a total already gives the cell away."""
@@ -174,7 +211,9 @@ def test_publish_block_cannot_be_undone(counts: np.ndarray, total_row: bool) -> 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counts=tables(), with_total_col=st.booleans(), with_total_row=st.booleans())
-def test_publish_counts_from_the_published_frame_alone(counts: np.ndarray, with_total_col: bool, with_total_row: bool) -> None:
+def test_publish_counts_from_the_published_frame_alone(
+    counts: np.ndarray, with_total_col: bool, with_total_row: bool
+) -> None:
     R, C = counts.shape
     cols = [f"n_{j}" for j in range(C)]
     df = pd.DataFrame(counts.astype(int), columns=cols)
@@ -184,7 +223,13 @@ def test_publish_counts_from_the_published_frame_alone(counts: np.ndarray, with_
     if with_total_row:
         tot = {"group": "Total", **{c: int(df[c].sum()) for c in df.columns if c != "group"}}
         df = pd.concat([df, pd.DataFrame([tot])], ignore_index=True)
-    pub = dc.publish_counts(df, cols, min_count=MIN, total_col="n_total" if with_total_col else None, total_row=with_total_row)
+    pub = dc.publish_counts(
+        df,
+        cols,
+        min_count=MIN,
+        total_col="n_total" if with_total_col else None,
+        total_row=with_total_row,
+    )
     # what a reader sees: the published strings, and totals are sums of the cells
     nb = R
     body = [[str(pub[c].iloc[i]) for c in cols] for i in range(nb)]
@@ -221,12 +266,25 @@ def test_small_totals_and_whole_rows() -> None:
     assert ts[0] == "c" and list(cs[0]) == ["c", "c", "c"]
     assert ts[1] == "c"  # else 24 - 21 = 3 gives it back
     assert ts[2] == "24"
-    audit = dc.audit_suppression(cells[:2], cs[:2] == "c", row_total_mask=ts[:2] == "c", col_total_mask=cs[2] == "c", grand_total_mask=ts[2] == "c")
+    audit = dc.audit_suppression(
+        cells[:2],
+        cs[:2] == "c",
+        row_total_mask=ts[:2] == "c",
+        col_total_mask=cs[2] == "c",
+        grand_total_mask=ts[2] == "c",
+    )
     assert ((audit["upper"] - audit["lower"]) >= 1).all()
 
 
 def test_publish_counts_examples() -> None:
-    df = pd.DataFrame({"la": ["A", "B", "C", "Total"], "near": [12, 3, 20, 35], "far": [6, 9, 2, 17], "n_total": [18, 12, 22, 52]})
+    df = pd.DataFrame(
+        {
+            "la": ["A", "B", "C", "Total"],
+            "near": [12, 3, 20, 35],
+            "far": [6, 9, 2, 17],
+            "n_total": [18, 12, 22, 52],
+        }
+    )
     pub = dc.publish_counts(df, ["near", "far"], total_col="n_total", total_row=True)
     assert pub["near"].iloc[1] == "c" and pub["far"].iloc[2] == "c"
     assert pub["n_total"].tolist()[-1] == "52"
@@ -245,12 +303,27 @@ def test_percentages_withheld_where_numerator_or_base_is_suppressed() -> None:
     assert out["pct_far"].iloc[0] == "30%"
     assert out["pct_far"].iloc[1] == dc.SUPPRESSED  # numerator suppressed
     assert out["pct_far"].iloc[2] == dc.SUPPRESSED  # base suppressed
-    assert dc.publish_percent(2, 30) == "c" and dc.publish_percent(10, 3) == "c" and dc.publish_percent(6, 20) == "30%"
+    assert (
+        dc.publish_percent(2, 30) == "c"
+        and dc.publish_percent(10, 3) == "c"
+        and dc.publish_percent(6, 20) == "30%"
+    )
     assert dc.publish_percent(1, 0) == ":"
 
 
 def test_count_bands_never_show_small_counts() -> None:
-    assert [dc.count_band(n) for n in (0, 1, 4, 5, 9, 10, 19, 20, 99, 100)] == ["0", "fewer than 5", "fewer than 5", "5-9", "5-9", "10-19", "10-19", "20-49", "50-99", "100 or more"]
+    assert [dc.count_band(n) for n in (0, 1, 4, 5, 9, 10, 19, 20, 99, 100)] == [
+        "0",
+        "fewer than 5",
+        "fewer than 5",
+        "5-9",
+        "5-9",
+        "10-19",
+        "10-19",
+        "20-49",
+        "50-99",
+        "100 or more",
+    ]
 
 
 def test_suppress_matrix_one_row() -> None:
@@ -287,28 +360,42 @@ def test_child_points_on_a_web_map_are_found(tmp_path: Path, measures: pd.DataFr
     pts = dc.personal_points(measures)
     assert len(pts) == 2  # two distinct points (LE15 9AE is both a home and a placement)
     leaky = tmp_path / "map.html"
-    leaky.write_text(f'<script>L.marker([{lat:.6f}, {lon:.6f}]).addTo(map);</script>', encoding="utf-8")
+    leaky.write_text(
+        f"<script>L.marker([{lat:.6f}, {lon:.6f}]).addTo(map);</script>", encoding="utf-8"
+    )
     assert dc.check_published_file(leaky, [], points=pts) == ["point near (485996, 308869)"]
     geojson = tmp_path / "areas.geojson"
     geojson.write_text(f'{{"type":"Point","coordinates":[{lon},{lat}]}}', encoding="utf-8")
     assert dc.check_published_file(geojson, [], points=pts)
     # the 1 km square's centre is published, not the point
     ok = tmp_path / "ok.html"
-    glon, glat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(485500.0, 308500.0)
+    glon, glat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
+        485500.0, 308500.0
+    )
     ok.write_text(f"L.marker([{glat:.6f}, {glon:.6f}])", encoding="utf-8")
     assert dc.check_published_file(ok, [], points=pts) == []
 
 
-def test_child_points_and_ids_in_a_geopackage_are_found(tmp_path: Path, measures: pd.DataFrame) -> None:
+def test_child_points_and_ids_in_a_geopackage_are_found(
+    tmp_path: Path, measures: pd.DataFrame
+) -> None:
     import geopandas as gpd
 
-    g = gpd.GeoDataFrame({"label": ["C00123"]}, geometry=gpd.points_from_xy([LE15_9AE[0]], [LE15_9AE[1]]), crs="EPSG:27700").to_crs("EPSG:4326")
+    g = gpd.GeoDataFrame(
+        {"label": ["C00123"]},
+        geometry=gpd.points_from_xy([LE15_9AE[0]], [LE15_9AE[1]]),
+        crs="EPSG:27700",
+    ).to_crs("EPSG:4326")
     p = tmp_path / "out.gpkg"
     g.to_file(p, layer="x", driver="GPKG")
-    found = dc.check_published_file(p, dc.personal_strings(measures), points=dc.personal_points(measures))
+    found = dc.check_published_file(
+        p, dc.personal_strings(measures), points=dc.personal_points(measures)
+    )
     assert "C00123" in found and "point near (486079, 301005)" in found
     with pytest.raises(DisclosureError) as info:
-        dc.assert_publishable([p], dc.personal_strings(measures), points=dc.personal_points(measures))
+        dc.assert_publishable(
+            [p], dc.personal_strings(measures), points=dc.personal_points(measures)
+        )
     assert "C00123" not in str(info.value) and "out.gpkg" in str(info.value)
 
 
@@ -316,7 +403,15 @@ def test_postcodes_and_ids_in_text(tmp_path: Path, measures: pd.DataFrame) -> No
     f = tmp_path / "t.csv"
     f.write_text("area,n\nle159ae,3\n", encoding="utf-8")
     assert dc.check_published_file(f, dc.personal_strings(measures)) == ["LE159AE"]
-    sites = pd.DataFrame({"site_id": ["S1", "S2"], "type": ["childrens_home", "supported_accommodation"], "postcode": ["PE9 4AA", "PE9 3AX"], "easting": [499913.0, 498219.0], "northing": [309138.0, 304738.0]})
+    sites = pd.DataFrame(
+        {
+            "site_id": ["S1", "S2"],
+            "type": ["childrens_home", "supported_accommodation"],
+            "postcode": ["PE9 4AA", "PE9 3AX"],
+            "easting": [499913.0, 498219.0],
+            "northing": [309138.0, 304738.0],
+        }
+    )
     forb = dc.personal_strings(measures, sites=sites)
     assert "PE9 4AA" in forb and "PE9 3AX" not in forb
     assert len(dc.personal_points(measures, sites=sites)) == 3
@@ -330,7 +425,12 @@ def test_redacted_issues_and_reconciliation_hold_no_personal_values(tmp_path: Pa
     df = make_messy_cohort(800, 9)
     p = tmp_path / "p.csv"
     df.to_csv(p, index=False)
-    pl = load_placements(p, lookup=default_lookup(DEMO_POSTCODES), boundaries=Boundaries.load(), reference_date=MESSY_REFERENCE_DATE)
+    pl = load_placements(
+        p,
+        lookup=default_lookup(DEMO_POSTCODES),
+        boundaries=Boundaries.load(),
+        reference_date=MESSY_REFERENCE_DATE,
+    )
     issues = dc.redact_issues(issues_frame(pl.issues))
     rec = dc.redact_reconciliation(reconciliation([pl]))
     assert "value" not in issues and "id" not in rec
@@ -369,26 +469,41 @@ def kent_measures() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("strict", [True, False])
-def test_lone_northing_or_easting_in_a_published_csv_is_not_a_location(tmp_path: Path, kent_measures: pd.DataFrame, strict: bool) -> None:
+def test_lone_northing_or_easting_in_a_published_csv_is_not_a_location(
+    tmp_path: Path, kent_measures: pd.DataFrame, strict: bool
+) -> None:
     forb = dc.personal_strings(kent_measures)
     pts = dc.personal_points(kent_measures)
     assert "173000" not in forb and "553210" not in forb  # no lone coordinate is a forbidden string
     ok = tmp_path / "candidates_ranked.csv"
     # cost = child A's northing; snap distance = child B's easting; child B's northing on the next row
-    ok.write_text(f"site_id,cost,snap_m,places\nP01,173000,{DA1_B[0]:.0f},4\nP02,{DA1_B[1]:.0f},12,{DA1_A[0]:.0f}\n", encoding="utf-8")
+    ok.write_text(
+        f"site_id,cost,snap_m,places\nP01,173000,{DA1_B[0]:.0f},4\nP02,{DA1_B[1]:.0f},12,{DA1_A[0]:.0f}\n",
+        encoding="utf-8",
+    )
     assert dc.check_published_file(ok, forb, points=pts, strict=strict) == []
     dc.assert_publishable([ok], forb, points=pts, strict=strict)
 
 
 @pytest.mark.parametrize("strict", [True, False])
-def test_child_easting_northing_pair_in_a_published_csv_is_found(tmp_path: Path, kent_measures: pd.DataFrame, strict: bool) -> None:
+def test_child_easting_northing_pair_in_a_published_csv_is_found(
+    tmp_path: Path, kent_measures: pd.DataFrame, strict: bool
+) -> None:
     forb = dc.personal_strings(kent_measures)
     pts = dc.personal_points(kent_measures)
     # the same child's easting and northing in one row, not next to each other, either order
-    for i, row in enumerate((f"P01,{DA1_A[0]:.0f},4,{DA1_A[1]:.0f}", f"P01,{DA1_A[1] + 1:.0f},x,{DA1_A[0] - 1.5:.1f}", f'P01,"POINT ({DA1_A[0]:.0f} {DA1_A[1]:.0f})"')):
+    for i, row in enumerate(
+        (
+            f"P01,{DA1_A[0]:.0f},4,{DA1_A[1]:.0f}",
+            f"P01,{DA1_A[1] + 1:.0f},x,{DA1_A[0] - 1.5:.1f}",
+            f'P01,"POINT ({DA1_A[0]:.0f} {DA1_A[1]:.0f})"',
+        )
+    ):
         leak = tmp_path / f"leak{i}.csv"
         leak.write_text(f"site_id,a,b,c\n{row}\n", encoding="utf-8")
-        assert f"point near ({DA1_A[0]:.0f}, {DA1_A[1]:.0f})" in dc.check_published_file(leak, forb, points=pts, strict=strict), row
+        assert f"point near ({DA1_A[0]:.0f}, {DA1_A[1]:.0f})" in dc.check_published_file(
+            leak, forb, points=pts, strict=strict
+        ), row
         with pytest.raises(DisclosureError) as info:
             dc.assert_publishable([leak], forb, points=pts, strict=strict)
         assert f"leak{i}.csv" in str(info.value) and "173000" not in str(info.value)
@@ -402,7 +517,9 @@ def test_child_easting_northing_pair_in_a_published_csv_is_found(tmp_path: Path,
     assert dc.check_published_file(pc, forb, points=pts, strict=strict) == ["DA11FD", "K00002"]
 
 
-def test_lon_lat_pair_is_found_but_lone_degrees_are_not(tmp_path: Path, kent_measures: pd.DataFrame) -> None:
+def test_lon_lat_pair_is_found_but_lone_degrees_are_not(
+    tmp_path: Path, kent_measures: pd.DataFrame
+) -> None:
     from pyproj import Transformer
 
     lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(*DA1_A)
@@ -410,27 +527,47 @@ def test_lon_lat_pair_is_found_but_lone_degrees_are_not(tmp_path: Path, kent_mea
     pts = dc.personal_points(kent_measures)
     leak = tmp_path / "map.html"
     leak.write_text(f'{{"type":"Point","coordinates":[{lon:.6f},{lat:.6f}]}}', encoding="utf-8")
-    assert dc.check_published_file(leak, [], points=pts, strict=False) == [f"point near ({DA1_A[0]:.0f}, {DA1_A[1]:.0f})"]
+    assert dc.check_published_file(leak, [], points=pts, strict=False) == [
+        f"point near ({DA1_A[0]:.0f}, {DA1_A[1]:.0f})"
+    ]
     # A's longitude with B's latitude is nobody's location
     ok = tmp_path / "ok.html"
-    ok.write_text(f"{{\"type\":\"Point\",\"coordinates\":[{lon:.6f},{lat_b:.6f}]}} {lat:.6f} x {lon_b:.6f}", encoding="utf-8")
+    ok.write_text(
+        f'{{"type":"Point","coordinates":[{lon:.6f},{lat_b:.6f}]}} {lat:.6f} x {lon_b:.6f}',
+        encoding="utf-8",
+    )
     assert dc.check_published_file(ok, [], points=pts, strict=False) == []
 
 
-def test_geopackage_attributes_equal_to_a_coordinate_are_not_locations(tmp_path: Path, kent_measures: pd.DataFrame) -> None:
+def test_geopackage_attributes_equal_to_a_coordinate_are_not_locations(
+    tmp_path: Path, kent_measures: pd.DataFrame
+) -> None:
     import geopandas as gpd
 
     forb = dc.personal_strings(kent_measures)
     pts = dc.personal_points(kent_measures)
     # a candidate 1 km away whose cost equals child A's northing and whose places-count column equals B's easting
     ok = tmp_path / "geosuff.gpkg"
-    gpd.GeoDataFrame({"cost": [DA1_A[1]], "other": [DA1_B[0]]}, geometry=gpd.points_from_xy([DA1_A[0] + 1000], [DA1_A[1]]), crs="EPSG:27700").to_file(ok, layer="candidates", driver="GPKG")
+    gpd.GeoDataFrame(
+        {"cost": [DA1_A[1]], "other": [DA1_B[0]]},
+        geometry=gpd.points_from_xy([DA1_A[0] + 1000], [DA1_A[1]]),
+        crs="EPSG:27700",
+    ).to_file(ok, layer="candidates", driver="GPKG")
     assert dc.check_published_file(ok, forb, points=pts, strict=False) == []
     # the child's point as geometry, or as an easting/northing pair of attributes, is found
-    for i, (attrs, xy) in enumerate((({"cost": [1.0]}, DA1_B), ({"e": [DA1_B[0]], "n": [DA1_B[1]]}, (DA1_A[0] + 1000, DA1_A[1])))):
+    for i, (attrs, xy) in enumerate(
+        (
+            ({"cost": [1.0]}, DA1_B),
+            ({"e": [DA1_B[0]], "n": [DA1_B[1]]}, (DA1_A[0] + 1000, DA1_A[1])),
+        )
+    ):
         bad = tmp_path / f"bad{i}.gpkg"
-        gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy([xy[0]], [xy[1]]), crs="EPSG:27700").to_crs("EPSG:4326").to_file(bad, layer="x", driver="GPKG")
-        assert dc.check_published_file(bad, forb, points=pts, strict=False) == [f"point near ({DA1_B[0]:.0f}, {DA1_B[1]:.0f})"], i
+        gpd.GeoDataFrame(
+            attrs, geometry=gpd.points_from_xy([xy[0]], [xy[1]]), crs="EPSG:27700"
+        ).to_crs("EPSG:4326").to_file(bad, layer="x", driver="GPKG")
+        assert dc.check_published_file(bad, forb, points=pts, strict=False) == [
+            f"point near ({DA1_B[0]:.0f}, {DA1_B[1]:.0f})"
+        ], i
 
 
 def test_failed_check_publishes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -444,7 +581,11 @@ def test_failed_check_publishes_no_file(tmp_path: Path, monkeypatch: pytest.Monk
     res = make_results(out)
     written = outputs.write_all(res)
     assert (out / "report.html").is_file() and (out / "geosuff.gpkg").is_file()
-    assert all(Path(p).is_relative_to(out) and Path(p).is_file() for k, p in written.items() if not k.startswith("raster_"))
+    assert all(
+        Path(p).is_relative_to(out) and Path(p).is_file()
+        for k, p in written.items()
+        if not k.startswith("raster_")
+    )
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert not [p for p in out.iterdir() if p.name.startswith(outputs.STAGING_PREFIX)]
 
@@ -452,11 +593,19 @@ def test_failed_check_publishes_no_file(tmp_path: Path, monkeypatch: pytest.Monk
     res2 = make_results(fresh)
     existing = {q for q in fresh.rglob("*")}  # the access rasters, written by the analysis
     real = dc.personal_strings
-    monkeypatch.setattr(outputs.disclosure, "personal_strings", lambda *a, **k: [*real(*a, **k), "Disclosure control"])  # in report.html
+    monkeypatch.setattr(
+        outputs.disclosure,
+        "personal_strings",
+        lambda *a, **k: [*real(*a, **k), "Disclosure control"],
+    )  # in report.html
     with pytest.raises(DisclosureError, match="report.html"):
         outputs.write_all(res2)
     assert {q for q in fresh.rglob("*")} == existing, "a failed check must leave no published file"
-    assert not (fresh / "report.html").exists() and not (fresh / "tables").exists() and not (fresh / "geosuff.gpkg").exists()
+    assert (
+        not (fresh / "report.html").exists()
+        and not (fresh / "tables").exists()
+        and not (fresh / "geosuff.gpkg").exists()
+    )
     with pytest.raises(DisclosureError):
         outputs.write_all(res)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}

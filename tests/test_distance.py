@@ -48,7 +48,10 @@ EH1_1AA = (325910.0, 674040.0)  # Edinburgh S12000036
 def _validator_formula(he, hn, pe, pn) -> np.ndarray:
     """The DfE 903 validator's formula, copied (lac_validator/datastore.py, pandas Series ops)."""
     s = (
-        np.sqrt((pd.Series(he, dtype=float) - pd.Series(pe, dtype=float)) ** 2 + (pd.Series(hn, dtype=float) - pd.Series(pn, dtype=float)) ** 2)
+        np.sqrt(
+            (pd.Series(he, dtype=float) - pd.Series(pe, dtype=float)) ** 2
+            + (pd.Series(hn, dtype=float) - pd.Series(pn, dtype=float)) ** 2
+        )
         / 1000
         / 1.6093
     )
@@ -116,13 +119,19 @@ def test_dfe_miles_on_real_postcode_pairs() -> None:
     np.testing.assert_array_equal(got, [round(x, 1) for x in by_hand])
     np.testing.assert_array_equal(got, _validator_formula(he, hn, pe, pn))
     assert list(d.dfe_category(got)) == [
-        "20 miles or less", "Over 20 miles", "Over 20 miles", "20 miles or less",
-        "20 miles or less", "20 miles or less",
+        "20 miles or less",
+        "Over 20 miles",
+        "Over 20 miles",
+        "20 miles or less",
+        "20 miles or less",
+        "20 miles or less",
     ]
 
 
 def test_dfe_miles_missing_values_give_nan() -> None:
-    got = d.dfe_miles([1.0, np.nan, None, 5.0], [1.0, 2.0, 3.0, pd.NA], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0])
+    got = d.dfe_miles(
+        [1.0, np.nan, None, 5.0], [1.0, 2.0, 3.0, pd.NA], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]
+    )
     assert got[0] == 0.0
     assert np.isnan(got[1:]).all()
     assert list(d.dfe_category(got)) == ["20 miles or less"] + ["Not known or not recorded"] * 3
@@ -156,12 +165,16 @@ def test_rounding_is_numpy_half_even_like_the_validator_not_python_round() -> No
     assert round(raw_1995, 1) == 19.9 and round(raw_2015, 1) == 20.1
     # ... pandas (the validator) scales by 10 and rounds half to even: 20.0 and 20.2
     assert pd.Series([raw_1995, raw_2015]).round(decimals=1).tolist() == [20.0, 20.2]
-    assert d.dfe_miles([0, 0], [0, 0], [0, 0], [32105.534999999996, 32427.394999999997]).tolist() == [20.0, 20.2]
+    assert d.dfe_miles(
+        [0, 0], [0, 0], [0, 0], [32105.534999999996, 32427.394999999997]
+    ).tolist() == [20.0, 20.2]
 
 
 def test_category_with_other_line() -> None:
     assert list(d.dfe_category([10.0, 10.1, np.nan], far_miles=10)) == [
-        "10 miles or less", "Over 10 miles", "Not known or not recorded",
+        "10 miles or less",
+        "Over 10 miles",
+        "Not known or not recorded",
     ]
 
 
@@ -169,13 +182,18 @@ def test_category_with_other_line() -> None:
 @given(
     st.lists(
         st.tuples(
-            st.integers(0, 700_000), st.integers(0, 1_250_000), st.integers(0, 700_000), st.integers(0, 1_250_000)
+            st.integers(0, 700_000),
+            st.integers(0, 1_250_000),
+            st.integers(0, 700_000),
+            st.integers(0, 1_250_000),
         ),
         min_size=1,
         max_size=50,
     )
 )
-def test_dfe_miles_matches_validator_formula_bit_for_bit(rows: list[tuple[int, int, int, int]]) -> None:
+def test_dfe_miles_matches_validator_formula_bit_for_bit(
+    rows: list[tuple[int, int, int, int]],
+) -> None:
     a = np.asarray(rows, dtype=float)
     got = d.dfe_miles(a[:, 0], a[:, 1], a[:, 2], a[:, 3])
     np.testing.assert_array_equal(got, _validator_formula(a[:, 0], a[:, 1], a[:, 2], a[:, 3]))
@@ -210,14 +228,23 @@ def test_inside_outside_on_real_boundaries(use_code: bool) -> None:
         (NN17_1AA, "E06000061", NORTH_NORTHANTS, False, True),
         (B1_1AA, "E08000025", "E08000025", False, False),
     ]
-    df = _frame([{"home": LE15_6AA, "pl": p, "pl_ltla": (code if use_code else pd.NA)} for p, code, *_ in places])
+    df = _frame(
+        [
+            {"home": LE15_6AA, "pl": p, "pl_ltla": (code if use_code else pd.NA)}
+            for p, code, *_ in places
+        ]
+    )
     m = d.placement_measures(df, council=RUTLAND)
     assert m["placement_la"].tolist() == [p[2] for p in places]
     assert m["inside_la"].tolist() == [p[3] for p in places]
     assert m["adjoining_la"].tolist() == [p[4] for p in places]
     assert (m["country"] == "ENG").all()
     assert m["placement_la_name"].tolist()[:5] == [
-        "Rutland", "Leicestershire", "Lincolnshire", "Peterborough", "North Northamptonshire",
+        "Rutland",
+        "Leicestershire",
+        "Lincolnshire",
+        "Peterborough",
+        "North Northamptonshire",
     ]
     assert m["la_source"].iloc[0] == ("postcode LA" if use_code else "point in LA polygon")
     assert (m["reason"] == "").all()
@@ -238,7 +265,11 @@ def test_wales_scotland_northern_ireland_are_outside_with_country() -> None:
     assert m["adjoining_la"].isna().all()  # England-only polygons cannot say
     assert m["placement_la_name"].tolist() == ["Wales", "Scotland", "Northern Ireland"]
     # Oakham → Swansea: dE 218986, dN 112762 → 153.056 → 153.1 miles
-    assert m["dfe_miles"].iloc[0] == round(math.sqrt(218986**2 + 112762**2) / 1000 / 1.6093, 1) == 153.1
+    assert (
+        m["dfe_miles"].iloc[0]
+        == round(math.sqrt(218986**2 + 112762**2) / 1000 / 1.6093, 1)
+        == 153.1
+    )
     assert m["dfe_category"].iloc[0] == "Over 20 miles"
 
 
@@ -270,9 +301,15 @@ def test_coastal_and_offshore_points() -> None:
     lincs = b.geoms[list(b.codes).index(LINCOLNSHIRE)]
     minx, miny, maxx, maxy = lincs.bounds
     # the easternmost vertex of Lincolnshire, then 400 m and 20 km further east (North Sea)
-    coords = np.asarray(lincs.exterior.coords if lincs.geom_type == "Polygon" else max(lincs.geoms, key=lambda g: g.area).exterior.coords)
+    coords = np.asarray(
+        lincs.exterior.coords
+        if lincs.geom_type == "Polygon"
+        else max(lincs.geoms, key=lambda g: g.area).exterior.coords
+    )
     ex, ey = coords[np.argmax(coords[:, 0])]
-    df = _frame([{"home": LE15_6AA, "pl": (ex + 400.0, ey)}, {"home": LE15_6AA, "pl": (ex + 20_000.0, ey)}])
+    df = _frame(
+        [{"home": LE15_6AA, "pl": (ex + 400.0, ey)}, {"home": LE15_6AA, "pl": (ex + 20_000.0, ey)}]
+    )
     m = d.placement_measures(df, council=RUTLAND)
     assert m["placement_la"].iloc[0] == LINCOLNSHIRE
     assert m["la_source"].iloc[0].startswith("nearest LA polygon")
@@ -325,7 +362,13 @@ def test_road_measures_and_disagreement_flag() -> None:
 
 
 def test_measures_keep_every_row_and_do_not_modify_input() -> None:
-    df = _frame([{"home": LE15_6AA, "pl": PE1_1AA}, {}, {"home": LE15_6AA, "pl": SA1_1AA, "pl_ltla": "W06000011"}])
+    df = _frame(
+        [
+            {"home": LE15_6AA, "pl": PE1_1AA},
+            {},
+            {"home": LE15_6AA, "pl": SA1_1AA, "pl_ltla": "W06000011"},
+        ]
+    )
     before = df.copy()
     m = d.placement_measures(df, council="Rutland")
     pd.testing.assert_frame_equal(df, before)
@@ -412,7 +455,14 @@ def _run_validator(payload: dict) -> dict | None:
         python = os.environ.get("GEOSUFF_V903_PYTHON", "")
         if not python:
             return None
-    res = subprocess.run([python, "-c", _VALIDATOR_SCRIPT], input=json.dumps(payload), capture_output=True, text=True, timeout=120, check=True)
+    res = subprocess.run(
+        [python, "-c", _VALIDATOR_SCRIPT],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -420,7 +470,9 @@ def test_agrees_with_csc_validator_be_903() -> None:
     payload = {"postcodes": _STUB_POSTCODES, "episodes": _EPISODES, "la": RUTLAND}
     ref = _run_validator(payload)
     if ref is None:
-        msg = "csc-validator-be-903 not importable (set GEOSUFF_V903_PYTHON to a Python that has it)"
+        msg = (
+            "csc-validator-be-903 not importable (set GEOSUFF_V903_PYTHON to a Python that has it)"
+        )
         if os.environ.get("GEOSUFF_REQUIRE_V903"):
             pytest.fail(msg + "; `make test` requires it")
         pytest.skip(msg)
@@ -436,8 +488,12 @@ def test_agrees_with_csc_validator_be_903() -> None:
                 "home": (h[0], h[1]) if h else (np.nan, np.nan),
                 "pl": (p[0], p[1]) if p else (np.nan, np.nan),
                 "pl_ltla": p[2] if p else pd.NA,
-                "home_reason": "" if h else ("missing postcode" if home is None else "postcode not found in lookup"),
-                "pl_reason": "" if p else ("missing postcode" if pl is None else "postcode not found in lookup"),
+                "home_reason": ""
+                if h
+                else ("missing postcode" if home is None else "postcode not found in lookup"),
+                "pl_reason": ""
+                if p
+                else ("missing postcode" if pl is None else "postcode not found in lookup"),
             }
         )
     m = d.placement_measures(_frame(rows), council=RUTLAND)

@@ -33,13 +33,83 @@ NAN2 = (np.nan, np.nan)
 # (place_group, age, uasc, home, placement, pl_ltla, road minutes, home_reason, pl_reason)
 COHORT = [
     ("foster", 0.5, False, LE15_6AA, LE15_9AE, "E06000017", 10.0, "", ""),  # 4.9 mi, inside
-    ("foster", 3.0, False, LE15_6AA, LE13_0AA, "E07000133", 25.0, "", ""),  # 8.5 mi, Leics (adjoining)
-    ("foster", 7.0, False, LE15_6AA, PE1_1AA, "E06000031", 40.0, "", ""),  # 21.2 mi, Peterborough (adjoining)
-    ("childrens_home", 12.0, False, LE15_6AA, B1_1AA, "E08000025", 75.0, "", ""),  # 51.2 mi, not adjoining
-    ("childrens_home", 14.0, False, LE15_6AA, SA1_1AA, "W06000011", 200.0, "", ""),  # 153.1 mi, Wales
-    ("childrens_home", 15.0, False, LE15_9AE, LE15_6AA, "E06000017", 12.0, "", ""),  # 4.9 mi, inside
-    ("supported", 16.5, True, LE15_6AA, PE9_1AA, "E07000141", 20.0, "", ""),  # 10.5 mi, Lincs (adjoining)
-    ("supported", 17.0, True, NAN2, LE15_9AE, "E06000017", np.nan, "missing postcode", ""),  # not known, inside
+    (
+        "foster",
+        3.0,
+        False,
+        LE15_6AA,
+        LE13_0AA,
+        "E07000133",
+        25.0,
+        "",
+        "",
+    ),  # 8.5 mi, Leics (adjoining)
+    (
+        "foster",
+        7.0,
+        False,
+        LE15_6AA,
+        PE1_1AA,
+        "E06000031",
+        40.0,
+        "",
+        "",
+    ),  # 21.2 mi, Peterborough (adjoining)
+    (
+        "childrens_home",
+        12.0,
+        False,
+        LE15_6AA,
+        B1_1AA,
+        "E08000025",
+        75.0,
+        "",
+        "",
+    ),  # 51.2 mi, not adjoining
+    (
+        "childrens_home",
+        14.0,
+        False,
+        LE15_6AA,
+        SA1_1AA,
+        "W06000011",
+        200.0,
+        "",
+        "",
+    ),  # 153.1 mi, Wales
+    (
+        "childrens_home",
+        15.0,
+        False,
+        LE15_9AE,
+        LE15_6AA,
+        "E06000017",
+        12.0,
+        "",
+        "",
+    ),  # 4.9 mi, inside
+    (
+        "supported",
+        16.5,
+        True,
+        LE15_6AA,
+        PE9_1AA,
+        "E07000141",
+        20.0,
+        "",
+        "",
+    ),  # 10.5 mi, Lincs (adjoining)
+    (
+        "supported",
+        17.0,
+        True,
+        NAN2,
+        LE15_9AE,
+        "E06000017",
+        np.nan,
+        "missing postcode",
+        "",
+    ),  # not known, inside
     ("adoption", 2.0, False, LE15_6AA, NN17_1AA, "E06000061", 30.0, "", ""),  # 12.7 mi, N Northants
     ("unknown", np.nan, None, LE15_6AA, NAN2, None, np.nan, "", "terminated postcode"),  # not known
 ]
@@ -79,8 +149,29 @@ def measures() -> pd.DataFrame:
 
 
 def test_cohort_measures_are_as_worked_out(measures: pd.DataFrame) -> None:
-    assert measures["dfe_miles"].fillna(-1).tolist() == [4.9, 8.5, 21.2, 51.2, 153.1, 4.9, 10.5, -1, 12.7, -1]
-    assert measures["inside_la"].tolist()[:9] == [True, False, False, False, False, True, False, True, False]
+    assert measures["dfe_miles"].fillna(-1).tolist() == [
+        4.9,
+        8.5,
+        21.2,
+        51.2,
+        153.1,
+        4.9,
+        10.5,
+        -1,
+        12.7,
+        -1,
+    ]
+    assert measures["inside_la"].tolist()[:9] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
     assert measures["adjoining_la"].tolist()[:4] == [False, True, True, False]
 
 
@@ -89,26 +180,50 @@ def _row(table: pd.DataFrame, group: str) -> pd.Series:
 
 
 def test_indicators_by_placement_group(measures: pd.DataFrame) -> None:
-    t = gaps.indicator_table(measures, by="place_group", far_miles=20, minutes=30, local_target=0.75)
+    t = gaps.indicator_table(
+        measures, by="place_group", far_miles=20, minutes=30, local_target=0.75
+    )
     # order of placement_groups.csv, then unknown, then the total
-    assert t["group"].tolist() == ["foster", "childrens_home", "supported", "adoption", "unknown", "all"]
+    assert t["group"].tolist() == [
+        "foster",
+        "childrens_home",
+        "supported",
+        "adoption",
+        "unknown",
+        "all",
+    ]
     assert t["label"].iloc[1] == "Children's homes (K2)"
     foster = _row(t, "foster")
-    assert (foster["n"], foster["n_within_miles"], foster["n_over_miles"], foster["n_inside_la"]) == (3, 2, 1, 1)
+    assert (
+        foster["n"],
+        foster["n_within_miles"],
+        foster["n_over_miles"],
+        foster["n_inside_la"],
+    ) == (3, 2, 1, 1)
     assert foster["n_within_minutes"] == 2  # 10 and 25 min; 40 min is over 30
     assert foster["pct_within_miles"] == pytest.approx(200 / 3)
     ch = _row(t, "childrens_home")
     # Birmingham: outside and not adjoining; Wales: adjoining not known (England-only polygons)
     assert (ch["n_within_miles"], ch["n_over_miles"], ch["n_outside_not_adjoining"]) == (1, 2, 1)
     sup = _row(t, "supported")
-    assert (sup["n_within_miles"], sup["n_distance_not_known"], sup["n_inside_la"], sup["n_minutes_not_known"]) == (1, 1, 1, 1)
+    assert (
+        sup["n_within_miles"],
+        sup["n_distance_not_known"],
+        sup["n_inside_la"],
+        sup["n_minutes_not_known"],
+    ) == (1, 1, 1, 1)
     assert sup["pct_distance_not_known"] == 50.0
     unk = _row(t, "unknown")
     assert (unk["n_distance_not_known"], unk["n_la_not_known"]) == (1, 1)
     assert math.isnan(unk["pct_within_minutes"])  # no road time known in the group
     total = _row(t, "all")
     assert total["label"] == "All children"
-    assert (total["n"], total["n_within_miles"], total["n_over_miles"], total["n_distance_not_known"]) == (10, 5, 3, 2)
+    assert (
+        total["n"],
+        total["n_within_miles"],
+        total["n_over_miles"],
+        total["n_distance_not_known"],
+    ) == (10, 5, 3, 2)
     assert (total["n_inside_la"], total["n_la_not_known"], total["n_within_minutes"]) == (3, 1, 5)
     assert total["pct_inside_la"] == 30.0
     # target 75% inside the LA: ceil(7.5) = 8 needed, 3 achieved → 5 short
@@ -116,13 +231,28 @@ def test_indicators_by_placement_group(measures: pd.DataFrame) -> None:
     assert total["short_of_inside_la_target"] == 5
     # every group's counts add up to the total
     body = t[t["group"] != "all"]
-    for c in ("n", "n_within_miles", "n_over_miles", "n_distance_not_known", "n_inside_la", "n_within_minutes"):
+    for c in (
+        "n",
+        "n_within_miles",
+        "n_over_miles",
+        "n_distance_not_known",
+        "n_inside_la",
+        "n_within_minutes",
+    ):
         assert body[c].sum() == total[c]
 
 
 def test_indicators_by_age_band_and_uasc(measures: pd.DataFrame) -> None:
     t = gaps.indicator_table(measures, by="age_band", minutes=30)
-    assert t["group"].tolist() == ["Under 1", "1 to 4", "5 to 9", "10 to 15", "16 and over", "Not known", "all"]
+    assert t["group"].tolist() == [
+        "Under 1",
+        "1 to 4",
+        "5 to 9",
+        "10 to 15",
+        "16 and over",
+        "Not known",
+        "all",
+    ]
     assert t["n"].tolist() == [1, 2, 1, 3, 2, 1, 10]
     assert _row(t, "10 to 15")["n_over_miles"] == 2
     assert _row(t, "16 and over")["n_inside_la"] == 1
@@ -141,8 +271,18 @@ def test_indicators_by_age_band_and_uasc(measures: pd.DataFrame) -> None:
 def test_age_bands_at_their_edges() -> None:
     got = gaps.age_band([0, 0.99, 1, 4.99, 5, 9.99, 10, 15.99, 16, 17.9, np.nan, None])
     assert list(got) == [
-        "Under 1", "Under 1", "1 to 4", "1 to 4", "5 to 9", "5 to 9", "10 to 15", "10 to 15",
-        "16 and over", "16 and over", "Not known", "Not known",
+        "Under 1",
+        "Under 1",
+        "1 to 4",
+        "1 to 4",
+        "5 to 9",
+        "5 to 9",
+        "10 to 15",
+        "10 to 15",
+        "16 and over",
+        "16 and over",
+        "Not known",
+        "Not known",
     ]
 
 
@@ -178,7 +318,10 @@ def test_dfe_comparison_against_published(measures: pd.DataFrame) -> None:
     assert new["computed_n"].tolist() == [2, 0, 3, 3, 2]
     # Rutland 2025 new placements: inside-LA cells are suppressed ("c")
     assert np.isnan(new.loc["Inside LA, 20 miles or less", "council_pct"])
-    assert new.loc["Inside LA, 20 miles or less", "council_note"] == "suppressed to protect confidentiality"
+    assert (
+        new.loc["Inside LA, 20 miles or less", "council_note"]
+        == "suppressed to protect confidentiality"
+    )
     assert new.loc["Outside LA, more than 20 miles", "council_n"] == 11.0
     assert new.loc["Outside LA, more than 20 miles", "england_n"] == 14560.0
 
@@ -186,7 +329,10 @@ def test_dfe_comparison_against_published(measures: pd.DataFrame) -> None:
 def test_dfe_comparison_suppressed_and_missing_years(measures: pd.DataFrame) -> None:
     c = gaps.dfe_comparison(measures, council="Rutland", year=2021)
     row = c[(c["table"] == "At 31 March") & (c["measure"] == "More than 20 miles")].iloc[0]
-    assert np.isnan(row["council_n"]) and row["council_note"] == "suppressed to protect confidentiality"
+    assert (
+        np.isnan(row["council_n"])
+        and row["council_note"] == "suppressed to protect confidentiality"
+    )
     assert row["england_n"] == 16860.0
     with pytest.raises(InputFileError, match="2019"):
         gaps.dfe_comparison(measures, council=RUTLAND, year=2019)
@@ -218,7 +364,9 @@ def rutland_lsoas() -> gpd.GeoDataFrame:
     return gpd.read_file(str(path)).to_crs("EPSG:27700")
 
 
-def _far_cohort(lsoas: gpd.GeoDataFrame, spec: list[tuple[int, str, int]], extra: list[dict] | None = None) -> pd.DataFrame:
+def _far_cohort(
+    lsoas: gpd.GeoDataFrame, spec: list[tuple[int, str, int]], extra: list[dict] | None = None
+) -> pd.DataFrame:
     """Children placed in Birmingham (51 miles) from homes inside given LSOAs (by position)."""
     inner = lsoas.geometry.representative_point()
     rows = []
@@ -244,14 +392,31 @@ def test_gap_areas_with_road_minutes(rutland_lsoas: gpd.GeoDataFrame) -> None:
     ids = rutland_lsoas["lsoa11_code"].tolist()
     m = _far_cohort(
         rutland_lsoas,
-        [(0, "childrens_home", 10), (1, "foster", 5), (2, "foster", 3), (3, "supported", 4), (3, "childrens_home", 3)],
+        [
+            (0, "childrens_home", 10),
+            (1, "foster", 5),
+            (2, "foster", 3),
+            (3, "supported", 4),
+            (3, "childrens_home", 3),
+        ],
         # a near placement (not counted) and a far child with no home point (unassigned)
         extra=[
-            {"place_group": "foster", "home_e": LE15_6AA[0], "home_n": LE15_6AA[1], "pl_e": LE15_9AE[0], "pl_n": LE15_9AE[1], "pl_ltla": "E06000017"},
+            {
+                "place_group": "foster",
+                "home_e": LE15_6AA[0],
+                "home_n": LE15_6AA[1],
+                "pl_e": LE15_9AE[0],
+                "pl_n": LE15_9AE[1],
+                "pl_ltla": "E06000017",
+            },
         ],
     )
     minutes = pd.DataFrame(
-        {"childrens_home": [52.0, 5, 5, 20], "foster_cluster": [10.0, 12, 12, 12], "care_leaver_unit": [40.0, 40, 40, 45]},
+        {
+            "childrens_home": [52.0, 5, 5, 20],
+            "foster_cluster": [10.0, 12, 12, 12],
+            "care_leaver_unit": [40.0, 40, 40, 45],
+        },
         index=ids[:4],
     )  # no supported_accommodation column: none with spare places
     g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=5)
@@ -270,8 +435,14 @@ def test_gap_areas_with_road_minutes(rutland_lsoas: gpd.GeoDataFrame) -> None:
     assert second["needed_groups"] == "mixed needs (each of fewer than 5 children)"
     assert second["n_by_group"] == "supported 4; childrens_home 3"  # raw, internal
     assert np.isnan(second["minutes_to_suitable"]) and second["suitable_type"] == ""
-    assert second["lacks"] == "no suitable place with spare places within 30 min for some other needs (each of fewer than 5 children)"
-    assert "supported" not in second["evidence"].lower() and "children's home" not in second["evidence"].lower()
+    assert (
+        second["lacks"]
+        == "no suitable place with spare places within 30 min for some other needs (each of fewer than 5 children)"
+    )
+    assert (
+        "supported" not in second["evidence"].lower()
+        and "children's home" not in second["evidence"].lower()
+    )
     # ... yet the gap is found from every need: supported has at best a care-leaver unit at
     # 45 min (no supported accommodation), children's homes are 20 min away
     assert second["outside_catchment"] == True  # noqa: E712
@@ -287,12 +458,16 @@ def test_gap_areas_with_road_minutes(rutland_lsoas: gpd.GeoDataFrame) -> None:
     assert first["evidence"].startswith("10+ children whose home is in")
     assert "52 min" in first["evidence"] and "beyond the 30-minute limit" in first["evidence"]
     assert "7" not in second["evidence"].split("whose")[0]
-    assert "n_far" not in g.attrs["publish_columns"] and "n_by_group" not in g.attrs["publish_columns"]
+    assert (
+        "n_far" not in g.attrs["publish_columns"] and "n_by_group" not in g.attrs["publish_columns"]
+    )
     assert g.attrs["unassigned"] == 0
     # LSOA 2 (Rutland 001B) is the only unpublished member of its MSOA with far children: 3 < 5
     assert g["level"].tolist() == ["LSOA"] * 3 and g.attrs["not_in_gap_areas"] == 3
     assert "level" in g.attrs["publish_columns"]
-    only = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, only_gaps=True)
+    only = gaps.gap_areas(
+        m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, only_gaps=True
+    )
     assert only["area_id"].tolist() == [ids[0], ids[3]]
     # a longer limit closes the children's-home gap of LSOA 0
     g60 = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=60)
@@ -331,7 +506,11 @@ def test_gap_areas_without_site_data_and_with_point_areas(rutland_lsoas: gpd.Geo
     assert "not assessed" in g["evidence"].iloc[0]
     # representative points instead of polygons (the England-wide fallback): nearest point
     pts = pd.read_csv(
-        str(__import__("importlib").resources.files("geosuff") / "data" / "lsoa11_pop0_17_mid2020_england.csv.gz")
+        str(
+            __import__("importlib").resources.files("geosuff")
+            / "data"
+            / "lsoa11_pop0_17_mid2020_england.csv.gz"
+        )
     )
     pts = pts[pts["UTLA23CD"] == RUTLAND]
     target = pts.iloc[3]
@@ -354,12 +533,33 @@ def test_gap_areas_edge_cases(rutland_lsoas: gpd.GeoDataFrame) -> None:
     m = _far_cohort(rutland_lsoas, [(0, "foster", 2)])
     assert gaps.gap_areas(m, rutland_lsoas, min_count=5).empty
     # a far child living outside every area is counted as unassigned
-    far_home = _far_cohort(rutland_lsoas, [], extra=[{"place_group": "foster", "home_e": 300000.0, "home_n": 300000.0, "pl_e": B1_1AA[0], "pl_n": B1_1AA[1], "pl_ltla": "E08000025"}])
+    far_home = _far_cohort(
+        rutland_lsoas,
+        [],
+        extra=[
+            {
+                "place_group": "foster",
+                "home_e": 300000.0,
+                "home_n": 300000.0,
+                "pl_e": B1_1AA[0],
+                "pl_n": B1_1AA[1],
+                "pl_ltla": "E08000025",
+            }
+        ],
+    )
     g = gaps.gap_areas(far_home, rutland_lsoas, min_count=1)
     assert g.empty and g.attrs["unassigned"] == 1
     with pytest.raises(InputFileError):
         gaps.gap_areas(m.drop(columns=["place_group"]), rutland_lsoas)
-    assert list(gaps.count_band([0, 1, 4, 5, 9, 10, 250])) == ["0", "1–4", "1–4", "5–9", "5–9", "10+", "10+"]
+    assert list(gaps.count_band([0, 1, 4, 5, 9, 10, 250])) == [
+        "0",
+        "1–4",
+        "1–4",
+        "5–9",
+        "5–9",
+        "10+",
+        "10+",
+    ]
 
 
 # Rutland LSOA positions in lsoa11_rutland.geojson by MSOA (the name less its final letter):
@@ -384,10 +584,30 @@ def hier_case(rutland_lsoas: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFra
     one far child with a home outside every area and one child placed near home."""
     m = _far_cohort(
         rutland_lsoas,
-        [(R003A, "childrens_home", 6), (R003B, "foster", 3), (R003C, "foster", 2), (R002A, "foster", 2), (R002B, "supported", 2)],
+        [
+            (R003A, "childrens_home", 6),
+            (R003B, "foster", 3),
+            (R003C, "foster", 2),
+            (R002A, "foster", 2),
+            (R002B, "supported", 2),
+        ],
         extra=[
-            {"place_group": "foster", "home_e": 300000.0, "home_n": 300000.0, "pl_e": B1_1AA[0], "pl_n": B1_1AA[1], "pl_ltla": "E08000025"},
-            {"place_group": "foster", "home_e": LE15_6AA[0], "home_n": LE15_6AA[1], "pl_e": LE15_9AE[0], "pl_n": LE15_9AE[1], "pl_ltla": "E06000017"},
+            {
+                "place_group": "foster",
+                "home_e": 300000.0,
+                "home_n": 300000.0,
+                "pl_e": B1_1AA[0],
+                "pl_n": B1_1AA[1],
+                "pl_ltla": "E08000025",
+            },
+            {
+                "place_group": "foster",
+                "home_e": LE15_6AA[0],
+                "home_n": LE15_6AA[1],
+                "pl_e": LE15_9AE[0],
+                "pl_n": LE15_9AE[1],
+                "pl_ltla": "E06000017",
+            },
         ],
     )
     ids = rutland_lsoas["lsoa11_code"].tolist()
@@ -399,7 +619,9 @@ def hier_case(rutland_lsoas: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return m, minutes
 
 
-def test_gap_areas_merge_small_areas_into_their_msoa(rutland_lsoas: gpd.GeoDataFrame, hier_case: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_gap_areas_merge_small_areas_into_their_msoa(
+    rutland_lsoas: gpd.GeoDataFrame, hier_case: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
     m, minutes = hier_case
     ids = rutland_lsoas["lsoa11_code"].tolist()
     g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=5)
@@ -427,7 +649,9 @@ def test_gap_areas_merge_small_areas_into_their_msoa(rutland_lsoas: gpd.GeoDataF
     assert msoa["lacks"] == "no foster households (aggregated) with spare places within 30 min"
     assert lsoa["minutes_to_suitable"] == 45.0 and lsoa["outside_catchment"] == True  # noqa: E712
     ev = msoa["evidence"]
-    assert ev.startswith("5–9 children whose home is in Rutland 003 (MSOA) excluding Rutland 003A are placed more than 20 miles")
+    assert ev.startswith(
+        "5–9 children whose home is in Rutland 003 (MSOA) excluding Rutland 003A are placed more than 20 miles"
+    )
     assert "35 min (median over these children's home LSOAs), beyond the 30-minute limit" in ev
     assert lsoa["evidence"].startswith(f"5–9 children whose home is in Rutland 003A ({ids[R003A]})")
     # MSOA Rutland 002 has 4 (< 5): counted, not published; every far child is accounted for
@@ -444,7 +668,9 @@ def test_gap_areas_merge_small_areas_into_their_msoa(rutland_lsoas: gpd.GeoDataF
 
 def test_gap_areas_whole_msoa_and_median_of_an_even_count(rutland_lsoas: gpd.GeoDataFrame) -> None:
     ids = rutland_lsoas["lsoa11_code"].tolist()
-    m = _far_cohort(rutland_lsoas, [(R003B, "foster", 3), (R003C, "foster", 1), (R003C, "childrens_home", 2)])
+    m = _far_cohort(
+        rutland_lsoas, [(R003B, "foster", 3), (R003C, "foster", 1), (R003C, "childrens_home", 2)]
+    )
     minutes = pd.DataFrame({"childrens_home": np.nan, "foster_cluster": 40.0}, index=ids)
     minutes.loc[ids[R003B], "foster_cluster"] = 10.0
     minutes.loc[ids[R003C], "childrens_home"] = 25.0
@@ -454,14 +680,22 @@ def test_gap_areas_whole_msoa_and_median_of_an_even_count(rutland_lsoas: gpd.Geo
     r = g.iloc[0]
     # no LSOA of the MSOA published alone: its whole area, named without "excluding"
     assert r["area_id"] == "Rutland 003" and r["area_name"] == "Rutland 003 (MSOA)"
-    assert r.geometry.symmetric_difference(rutland_lsoas.geometry.iloc[[R003A, R003B, R003C, R003D]].union_all()).area < 1.0
+    assert (
+        r.geometry.symmetric_difference(
+            rutland_lsoas.geometry.iloc[[R003A, R003B, R003C, R003D]].union_all()
+        ).area
+        < 1.0
+    )
     # foster (main need): 10, 10, 10 (003B) and 40 (003C) → median 10
     assert r["minutes_to_suitable"] == 10.0
     # children's homes: both children live in 003C (25 min) → within 30: no gap
     assert r["lacks"] == "" and r["outside_catchment"] == False  # noqa: E712
     # even count: children's home minutes 25 (003C) for two, unreachable (NaN) for the two of
     # 003B → median of (25, 25, inf, inf) is inf → lacking
-    m2 = _far_cohort(rutland_lsoas, [(R003B, "childrens_home", 2), (R003C, "childrens_home", 2), (R003B, "foster", 1)])
+    m2 = _far_cohort(
+        rutland_lsoas,
+        [(R003B, "childrens_home", 2), (R003C, "childrens_home", 2), (R003B, "foster", 1)],
+    )
     g2 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=4)
     r2 = g2.iloc[0]
     assert r2["main_need"] == "childrens_home" and np.isnan(r2["minutes_to_suitable"])
@@ -469,11 +703,15 @@ def test_gap_areas_whole_msoa_and_median_of_an_even_count(rutland_lsoas: gpd.Geo
     assert "for at least half of these children's home LSOAs" in r2["evidence"]
     # (25, 25, 35, 35) gives 30: within the limit (and the foster child in 003B has 10 min)
     minutes.loc[ids[R003B], "childrens_home"] = 35.0
-    r3 = gaps.gap_areas(m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=4).iloc[0]
+    r3 = gaps.gap_areas(
+        m2, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=4
+    ).iloc[0]
     assert r3["minutes_to_suitable"] == 30.0 and r3["outside_catchment"] == False  # noqa: E712
 
 
-def test_gap_areas_without_aggregation_is_small_areas_only(rutland_lsoas: gpd.GeoDataFrame, hier_case: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_gap_areas_without_aggregation_is_small_areas_only(
+    rutland_lsoas: gpd.GeoDataFrame, hier_case: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
     m, minutes = hier_case
     ids = rutland_lsoas["lsoa11_code"].tolist()
     g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, aggregate=False)
@@ -505,10 +743,15 @@ def test_gap_areas_explicit_parent_column(rutland_lsoas: gpd.GeoDataFrame) -> No
     r = g.iloc[0]
     assert r["level"] == "parent area" and r["area_name"] == "West ward (parent area)"
     # the union of exactly the two members
-    assert r.geometry.symmetric_difference(rutland_lsoas.geometry.iloc[[0, R002A]].union_all()).area < 1.0
+    assert (
+        r.geometry.symmetric_difference(rutland_lsoas.geometry.iloc[[0, R002A]].union_all()).area
+        < 1.0
+    )
     assert r["minutes_to_suitable"] == 35.0  # median of 50, 50, 50, 20, 20, 20
     assert r["outside_catchment"] == True  # noqa: E712
-    assert r["evidence"].startswith("5–9 children whose home is in West ward (parent area) (W1) are placed")
+    assert r["evidence"].startswith(
+        "5–9 children whose home is in West ward (parent area) (W1) are placed"
+    )
     assert g.attrs["not_in_gap_areas"] == 0 and _accounted(g) == 6
     # MSOA codes as parent ids: level "MSOA"
     areas2 = rutland_lsoas.copy()
@@ -517,7 +760,11 @@ def test_gap_areas_explicit_parent_column(rutland_lsoas: gpd.GeoDataFrame) -> No
     g2 = gaps.gap_areas(m, areas2, area_minutes_to_type=minutes)
     assert g2["area_id"].tolist() == ["E02002000"] and g2["level"].tolist() == ["MSOA"]
     assert g2["area_name"].iloc[0] == "Rutland all (MSOA)"
-    assert g2["evidence"].iloc[0].startswith("5–9 children whose home is in Rutland all (MSOA) (E02002000)")
+    assert (
+        g2["evidence"]
+        .iloc[0]
+        .startswith("5–9 children whose home is in Rutland all (MSOA) (E02002000)")
+    )
 
 
 def test_area_parents_from_lsoa_names() -> None:

@@ -42,7 +42,9 @@ from geosuff.testing import MESSY_REFERENCE_DATE, make_messy_cohort
 
 CANONICAL = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}$")
 RUTLAND = pd.read_csv(DEMO_POSTCODES, dtype=str)["postcode"].tolist()
-SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SLOW = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +88,16 @@ def test_normalise_postcode_never_raises_and_is_canonical(value: object) -> None
 
 
 @settings(max_examples=300)
-@given(pc=valid_postcodes(), seps=st.lists(st.sampled_from(["", " ", "  ", "\u00a0", "-", ".", "\t"]), min_size=8, max_size=8), lower=st.booleans())
-def test_normalisation_ignores_case_spaces_and_punctuation(pc: str, seps: list[str], lower: bool) -> None:
+@given(
+    pc=valid_postcodes(),
+    seps=st.lists(
+        st.sampled_from(["", " ", "  ", "\u00a0", "-", ".", "\t"]), min_size=8, max_size=8
+    ),
+    lower=st.booleans(),
+)
+def test_normalisation_ignores_case_spaces_and_punctuation(
+    pc: str, seps: list[str], lower: bool
+) -> None:
     compact = pc.replace(" ", "")
     messy = "".join(c + s for c, s in zip(compact, seps, strict=False))
     messy = messy.lower() if lower else messy
@@ -110,7 +120,14 @@ def test_letter_for_digit_is_corrected_only_when_unambiguous(pc: str) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.one_of(valid_postcodes(), st.text(max_size=12), st.none(), st.sampled_from(RUTLAND[:50])), max_size=40))
+@given(
+    st.lists(
+        st.one_of(
+            valid_postcodes(), st.text(max_size=12), st.none(), st.sampled_from(RUTLAND[:50])
+        ),
+        max_size=40,
+    )
+)
 def test_vectorised_normalisation_equals_the_scalar_one(values: list[object]) -> None:
     v = normalise_postcodes(values)
     for i, x in enumerate(values):
@@ -154,7 +171,9 @@ def test_dfe_miles_missing_is_nan(v: list[float]) -> None:
 # ----------------------------------------------------------------------------------------------
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=600))
-def test_any_bytes_give_a_table_or_a_clear_error(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+def test_any_bytes_give_a_table_or_a_clear_error(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
     p = tmp_path_factory.mktemp("b") / "x.csv"
     p.write_bytes(data)
     try:
@@ -169,15 +188,51 @@ def test_any_bytes_give_a_table_or_a_clear_error(tmp_path_factory: pytest.TempPa
 
 cell = st.one_of(
     st.sampled_from(RUTLAND[:200]),
-    st.sampled_from(["", " ", "N/K", "ZZ99 3VZ", "LE15", "#N/A", "U4", "K2", "x", "0", "31/02/2020", "03/31/2012", "2012-05-01", "45000", "-1", "1e9", "NaN", "é£", "\u00a0"]),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=15),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "N/K",
+            "ZZ99 3VZ",
+            "LE15",
+            "#N/A",
+            "U4",
+            "K2",
+            "x",
+            "0",
+            "31/02/2020",
+            "03/31/2012",
+            "2012-05-01",
+            "45000",
+            "-1",
+            "1e9",
+            "NaN",
+            "é£",
+            "\u00a0",
+        ]
+    ),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        max_size=15,
+    ),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
 )
 
 
 @SLOW
-@given(rows=st.lists(st.lists(cell, min_size=7, max_size=7), min_size=1, max_size=25), sep=st.sampled_from([",", ";", "\t"]), enc=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
-def test_fuzzed_placements_never_crash_nor_lose_a_row(tmp_path_factory: pytest.TempPathFactory, lookup: PostcodeLookup, boundaries: Boundaries, rows: list[list[str]], sep: str, enc: str) -> None:
+@given(
+    rows=st.lists(st.lists(cell, min_size=7, max_size=7), min_size=1, max_size=25),
+    sep=st.sampled_from([",", ";", "\t"]),
+    enc=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]),
+)
+def test_fuzzed_placements_never_crash_nor_lose_a_row(
+    tmp_path_factory: pytest.TempPathFactory,
+    lookup: PostcodeLookup,
+    boundaries: Boundaries,
+    rows: list[list[str]],
+    sep: str,
+    enc: str,
+) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=sep, lineterminator="\n")
     w.writerow(["CHILD", "DOB", "UASC", "DECOM", "PLACE", "HOME_POST", "PL_POST"])
@@ -190,14 +245,26 @@ def test_fuzzed_placements_never_crash_nor_lose_a_row(tmp_path_factory: pytest.T
     p = tmp_path_factory.mktemp("f") / "placements.csv"
     p.write_bytes(data)
     try:
-        loaded = load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE)
+        loaded = load_placements(
+            p, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE
+        )
     except GeosuffError as err:
         assert err.fix
         event(f"refused: {str(err).split(' ')[4:8]}")
         return
     event("loaded")
     # independent count of data rows: csv module, trailing blank rows not counted
-    parsed = list(csv.reader(io.StringIO(data.decode(enc if data != text.encode("utf-8") or enc == "utf-8" else "utf-8").lstrip("\ufeff"), newline=""), delimiter=sep))[1:]
+    parsed = list(
+        csv.reader(
+            io.StringIO(
+                data.decode(
+                    enc if data != text.encode("utf-8") or enc == "utf-8" else "utf-8"
+                ).lstrip("\ufeff"),
+                newline="",
+            ),
+            delimiter=sep,
+        )
+    )[1:]
     while parsed and not any(c.strip(" \t\r\n\u00a0\u200b\ufeff") for c in parsed[-1]):
         parsed.pop()
     t = loaded.table
@@ -215,9 +282,13 @@ def test_fuzzed_placements_never_crash_nor_lose_a_row(tmp_path_factory: pytest.T
 finite = st.floats(allow_nan=True, allow_infinity=True, width=64)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.tuples(finite, finite, finite, finite), min_size=1, max_size=20))
-def test_locate_points_handles_any_numbers(boundaries: Boundaries, vals: list[tuple[float, float, float, float]]) -> None:
+def test_locate_points_handles_any_numbers(
+    boundaries: Boundaries, vals: list[tuple[float, float, float, float]]
+) -> None:
     df = pd.DataFrame(vals, columns=["easting", "northing", "lon", "lat"]).astype(str)
     loc, issues = locate_points(df, None, file="x.csv", boundaries=boundaries)
     e, n = loc["easting"].to_numpy(), loc["northing"].to_numpy()
@@ -229,16 +300,28 @@ def test_locate_points_handles_any_numbers(boundaries: Boundaries, vals: list[tu
 
 
 @settings(max_examples=200)
-@given(st.lists(st.one_of(st.text(max_size=20), st.dates().map(lambda d: d.strftime("%d/%m/%Y"))), max_size=20))
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=20), st.dates().map(lambda d: d.strftime("%d/%m/%Y"))),
+        max_size=20,
+    )
+)
 def test_dates_never_raise(values: list[str]) -> None:
     d, p = parse_uk_dates_detail(pd.Series(values, dtype=object))
     assert len(d) == len(p) == len(values)
-    assert ((p != "") | d.notna() | (pd.Series(values, dtype=object).astype(str).str.strip() == "")).all()
+    assert (
+        (p != "") | d.notna() | (pd.Series(values, dtype=object).astype(str).str.strip() == "")
+    ).all()
 
 
 @SLOW
 @given(rows=st.lists(st.lists(cell, min_size=6, max_size=6), min_size=1, max_size=15))
-def test_fuzzed_sites_never_crash(tmp_path_factory: pytest.TempPathFactory, lookup: PostcodeLookup, boundaries: Boundaries, rows: list[list[str]]) -> None:
+def test_fuzzed_sites_never_crash(
+    tmp_path_factory: pytest.TempPathFactory,
+    lookup: PostcodeLookup,
+    boundaries: Boundaries,
+    rows: list[list[str]],
+) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["site_id", "type", "places", "postcode", "easting", "northing"])
@@ -277,7 +360,9 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
 def test_atomic_path_keeps_the_suffix_for_drivers(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    g = gpd.GeoDataFrame({"a": [1]}, geometry=gpd.points_from_xy([486000.0], [308000.0]), crs="EPSG:27700")
+    g = gpd.GeoDataFrame(
+        {"a": [1]}, geometry=gpd.points_from_xy([486000.0], [308000.0]), crs="EPSG:27700"
+    )
     with atomic_path(tmp_path / "layers.gpkg") as tmp:
         assert tmp.suffix == ".gpkg" and tmp.parent == tmp_path
         tmp.unlink()
@@ -286,18 +371,24 @@ def test_atomic_path_keeps_the_suffix_for_drivers(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["layers.gpkg"]
 
 
-def test_reruns_are_byte_identical(tmp_path: Path, lookup: PostcodeLookup, boundaries: Boundaries) -> None:
+def test_reruns_are_byte_identical(
+    tmp_path: Path, lookup: PostcodeLookup, boundaries: Boundaries
+) -> None:
     outs = []
     for k in range(2):
         df = make_messy_cohort(1200, 42)
         p = tmp_path / f"p{k}.csv"
         df.to_csv(p, index=False, lineterminator="\n")
-        loaded = load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE)
+        loaded = load_placements(
+            p, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE
+        )
         rec = reconciliation([loaded])
         out = tmp_path / f"rec{k}.csv"
         atomic_write_text(out, rec.to_csv(index=False, lineterminator="\n"))
         table = tmp_path / f"t{k}.csv"
-        atomic_write_text(table, loaded.table.drop(columns=["line"]).to_csv(index=False, lineterminator="\n"))
+        atomic_write_text(
+            table, loaded.table.drop(columns=["line"]).to_csv(index=False, lineterminator="\n")
+        )
         outs.append((p.read_bytes(), out.read_bytes(), table.read_bytes()))
     assert outs[0] == outs[1]
 
@@ -312,7 +403,18 @@ def test_a_rerun_removes_files_only_the_earlier_run_wrote(tmp_path: Path) -> Non
     (out / "inputs").mkdir()
     for rel in ("tables/old.csv", "tables/kept.csv", "inputs/placements.csv", "user_notes.txt"):
         (out / rel).write_text("x")
-    (out / "manifest.json").write_text(json.dumps({"files": ["tables/old.csv", "tables/kept.csv", "inputs/placements.csv", "../escape.txt"]}))
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {
+                "files": [
+                    "tables/old.csv",
+                    "tables/kept.csv",
+                    "inputs/placements.csv",
+                    "../escape.txt",
+                ]
+            }
+        )
+    )
     (tmp_path / "escape.txt").write_text("outside")
     _remove_stale(out, _previous_files(out), {"tables/kept.csv", "manifest.json"})
     assert not (out / "tables/old.csv").exists()

@@ -89,7 +89,11 @@ def test_corpus_is_complete_and_reproducible() -> None:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     made = mod.files()
-    on_disk = {p.name for p in CORPUS.iterdir() if p.name not in {"make_corpus.py", "expected.csv", "__pycache__"}}
+    on_disk = {
+        p.name
+        for p in CORPUS.iterdir()
+        if p.name not in {"make_corpus.py", "expected.csv", "__pycache__"}
+    }
     assert on_disk == set(made)
     for name, data in made.items():
         assert (CORPUS / name).read_bytes() == data, name
@@ -100,8 +104,12 @@ def test_corpus_is_complete_and_reproducible() -> None:
     assert EXPECTED["code"].replace("", np.nan).dropna().nunique() >= 25
 
 
-@pytest.mark.parametrize("case", EXPECTED.to_dict("records"), ids=lambda c: f"{c['file']}:{c['code'] or c['kind']}")
-def test_corpus_file_gets_its_specific_message(case: dict[str, str], lookup: PostcodeLookup, boundaries: Boundaries) -> None:
+@pytest.mark.parametrize(
+    "case", EXPECTED.to_dict("records"), ids=lambda c: f"{c['file']}:{c['code'] or c['kind']}"
+)
+def test_corpus_file_gets_its_specific_message(
+    case: dict[str, str], lookup: PostcodeLookup, boundaries: Boundaries
+) -> None:
     path = CORPUS / case["file"]
     msg = case["message"].lower()
     if case["kind"] == "fatal":
@@ -116,7 +124,11 @@ def test_corpus_file_gets_its_specific_message(case: dict[str, str], lookup: Pos
     loaded = _load(case["loader"], path, lookup, boundaries)
     t = loaded.table
     # nothing dropped: one table row per data row, numbered 1..n, every status known
-    expect = {"placements": inputs.placements._PLACEMENT_KEYS, "sites": list(inputs.SITE_COLUMNS), "candidates": list(inputs.CANDIDATE_COLUMNS)}[case["loader"]]
+    expect = {
+        "placements": inputs.placements._PLACEMENT_KEYS,
+        "sites": list(inputs.SITE_COLUMNS),
+        "candidates": list(inputs.CANDIDATE_COLUMNS),
+    }[case["loader"]]
     raw = read_raw(path, name=case["loader"], expect_columns=expect)
     assert len(t) == len(raw.df)
     assert t["row"].tolist() == list(range(1, len(t) + 1))
@@ -164,9 +176,19 @@ def test_corpus_fatal_files_are_one_report_row_in_validate(tmp_path: Path) -> No
     rep = validate_scenario(sc)
     assert not rep.ok
     fatal = rep.fatal
-    assert set(fatal["file"]) == {"pl_pdf_report.csv", "site_no_location.csv", "pl_binary.csv", "pl_html_export.xls"}
+    assert set(fatal["file"]) == {
+        "pl_pdf_report.csv",
+        "site_no_location.csv",
+        "pl_binary.csv",
+        "pl_html_export.xls",
+    }
     text = rep.to_text()
-    for s in ("is a PDF document", "has no location columns", "contains binary data", "could not be read as OpenStreetMap data"):
+    for s in (
+        "is a PDF document",
+        "has no location columns",
+        "contains binary data",
+        "could not be read as OpenStreetMap data",
+    ):
         assert s in text
     assert "Traceback" not in text
 
@@ -177,7 +199,13 @@ def test_corpus_fatal_files_are_one_report_row_in_validate(tmp_path: Path) -> No
 def test_every_encoding_and_format_reads_the_same_table() -> None:
     base = read_table(CORPUS / "pl_utf8_bom.csv")
     assert list(base.columns)[0] == "CHILD"
-    for name in ("pl_utf16_tab.txt", "pl_semicolon.csv", "pl_gzipped.csv.gz", "pl_xlsx_named_csv.csv", "pl_csv_named_xlsx.xlsx"):
+    for name in (
+        "pl_utf16_tab.txt",
+        "pl_semicolon.csv",
+        "pl_gzipped.csv.gz",
+        "pl_xlsx_named_csv.csv",
+        "pl_csv_named_xlsx.xlsx",
+    ):
         df = read_table(CORPUS / name)
         pd.testing.assert_frame_equal(df, base, check_dtype=False, obj=name)
     # typed Excel cells: dates become ISO dates, numbers lose the ".0"
@@ -195,7 +223,10 @@ def test_cp1252_text_is_decoded_not_mangled() -> None:
 
 def test_quoted_separators_and_line_breaks_stay_in_their_value(tmp_path: Path) -> None:
     p = tmp_path / "q.csv"
-    p.write_text('site_id,name,type,places,postcode\nS1,"Home, with comma",childrens_home,4,LE15 6AA\nS2,"Two\nlines",childrens_home,3,LE15 9AE\n', encoding="utf-8")
+    p.write_text(
+        'site_id,name,type,places,postcode\nS1,"Home, with comma",childrens_home,4,LE15 6AA\nS2,"Two\nlines",childrens_home,3,LE15 9AE\n',
+        encoding="utf-8",
+    )
     raw = read_raw(p)
     assert raw.df["name"].tolist() == ["Home, with comma", "Two\nlines"]
     assert raw.lines.tolist() == [2, 3]
@@ -204,7 +235,10 @@ def test_quoted_separators_and_line_breaks_stay_in_their_value(tmp_path: Path) -
 
 def test_trailing_separators_on_every_line_are_not_ragged(tmp_path: Path) -> None:
     p = tmp_path / "t.csv"
-    p.write_text("CHILD,PLACE,HOME_POST,PL_POST,\nA1,U4,LE15 6AA,LE15 9AE,\nA2,U4,LE15 6AA,LE15 9AE,\n", encoding="utf-8")
+    p.write_text(
+        "CHILD,PLACE,HOME_POST,PL_POST,\nA1,U4,LE15 6AA,LE15 9AE,\nA2,U4,LE15 6AA,LE15 9AE,\n",
+        encoding="utf-8",
+    )
     raw = read_raw(p)
     assert raw.bad_rows == {} and len(raw.df) == 2
 
@@ -231,9 +265,15 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         (None, (None, "missing postcode")),
         (float("nan"), (None, "missing postcode")),
         ("LE15", (None, "incomplete postcode (district LE15 only)")),
-        ("PE9 3CX", (None, "malformed postcode (the last two letters are never C, I, K, M, O or V)")),
+        (
+            "PE9 3CX",
+            (None, "malformed postcode (the last two letters are never C, I, K, M, O or V)"),
+        ),
         ("12345", (None, "malformed postcode (a number, not a postcode)")),
-        ("ZZ99 3VZ", (None, "pseudo-postcode ZZ99 3VZ (ZZ99: address not known or no fixed abode)")),
+        (
+            "ZZ99 3VZ",
+            (None, "pseudo-postcode ZZ99 3VZ (ZZ99: address not known or no fixed abode)"),
+        ),
         ("NFA", (None, "no postcode recorded ('NFA')")),
         ("LE15 OAQ", (None, "malformed postcode (a letter where a digit should be?)")),
     ],
@@ -243,7 +283,11 @@ def test_normalise_postcode(value: object, expected: tuple[str | None, str]) -> 
 
 
 def test_postcode_corrections_are_noted() -> None:
-    assert normalise_postcode_detail("LE15 OAQ") == ("LE15 0AQ", "", "read as LE15 0AQ (a letter typed for a digit)")
+    assert normalise_postcode_detail("LE15 OAQ") == (
+        "LE15 0AQ",
+        "",
+        "read as LE15 0AQ (a letter typed for a digit)",
+    )
     assert normalise_postcode_detail("LEI5 6AA")[0] == "LE15 6AA"
     pc, reason, note = normalise_postcode_detail("Flat 2, 10 High Street, Oakham LE15 6AA")
     assert (pc, reason) == ("LE15 6AA", "") and "longer text" in note
@@ -251,7 +295,10 @@ def test_postcode_corrections_are_noted() -> None:
     assert normalise_postcode_detail("LE15 6AA or LE15 9AE")[0] is None
     v = normalise_postcodes(pd.Series(["le156aa", "LE15 OAQ", None, "ZZ99 3VZ"]))
     assert v["postcode"].tolist()[:2] == ["LE15 6AA", "LE15 0AQ"]
-    assert v["reason"].tolist()[2:] == ["missing postcode", "pseudo-postcode ZZ99 3VZ (ZZ99: address not known or no fixed abode)"]
+    assert v["reason"].tolist()[2:] == [
+        "missing postcode",
+        "pseudo-postcode ZZ99 3VZ (ZZ99: address not known or no fixed abode)",
+    ]
 
 
 def test_lookup_resolves_codepoint_then_onspd(lookup: PostcodeLookup) -> None:
@@ -261,7 +308,10 @@ def test_lookup_resolves_codepoint_then_onspd(lookup: PostcodeLookup) -> None:
     assert (res["easting"].iloc[1], res["northing"].iloc[1]) == NN17_1AA
     assert res["lookup"].iloc[1].startswith("ONSPD")
     assert res["utla"].iloc[1] == "E06000061"  # North Northamptonshire
-    assert res["reason"].tolist()[2:4] == ["postcode not found in lookup", "postcode has no grid reference (Channel Islands)"]
+    assert res["reason"].tolist()[2:4] == [
+        "postcode not found in lookup",
+        "postcode has no grid reference (Channel Islands)",
+    ]
     assert (res["easting"].iloc[4], res["northing"].iloc[4]) == LE13_0AA
     assert np.isnan(res["easting"].iloc[2])
     # letters loaded one after another all stay available
@@ -271,8 +321,12 @@ def test_lookup_resolves_codepoint_then_onspd(lookup: PostcodeLookup) -> None:
 
 def test_lookup_file_formats(tmp_path: Path) -> None:
     # ONSPD (legacy names), Code-Point Open raw (no header), generic postcode/easting/northing
-    (tmp_path / "onspd.csv").write_text('pcd,doterm,oseast1m,osnrth1m,laua\n"LE15 6AA","",485996,308869,E06000017\n"LE15 9AE","201012",486079,301005,E06000017\n')
-    (tmp_path / "cpo.csv").write_text('"LE15 6AA",10,485996,308869,"E92000001","E19000001","E18000004","","E06000017","E05000000"\n')
+    (tmp_path / "onspd.csv").write_text(
+        'pcd,doterm,oseast1m,osnrth1m,laua\n"LE15 6AA","",485996,308869,E06000017\n"LE15 9AE","201012",486079,301005,E06000017\n'
+    )
+    (tmp_path / "cpo.csv").write_text(
+        '"LE15 6AA",10,485996,308869,"E92000001","E19000001","E18000004","","E06000017","E05000000"\n'
+    )
     (tmp_path / "generic.csv").write_text("Postcode,Easting,Northing\nLE15 6AA,485996,308869\n")
     for name in ("onspd.csv", "cpo.csv", "generic.csv"):
         lk = PostcodeLookup.from_file(tmp_path / name, fallback=False)
@@ -280,18 +334,48 @@ def test_lookup_file_formats(tmp_path: Path) -> None:
         assert (res["easting"].iloc[0], res["northing"].iloc[0]) == LE15_6AA, name
     lk = PostcodeLookup.from_file(tmp_path / "onspd.csv", fallback=False)
     assert lk.resolve(["LE15 9AE"])["reason"].iloc[0] == "terminated postcode"
-    assert PostcodeLookup(tmp_path / "generic.csv").source == "generic.csv"  # a path is accepted too
+    assert (
+        PostcodeLookup(tmp_path / "generic.csv").source == "generic.csv"
+    )  # a path is accepted too
 
 
 # ----------------------------------------------------------------------------------------------
 # Dates
 # ----------------------------------------------------------------------------------------------
 def test_uk_dates_and_their_problems() -> None:
-    s = pd.Series(["31/03/2025", "31-3-25", "2025-03-31", "2025-03-31 00:00:00", "31 Mar 2025", "31-March-2025", "20250331", "45747", "03/31/2025", "31/02/2025", "soon", ""])
+    s = pd.Series(
+        [
+            "31/03/2025",
+            "31-3-25",
+            "2025-03-31",
+            "2025-03-31 00:00:00",
+            "31 Mar 2025",
+            "31-March-2025",
+            "20250331",
+            "45747",
+            "03/31/2025",
+            "31/02/2025",
+            "soon",
+            "",
+        ]
+    )
     d, p = parse_uk_dates_detail(s, pivot_year=2025)
     want = pd.Timestamp("2025-03-31")
     assert (d.iloc[:9] == want).all(), d.tolist()
-    assert p.tolist() == ["", "", "", "", "", "", "", "Excel serial day number", "US-style date (month/day)", "not a real date", "not a date", ""]
+    assert p.tolist() == [
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "Excel serial day number",
+        "US-style date (month/day)",
+        "not a real date",
+        "not a date",
+        "",
+    ]
     assert d.iloc[9:].isna().all()
     # 05/03/2010 is 5 March (UK), never 3 May
     assert parse_uk_dates(pd.Series(["05/03/2010"])).iloc[0] == pd.Timestamp("2010-03-05")
@@ -324,33 +408,77 @@ def test_wrong_crs_is_detected_and_converted(boundaries: Boundaries) -> None:
     assert np.isfinite(e[5])
     assert codes[7] == "coords.zero" and np.isnan(e[6])
     assert loc["location_reason"].iloc[7] == "no location (no postcode or coordinates)"
-    assert loc["location_estimated"].tolist() == [True, True, False, True, True, False, False, False]
+    assert loc["location_estimated"].tolist() == [
+        True,
+        True,
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
-def test_placements_prefer_postcodes_sites_prefer_coordinates(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+def test_placements_prefer_postcodes_sites_prefer_coordinates(
+    lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     p = tmp_path / "s.csv"
-    p.write_text(f"site_id,type,places,available_places,postcode,easting,northing\nS1,childrens_home,4,4,LE13 0AA,{LE15_9AE[0]:.0f},{LE15_9AE[1]:.0f}\n")
+    p.write_text(
+        f"site_id,type,places,available_places,postcode,easting,northing\nS1,childrens_home,4,4,LE13 0AA,{LE15_9AE[0]:.0f},{LE15_9AE[1]:.0f}\n"
+    )
     s = load_sites(p, lookup=lookup, boundaries=boundaries)
     assert (s.table["easting"].iloc[0], s.table["northing"].iloc[0]) == LE15_9AE
     assert [i.code for i in s.issues] == ["coords.disagree"]
-    pl = load_placements(CORPUS / "pl_postcode_and_coords_disagree.csv", lookup=lookup, boundaries=boundaries, reference_date=REF)
+    pl = load_placements(
+        CORPUS / "pl_postcode_and_coords_disagree.csv",
+        lookup=lookup,
+        boundaries=boundaries,
+        reference_date=REF,
+    )
     assert (pl.table["pl_e"].iloc[1], pl.table["pl_n"].iloc[1]) == LE13_0AA
 
 
-def test_placements_values_from_real_postcodes(lookup: PostcodeLookup, boundaries: Boundaries) -> None:
-    pl = load_placements(CORPUS / "pl_utf8_bom.csv", lookup=lookup, boundaries=boundaries, reference_date=REF)
+def test_placements_values_from_real_postcodes(
+    lookup: PostcodeLookup, boundaries: Boundaries
+) -> None:
+    pl = load_placements(
+        CORPUS / "pl_utf8_bom.csv", lookup=lookup, boundaries=boundaries, reference_date=REF
+    )
     t = pl.table
     assert (t["home_e"].iloc[0], t["home_n"].iloc[0]) == LE15_6AA
     assert (t["pl_e"].iloc[0], t["pl_n"].iloc[0]) == LE15_9AE
-    assert t["pl_utla"].tolist() == ["E06000017", "E10000018", "E06000017", "E10000019", "E06000017"]
+    assert t["pl_utla"].tolist() == [
+        "E06000017",
+        "E10000018",
+        "E06000017",
+        "E10000019",
+        "E06000017",
+    ]
     assert t["home_utla"].eq("E06000017").all()
-    assert t["place_group"].tolist() == ["foster", "childrens_home", "foster", "supported", "foster"]
+    assert t["place_group"].tolist() == [
+        "foster",
+        "childrens_home",
+        "foster",
+        "supported",
+        "foster",
+    ]
     assert t["age_band"].tolist() == ["10 to 15", "10 to 15", "5 to 9", "16 and over", "10 to 15"]
     assert t["uasc"].tolist() == [False, False, False, True, False]
-    assert "CHILD_NAME" not in load_placements(CORPUS / "pl_personal_columns.csv", lookup=lookup, boundaries=boundaries, reference_date=REF).table
+    assert (
+        "CHILD_NAME"
+        not in load_placements(
+            CORPUS / "pl_personal_columns.csv",
+            lookup=lookup,
+            boundaries=boundaries,
+            reference_date=REF,
+        ).table
+    )
 
 
-def test_placement_outside_england_is_kept(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+def test_placement_outside_england_is_kept(
+    lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     p = tmp_path / "p.csv"
     # a placement given as a point in Cardiff: outside England, but the DfE distance still applies
     p.write_text("CHILD,PLACE,HOME_POST,PL_EASTING,PL_NORTHING\nA1,K2,LE15 6AA,318000,176000\n")
@@ -361,7 +489,9 @@ def test_placement_outside_england_is_kept(lookup: PostcodeLookup, boundaries: B
     assert t.issues[0].severity == "warning"
 
 
-def test_loaders_never_modify_or_lose_rows_of_a_messy_cohort(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+def test_loaders_never_modify_or_lose_rows_of_a_messy_cohort(
+    lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     from geosuff.testing import MESSY_REFERENCE_DATE, make_messy_cohort
 
     df = make_messy_cohort(1500, 3)
@@ -369,26 +499,57 @@ def test_loaders_never_modify_or_lose_rows_of_a_messy_cohort(lookup: PostcodeLoo
     df.to_csv(p, index=False)
     gz = tmp_path / "messy.csv.gz"
     gz.write_bytes(gzip.compress(p.read_bytes(), mtime=0))
-    a = load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE)
-    b = load_placements(gz, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE)
+    a = load_placements(
+        p, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE
+    )
+    b = load_placements(
+        gz, lookup=lookup, boundaries=boundaries, reference_date=MESSY_REFERENCE_DATE
+    )
     pd.testing.assert_frame_equal(a.table, b.table)
     assert a.table["status"].tolist() == df.attrs["expected_status"]
 
 
 def test_module_constants_keep_their_public_names() -> None:
-    for name in ("read_table", "normalise_postcode", "PostcodeLookup", "Boundaries", "locate_points", "load_placements", "load_sites", "load_candidates", "Loaded", "Issue", "load_lsoa_points", "load_areas", "DEFAULT_BOUNDARIES", "default_lookup", "default_reference_date", "utla_of_ltla", "site_types", "placement_codes", "age_band"):
+    for name in (
+        "read_table",
+        "normalise_postcode",
+        "PostcodeLookup",
+        "Boundaries",
+        "locate_points",
+        "load_placements",
+        "load_sites",
+        "load_candidates",
+        "Loaded",
+        "Issue",
+        "load_lsoa_points",
+        "load_areas",
+        "DEFAULT_BOUNDARIES",
+        "default_lookup",
+        "default_reference_date",
+        "utla_of_ltla",
+        "site_types",
+        "placement_codes",
+        "age_band",
+    ):
         assert hasattr(inputs, name), name
 
 
 @pytest.mark.parametrize("loader", ["sites", "candidates"])
-def test_sites_and_candidates_bad_postcode_outside_england_and_missing_column(loader: str, lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+def test_sites_and_candidates_bad_postcode_outside_england_and_missing_column(
+    loader: str, lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     """Each loader's bad input: an unknown postcode and a point outside England are kept with
     their reason (never dropped); a missing required column is one clear error naming it."""
     from geosuff._errors import InputFileError
 
     head = "site_id,type,places" if loader == "sites" else "candidate_id,bedrooms,uses"
     good = "S1,childrens_home,2" if loader == "sites" else "P1,3,small_home"
-    rows = [f"{head},postcode,easting,northing", f"{good},LE15 6AA,,", f"{good.replace('1', '2', 1)},ZZ99 9ZZ,,", f"{good.replace('1', '3', 1)},,318000,176000"]
+    rows = [
+        f"{head},postcode,easting,northing",
+        f"{good},LE15 6AA,,",
+        f"{good.replace('1', '2', 1)},ZZ99 9ZZ,,",
+        f"{good.replace('1', '3', 1)},,318000,176000",
+    ]
     p = tmp_path / f"{loader}.csv"
     p.write_text("\n".join(rows) + "\n")
     t = _load(loader, p, lookup, boundaries)
@@ -400,7 +561,11 @@ def test_sites_and_candidates_bad_postcode_outside_england_and_missing_column(lo
     assert 3 in by_row and "england" in by_row[3].problem.lower()
     # a missing required column: one error that names it
     q = tmp_path / f"{loader}_nocol.csv"
-    q.write_text(("site_id,places,postcode\nS1,2,LE15 6AA\n") if loader == "sites" else ("candidate_id,uses,postcode\nP1,small_home,LE15 6AA\n"))
+    q.write_text(
+        ("site_id,places,postcode\nS1,2,LE15 6AA\n")
+        if loader == "sites"
+        else ("candidate_id,uses,postcode\nP1,small_home,LE15 6AA\n")
+    )
     with pytest.raises(InputFileError) as err:
         _load(loader, q, lookup, boundaries)
     assert ("type" if loader == "sites" else "bedrooms") in str(err.value)
@@ -425,7 +590,9 @@ J,01/04/2007,01/06/2024,,H5,LE15 6AA,LE15 9AE
 """
 
 
-def test_only_episodes_open_on_the_reference_date_are_counted(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+def test_only_episodes_open_on_the_reference_date_are_counted(
+    lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     """DECOM <= 31/03/2025 and (DEC blank or DEC > 31/03/2025); one row per child (latest DECOM)."""
     p = tmp_path / "episodes.csv"
     p.write_text(SNAPSHOT_CSV)
@@ -453,20 +620,36 @@ def test_only_episodes_open_on_the_reference_date_are_counted(lookup: PostcodeLo
     assert sorted(used["CHILD"]) == ["A", "D", "F", "G", "J"]
     assert used["CHILD"].is_unique
     # the reconciliation covers every row
-    rec = reconciliation([load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=REF)])
+    rec = reconciliation(
+        [load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=REF)]
+    )
     assert len(rec) == 12 and (rec["status"] == "excluded").sum() == 7
     assert rec.loc[rec["status"] == "excluded", "reason"].ne("").all()
 
 
-def test_dec_column_aliases_and_age_column(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+def test_dec_column_aliases_and_age_column(
+    lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     p = tmp_path / "alias.csv"
-    p.write_text("Child ID,Age,Start date,End date,Placement type,Home postcode,Placement postcode\nA,10,01/01/2024,01/01/2025,U4,LE15 6AA,LE15 9AE\nB,10,01/01/2024,,U4,LE15 6AA,LE15 9AE\nC,18,01/01/2024,,H5,LE15 6AA,LE15 9AE\nD,19,01/01/2024,,H5,LE15 6AA,LE15 9AE\nE,17,01/01/2024,,H5,LE15 6AA,LE15 9AE\n")
+    p.write_text(
+        "Child ID,Age,Start date,End date,Placement type,Home postcode,Placement postcode\nA,10,01/01/2024,01/01/2025,U4,LE15 6AA,LE15 9AE\nB,10,01/01/2024,,U4,LE15 6AA,LE15 9AE\nC,18,01/01/2024,,H5,LE15 6AA,LE15 9AE\nD,19,01/01/2024,,H5,LE15 6AA,LE15 9AE\nE,17,01/01/2024,,H5,LE15 6AA,LE15 9AE\n"
+    )
     t = load_placements(p, lookup=lookup, boundaries=boundaries, reference_date=REF).table
     assert t["status"].tolist() == ["excluded", "used", "excluded", "excluded", "used"]
-    assert t["reason"].iloc[0] == "episode ended on 01/01/2025, before the reference date 31/03/2025"
-    assert t["reason"].iloc[2] == t["reason"].iloc[3] == "aged 18 or over at the reference date: not a child looked after"
+    assert (
+        t["reason"].iloc[0] == "episode ended on 01/01/2025, before the reference date 31/03/2025"
+    )
+    assert (
+        t["reason"].iloc[2]
+        == t["reason"].iloc[3]
+        == "aged 18 or over at the reference date: not a child looked after"
+    )
     assert t["age_band"].tolist()[4] == "16 and over"
-def test_candidates_recognise_uses_from_the_siting_rules(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+
+
+def test_candidates_recognise_uses_from_the_siting_rules(
+    lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     """Recognised candidate uses come from the siting rules: the shipped ones (short_breaks
     included) by default, and a use a scenario adds under [siting.rules.<use>] when passed."""
     from geosuff.config.siting import scenario_uses
@@ -475,7 +658,9 @@ def test_candidates_recognise_uses_from_the_siting_rules(lookup: PostcodeLookup,
     assert inputs.CANDIDATE_USES == candidate_uses()
     assert "short_breaks" in candidate_uses()
     p = tmp_path / "c.csv"
-    p.write_text("candidate_id,bedrooms,uses,postcode\nP1,3,short_breaks,LE15 6AA\nP2,3,foster_hub,LE15 6AA\nP3,3,small_home;foster_hub,LE15 6AA\n")
+    p.write_text(
+        "candidate_id,bedrooms,uses,postcode\nP1,3,short_breaks,LE15 6AA\nP2,3,foster_hub,LE15 6AA\nP3,3,small_home;foster_hub,LE15 6AA\n"
+    )
     shipped = load_candidates(p, lookup=lookup, boundaries=boundaries)
     assert shipped.table["status"].tolist() == ["used", "excluded", "used"]
     assert shipped.table["uses"].tolist() == ["short_breaks", "", "small_home"]
@@ -484,19 +669,33 @@ def test_candidates_recognise_uses_from_the_siting_rules(lookup: PostcodeLookup,
     assert uses == (*candidate_uses(), "foster_hub")
     extended = load_candidates(p, lookup=lookup, boundaries=boundaries, uses=uses)
     assert extended.table["status"].tolist() == ["used", "used", "used"]
-    assert extended.table["uses"].tolist() == ["short_breaks", "foster_hub", "small_home;foster_hub"]
+    assert extended.table["uses"].tolist() == [
+        "short_breaks",
+        "foster_hub",
+        "small_home;foster_hub",
+    ]
     assert not [i for i in extended.issues if i.code == "candidate.uses"]
 
 
-def test_sites_without_available_places_warn_that_every_place_is_taken_as_vacant(lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path) -> None:
+def test_sites_without_available_places_warn_that_every_place_is_taken_as_vacant(
+    lookup: PostcodeLookup, boundaries: Boundaries, tmp_path: Path
+) -> None:
     p = tmp_path / "s.csv"
     p.write_text("site_id,type,places,postcode\nS1,childrens_home,4,LE15 6AA\n")
     s = load_sites(p, lookup=lookup, boundaries=boundaries)
     assert s.table["available_places"].tolist() == [4]
     missing = [i for i in s.issues if i.code == "site.available_missing"]
     assert len(missing) == 1
-    assert missing[0].severity == "warning" and missing[0].row is None and missing[0].column == "available_places"
+    assert (
+        missing[0].severity == "warning"
+        and missing[0].row is None
+        and missing[0].column == "available_places"
+    )
     assert "taken as equal to its places" in missing[0].problem
     q = tmp_path / "s2.csv"
     q.write_text("site_id,type,places,available_places,postcode\nS1,childrens_home,4,1,LE15 6AA\n")
-    assert not [i for i in load_sites(q, lookup=lookup, boundaries=boundaries).issues if i.code == "site.available_missing"]
+    assert not [
+        i
+        for i in load_sites(q, lookup=lookup, boundaries=boundaries).issues
+        if i.code == "site.available_missing"
+    ]

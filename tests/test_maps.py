@@ -46,7 +46,15 @@ def test_published_geojson_rounds_every_coordinate(res) -> None:
 
 
 def test_every_layer_is_in_the_map(res, html_sc: str) -> None:
-    for name in (maps.LAYER_BOUNDARY, maps.LAYER_NEIGHBOURS, maps.LAYER_GAPS, maps.LAYER_CANDIDATES, maps.LAYER_CHOSEN, maps.LAYER_FLOWS, maps.LAYER_ACCESS_AREAS):
+    for name in (
+        maps.LAYER_BOUNDARY,
+        maps.LAYER_NEIGHBOURS,
+        maps.LAYER_GAPS,
+        maps.LAYER_CANDIDATES,
+        maps.LAYER_CHOSEN,
+        maps.LAYER_FLOWS,
+        maps.LAYER_ACCESS_AREAS,
+    ):
         assert f'"{name}"' in html_sc, name
     for mins in res.scenario.analysis.minutes:
         assert f"{maps.LAYER_CATCHMENT_PREFIX}within {mins:g} min by road" in html_sc
@@ -115,7 +123,14 @@ def test_small_flows_are_not_drawn(res) -> None:
     # the children drawn, inside and not drawn add up to every child counted
     m = res.measures
     counted = int((m["status"] != "excluded").sum()) if "status" in m else len(m)
-    drawn = [led.count(h) for h in range(len(led.members)) if any(lab.startswith("flows: ") and " -> " in lab and not lab.endswith(" far") for lab in led.labels[h])]
+    drawn = [
+        led.count(h)
+        for h in range(len(led.members))
+        if any(
+            lab.startswith("flows: ") and " -> " in lab and not lab.endswith(" far")
+            for lab in led.labels[h]
+        )
+    ]
     inside = int((m["placement_la"] == res.scenario.council).sum())
     assert summary["inside"] in {str(inside), "c"}
     assert summary["other"] in {str(counted - inside - sum(drawn)), "c"}
@@ -134,14 +149,18 @@ def test_map_without_optional_tables(tmp_path: Path, res) -> None:
 def test_candidate_popup_shows_components_not_postcode(res, html_sc: str) -> None:
     c = res.candidates
     for comp in ("rehoming", "coverage", "access", "clustering", "total score", "eligible", "rank"):
-        assert f"<th>{comp}</th>" in html_sc.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\/", "/")
+        assert f"<th>{comp}</th>" in html_sc.replace("\\u003c", "<").replace(
+            "\\u003e", ">"
+        ).replace("\\/", "/")
     for pc in c["postcode"].dropna():
         assert pc not in html_sc
 
 
 def test_raster_overlay_is_aligned_and_coloured(res) -> None:
     path = next(iter(res.rasters.values()))
-    png, bounds = maps.raster_overlay(path, breaks=[15, 30, 45, 60], colours=maps.ACCESS_COLOURS[:5])
+    png, bounds = maps.raster_overlay(
+        path, breaks=[15, 30, 45, 60], colours=maps.ACCESS_COLOURS[:5]
+    )
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     (s, w), (n, e) = bounds
     assert s < n and w < e
@@ -174,7 +193,9 @@ def _raise_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(distance, "adjacent_las", boom)
 
 
-def test_map_draws_neighbours_from_results_not_the_shipped_file(res, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_map_draws_neighbours_from_results_not_the_shipped_file(
+    res, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import dataclasses
 
     import geopandas as gpd
@@ -185,8 +206,15 @@ def test_map_draws_neighbours_from_results_not_the_shipped_file(res, monkeypatch
 
     # boundaries that differ from the shipped file: one made-up neighbour east of the council
     minx, miny, maxx, maxy = res.boundary.to_crs(BNG).total_bounds
-    fake = gpd.GeoDataFrame({"code": ["E99999999"], "name": ["Testshire Neighbour"]}, geometry=[shapely.box(maxx, miny, maxx + 20_000, maxy)], crs=BNG)
-    centres = {code: (maxx + 10_000.0, (miny + maxy) / 2) for code in res.measures["placement_la"].dropna().astype(str).unique()}
+    fake = gpd.GeoDataFrame(
+        {"code": ["E99999999"], "name": ["Testshire Neighbour"]},
+        geometry=[shapely.box(maxx, miny, maxx + 20_000, maxy)],
+        crs=BNG,
+    )
+    centres = {
+        code: (maxx + 10_000.0, (miny + maxy) / 2)
+        for code in res.measures["placement_la"].dropna().astype(str).unique()
+    }
     custom = dataclasses.replace(res, neighbours=fake, la_centres=centres)
     _raise_boundaries(monkeypatch)
     text = maps.build_map(custom, self_contained=True).get_root().render()
@@ -199,11 +227,17 @@ def test_map_draws_neighbours_from_results_not_the_shipped_file(res, monkeypatch
     assert all(abs(float(e) - (maxx + 10_000.0)) < 1 for e in pub.flows["to_e"])
 
 
-def test_map_without_neighbours_in_results_reads_no_file(res, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_map_without_neighbours_in_results_reads_no_file(
+    res, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import dataclasses
 
     _raise_boundaries(monkeypatch)
-    text = maps.build_map(dataclasses.replace(res, neighbours=None), self_contained=True).get_root().render()
+    text = (
+        maps.build_map(dataclasses.replace(res, neighbours=None), self_contained=True)
+        .get_root()
+        .render()
+    )
     assert maps.LAYER_NEIGHBOURS not in text
     assert maps.LAYER_BOUNDARY in text
 

@@ -78,7 +78,12 @@ def test_speed_table_is_shipped_data() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"congestion_factor": 0.0}, {"urban_congestion_factor": 2.0}, {"min_speed_kph": -1.0}, {"speed_table": "/no/such.csv"}],
+    [
+        {"congestion_factor": 0.0},
+        {"urban_congestion_factor": 2.0},
+        {"min_speed_kph": -1.0},
+        {"speed_table": "/no/such.csv"},
+    ],
 )
 def test_speed_settings_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
@@ -111,7 +116,11 @@ _WAYS = [
     (103, [5, 6, 7, 5], {"highway": "tertiary", "junction": "roundabout"}),
     (104, [7, 8], {"highway": "motorway"}),
     (105, [8, 1], {"highway": "unclassified", "maxspeed": "national"}),
-    (106, [1, 16], {"highway": "living_street", "access": "private", "motor_vehicle": "destination"}),
+    (
+        106,
+        [1, 16],
+        {"highway": "living_street", "access": "private", "motor_vehicle": "destination"},
+    ),
     (107, [2, 17], {"highway": "service"}),
     (108, [2, 99], {"highway": "residential"}),  # node 99 missing: cut at the extract edge
     # excluded:
@@ -124,7 +133,10 @@ _WAYS = [
 
 
 def _osm_xml() -> str:
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="geosuff-test">']
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<osm version="0.6" generator="geosuff-test">',
+    ]
     for nid, (lat, lon) in _NODES.items():
         parts.append(f'<node id="{nid}" version="1" lat="{lat}" lon="{lon}"/>')
     for wid, refs, tags in _WAYS:
@@ -166,14 +178,20 @@ def test_handmade_drivable_filter_and_oneways(handmade: Path) -> None:
 def test_handmade_speeds_and_times(handmade: Path) -> None:
     s = SpeedSettings()
     g = build_graph(handmade, use_cache=False, speeds=s)
-    osm = {(int(g.osmid[a]), int(g.osmid[b])): i for i, (a, b) in enumerate(zip(g.u, g.v, strict=True))}
+    osm = {
+        (int(g.osmid[a]), int(g.osmid[b])): i for i, (a, b) in enumerate(zip(g.u, g.v, strict=True))
+    }
     urban, rural = s.urban_congestion_factor, s.congestion_factor
     assert g.speed_kph[osm[(1, 2)]] == pytest.approx(20 * MPH_TO_KPH * urban)
     assert g.speed_kph[osm[(3, 4)]] == pytest.approx(40 * MPH_TO_KPH * rural)
     assert g.speed_kph[osm[(4, 5)]] == pytest.approx(60 * MPH_TO_KPH * rural)  # GB:nsl_single
     assert g.speed_kph[osm[(7, 8)]] == pytest.approx(70 * MPH_TO_KPH * rural)  # motorway table
-    assert g.speed_kph[osm[(8, 1)]] == pytest.approx(60 * MPH_TO_KPH * rural)  # national, not motorway
-    assert g.speed_kph[osm[(5, 6)]] == pytest.approx(35 * MPH_TO_KPH * rural)  # tertiary table 35 mph
+    assert g.speed_kph[osm[(8, 1)]] == pytest.approx(
+        60 * MPH_TO_KPH * rural
+    )  # national, not motorway
+    assert g.speed_kph[osm[(5, 6)]] == pytest.approx(
+        35 * MPH_TO_KPH * rural
+    )  # tertiary table 35 mph
     assert g.speed_kph[osm[(2, 17)]] == pytest.approx(10 * MPH_TO_KPH * urban)  # service table
     np.testing.assert_allclose(g.time_s, g.length_m / (g.speed_kph / 3.6))
     np.testing.assert_allclose(g.length_m, np.hypot(g.x[g.v] - g.x[g.u], g.y[g.v] - g.y[g.u]))
@@ -276,7 +294,12 @@ def test_cache_reused_invalidated_and_repaired(tmp_path: Path) -> None:
     assert g3.meta["from_cache"] is False
     assert len(list(cache.glob("*.npz"))) == 2
     assert not np.allclose(g3.time_s, g1.time_s)
-    assert build_graph(LEEDS, cache_dir=cache, speeds=SpeedSettings(congestion_factor=0.6)).meta["from_cache"] is True
+    assert (
+        build_graph(LEEDS, cache_dir=cache, speeds=SpeedSettings(congestion_factor=0.6)).meta[
+            "from_cache"
+        ]
+        is True
+    )
 
     # a corrupt cache file is detected and rebuilt
     files[0].write_bytes(files[0].read_bytes()[:200])
@@ -310,7 +333,9 @@ def test_use_cache_false_writes_nothing(tmp_path: Path) -> None:
 
 def test_cache_invalidated_by_speed_table_contents(tmp_path: Path) -> None:
     table = tmp_path / "speeds.csv"
-    table.write_text((ROOT / "geosuff" / "data" / "uk_speeds.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    table.write_text(
+        (ROOT / "geosuff" / "data" / "uk_speeds.csv").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     s = SpeedSettings(speed_table=str(table))
     assert build_graph(LEEDS, cache_dir=tmp_path, speeds=s).meta["from_cache"] is False
     assert build_graph(LEEDS, cache_dir=tmp_path, speeds=s).meta["from_cache"] is True
@@ -337,7 +362,9 @@ def test_graphml_roundtrip_with_osmnx(tmp_path: Path) -> None:
         assert G.nodes[i]["x"] == g.x[i] and G.nodes[i]["y"] == g.y[i]
         assert G.nodes[i]["osmid"] == g.osmid[i]
     got = sorted((u, v, d["travel_time"], d["length"]) for u, v, d in G.edges(data=True))
-    want = sorted(zip(g.u.tolist(), g.v.tolist(), g.time_s.tolist(), g.length_m.tolist(), strict=True))
+    want = sorted(
+        zip(g.u.tolist(), g.v.tolist(), g.time_s.tolist(), g.length_m.tolist(), strict=True)
+    )
     assert got == want  # exact: floats round-trip through GraphML text
     # the same shortest times through osmnx's graph
     src = 0

@@ -21,7 +21,14 @@ def test_demo_writes_map_report_and_data_files(demo_results) -> None:
     layers = {name for name, _ in pyogrio.list_layers(out / "geosuff.gpkg")}
     assert {"council_boundary", "sites", "catchments", "areas_access"} <= layers
     tables = {p.name for p in (out / "tables").glob("*.csv")}
-    assert {"indicators_place_group.csv", "reconciliation_summary.csv", "candidates_ranked.csv", "gap_areas.csv", "scenario_comparison.csv", "distance_bands.csv"} <= tables
+    assert {
+        "indicators_place_group.csv",
+        "reconciliation_summary.csv",
+        "candidates_ranked.csv",
+        "gap_areas.csv",
+        "scenario_comparison.csv",
+        "distance_bands.csv",
+    } <= tables
     # row-level quality lists are kept apart from the published tables
     assert (out / "qa" / "reconciliation.csv").is_file() and (out / "qa" / "README.txt").is_file()
     assert "reconciliation.csv" not in tables and "issues.csv" not in tables
@@ -36,7 +43,11 @@ def test_demo_writes_map_report_and_data_files(demo_results) -> None:
 def test_every_input_row_is_accounted_for(demo_results) -> None:
     rec = demo_results.reconciliation
     sc = demo_results.scenario
-    for table, path in (("placements", sc.inputs.placements), ("sites", sc.inputs.sites), ("candidates", sc.inputs.candidates)):
+    for table, path in (
+        ("placements", sc.inputs.placements),
+        ("sites", sc.inputs.sites),
+        ("candidates", sc.inputs.candidates),
+    ):
         n_rows = len(pd.read_csv(path, dtype=str, keep_default_na=False))
         got = rec[rec["table"] == table]
         assert len(got) == n_rows, table
@@ -84,7 +95,11 @@ def test_published_files_hold_no_child_level_data(demo_results) -> None:
     assert len(forb) > 20 and len(pts) > 20
     checked = set()
     for p in demo_results.out_dir.rglob("*"):
-        if p.suffix in {".csv", ".html", ".json", ".gpkg"} and "RESTRICTED" not in p.parts and "inputs" not in p.parts:
+        if (
+            p.suffix in {".csv", ".html", ".json", ".gpkg"}
+            and "RESTRICTED" not in p.parts
+            and "inputs" not in p.parts
+        ):
             assert disclosure.check_published_file(p, forb, points=pts, strict=True) == [], p.name
             checked.add(p.suffix)
     assert checked == {".csv", ".html", ".json", ".gpkg"}
@@ -105,7 +120,9 @@ def test_report_says_synthetic(demo_results) -> None:
 def test_demo_gap_areas_name_band_and_what_they_lack(demo_results) -> None:
     """Issue 5: on the synthetic Rutland demo each gap area names the children-count band and the
     provision it lacks (published table, map layer and report)."""
-    g = pd.read_csv(demo_results.out_dir / "tables" / "gap_areas.csv", dtype=str, keep_default_na=False)
+    g = pd.read_csv(
+        demo_results.out_dir / "tables" / "gap_areas.csv", dtype=str, keep_default_na=False
+    )
     assert len(g) >= 1
     for r in g.itertuples(index=False):
         assert r.count_band in {"5–9", "10+"}
@@ -118,12 +135,18 @@ def test_demo_gap_areas_name_band_and_what_they_lack(demo_results) -> None:
 
 def test_demo_tables_report_and_map_show_the_same_figures(demo_results) -> None:
     out = demo_results.out_dir
-    ov = pd.read_csv(out / "tables" / "indicators_overall.csv", dtype=str, keep_default_na=False).iloc[-1]
+    ov = pd.read_csv(
+        out / "tables" / "indicators_overall.csv", dtype=str, keep_default_na=False
+    ).iloc[-1]
     html = (out / "report.html").read_text(encoding="utf-8")
     if ov["n_over_miles"] != "c":
         assert f"{ov['n_over_miles']} of {ov['n']} children" in html
-    pg = pd.read_csv(out / "tables" / "indicators_place_group.csv", dtype=str, keep_default_na=False).iloc[-1]
-    assert (pg[["n", "n_over_miles", "n_inside_la"]] == ov[["n", "n_over_miles", "n_inside_la"]]).all()
+    pg = pd.read_csv(
+        out / "tables" / "indicators_place_group.csv", dtype=str, keep_default_na=False
+    ).iloc[-1]
+    assert (
+        pg[["n", "n_over_miles", "n_inside_la"]] == ov[["n", "n_over_miles", "n_inside_la"]]
+    ).all()
 
 
 def test_exclusion_zones_and_services_reach_the_ranking(demo_results, tmp_path) -> None:
@@ -137,12 +160,30 @@ def test_exclusion_zones_and_services_reach_the_ranking(demo_results, tmp_path) 
     sc = demo_results.scenario
     cands = demo_results.candidates
     first = cands[cands["eligible"].fillna(False).astype(bool)].iloc[0]
-    zone = gpd.GeoDataFrame({"name": ["flood zone (test)", "broken"], "buffer_m": [50.0, 0.0]}, geometry=[shapely.Point(first["easting"], first["northing"]).buffer(100), shapely.Polygon()], crs="EPSG:27700")
+    zone = gpd.GeoDataFrame(
+        {"name": ["flood zone (test)", "broken"], "buffer_m": [50.0, 0.0]},
+        geometry=[
+            shapely.Point(first["easting"], first["northing"]).buffer(100),
+            shapely.Polygon(),
+        ],
+        crs="EPSG:27700",
+    )
     zpath = tmp_path / "zones.gpkg"
     zone.to_file(zpath, layer="zones", driver="GPKG")
     spath = tmp_path / "services.csv"
-    pd.DataFrame({"id": ["school-oakham", "gp-uppingham", "nowhere"], "lon": [-0.7276, -0.7230, None], "lat": [52.6703, 52.5868, None]}).to_csv(spath, index=False)
-    sc2 = sc.model_copy(update={"inputs": sc.inputs.model_copy(update={"exclusions": zpath, "services": spath}), "output": sc.output.model_copy(update={"dir": tmp_path / "out"})})
+    pd.DataFrame(
+        {
+            "id": ["school-oakham", "gp-uppingham", "nowhere"],
+            "lon": [-0.7276, -0.7230, None],
+            "lat": [52.6703, 52.5868, None],
+        }
+    ).to_csv(spath, index=False)
+    sc2 = sc.model_copy(
+        update={
+            "inputs": sc.inputs.model_copy(update={"exclusions": zpath, "services": spath}),
+            "output": sc.output.model_copy(update={"dir": tmp_path / "out"}),
+        }
+    )
     res = run(sc2, write=False)
     c = res.candidates.set_index("candidate_id")
     assert not bool(c.loc[first["candidate_id"], "eligible"])
@@ -154,7 +195,9 @@ def test_exclusion_zones_and_services_reach_the_ranking(demo_results, tmp_path) 
     rec = res.reconciliation
     assert sorted(rec.loc[rec["table"] == "exclusions", "status"]) == ["excluded", "used"]
     srv = rec[rec["table"] == "services"].set_index("id")
-    assert srv.loc["nowhere", "status"] == "excluded" and srv.loc["school-oakham", "status"] == "used"
+    assert (
+        srv.loc["nowhere", "status"] == "excluded" and srv.loc["school-oakham", "status"] == "used"
+    )
 
 
 def test_messy_10k_cohort_end_to_end(demo_results, tmp_path) -> None:
@@ -177,8 +220,22 @@ def test_messy_10k_cohort_end_to_end(demo_results, tmp_path) -> None:
     sc = demo_results.scenario
     runs = []
     for k in (1, 2):
-        inputs = src.model_copy(update={"placements": folder / "placements.csv", "sites": folder / "sites.csv", "candidates": folder / "candidates.csv"})
-        sck = sc.model_copy(update={"inputs": inputs, "analysis": sc.analysis.model_copy(update={"reference_date": df.attrs["reference_date"]}), "output": sc.output.model_copy(update={"dir": tmp_path / f"out{k}"})})
+        inputs = src.model_copy(
+            update={
+                "placements": folder / "placements.csv",
+                "sites": folder / "sites.csv",
+                "candidates": folder / "candidates.csv",
+            }
+        )
+        sck = sc.model_copy(
+            update={
+                "inputs": inputs,
+                "analysis": sc.analysis.model_copy(
+                    update={"reference_date": df.attrs["reference_date"]}
+                ),
+                "output": sc.output.model_copy(update={"dir": tmp_path / f"out{k}"}),
+            }
+        )
         runs.append(run(sck))
     res = runs[0]
     rec = res.reconciliation
@@ -186,7 +243,11 @@ def test_messy_10k_cohort_end_to_end(demo_results, tmp_path) -> None:
     assert pl["row"].tolist() == list(range(1, 10_001))
     want = df.attrs["expected_status"]
     got = pl["status"].tolist()
-    wrong = [(i + 1, df.attrs["fault"][i], got[i], want[i]) for i in range(len(df)) if not (got[i] == want[i] or (want[i] == "used" and got[i] == "used-with-estimate"))]
+    wrong = [
+        (i + 1, df.attrs["fault"][i], got[i], want[i])
+        for i in range(len(df))
+        if not (got[i] == want[i] or (want[i] == "used" and got[i] == "used-with-estimate"))
+    ]
     assert wrong == []
     assert (pl.loc[pl["status"] != "used", "reason"].astype(str).str.len() > 0).all()
     summary = pd.read_csv(res.out_dir / "tables" / "reconciliation_summary.csv", dtype=str)
@@ -198,10 +259,14 @@ def test_messy_10k_cohort_end_to_end(demo_results, tmp_path) -> None:
     # a rerun writes the same published tables, byte for byte
     for p in sorted((runs[0].out_dir / "tables").glob("*.csv")):
         assert p.read_bytes() == (runs[1].out_dir / "tables" / p.name).read_bytes(), p.name
-    assert (runs[0].out_dir / "qa" / "reconciliation.csv").read_bytes() == (runs[1].out_dir / "qa" / "reconciliation.csv").read_bytes()
+    assert (runs[0].out_dir / "qa" / "reconciliation.csv").read_bytes() == (
+        runs[1].out_dir / "qa" / "reconciliation.csv"
+    ).read_bytes()
 
 
-def test_restricted_mode_keeps_record_level_tables_apart(demo_restricted_results, demo_results) -> None:
+def test_restricted_mode_keeps_record_level_tables_apart(
+    demo_restricted_results, demo_results
+) -> None:
     """--restricted: record-level tables (with child ids, postcodes) go to RESTRICTED/, marked
     OFFICIAL-SENSITIVE in their names and first line; the published files stay as they are."""
     from geosuff.publication import disclosure
@@ -216,10 +281,18 @@ def test_restricted_mode_keeps_record_level_tables_apart(demo_restricted_results
     m = (rdir / "OFFICIAL-SENSITIVE_placement_measures.csv").read_text(encoding="utf-8")
     child = str(demo_restricted_results.measures["CHILD"].iloc[0])
     assert child in m  # record level, as asked
-    forb = disclosure.personal_strings(demo_restricted_results.measures, sites=demo_restricted_results.sites)
-    pts = disclosure.personal_points(demo_restricted_results.measures, sites=demo_restricted_results.sites)
+    forb = disclosure.personal_strings(
+        demo_restricted_results.measures, sites=demo_restricted_results.sites
+    )
+    pts = disclosure.personal_points(
+        demo_restricted_results.measures, sites=demo_restricted_results.sites
+    )
     for p in out.rglob("*"):
-        if p.suffix in {".csv", ".html", ".json", ".gpkg"} and "RESTRICTED" not in p.parts and "inputs" not in p.parts:
+        if (
+            p.suffix in {".csv", ".html", ".json", ".gpkg"}
+            and "RESTRICTED" not in p.parts
+            and "inputs" not in p.parts
+        ):
             assert disclosure.check_published_file(p, forb, points=pts) == [], p.name
     assert not (demo_results.out_dir / "RESTRICTED").exists()
 
@@ -233,7 +306,10 @@ def test_demo_indicators_match_the_dfe_figures_it_was_made_from(demo_results) ->
     ov = demo_results.indicators["overall"].iloc[-1]
     n = int(ov["n"])
     assert n == int(t["total"])
-    for got, p in ((ov["n_over_miles"], t["p_over20"]), (ov["n_distance_not_known"], t["p_unknown"])):
+    for got, p in (
+        (ov["n_over_miles"], t["p_over20"]),
+        (ov["n_distance_not_known"], t["p_unknown"]),
+    ):
         sd = (p * (1 - p) / n) ** 0.5
         assert abs(got / n - p) <= 3 * sd + 1 / n, (got, n, p)
     # and the chosen set and ranked candidates are in the report and on the map
@@ -246,7 +322,9 @@ def test_demo_indicators_match_the_dfe_figures_it_was_made_from(demo_results) ->
         assert str(cid) in html and f"Candidate {cid}" in mp
 
 
-def test_far_miles_25_still_counts_far_children_in_flows_and_rehoming(tmp_path, monkeypatch) -> None:
+def test_far_miles_25_still_counts_far_children_in_flows_and_rehoming(
+    tmp_path, monkeypatch
+) -> None:
     """With ``[analysis] far_miles = 25`` the category label becomes "Over 25 miles"; the stages
     use the boolean ``far`` column, so far-placed children still count in the placement flows and
     as re-homing demand (the count equals the children with dfe_miles > 25)."""
@@ -286,3 +364,23 @@ def test_far_miles_25_still_counts_far_children_in_flows_and_rehoming(tmp_path, 
     assert m.loc[over, "far"].all() and not m.loc[np.isfinite(miles) & ~over, "far"].any()
     assert m.loc[~np.isfinite(miles), "far"].isna().all()
     assert (m.loc[~np.isfinite(miles), "dfe_category"] == "Not known or not recorded").all()
+
+
+def test_estimated_travel_run_labels_minutes_estimated_not_by_road(tmp_path) -> None:
+    """A council without a road network: travel = "estimate", and the published labels say so."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "in", seed=4, n_children=80)
+    res = run(load_config(syn.config))
+    out = res.scenario.output.dir
+    assert out == (tmp_path / "in" / "outputs" / "E06000047").resolve()
+    assert res.measures.loc[res.measures["road_minutes"].notna(), "road_estimated"].all()
+    assert (res.gap_areas["minutes_source"].isin(["straight-line estimate", ""])).all()
+    report = (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "by road" not in report and "by road" not in page
+    assert "min estimated" in report and "Minutes (estimated)" in report
+    assert "Estimated, not measured on roads" in report
+    assert "Road minutes" not in report

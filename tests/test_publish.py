@@ -21,9 +21,14 @@ from geosuff.publication import disclosure as dc
 from geosuff.publication.ledger import Ledger, distance_bands
 
 
-def attack(members: Sequence[np.ndarray], n: int, shown: np.ndarray, bands: dict[int, tuple[float, float]]) -> dict[int, tuple[float, float]]:
+def attack(
+    members: Sequence[np.ndarray], n: int, shown: np.ndarray, bands: dict[int, tuple[float, float]]
+) -> dict[int, tuple[float, float]]:
     """Range of every figure not shown, from the shown figures and bands alone (atoms >= 0)."""
-    sig = [tuple(sorted(f for f, mem in enumerate(members) if r in set(mem.tolist()))) for r in range(n)]
+    sig = [
+        tuple(sorted(f for f, mem in enumerate(members) if r in set(mem.tolist())))
+        for r in range(n)
+    ]
     atoms = sorted({s for s in sig if s})
     K = len(atoms)
     A = np.zeros((len(members), K))
@@ -43,7 +48,15 @@ def attack(members: Sequence[np.ndarray], n: int, shown: np.ndarray, bands: dict
     for t in np.flatnonzero(~shown):
         r = []
         for sign in (1.0, -1.0):
-            res = linprog(sign * A[t], A_eq=A[eq] if eq.size else None, b_eq=v[eq] if eq.size else None, A_ub=np.array(ub_rows) if ub_rows else None, b_ub=np.array(ub) if ub else None, bounds=[(0, None)] * K, method="highs")
+            res = linprog(
+                sign * A[t],
+                A_eq=A[eq] if eq.size else None,
+                b_eq=v[eq] if eq.size else None,
+                A_ub=np.array(ub_rows) if ub_rows else None,
+                b_ub=np.array(ub) if ub else None,
+                bounds=[(0, None)] * K,
+                method="highs",
+            )
             r.append(res)
         lo = r[0].fun if r[0].status == 0 else 0.0
         hi = -r[1].fun if r[1].status == 0 else np.inf
@@ -55,7 +68,14 @@ def check_safe(led: Ledger) -> None:
     mc = led.min_count
     F = len(led.members)
     shown = np.array([led.kind[h] in (dc.EXACT, dc.FORCED) and led.shown(h) for h in range(F)])
-    bands = {h: (0.0 if np.isnan(led.lower[h]) else led.lower[h], np.inf if np.isnan(led.upper[h]) else led.upper[h]) for h in range(F) if led.kind[h] == dc.BAND or not (np.isnan(led.lower[h]) and np.isnan(led.upper[h]))}
+    bands = {
+        h: (
+            0.0 if np.isnan(led.lower[h]) else led.lower[h],
+            np.inf if np.isnan(led.upper[h]) else led.upper[h],
+        )
+        for h in range(F)
+        if led.kind[h] == dc.BAND or not (np.isnan(led.lower[h]) and np.isnan(led.upper[h]))
+    }
     ranges = attack(led.members, led.n_records, shown, bands)
     for t, (lo, hi) in ranges.items():
         v = led.count(t)
@@ -148,9 +168,18 @@ def test_distance_bands_merge_small_bands_on_the_same_side_of_the_line() -> None
     bands = distance_bands(miles, far_miles=20, min_count=5)
     assert bands == [(0.0, 20.0), (20.0, 100.0), (100.0, np.inf)]
     big = np.array([1] * 6 + [7] * 6 + [15] * 6 + [30] * 6 + [70] * 6 + [200] * 6, dtype=float)
-    assert distance_bands(big, far_miles=20, min_count=5) == [(0.0, 5.0), (5.0, 10.0), (10.0, 20.0), (20.0, 50.0), (50.0, 100.0), (100.0, np.inf)]
+    assert distance_bands(big, far_miles=20, min_count=5) == [
+        (0.0, 5.0),
+        (5.0, 10.0),
+        (10.0, 20.0),
+        (20.0, 50.0),
+        (50.0, 100.0),
+        (100.0, np.inf),
+    ]
     # the line itself is always an edge
-    assert (25.0, 50.0) in distance_bands(np.array([30.0] * 6 + [10] * 6), far_miles=25, min_count=5)
+    assert (25.0, 50.0) in distance_bands(
+        np.array([30.0] * 6 + [10] * 6), far_miles=25, min_count=5
+    )
 
 
 @st.composite
@@ -158,7 +187,11 @@ def cohorts(draw: st.DrawFn) -> tuple[int, list[np.ndarray], list[int]]:
     n = draw(st.integers(5, 40))
     n_groups = draw(st.integers(1, 4))
     group = np.array(draw(st.lists(st.integers(0, n_groups - 1), min_size=n, max_size=n)))
-    miles = np.array(draw(st.lists(st.sampled_from([1.0, 8.0, 15.0, 25.0, 60.0, np.nan]), min_size=n, max_size=n)))
+    miles = np.array(
+        draw(
+            st.lists(st.sampled_from([1.0, 8.0, 15.0, 25.0, 60.0, np.nan]), min_size=n, max_size=n)
+        )
+    )
     inside = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     figs: list[np.ndarray] = []
     tables: list[int] = []
@@ -181,11 +214,17 @@ def cohorts(draw: st.DrawFn) -> tuple[int, list[np.ndarray], list[int]]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohorts(), st.integers(3, 6))
-def test_no_small_figure_is_recoverable_from_all_tables_together(case: tuple[int, list[np.ndarray], list[int]], mc: int) -> None:
+def test_no_small_figure_is_recoverable_from_all_tables_together(
+    case: tuple[int, list[np.ndarray], list[int]], mc: int
+) -> None:
     n, figs, tables = case
     led = Ledger(n, min_count=mc)
     for f, t in zip(figs, tables, strict=True):
-        led.add(f, table=["indicators_overall", "sensitivity", "distance_bands", "dfe"][t], label=str(len(led.members)))
+        led.add(
+            f,
+            table=["indicators_overall", "sensitivity", "distance_bands", "dfe"][t],
+            label=str(len(led.members)),
+        )
     led.solve()
     check_safe(led)
     # every figure registered twice reads the same everywhere
@@ -206,4 +245,8 @@ def test_every_published_count_of_the_demo_is_safe(demo_results) -> None:
     for df in pub.indicators.values():
         last = df.iloc[-1]
         assert last["label"] == "All children"
-        assert last["n"] == pub.headline["n"] and last["n_over_miles"] == pub.headline["far"] and last["n_inside_la"] == pub.headline["inside"]
+        assert (
+            last["n"] == pub.headline["n"]
+            and last["n_over_miles"] == pub.headline["far"]
+            and last["n_inside_la"] == pub.headline["inside"]
+        )

@@ -21,7 +21,9 @@ def res(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def html(res, tmp_path_factory: pytest.TempPathFactory) -> str:
-    return report.write_report(res, tmp_path_factory.mktemp("r") / "report.html").read_text(encoding="utf-8")
+    return report.write_report(res, tmp_path_factory.mktemp("r") / "report.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_headlines_are_the_published_all_children_row(res) -> None:
@@ -100,7 +102,18 @@ def test_sensitivity_never_publishes_a_small_difference(res) -> None:
 
 
 def test_report_sections_and_tables(html: str) -> None:
-    for sid in ("summary", "indicators", "charts", "gaps", "candidates", "chosen", "quality", "method", "config", "attribution"):
+    for sid in (
+        "summary",
+        "indicators",
+        "charts",
+        "gaps",
+        "candidates",
+        "chosen",
+        "quality",
+        "method",
+        "config",
+        "attribution",
+    ):
         assert f'id="{sid}"' in html
     assert html.count("<svg") == 3
     assert "SYNTHETIC DATA" in html
@@ -141,8 +154,24 @@ def test_report_without_optional_tables(tmp_path: Path) -> None:
 
 
 def test_stacked_bar_never_draws_a_suppressed_cell_to_scale() -> None:
-    svg = charts.stacked_bars([charts.BarRow("G", "20", (charts.Segment("a", "c", "#111111"), charts.Segment("b", "17", "#222222"), charts.Segment("x", "c", "#333333")))], title="t")
-    widths = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="22"', svg)]
+    svg = charts.stacked_bars(
+        [
+            charts.BarRow(
+                "G",
+                "20",
+                (
+                    charts.Segment("a", "c", "#111111"),
+                    charts.Segment("b", "17", "#222222"),
+                    charts.Segment("x", "c", "#333333"),
+                ),
+            )
+        ],
+        title="t",
+    )
+    widths = [
+        float(w)
+        for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="22"', svg)
+    ]
     assert len(widths) == 2  # the 17 segment and one hatched remainder (both c cells merged)
     assert "url(#gs-hatch)" in svg
 

@@ -230,7 +230,12 @@ def test_inputs_not_modified() -> None:
 
 def test_default_rules_from_toml() -> None:
     s = SitingSettings()
-    assert set(s.rules) == {"small_home", "care_leaver_unit", "supported_accommodation", "short_breaks"}
+    assert set(s.rules) == {
+        "small_home",
+        "care_leaver_unit",
+        "supported_accommodation",
+        "short_breaks",
+    }
     assert s.uses == tuple(s.rules)  # every shipped use is considered by default
     small = s.rules["small_home"]
     assert [small.places(b) for b in (1, 2, 3, 4)] == [0, 1, 2, 2]  # min(2, bedrooms - 1)
@@ -266,7 +271,10 @@ def test_settings_from_dict_maps_toml_table() -> None:
     assert s.rules["small_home"].max_bedrooms == 4
     assert s.rules["small_home"].staff_bedrooms == 1  # untouched fields keep the defaults
     assert s.rules["short_breaks"] == dataclasses.replace(
-        SitingSettings().rules["short_breaks"], min_bedrooms=3, max_places=3, serves_needs=("childrens_home",)
+        SitingSettings().rules["short_breaks"],
+        min_bedrooms=3,
+        max_places=3,
+        serves_needs=("childrens_home",),
     )
     # a new use: the fields it omits take the EligibilityRules defaults, and it is considered
     assert s.rules["foster_hub"] == EligibilityRules(max_places=3)
@@ -483,12 +491,38 @@ def test_ties_at_the_optimum_go_to_the_better_scored_property() -> None:
 def test_coverage_gain_counts_areas_without_a_site_of_the_same_kind() -> None:
     """A foster cluster next door does not make a small children's home redundant: coverage gain
     counts population not yet within reach of an existing site of a kind that serves the use."""
-    cands = pd.DataFrame({"candidate_id": ["A"], "easting": [0.0], "northing": [0.0], "bedrooms": [3], "uses": ["small_home"]})
-    demand = pd.DataFrame({"need": ["childrens_home"], "over_20_miles": [True], "easting": [0.0], "northing": [0.0]})
-    existing = pd.DataFrame({"site_type": ["foster_cluster", "childrens_home"], "easting": [0.0, 0.0], "northing": [0.0, 0.0]})
+    cands = pd.DataFrame(
+        {
+            "candidate_id": ["A"],
+            "easting": [0.0],
+            "northing": [0.0],
+            "bedrooms": [3],
+            "uses": ["small_home"],
+        }
+    )
+    demand = pd.DataFrame(
+        {"need": ["childrens_home"], "over_20_miles": [True], "easting": [0.0], "northing": [0.0]}
+    )
+    existing = pd.DataFrame(
+        {
+            "site_type": ["foster_cluster", "childrens_home"],
+            "easting": [0.0, 0.0],
+            "northing": [0.0, 0.0],
+        }
+    )
     pop = pd.DataFrame({"weight": [100.0, 50.0]})
     pop_minutes = np.array([[5.0], [5.0]])
     # both areas are 2 min from the foster cluster; only the second is near the children's home
     pop_existing = np.array([[2.0, 90.0], [2.0, 10.0]])
-    s = score_candidates(cands, demand, np.array([[5.0]]), settings=SitingSettings(max_minutes=30.0), existing=existing, existing_minutes=np.array([[2.0, 10.0]]), population=pop, population_minutes=pop_minutes, population_existing_minutes=pop_existing)
+    s = score_candidates(
+        cands,
+        demand,
+        np.array([[5.0]]),
+        settings=SitingSettings(max_minutes=30.0),
+        existing=existing,
+        existing_minutes=np.array([[2.0, 10.0]]),
+        population=pop,
+        population_minutes=pop_minutes,
+        population_existing_minutes=pop_existing,
+    )
     assert s["coverage_gain"].iloc[0] == 100.0

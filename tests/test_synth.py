@@ -55,7 +55,10 @@ def test_calibration_matches_dfe_shares_within_sampling_error(big_cohort) -> Non
     near = known & (miles <= 20)
     inside = t["pl_utla"] == "E06000017"
     p_in_near = float((inside & near).sum() / near.sum())
-    assert abs(p_in_near - tg["p_inside_near"]) <= 3 * np.sqrt(tg["p_inside_near"] * (1 - tg["p_inside_near"]) / near.sum()) + 0.02
+    assert (
+        abs(p_in_near - tg["p_inside_near"])
+        <= 3 * np.sqrt(tg["p_inside_near"] * (1 - tg["p_inside_near"]) / near.sum()) + 0.02
+    )
     # placement-type mix: foster share
     foster = float(t["PLACE"].str.startswith("U").mean())
     p_foster = tg["placement_mix"]["Foster placements"] / sum(tg["placement_mix"].values())
@@ -77,3 +80,78 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
         assert x.read_bytes() == y.read_bytes()
     c = synthesise("E06000017", tmp_path / "c", seed=12)
     assert c.placements.read_bytes() != a.placements.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# Councils other than Rutland: no Rutland network, own output folder, placements near the council
+DURHAM = "E06000047"
+
+
+@pytest.fixture(scope="module")
+def durham(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("durham")
+    return synthesise(DURHAM, out, seed=11, n_children=400)
+
+
+def test_other_council_config_has_no_rutland_network_and_says_estimated(durham) -> None:
+    from geosuff.config import load_config, road_times
+
+    text = durham.config.read_text(encoding="utf-8")
+    assert durham.network is None
+    assert "rutland" not in text.lower().split("[inputs]")[1].split("[analysis]")[0]
+    assert "network =" not in text
+    assert 'travel = "estimate"' in text
+    assert "straight-line estimates" in text
+    sc = load_config(durham.config)
+    assert sc.inputs.network is None and sc.analysis.travel == "estimate" and not road_times(sc)
+
+
+def test_output_folder_is_per_council_not_the_parent(durham, tmp_path: Path) -> None:
+    from geosuff.config import load_config
+
+    rut = synthesise("E06000017", tmp_path / "rutland", seed=11, n_children=30)
+    d_out = load_config(durham.config).output.dir
+    r_out = load_config(rut.config).output.dir
+    assert 'dir = ".."' not in durham.config.read_text(encoding="utf-8")
+    assert d_out == (durham.folder / "outputs" / DURHAM).resolve()
+    assert r_out == (rut.folder / "outputs" / "E06000017").resolve()
+    assert d_out != r_out
+    assert "one folder per council" in durham.config.read_text(encoding="utf-8")
+
+
+def test_other_council_placements_are_in_and_around_the_council_not_rutland(durham) -> None:
+    from geosuff.synth import _england_postcodes
+
+    pl = pd.read_csv(durham.placements, dtype=str, keep_default_na=False)
+    posts = pl["PL_POST"][pl["PL_POST"] != ""]
+    assert not posts.str.startswith("LE15").any()
+    eng = _england_postcodes().set_index("postcode")
+    known = posts[posts.isin(eng.index)]
+    assert len(known) > 0.7 * len(posts)
+    utla = eng.loc[known.to_numpy(), "utla"]
+    assert "E06000017" not in set(utla)  # no child of Durham placed in Rutland
+    assert (utla == DURHAM).mean() > 0.4
+    # truncated ("?") postcodes are in the council's own district
+    trunc = posts[posts.str.endswith("?")]
+    own_districts = set(
+        pd.read_csv(durham.placements, dtype=str)["HOME_POST"].dropna().str.split(" ").str[0]
+    )
+    assert set(trunc.str.split(" ").str[0]) <= own_districts
+
+
+def test_network_not_covering_the_council_is_refused(tmp_path: Path) -> None:
+    from geosuff._errors import InputFileError
+    from geosuff.inputs import DEMO_NETWORK
+
+    with pytest.raises(InputFileError, match="does not cover"):
+        synthesise(DURHAM, tmp_path / "d", seed=1, n_children=20, network=DEMO_NETWORK)
+    assert not (tmp_path / "d").exists()
+
+
+def test_rutland_still_gets_its_shipped_network(tmp_path: Path) -> None:
+    from geosuff.inputs import DEMO_NETWORK
+
+    res = synthesise("E06000017", tmp_path / "r", seed=3, n_children=20)
+    assert res.network == DEMO_NETWORK
+    assert DEMO_NETWORK.name in res.config.read_text(encoding="utf-8")
+    assert "travel =" not in res.config.read_text(encoding="utf-8")

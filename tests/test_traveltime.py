@@ -32,7 +32,9 @@ LEEDS = ROOT / "tests" / "data" / "its-example-leeds.osm.pbf"
 
 
 def _load_synthetic() -> Any:
-    spec = importlib.util.spec_from_file_location("synthetic_graphs", ROOT / "benchmarks" / "synthetic_graphs.py")
+    spec = importlib.util.spec_from_file_location(
+        "synthetic_graphs", ROOT / "benchmarks" / "synthetic_graphs.py"
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     sys.modules["synthetic_graphs"] = mod
@@ -62,7 +64,9 @@ def _graph(request: pytest.FixtureRequest, name: str) -> RoadGraph:
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
-def _nx_times(G: nx.MultiDiGraph, src: int, n: int, *, cutoff: float | None = None, reverse: bool = False) -> np.ndarray:
+def _nx_times(
+    G: nx.MultiDiGraph, src: int, n: int, *, cutoff: float | None = None, reverse: bool = False
+) -> np.ndarray:
     H = G.reverse(copy=False) if reverse else G
     d = nx.single_source_dijkstra_path_length(H, src, cutoff=cutoff, weight="travel_time")
     out = np.full(n, np.inf)
@@ -85,8 +89,12 @@ def test_node_times_equal_networkx(request: pytest.FixtureRequest, name: str) ->
     for k, s in enumerate(src):
         ref = _nx_times(G, int(s), g.n_nodes)
         np.testing.assert_allclose(times[k], ref, rtol=0, atol=1e-6)
-        np.testing.assert_allclose(back[k], _nx_times(G, int(s), g.n_nodes, reverse=True), rtol=0, atol=1e-6)
-        np.testing.assert_allclose(cut[k], _nx_times(G, int(s), g.n_nodes, cutoff=300.0), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            back[k], _nx_times(G, int(s), g.n_nodes, reverse=True), rtol=0, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            cut[k], _nx_times(G, int(s), g.n_nodes, cutoff=300.0), rtol=0, atol=1e-6
+        )
     assert np.isfinite(times).all()  # one strongly connected component
 
 
@@ -95,14 +103,21 @@ def test_random_node_pairs_od_equal_networkx(rutland: RoadGraph) -> None:
     rng = np.random.default_rng(3)
     a = rng.choice(rutland.n_nodes, 25, replace=False)
     b = rng.choice(rutland.n_nodes, 40, replace=False)
-    od = od_matrix(rutland, np.column_stack([rutland.x[a], rutland.y[a]]), np.column_stack([rutland.x[b], rutland.y[b]]))
+    od = od_matrix(
+        rutland,
+        np.column_stack([rutland.x[a], rutland.y[a]]),
+        np.column_stack([rutland.x[b], rutland.y[b]]),
+    )
     assert not od.estimated.any() and (od.reason == "").all()
     for i in range(0, 25, 4):
         dist, paths = nx.single_source_dijkstra(G, int(a[i]), weight="travel_time")
         for j in range(40):
             assert od.minutes[i, j] * 60 == pytest.approx(dist[int(b[j])], abs=1e-6)
             p = paths[int(b[j])]
-            km = sum(min(d["length"] for d in G[p[k]][p[k + 1]].values()) for k in range(len(p) - 1)) / 1000
+            km = (
+                sum(min(d["length"] for d in G[p[k]][p[k + 1]].values()) for k in range(len(p) - 1))
+                / 1000
+            )
             assert od.km[i, j] == pytest.approx(km, abs=1e-6)
 
 
@@ -126,11 +141,15 @@ def test_one_way_streets_respected(rutland: RoadGraph) -> None:
 # ------------------------------------------------------------------ snapped points: brute force
 
 
-def _brute_force(g: RoadGraph, groups: dict[str, Snapped], settings: SnapSettings) -> tuple[nx.DiGraph, dict[str, list[Any]]]:
+def _brute_force(
+    g: RoadGraph, groups: dict[str, Snapped], settings: SnapSettings
+) -> tuple[nx.DiGraph, dict[str, list[Any]]]:
     """networkx graph with every snapped point inserted as a virtual node splitting its segment."""
     r = _router(g)
     H = nx.DiGraph()
-    for a, b, t, L in zip(g.u.tolist(), g.v.tolist(), g.time_s.tolist(), g.length_m.tolist(), strict=True):
+    for a, b, t, L in zip(
+        g.u.tolist(), g.v.tolist(), g.time_s.tolist(), g.length_m.tolist(), strict=True
+    ):
         if not H.has_edge(a, b) or H[a][b]["travel_time"] > t:
             H.add_edge(a, b, travel_time=t, length=L)
     on_seg: dict[int, list[tuple[float, Any]]] = {}
@@ -186,7 +205,10 @@ def test_point_to_point_times_equal_brute_force(request: pytest.FixtureRequest, 
     D[0] = orig_pts[0] + [3.0, 2.0]
     D[1] = orig_pts[1] - [4.0, 1.0]
     orig_pts[2] = [g.x[5], g.y[5]]
-    for orig, dest in ((orig_pts, D), (D[:6], orig_pts)):  # forward (n <= m) and reverse (n > m) searches
+    for orig, dest in (
+        (orig_pts, D),
+        (D[:6], orig_pts),
+    ):  # forward (n <= m) and reverse (n > m) searches
         od = od_matrix(g, orig, dest, settings=settings)
         H, ids = _brute_force(g, {"o": od.origins, "d": od.destinations}, settings)
         for i, v in enumerate(ids["o"]):
@@ -198,7 +220,9 @@ def test_point_to_point_times_equal_brute_force(request: pytest.FixtureRequest, 
                 assert od.km[i, j] == pytest.approx(km, abs=1e-6), (i, j)
     # same point as origin and destination: only the two access legs
     od = od_matrix(g, orig_pts[:1], orig_pts[:1], settings=settings)
-    assert od.minutes[0, 0] * 60 == pytest.approx(2 * od.origins.snap_m[0] / (settings.access_speed_kph / 3.6))
+    assert od.minutes[0, 0] * 60 == pytest.approx(
+        2 * od.origins.snap_m[0] / (settings.access_speed_kph / 3.6)
+    )
 
 
 def test_node_times_from_points_equal_brute_force(rutland: RoadGraph) -> None:
@@ -214,8 +238,12 @@ def test_node_times_from_points_equal_brute_force(rutland: RoadGraph) -> None:
         d = nx.single_source_dijkstra_path_length(H, ids["o"][i], weight="travel_time")
         ref = np.array([d[n] for n in range(g.n_nodes)])
         np.testing.assert_allclose(fwd[i], ref, rtol=0, atol=1e-6)
-        d2 = nx.single_source_dijkstra_path_length(H2.reverse(copy=False), ids2["d"][i], weight="travel_time")
-        np.testing.assert_allclose(back[i], np.array([d2[n] for n in range(g.n_nodes)]), rtol=0, atol=1e-6)
+        d2 = nx.single_source_dijkstra_path_length(
+            H2.reverse(copy=False), ids2["d"][i], weight="travel_time"
+        )
+        np.testing.assert_allclose(
+            back[i], np.array([d2[n] for n in range(g.n_nodes)]), rtol=0, atol=1e-6
+        )
     sp_ = reachable(g, P[:, 0], P[:, 1], max_minutes=8, settings=settings).toarray()
     within = np.where(fwd <= 480, fwd, 0.0)
     np.testing.assert_allclose(sp_, within, rtol=0, atol=1e-9)
@@ -223,7 +251,13 @@ def test_node_times_from_points_equal_brute_force(rutland: RoadGraph) -> None:
 
 def test_snap_is_to_nearest_segment_not_node() -> None:
     # a long straight road: the nearest node is 500 m away but the road passes 10 m away
-    g = RoadGraph.from_arrays([0.0, 1000.0, 1000.0], [0.0, 0.0, 1000.0], [0, 1, 1, 2], [1, 0, 2, 1], time_s=[100.0, 100.0, 100.0, 100.0])
+    g = RoadGraph.from_arrays(
+        [0.0, 1000.0, 1000.0],
+        [0.0, 0.0, 1000.0],
+        [0, 1, 1, 2],
+        [1, 0, 2, 1],
+        time_s=[100.0, 100.0, 100.0, 100.0],
+    )
     sn = snap_points(g, [500.0], [10.0])
     assert sn.snap_m[0] == pytest.approx(10.0)
     assert sn.frac[0] == pytest.approx(0.5)
@@ -236,7 +270,9 @@ def test_snap_is_to_nearest_segment_not_node() -> None:
 
 def test_one_way_edge_fraction_costs() -> None:
     # single one-way edge 0 -> 1 (100 s) plus a slow way back 1 -> 2 -> 0 (500 s each)
-    g = RoadGraph.from_arrays([0, 100, 50], [0, 0, 100], [0, 1, 2], [1, 2, 0], time_s=[100.0, 500.0, 500.0])
+    g = RoadGraph.from_arrays(
+        [0, 100, 50], [0, 0, 100], [0, 1, 2], [1, 2, 0], time_s=[100.0, 500.0, 500.0]
+    )
     pts = np.array([[25.0, 0.0], [75.0, 0.0]])
     od = od_matrix(g, pts, pts)
     assert od.minutes[0, 1] * 60 == pytest.approx(50.0)  # along the edge
@@ -293,7 +329,9 @@ def test_larger_snap_limit_snaps_far_points(rutland: RoadGraph) -> None:
 
 def test_unreachable_pairs_reported() -> None:
     # two separate two-way roads: no route between them
-    g = RoadGraph.from_arrays([0, 100, 0, 100], [0, 0, 500, 500], [0, 1, 2, 3], [1, 0, 3, 2], time_s=[10.0] * 4)
+    g = RoadGraph.from_arrays(
+        [0, 100, 0, 100], [0, 0, 500, 500], [0, 1, 2, 3], [1, 0, 3, 2], time_s=[10.0] * 4
+    )
     od = od_matrix(g, [[50, 1]], [[50, 499], [60, 1]])
     assert np.isnan(od.minutes[0, 0]) and od.reason[0, 0] == "no route" and not od.estimated[0, 0]
     assert od.minutes[0, 1] * 60 == pytest.approx(1.0 + 1 / (20 / 3.6) * 2)
@@ -360,16 +398,30 @@ def test_od_table_from_files(tmp_path: Path, leeds: RoadGraph) -> None:
     g = leeds
     tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
     lon, lat = tr.transform(g.x[[3, 40, 80]], g.y[[3, 40, 80]])
-    pd.DataFrame({"id": ["s1", "s2", "s3"], "lon": lon, "lat": lat}).to_csv(tmp_path / "from.csv", index=False)
+    pd.DataFrame({"id": ["s1", "s2", "s3"], "lon": lon, "lat": lat}).to_csv(
+        tmp_path / "from.csv", index=False
+    )
     pd.DataFrame(
-        {"id": ["h1", "h2", "h3"], "easting": [g.x[10], g.x[60], np.nan], "northing": [g.y[10], g.y[60], np.nan]}
+        {
+            "id": ["h1", "h2", "h3"],
+            "easting": [g.x[10], g.x[60], np.nan],
+            "northing": [g.y[10], g.y[60], np.nan],
+        }
     ).to_csv(tmp_path / "to.csv", index=False)
-    table = od_table_from_files(LEEDS, tmp_path / "from.csv", tmp_path / "to.csv", cache_dir=tmp_path / "c")
+    table = od_table_from_files(
+        LEEDS, tmp_path / "from.csv", tmp_path / "to.csv", cache_dir=tmp_path / "c"
+    )
     assert len(table) == 9
     assert table.from_id.tolist() == ["s1"] * 3 + ["s2"] * 3 + ["s3"] * 3
     assert table[table.to_id == "h3"].minutes.isna().all()
-    assert (table[table.to_id == "h3"].reason.str.startswith("destination not located: no location")).all()
-    od = od_matrix(g, np.column_stack([g.x[[3, 40, 80]], g.y[[3, 40, 80]]]), np.column_stack([g.x[[10, 60]], g.y[[10, 60]]]))
+    assert (
+        table[table.to_id == "h3"].reason.str.startswith("destination not located: no location")
+    ).all()
+    od = od_matrix(
+        g,
+        np.column_stack([g.x[[3, 40, 80]], g.y[[3, 40, 80]]]),
+        np.column_stack([g.x[[10, 60]], g.y[[10, 60]]]),
+    )
     got = table[table.to_id != "h3"].minutes.to_numpy().reshape(3, 2)
     np.testing.assert_allclose(got, np.round(od.minutes, 2), atol=0.011)
     assert "easting" not in table.columns and "lon" not in table.columns
@@ -380,13 +432,23 @@ def test_od_table_from_postcode_files(tmp_path: Path) -> None:
     pcs = pcs.drop_duplicates(["easting", "northing"]).iloc[[0, 50, 100]]
     lookup = tmp_path / "lookup.csv"
     pcs[["postcode", "easting", "northing"]].to_csv(lookup, index=False)
-    pd.DataFrame({"id": ["a", "b"], "postcode": [pcs.postcode.iloc[0], "ZZ99 9ZZ"]}).to_csv(tmp_path / "f.csv", index=False)
-    pd.DataFrame({"id": ["c", "d"], "postcode": [pcs.postcode.iloc[1], pcs.postcode.iloc[2]]}).to_csv(tmp_path / "t.csv", index=False)
-    table = od_table_from_files(RUTLAND, tmp_path / "f.csv", tmp_path / "t.csv", postcodes=lookup, cache_dir=tmp_path / "c")
+    pd.DataFrame({"id": ["a", "b"], "postcode": [pcs.postcode.iloc[0], "ZZ99 9ZZ"]}).to_csv(
+        tmp_path / "f.csv", index=False
+    )
+    pd.DataFrame(
+        {"id": ["c", "d"], "postcode": [pcs.postcode.iloc[1], pcs.postcode.iloc[2]]}
+    ).to_csv(tmp_path / "t.csv", index=False)
+    table = od_table_from_files(
+        RUTLAND, tmp_path / "f.csv", tmp_path / "t.csv", postcodes=lookup, cache_dir=tmp_path / "c"
+    )
     assert len(table) == 4
     g = build_graph(RUTLAND, cache_dir=tmp_path / "c")
     assert g.meta["from_cache"] is True
-    od = od_matrix(g, pcs[["easting", "northing"]].to_numpy(float)[:1], pcs[["easting", "northing"]].to_numpy(float)[1:])
+    od = od_matrix(
+        g,
+        pcs[["easting", "northing"]].to_numpy(float)[:1],
+        pcs[["easting", "northing"]].to_numpy(float)[1:],
+    )
     np.testing.assert_allclose(table.minutes.to_numpy()[:2], np.round(od.minutes[0], 2))
     bad = table[table.from_id == "b"]
     assert bad.minutes.isna().all()
@@ -414,7 +476,9 @@ def _small_graphs() -> dict[str, RoadGraph]:
     ys = [0.0, 100.0, 100.0, -100.0, -100.0, 0.0, -400.0]
     u = [0, 1, 2, 3, 4, 0, 5, 0, 6]
     v = [1, 2, 3, 4, 0, 5, 0, 6, 0]
-    out["lollipop"] = RoadGraph.from_arrays(xs, ys, u, v, time_s=[10.0, 12, 9, 15, 11, 30, 31, 25, 26])
+    out["lollipop"] = RoadGraph.from_arrays(
+        xs, ys, u, v, time_s=[10.0, 12, 9, 15, 11, 30, 31, 25, 26]
+    )
     return out
 
 
@@ -423,7 +487,12 @@ def test_chain_contraction_edge_cases_equal_brute_force(name: str) -> None:
     g = _small_graphs()[name]
     rng = np.random.default_rng(4)
     settings = SnapSettings()
-    pts = np.column_stack([rng.uniform(g.x.min() - 50, g.x.max() + 50, 12), rng.uniform(g.y.min() - 50, g.y.max() + 50, 12)])
+    pts = np.column_stack(
+        [
+            rng.uniform(g.x.min() - 50, g.x.max() + 50, 12),
+            rng.uniform(g.y.min() - 50, g.y.max() + 50, 12),
+        ]
+    )
     pts[0] = [g.x[0], g.y[0]]  # on a node
     od = od_matrix(g, pts, pts, settings=settings)
     H, ids = _brute_force(g, {"o": od.origins, "d": od.destinations}, settings)
@@ -444,7 +513,13 @@ def test_chain_contraction_edge_cases_equal_brute_force(name: str) -> None:
 
 
 def test_parallel_edges_use_the_fastest() -> None:
-    g = RoadGraph.from_arrays([0.0, 100.0, 50.0], [0.0, 0.0, 80.0], [0, 0, 1, 1, 2], [1, 1, 0, 2, 0], time_s=[100.0, 40.0, 50.0, 30.0, 30.0])
+    g = RoadGraph.from_arrays(
+        [0.0, 100.0, 50.0],
+        [0.0, 0.0, 80.0],
+        [0, 0, 1, 1, 2],
+        [1, 1, 0, 2, 0],
+        time_s=[100.0, 40.0, 50.0, 30.0, 30.0],
+    )
     t = node_times(g, [0.0], [0.0])[0]
     assert t[1] == pytest.approx(40.0)
     od = od_matrix(g, [[0.0, 0.0]], [[100.0, 0.0]])
@@ -452,7 +527,9 @@ def test_parallel_edges_use_the_fastest() -> None:
 
 
 @pytest.mark.parametrize("fraction", [0.0, 2.0])  # always dense / always sparse expansion
-def test_reachable_expansion_paths_agree(rutland: RoadGraph, fraction: float, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reachable_expansion_paths_agree(
+    rutland: RoadGraph, fraction: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import geosuff.routing as tt
 
     rng = np.random.default_rng(8)

@@ -44,7 +44,14 @@ P2,Property 2,PE9 4AA,2,care_leaver_unit
 """
 
 
-def _scenario(folder: Path, *, placements: Path, council: str = "E06000017", network: Path = DEMO_NETWORK, **inputs: object) -> Scenario:
+def _scenario(
+    folder: Path,
+    *,
+    placements: Path,
+    council: str = "E06000017",
+    network: Path = DEMO_NETWORK,
+    **inputs: object,
+) -> Scenario:
     (folder / "sites.csv").write_text(SITES, encoding="utf-8")
     (folder / "candidates.csv").write_text(CANDIDATES, encoding="utf-8")
     data = {
@@ -81,7 +88,9 @@ def test_messy_cohort_is_deterministic_and_has_every_fault() -> None:
     assert len(a) == 3000 and a.map(lambda v: isinstance(v, str)).all().all()
 
 
-def test_messy_10k_cohort_reconciles_row_by_row(messy: tuple[pd.DataFrame, ValidationReport]) -> None:
+def test_messy_10k_cohort_reconciles_row_by_row(
+    messy: tuple[pd.DataFrame, ValidationReport],
+) -> None:
     df, rep = messy
     rec = rep.reconciliation
     assert rec is not None
@@ -91,7 +100,9 @@ def test_messy_10k_cohort_reconciles_row_by_row(messy: tuple[pd.DataFrame, Valid
     # every row has exactly the status its fault calls for
     got = pl["status"].tolist()
     want = df.attrs["expected_status"]
-    wrong = [(i + 1, df.attrs["fault"][i], got[i], want[i]) for i in range(len(df)) if got[i] != want[i]]
+    wrong = [
+        (i + 1, df.attrs["fault"][i], got[i], want[i]) for i in range(len(df)) if got[i] != want[i]
+    ]
     assert wrong == []
     # counts add up, and every row that is not plainly used says why
     summ = reconciliation_summary(rec).set_index("table")
@@ -103,7 +114,9 @@ def test_messy_10k_cohort_reconciles_row_by_row(messy: tuple[pd.DataFrame, Valid
     assert summ.loc["placements", "excluded"] == n_excluded > 100
 
 
-def test_messy_cohort_issue_counts_match_the_faults(messy: tuple[pd.DataFrame, ValidationReport]) -> None:
+def test_messy_cohort_issue_counts_match_the_faults(
+    messy: tuple[pd.DataFrame, ValidationReport],
+) -> None:
     df, rep = messy
     iss = rep.issues[rep.issues["file"] == "placements.csv"]
     faults = pd.Series(df.attrs["fault"]).value_counts()
@@ -128,9 +141,24 @@ def test_messy_cohort_issue_counts_match_the_faults(messy: tuple[pd.DataFrame, V
     ):
         assert by_code.get(code, 0) == faults.get(fault, 0) > 0, (fault, code)
     # silent normalisations give no issue at all
-    rows_ok = {i + 1 for i, f in enumerate(df.attrs["fault"]) if f in {"clean", "postcode_case_space", "postcode_nbsp", "place_lowercase", "dob_iso", "dob_two_digit_year"}}
+    rows_ok = {
+        i + 1
+        for i, f in enumerate(df.attrs["fault"])
+        if f
+        in {
+            "clean",
+            "postcode_case_space",
+            "postcode_nbsp",
+            "place_lowercase",
+            "dob_iso",
+            "dob_two_digit_year",
+        }
+    }
     dup_sources = set()
-    for r in iss.loc[iss["code"].isin(["child.duplicate_row", "child.earlier_episode", "child.duplicate_id"]), "problem"]:
+    for r in iss.loc[
+        iss["code"].isin(["child.duplicate_row", "child.earlier_episode", "child.duplicate_id"]),
+        "problem",
+    ]:
         dup_sources |= {int(x) for x in re.findall(r"row (\d+)", r)}
     noisy = iss[iss["row"].isin(rows_ok - dup_sources) & ~iss["code"].isin(["date.before_birth"])]
     assert noisy.empty, noisy.head()
@@ -159,7 +187,9 @@ def test_sites_far_outside_the_network(messy: tuple[pd.DataFrame, ValidationRepo
     assert sites.loc["S5", "status"] == "excluded"  # 100 km west: wrong coordinates
     iss = rep.issues[rep.issues["file"] == "sites.csv"].set_index("row")
     assert iss.loc[4, "code"] == "location.outside_network" and iss.loc[4, "severity"] == "warning"
-    assert iss.loc[5, "code"] == "location.far_outside_network" and iss.loc[5, "severity"] == "error"
+    assert (
+        iss.loc[5, "code"] == "location.far_outside_network" and iss.loc[5, "severity"] == "error"
+    )
     assert "km outside the road network rutland-latest.osm.pbf" in iss.loc[5, "problem"]
 
 
@@ -169,7 +199,9 @@ def test_network_extent_and_distance() -> None:
     # the Geofabrik Rutland extract's header box, in BNG metres
     assert 479_000 < box[0] < 480_000 and 506_000 < box[2] < 507_500
     assert 292_000 < box[1] < 293_000 and 319_000 < box[3] < 320_000
-    d = distance_outside_box(np.array([485_000.0, box[2] + 3000, np.nan]), np.array([300_000.0, box[3] + 4000, 1.0]), box)
+    d = distance_outside_box(
+        np.array([485_000.0, box[2] + 3000, np.nan]), np.array([300_000.0, box[3] + 4000, 1.0]), box
+    )
     assert d[0] == 0 and d[1] == pytest.approx(5000) and np.isnan(d[2])
     leeds = network_extent(LEEDS_PBF)  # no header box: scanned from the nodes
     assert leeds is not None and 428_000 < leeds[0] < leeds[2] < 431_000
@@ -179,7 +211,12 @@ def test_network_extent_and_distance() -> None:
 
 def test_every_problem_of_every_file_in_one_report(tmp_path: Path) -> None:
     """A broken placements file, a network elsewhere, an unknown council: one report, all listed."""
-    sc = _scenario(tmp_path, placements=CORPUS / "pl_unclosed_quote.csv", council="E06999999", network=LEEDS_PBF)
+    sc = _scenario(
+        tmp_path,
+        placements=CORPUS / "pl_unclosed_quote.csv",
+        council="E06999999",
+        network=LEEDS_PBF,
+    )
     rep = validate_scenario(sc)
     assert not rep.ok
     fatal = rep.fatal
@@ -206,12 +243,18 @@ def test_council_code_queried_when_homes_are_elsewhere(tmp_path: Path) -> None:
     df = make_messy_cohort(60, 1, fault_share=0.0)
     p = tmp_path / "pl.csv"
     df.to_csv(p, index=False)
-    rep = validate_scenario(_scenario(tmp_path, placements=p, council="E10000018"))  # Leicestershire
+    rep = validate_scenario(
+        _scenario(tmp_path, placements=p, council="E10000018")
+    )  # Leicestershire
     hit = rep.issues[rep.issues["code"] == "council.homes_elsewhere"]
     assert len(hit) == 1 and "most are in E06000017" in hit["problem"].iloc[0]
     # a warning, not an error (the only error is site S5, 100 km away)
-    assert set(rep.issues.loc[rep.issues["severity"] == "error", "code"]) == {"location.far_outside_network"}
-    assert "network.partial" in set(rep.issues["code"])  # the Rutland extract covers a bit of Leicestershire
+    assert set(rep.issues.loc[rep.issues["severity"] == "error", "code"]) == {
+        "location.far_outside_network"
+    }
+    assert "network.partial" in set(
+        rep.issues["code"]
+    )  # the Rutland extract covers a bit of Leicestershire
 
 
 def test_clean_inputs_are_ok(tmp_path: Path) -> None:
@@ -220,7 +263,9 @@ def test_clean_inputs_are_ok(tmp_path: Path) -> None:
     site_errors = rep.issues[(rep.issues["severity"] == "error")]
     assert set(site_errors["file"]) == {"sites.csv"}  # only S5, 100 km away
     (tmp_path / "sites.csv").write_text(SITES.rsplit("S5", 1)[0], encoding="utf-8")
-    rep = validate_scenario(scenario_from_dict({**sc.model_dump(mode="json", exclude={"source"})}, base_dir=tmp_path))
+    rep = validate_scenario(
+        scenario_from_dict({**sc.model_dump(mode="json", exclude={"source"})}, base_dir=tmp_path)
+    )
     assert rep.errors == 0 and rep.ok
     assert "OK" in rep.to_text().splitlines()[-6] or "OK with warnings" in rep.to_text()
 
@@ -229,8 +274,19 @@ def test_a_use_added_in_config_is_recognised_in_candidates(tmp_path: Path) -> No
     """A candidate whose use has rules only in the scenario's [siting.rules.<use>] is used, not
     excluded as "no recognised use"."""
     sc = _scenario(tmp_path, placements=CORPUS / "pl_utf8_bom.csv")
-    (tmp_path / "candidates.csv").write_text(CANDIDATES + "P3,Property 3,LE15 6AA,3,foster_hub\n", encoding="utf-8")
-    rep = validate_scenario(scenario_from_dict({**sc.model_dump(mode="json", exclude={"source"}), "siting": {"rules": {"foster_hub": {"max_places": 3}}}}, base_dir=tmp_path), check_network=False)
+    (tmp_path / "candidates.csv").write_text(
+        CANDIDATES + "P3,Property 3,LE15 6AA,3,foster_hub\n", encoding="utf-8"
+    )
+    rep = validate_scenario(
+        scenario_from_dict(
+            {
+                **sc.model_dump(mode="json", exclude={"source"}),
+                "siting": {"rules": {"foster_hub": {"max_places": 3}}},
+            },
+            base_dir=tmp_path,
+        ),
+        check_network=False,
+    )
     cand = rep.loaded["candidates"].table.set_index("candidate_id")
     assert cand.loc["P3", "status"] == "used" and cand.loc["P3", "uses"] == "foster_hub"
     assert "candidate.uses" not in set(rep.issues["code"])
@@ -241,13 +297,30 @@ def test_a_use_added_in_config_is_recognised_in_candidates(tmp_path: Path) -> No
 # ----------------------------------------------------------------------------------------------
 def _loaded(statuses: list[str], reasons: list[str] | None = None, name: str = "sites") -> Loaded:
     n = len(statuses)
-    t = pd.DataFrame({"row": np.arange(1, n + 1), "site_id": [f"S{i}" for i in range(1, n + 1)], "status": statuses, "reason": reasons or [""] * n})
+    t = pd.DataFrame(
+        {
+            "row": np.arange(1, n + 1),
+            "site_id": [f"S{i}" for i in range(1, n + 1)],
+            "status": statuses,
+            "reason": reasons or [""] * n,
+        }
+    )
     return Loaded(name, Path(f"{name}.csv"), t)
 
 
 def test_later_stages_can_downgrade_but_never_resurrect() -> None:
-    t = _loaded(["used", "used", "excluded", "used-with-estimate"], ["", "", "missing site_id", "lon and lat were swapped"])
-    extra = pd.DataFrame({"row": [1, 2, 3, 4], "status": ["used-with-estimate", "used", "used", "excluded"], "reason": ["", "", "", "not on the network"], "road_estimated": [True, False, False, False]})
+    t = _loaded(
+        ["used", "used", "excluded", "used-with-estimate"],
+        ["", "", "missing site_id", "lon and lat were swapped"],
+    )
+    extra = pd.DataFrame(
+        {
+            "row": [1, 2, 3, 4],
+            "status": ["used-with-estimate", "used", "used", "excluded"],
+            "reason": ["", "", "", "not on the network"],
+            "road_estimated": [True, False, False, False],
+        }
+    )
     rec = reconciliation([t], {"sites": extra})
     assert rec["status"].tolist() == ["used-with-estimate", "used", "excluded", "excluded"]
     assert rec["reason"].tolist() == [
@@ -275,7 +348,12 @@ def test_reconciliation_of_placement_measures(tmp_path: Path) -> None:
     from geosuff.analysis.distance import placement_measures
     from geosuff.inputs import Boundaries, default_lookup, load_placements
 
-    pl = load_placements(CORPUS / "pl_duplicate_row.csv", lookup=default_lookup(DEMO_POSTCODES), boundaries=Boundaries.load(), reference_date=MESSY_REFERENCE_DATE)
+    pl = load_placements(
+        CORPUS / "pl_duplicate_row.csv",
+        lookup=default_lookup(DEMO_POSTCODES),
+        boundaries=Boundaries.load(),
+        reference_date=MESSY_REFERENCE_DATE,
+    )
     m = placement_measures(pl.table, council="E06000017")
     m["status"] = "used"  # a later stage that forgot the loader's exclusions
     rec = reconciliation([pl], {"placements": m})

@@ -807,6 +807,7 @@ def gap_areas(
     name_col: str | None = None,
     only_gaps: bool = False,
     aggregate: bool = True,
+    minutes_source: str = "road",
 ) -> gpd.GeoDataFrame:
     """Areas that children placed far away come from, what they need, and whether provision is near.
 
@@ -872,6 +873,9 @@ def gap_areas(
     aggregate : bool, default True
         Merge small areas below ``min_count`` into their parent areas (level 2); False gives
         small areas only.
+    minutes_source : str, default "road"
+        How ``area_minutes_to_type`` was measured ("road", or "straight-line estimate" when the
+        run had no road network); recorded in ``minutes_source`` and the evidence text.
 
     Returns
     -------
@@ -916,7 +920,7 @@ def gap_areas(
     if area_minutes_to_type is not None:
         mins_table = area_minutes_to_type.copy()
         mins_table.index = mins_table.index.astype(str)
-        source = "road"
+        source = minutes_source
     elif sites is not None:
         mins_table = minutes_to_types_crow_fly(areas, sites, crow_fly_kph=crow_fly_kph)
         source = f"straight-line estimate at {crow_fly_kph:g} km/h"
@@ -987,7 +991,11 @@ def gap_areas(
             lacks_other.append(other)
         needed = [labels.get(g, g) for g in named]
         if len(named) < len(needs):
-            needed.append(f"other needs (each of fewer than {min_count} children)" if named else f"mixed needs (each of fewer than {min_count} children)")
+            needed.append(
+                f"other needs (each of fewer than {min_count} children)"
+                if named
+                else f"mixed needs (each of fewer than {min_count} children)"
+            )
         n_far = len(u.children)
         pop = float(np.nansum(pop_all[u.members])) if has_pop else math.nan
         rows.append(

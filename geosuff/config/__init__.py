@@ -13,11 +13,12 @@ Example
     sites = "sites.csv"              # provision sites
     candidates = "candidates.csv"    # council properties
     postcodes = "postcodes.csv"      # ONSPD or Code-Point Open
-    network = "roads.osm.pbf"        # OSM file
+    network = "roads.osm.pbf"        # OSM file covering the council (optional with travel = "estimate")
     [analysis]
     minutes = [15, 30, 45, 60]       # catchment thresholds
     far_miles = 20                   # the DfE distance line
     local_target = 0.75              # share to be placed inside the LA
+    travel = "road"                  # "road" (needs [inputs] network) or "estimate" (straight line)
     [disclosure]
     min_count = 5
     [output]
@@ -51,7 +52,8 @@ class InputsConfig(_Section):
     sites: Path
     candidates: Path | None = None
     postcodes: Path | None = None
-    network: Path
+    #: OSM road network covering the council; may be omitted only with ``[analysis] travel = "estimate"``.
+    network: Path | None = None
     boundaries: Path | None = None
     areas: Path | None = None
     exclusions: Path | None = None
@@ -73,6 +75,9 @@ class AnalysisConfig(_Section):
     sensitivity_minutes: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
     access_m: float = 250.0
     raster_cell_m: float = 250.0
+    #: "road": travel times on the [inputs] network (which must cover the council); "estimate":
+    #: straight-line estimates (no network needed; published labels say "estimated").
+    travel: Literal["road", "estimate"] = "road"
 
     @field_validator("minutes", "sensitivity_minutes", "sensitivity_miles")
     @classmethod
@@ -140,6 +145,17 @@ class Scenario(_Section):
         return self.model_dump(mode="json", exclude={"source"})
 
 
+def road_times(scenario: Scenario) -> bool:
+    """True when travel times come from a road network, False when they are straight-line estimates
+    (``[analysis] travel = "estimate"``, or no network given)."""
+    return scenario.analysis.travel == "road" and scenario.inputs.network is not None
+
+
+def travel_phrase(scenario: Scenario) -> str:
+    """How published labels qualify travel minutes: "by road", or "estimated" (straight line)."""
+    return "by road" if road_times(scenario) else "estimated"
+
+
 def _format_loc(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if len(parts) == 1:
@@ -171,7 +187,10 @@ def _explain(err: ValidationError, origin: str) -> ConfigError:
     for e in err.errors():
         key = _format_loc(e["loc"])
         if e["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{key}'" + did_you_mean(str(e["loc"][-1]), _allowed_keys(tuple(e["loc"]))))
+            lines.append(
+                f"unknown key '{key}'"
+                + did_you_mean(str(e["loc"][-1]), _allowed_keys(tuple(e["loc"])))
+            )
         elif e["type"] == "missing":
             lines.append(f"missing required key '{key}'")
         else:
@@ -201,7 +220,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     return data
 
 
-def scenario_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, origin: str = "config") -> Scenario:
+def scenario_from_dict(
+    data: dict[str, Any], *, base_dir: Path | None = None, origin: str = "config"
+) -> Scenario:
     """Validate plain data (as parsed from TOML) into a :class:`Scenario`.
 
     Parameters
@@ -219,7 +240,19 @@ def scenario_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, or
     except ValidationError as err:
         raise _explain(err, origin) from None
     _check_subsections(scenario, origin)
+    _check_travel(scenario, origin)
     return scenario
+
+
+def _check_travel(scenario: Scenario, origin: str) -> None:
+    """A road network is required unless travel times are straight-line estimates."""
+    if scenario.analysis.travel == "road" and scenario.inputs.network is None:
+        raise ConfigError(
+            f"{origin}: missing key '[inputs] network' (a road network is needed for [analysis] travel = \"road\").",
+            fix="Give an OpenStreetMap extract covering the council (e.g. the Geofabrik county extract from "
+            'https://download.geofabrik.de/europe/united-kingdom/england.html), or set [analysis] travel = "estimate" '
+            "to use straight-line estimates of travel time.",
+        )
 
 
 def _check_subsections(scenario: Scenario, origin: str) -> None:
@@ -246,13 +279,20 @@ def load_config(path: str | Path, *, check_files: bool = True) -> Scenario:
     """
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"Config file {path} does not exist.", fix="Give the path to your scenario .toml file.")
+        raise ConfigError(
+            f"Config file {path} does not exist.", fix="Give the path to your scenario .toml file."
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path.name} is not valid TOML: {err}.", fix="Fix the syntax at that line (strings need quotes).") from None
+        raise ConfigError(
+            f"{path.name} is not valid TOML: {err}.",
+            fix="Fix the syntax at that line (strings need quotes).",
+        ) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path.name} is not a UTF-8 text file.", fix="Save the config as UTF-8 text.") from None
+        raise ConfigError(
+            f"{path.name} is not a UTF-8 text file.", fix="Save the config as UTF-8 text."
+        ) from None
     scenario = scenario_from_dict(data, base_dir=path.parent, origin=path.name)
     scenario = scenario.model_copy(update={"source": path.resolve()})
     if check_files:

@@ -134,7 +134,9 @@ def _build(cls: type, data: dict[str, Any], section: str, origin: str) -> Any:
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise ConfigError(
-            f"{origin}: unknown key(s) in [{section}]: " + ", ".join(f"'{k}'" + did_you_mean(k, names) for k in unknown) + ".",
+            f"{origin}: unknown key(s) in [{section}]: "
+            + ", ".join(f"'{k}'" + did_you_mean(k, names) for k in unknown)
+            + ".",
             fix="Allowed keys are: " + ", ".join(sorted(names)) + ".",
         )
     clean: dict[str, Any] = {}
@@ -144,10 +146,14 @@ def _build(cls: type, data: dict[str, Any], section: str, origin: str) -> Any:
         if f.default is not dataclasses.MISSING:
             default = f.default
         if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"{origin}: key '[{section}] {key}' must be true or false (got {value!r}).")
+            raise ConfigError(
+                f"{origin}: key '[{section}] {key}' must be true or false (got {value!r})."
+            )
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{origin}: key '[{section}] {key}' must be a number (got {value!r}).")
+                raise ConfigError(
+                    f"{origin}: key '[{section}] {key}' must be a number (got {value!r})."
+                )
             value = type(default)(value) if isinstance(default, float) else value
         if isinstance(default, str) and not isinstance(value, str):
             raise ConfigError(f"{origin}: key '[{section}] {key}' must be text (got {value!r}).")

@@ -22,8 +22,6 @@ FAR_RULES: tuple[str, ...] = ("either", "over_20_miles", "outside_la")
 logger = logging.getLogger(__name__)
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Settings
 # ---------------------------------------------------------------------------------------------
@@ -287,6 +285,8 @@ def scenario_uses(siting: Mapping[str, Any] | None) -> tuple[str, ...]:
     rules = (siting or {}).get("rules") if isinstance(siting, Mapping) else None
     extra = [str(u) for u in rules] if isinstance(rules, Mapping) else []
     return tuple(dict.fromkeys([*DEFAULT_USES, *extra]))
+
+
 def settings_from_dict(data: Mapping[str, Any] | None, *, origin: str = "config") -> SitingSettings:
     """Build :class:`SitingSettings` from the ``[siting]`` table of a scenario.
 

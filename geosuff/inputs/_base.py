@@ -16,9 +16,10 @@ from geosuff.reference import LTLA_UTLA_FILE, candidate_uses
 logger = logging.getLogger(__name__)
 
 
-
 PACKAGE_DATA = Path(str(resources.files("geosuff") / "data"))
-_REPO_BOUNDARIES = Path(__file__).resolve().parents[2] / "boundaries" / "england_utla2023_buc.geojson"
+_REPO_BOUNDARIES = (
+    Path(__file__).resolve().parents[2] / "boundaries" / "england_utla2023_buc.geojson"
+)
 _PKG_BOUNDARIES = PACKAGE_DATA / "england_utla2023_buc.geojson"
 DEFAULT_BOUNDARIES = _REPO_BOUNDARIES if _REPO_BOUNDARIES.exists() else _PKG_BOUNDARIES
 DEMO_NETWORK = PACKAGE_DATA / "rutland-latest.osm.pbf"
@@ -53,8 +54,27 @@ MAX_CHILD_AGE_YEARS = 18.0
 POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][ABD-HJLNP-UW-Z]{2})$")
 _POSTCODE_SHAPE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 _OUTWARD_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
-_POSTCODE_IN_TEXT_RE = re.compile(r"(?<![A-Z0-9])([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][ABD-HJLNP-UW-Z]{2})(?![A-Z0-9])")
-_NO_POSTCODE_WORDS = {"NA", "NONE", "NULL", "NIL", "UNKNOWN", "NK", "NOTKNOWN", "NFA", "NOFIXEDABODE", "TBC", "TBA", "0", "00", "X", "XX", "XXX"}
+_POSTCODE_IN_TEXT_RE = re.compile(
+    r"(?<![A-Z0-9])([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][ABD-HJLNP-UW-Z]{2})(?![A-Z0-9])"
+)
+_NO_POSTCODE_WORDS = {
+    "NA",
+    "NONE",
+    "NULL",
+    "NIL",
+    "UNKNOWN",
+    "NK",
+    "NOTKNOWN",
+    "NFA",
+    "NOFIXEDABODE",
+    "TBC",
+    "TBA",
+    "0",
+    "00",
+    "X",
+    "XX",
+    "XXX",
+}
 
 SITE_TYPES_FILE = PACKAGE_DATA / "site_types.csv"
 PLACEMENT_CODES_FILE = PACKAGE_DATA / "placement_codes.csv"
@@ -73,7 +93,18 @@ STATUSES = (STATUS_USED, STATUS_ESTIMATE, STATUS_EXCLUDED)
 #: The id column of each loaded table.
 ID_COLUMNS = {"placements": "CHILD", "sites": "site_id", "candidates": "candidate_id"}
 
-_EXCEL_ERRORS = {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+_EXCEL_ERRORS = {
+    "#N/A",
+    "#REF!",
+    "#VALUE!",
+    "#DIV/0!",
+    "#NAME?",
+    "#NULL!",
+    "#NUM!",
+    "#SPILL!",
+    "#CALC!",
+    "#GETTING_DATA",
+}
 _STRIP_CHARS = " \t\r\n\u00a0\u200b\u200c\u200d\u2060\ufeff"
 
 

@@ -20,8 +20,6 @@ from geosuff.reference import BNG, WGS84, describe_la_code, local_authorities
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Boundaries
 # ----------------------------------------------------------------------------------------------
@@ -56,7 +54,9 @@ class Boundaries:
             )
         return row.geometry.iloc[0]
 
-    def la_at(self, x: np.ndarray, y: np.ndarray, *, tolerance_m: float = ENGLAND_TOLERANCE_M) -> np.ndarray:
+    def la_at(
+        self, x: np.ndarray, y: np.ndarray, *, tolerance_m: float = ENGLAND_TOLERANCE_M
+    ) -> np.ndarray:
         """Upper-tier LA code containing each point (nearest within ``tolerance_m``), else None."""
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
@@ -71,7 +71,9 @@ class Boundaries:
         res[inp] = self.gdf["code"].to_numpy()[poly]
         miss = np.flatnonzero(pd.isna(res))
         if miss.size and tolerance_m > 0:
-            near_in, near_poly = tree.nearest(pts.iloc[miss], max_distance=tolerance_m, return_all=False)
+            near_in, near_poly = tree.nearest(
+                pts.iloc[miss], max_distance=tolerance_m, return_all=False
+            )
             res[miss[near_in]] = self.gdf["code"].to_numpy()[near_poly]
         out[valid] = res
         return out
@@ -96,17 +98,29 @@ def _read_vector(path: Path, what: str, *, fix: str) -> gpd.GeoDataFrame:
     try:
         return gpd.read_file(path)
     except Exception as err:  # pyogrio raises DataSourceError and others
-        raise InputFileError(f"The {what} file {path.name} could not be read as a vector file ({type(err).__name__}).", fix=fix) from None
+        raise InputFileError(
+            f"The {what} file {path.name} could not be read as a vector file ({type(err).__name__}).",
+            fix=fix,
+        ) from None
 
 
 @cache
 def _load_boundaries_cached(path: str) -> Boundaries:
     p = Path(path)
     if not p.exists():
-        raise InputFileError(f"The boundaries file {p} does not exist.", fix="Remove the 'boundaries' key to use the shipped England boundaries.")
-    gdf = _read_vector(p, "boundaries", fix="Give a GeoJSON/GeoPackage/Shapefile of ONS upper-tier LA boundaries.")
-    code = next((c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dCD", c, re.I)), None)
-    name = next((c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dNM", c, re.I)), None)
+        raise InputFileError(
+            f"The boundaries file {p} does not exist.",
+            fix="Remove the 'boundaries' key to use the shipped England boundaries.",
+        )
+    gdf = _read_vector(
+        p, "boundaries", fix="Give a GeoJSON/GeoPackage/Shapefile of ONS upper-tier LA boundaries."
+    )
+    code = next(
+        (c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dCD", c, re.I)), None
+    )
+    name = next(
+        (c for c in gdf.columns if re.fullmatch(r"(UTLA|CTYUA|LAD|CUA)\d\dNM", c, re.I)), None
+    )
     if code is None:
         code = _find_col(gdf, "code", "la_code")
         name = _find_col(gdf, "name", "la_name")
@@ -116,7 +130,10 @@ def _load_boundaries_cached(path: str) -> Boundaries:
             fix="Use ONS upper-tier LA boundaries with a UTLAyyCD column.",
         )
     out = gpd.GeoDataFrame(
-        {"code": gdf[code].astype(str), "name": gdf[name].astype(str) if name else gdf[code].astype(str)},
+        {
+            "code": gdf[code].astype(str),
+            "name": gdf[name].astype(str) if name else gdf[code].astype(str),
+        },
         geometry=gdf.geometry,
         crs=gdf.crs or WGS84,
     ).to_crs(BNG)

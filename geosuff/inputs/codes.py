@@ -13,8 +13,6 @@ from geosuff.inputs._base import PLACEMENT_CODES_FILE, PLACEMENT_GROUPS_FILE, SI
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Code lists (kept in data files)
 # ----------------------------------------------------------------------------------------------
@@ -26,7 +24,11 @@ def placement_codes() -> pd.DataFrame:
 
 @cache
 def placement_groups() -> pd.DataFrame:
-    return pd.read_csv(PLACEMENT_GROUPS_FILE, dtype={"group": str, "label": str, "order": int, "site_types": str}, keep_default_na=False)
+    return pd.read_csv(
+        PLACEMENT_GROUPS_FILE,
+        dtype={"group": str, "label": str, "order": int, "site_types": str},
+        keep_default_na=False,
+    )
 
 
 @cache

@@ -13,26 +13,42 @@ from geosuff.inputs._base import _STRIP_CHARS
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Dates and ages
 # ----------------------------------------------------------------------------------------------
-_MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+    )
+}
 #: Excel's day zero (1900 date system, with its 1900 leap-year bug absorbed): serial 1 = 1900-01-01.
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
 def _dates_from_parts(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
-    frame = pd.DataFrame({"year": pd.to_numeric(y, errors="coerce"), "month": pd.to_numeric(m, errors="coerce"), "day": pd.to_numeric(d, errors="coerce")})
-    ok = frame.notna().all(axis=1) & frame["year"].between(1800, 2200) & frame["month"].between(1, 12) & frame["day"].between(1, 31)
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(y, errors="coerce"),
+            "month": pd.to_numeric(m, errors="coerce"),
+            "day": pd.to_numeric(d, errors="coerce"),
+        }
+    )
+    ok = (
+        frame.notna().all(axis=1)
+        & frame["year"].between(1800, 2200)
+        & frame["month"].between(1, 12)
+        & frame["day"].between(1, 31)
+    )
     out = pd.Series(pd.NaT, index=y.index, dtype="datetime64[ns]")
     if ok.any():
         out[ok] = pd.to_datetime(frame[ok].astype(int), errors="coerce")
     return out
 
 
-def parse_uk_dates_detail(values: pd.Series, *, pivot_year: int | None = None) -> tuple[pd.Series, pd.Series]:
+def parse_uk_dates_detail(
+    values: pd.Series, *, pivot_year: int | None = None
+) -> tuple[pd.Series, pd.Series]:
     """Parse dates written the UK way, saying what was wrong with each.
 
     Accepted: ``31/03/2025``, ``31-03-2025``, ``31.03.2025``, ``31/3/25`` (two-digit years at or
@@ -59,7 +75,9 @@ def parse_uk_dates_detail(values: pd.Series, *, pivot_year: int | None = None) -
         return yi.where(~short, np.where(yi <= pivot, 2000 + yi, 1900 + yi))
 
     # ISO (Excel writes dates as 2025-03-31 or 2025-03-31 00:00:00)
-    iso = s.str.extract(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+    iso = s.str.extract(
+        r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+    )
     m_iso = iso[0].notna() & todo
     if m_iso.any():
         d = _dates_from_parts(iso.loc[m_iso, 0], iso.loc[m_iso, 1], iso.loc[m_iso, 2])
@@ -67,7 +85,9 @@ def parse_uk_dates_detail(values: pd.Series, *, pivot_year: int | None = None) -
         problem[m_iso & out.isna()] = "not a real date"
         todo &= ~m_iso
     # day/month/year
-    dmy = s.str.extract(r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4}|\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+    dmy = s.str.extract(
+        r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4}|\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
+    )
     m_dmy = dmy[0].notna() & todo
     if m_dmy.any():
         day = pd.to_numeric(dmy.loc[m_dmy, 0])

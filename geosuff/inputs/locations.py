@@ -36,8 +36,6 @@ from geosuff.reference import BNG, WGS84
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Locations: postcode, lon/lat, or easting/northing
 # ----------------------------------------------------------------------------------------------
@@ -53,7 +51,11 @@ def _to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Thousands separators (``486,137``), a Unicode minus and surrounding spaces are accepted.
     """
     s = values.astype(object).where(values.notna(), "")
-    txt = pd.Series([str(v).strip(_STRIP_CHARS).replace("\u2212", "-") for v in s], index=values.index, dtype=object)
+    txt = pd.Series(
+        [str(v).strip(_STRIP_CHARS).replace("\u2212", "-") for v in s],
+        index=values.index,
+        dtype=object,
+    )
     thousands = txt.str.match(_NUM_CLEAN_RE.pattern)
     if thousands.any():
         txt = txt.where(~thousands, txt.str.replace(",", "", regex=False))
@@ -63,7 +65,14 @@ def _to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _in_grid(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.isfinite(x) & np.isfinite(y) & (x >= BNG_MIN_E) & (x <= BNG_MAX_E) & (y >= BNG_MIN_N) & (y <= BNG_MAX_N)
+    return (
+        np.isfinite(x)
+        & np.isfinite(y)
+        & (x >= BNG_MIN_E)
+        & (x <= BNG_MAX_E)
+        & (y >= BNG_MIN_N)
+        & (y <= BNG_MAX_N)
+    )
 
 
 def _is_lonlat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -107,23 +116,57 @@ def _classify_en(
         xi, yi = float(x[i]), float(y[i])
         val = f"{xi:g}, {yi:g}"
         if xi == 0 and yi == 0:
-            issues.append(Issue(file, i + 1, col, val, f"{lbl}coordinates are 0, 0 (a missing value written as zero?)", bad_severity, "coords.zero"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    col,
+                    val,
+                    f"{lbl}coordinates are 0, 0 (a missing value written as zero?)",
+                    bad_severity,
+                    "coords.zero",
+                )
+            )
             continue
         if UK_LON_MIN <= xi <= UK_LON_MAX and UK_LAT_MIN <= yi <= UK_LAT_MAX:
             cx, cy = _TO_BNG.transform(xi, yi)
             loc.e[i], loc.nn[i] = cx, cy
             loc.source[i] = "lon/lat given as easting/northing"
-            loc.note[i] = f"{lbl}easting/northing are longitude/latitude (degrees); converted from WGS84"
+            loc.note[i] = (
+                f"{lbl}easting/northing are longitude/latitude (degrees); converted from WGS84"
+            )
             loc.estimated[i] = True
-            issues.append(Issue(file, i + 1, col, val, f"{lbl}easting/northing look like longitude/latitude in degrees (WGS84, EPSG:4326), not metres; converted to British National Grid", "warning", "coords.lonlat_as_en"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    col,
+                    val,
+                    f"{lbl}easting/northing look like longitude/latitude in degrees (WGS84, EPSG:4326), not metres; converted to British National Grid",
+                    "warning",
+                    "coords.lonlat_as_en",
+                )
+            )
             continue
         if UK_LAT_MIN <= xi <= UK_LAT_MAX and UK_LON_MIN <= yi <= UK_LON_MAX:
             cx, cy = _TO_BNG.transform(yi, xi)
             loc.e[i], loc.nn[i] = cx, cy
             loc.source[i] = "lat/lon given as easting/northing"
-            loc.note[i] = f"{lbl}easting/northing are latitude/longitude (degrees); converted from WGS84"
+            loc.note[i] = (
+                f"{lbl}easting/northing are latitude/longitude (degrees); converted from WGS84"
+            )
             loc.estimated[i] = True
-            issues.append(Issue(file, i + 1, col, val, f"{lbl}easting/northing look like latitude, longitude in degrees (WGS84, EPSG:4326); converted to British National Grid", "warning", "coords.lonlat_as_en"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    col,
+                    val,
+                    f"{lbl}easting/northing look like latitude, longitude in degrees (WGS84, EPSG:4326); converted to British National Grid",
+                    "warning",
+                    "coords.lonlat_as_en",
+                )
+            )
             continue
         if WEBMERC_X_MIN <= xi <= WEBMERC_X_MAX and WEBMERC_Y_MIN <= yi <= WEBMERC_Y_MAX:
             cx, cy = _MERC_TO_BNG.transform(xi, yi)
@@ -131,14 +174,34 @@ def _classify_en(
             loc.source[i] = "Web Mercator"
             loc.note[i] = f"{lbl}coordinates are Web Mercator (EPSG:3857); converted"
             loc.estimated[i] = True
-            issues.append(Issue(file, i + 1, col, val, f"{lbl}coordinates look like Web Mercator metres (EPSG:3857, web maps), not British National Grid; converted", "warning", "coords.webmercator"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    col,
+                    val,
+                    f"{lbl}coordinates look like Web Mercator metres (EPSG:3857, web maps), not British National Grid; converted",
+                    "warning",
+                    "coords.webmercator",
+                )
+            )
             continue
         if 0 < xi <= BNG_MAX_E / 1000 and 0 < yi <= BNG_MAX_N / 1000:
             loc.e[i], loc.nn[i] = xi * 1000, yi * 1000
             loc.source[i] = "easting/northing in km"
             loc.note[i] = f"{lbl}easting/northing are in kilometres; multiplied by 1000"
             loc.estimated[i] = True
-            issues.append(Issue(file, i + 1, col, val, f"{lbl}easting/northing look like kilometres, not metres; multiplied by 1000", "warning", "coords.km"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    col,
+                    val,
+                    f"{lbl}easting/northing look like kilometres, not metres; multiplied by 1000",
+                    "warning",
+                    "coords.km",
+                )
+            )
             continue
         if BNG_MIN_E <= xi <= BNG_MAX_E and BNG_MIN_N <= yi <= BNG_MAX_N:
             loc.e[i], loc.nn[i] = xi, yi
@@ -149,9 +212,29 @@ def _classify_en(
             loc.source[i] = "easting/northing (swapped)"
             loc.note[i] = f"{lbl}easting and northing were swapped"
             loc.estimated[i] = True
-            issues.append(Issue(file, i + 1, col, val, f"{lbl}easting and northing look swapped (easting above 700 km is off the National Grid); swapped them back", "warning", "coords.swapped"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    col,
+                    val,
+                    f"{lbl}easting and northing look swapped (easting above 700 km is off the National Grid); swapped them back",
+                    "warning",
+                    "coords.swapped",
+                )
+            )
             continue
-        issues.append(Issue(file, i + 1, col, val, f"{lbl}coordinates are outside Great Britain's National Grid (easting 0-700000, northing 0-1300000 metres) and are not longitude/latitude either", bad_severity, "coords.outside_grid"))
+        issues.append(
+            Issue(
+                file,
+                i + 1,
+                col,
+                val,
+                f"{lbl}coordinates are outside Great Britain's National Grid (easting 0-700000, northing 0-1300000 metres) and are not longitude/latitude either",
+                bad_severity,
+                "coords.outside_grid",
+            )
+        )
     return loc
 
 
@@ -215,17 +298,37 @@ def locate_points(
     n = len(df)
     issues: list[Issue] = []
     cols = dict(columns or {})
-    ecol = cols.get("easting", None) if "easting" in cols else _find_col(df, f"{prefix}easting", "easting", "x")
-    ncol = cols.get("northing", None) if "northing" in cols else _find_col(df, f"{prefix}northing", "northing", "y")
-    loncol = cols.get("lon", None) if "lon" in cols else _find_col(df, f"{prefix}lon", "lon", "longitude", "lng", "long")
-    latcol = cols.get("lat", None) if "lat" in cols else _find_col(df, f"{prefix}lat", "lat", "latitude")
-    pccol = cols.get("postcode", None) if "postcode" in cols else _find_col(df, f"{prefix}postcode", "postcode", "post_code", "pcd", "post code")
+    ecol = (
+        cols.get("easting", None)
+        if "easting" in cols
+        else _find_col(df, f"{prefix}easting", "easting", "x")
+    )
+    ncol = (
+        cols.get("northing", None)
+        if "northing" in cols
+        else _find_col(df, f"{prefix}northing", "northing", "y")
+    )
+    loncol = (
+        cols.get("lon", None)
+        if "lon" in cols
+        else _find_col(df, f"{prefix}lon", "lon", "longitude", "lng", "long")
+    )
+    latcol = (
+        cols.get("lat", None) if "lat" in cols else _find_col(df, f"{prefix}lat", "lat", "latitude")
+    )
+    pccol = (
+        cols.get("postcode", None)
+        if "postcode" in cols
+        else _find_col(df, f"{prefix}postcode", "postcode", "post_code", "pcd", "post code")
+    )
     lbl = f"{label} " if label else ""
 
     if (ecol is None or ncol is None) and (loncol is None or latcol is None) and pccol is None:
         have = [c for c in (ecol, ncol, loncol, latcol) if c]
         raise InputFileError(
-            f"The {file} file has no location columns" + (f" (only {', '.join(have)} of a coordinate pair)" if have else "") + ".",
+            f"The {file} file has no location columns"
+            + (f" (only {', '.join(have)} of a coordinate pair)" if have else "")
+            + ".",
             fix="Give each row a 'postcode', or 'lon' and 'lat', or 'easting' and 'northing'.",
         )
 
@@ -238,11 +341,26 @@ def locate_points(
     ny, bad_ny = _num(ncol)
     lon, bad_lon = _num(loncol)
     lat, bad_lat = _num(latcol)
-    for col, bad, vals in ((ecol, bad_ex, ecol), (ncol, bad_ny, ncol), (loncol, bad_lon, loncol), (latcol, bad_lat, latcol)):
+    for col, bad, vals in (
+        (ecol, bad_ex, ecol),
+        (ncol, bad_ny, ncol),
+        (loncol, bad_lon, loncol),
+        (latcol, bad_lat, latcol),
+    ):
         if col is None:
             continue
         for i in _where(bad):
-            issues.append(Issue(file, int(i) + 1, col, str(df[vals].to_numpy(dtype=object)[i]), f"{lbl}{col} is not a number", missing_severity if pccol is None else "warning", "coords.not_a_number"))
+            issues.append(
+                Issue(
+                    file,
+                    int(i) + 1,
+                    col,
+                    str(df[vals].to_numpy(dtype=object)[i]),
+                    f"{lbl}{col} is not a number",
+                    missing_severity if pccol is None else "warning",
+                    "coords.not_a_number",
+                )
+            )
     # half pairs
     for a, b, acol, bcol in ((ex, ny, ecol, ncol), (lon, lat, loncol, latcol)):
         if acol is None or bcol is None:
@@ -250,11 +368,23 @@ def locate_points(
         half = np.isfinite(a) ^ np.isfinite(b)
         for i in _where(half):
             given, missing = (acol, bcol) if np.isfinite(a[i]) else (bcol, acol)
-            issues.append(Issue(file, int(i) + 1, missing, "", f"{lbl}{given} is given but {missing} is blank", missing_severity if pccol is None else "warning", "coords.half_pair"))
+            issues.append(
+                Issue(
+                    file,
+                    int(i) + 1,
+                    missing,
+                    "",
+                    f"{lbl}{given} is given but {missing} is blank",
+                    missing_severity if pccol is None else "warning",
+                    "coords.half_pair",
+                )
+            )
 
     coord_sev = missing_severity if pccol is None else "warning"
     has_en = np.isfinite(ex) & np.isfinite(ny)
-    loc = _classify_en(ex, ny, has_en, file=file, col=ecol, label=label, issues=issues, bad_severity=coord_sev)
+    loc = _classify_en(
+        ex, ny, has_en, file=file, col=ecol, label=label, issues=issues, bad_severity=coord_sev
+    )
 
     # lon/lat columns (used where no easting/northing)
     has_ll = ~has_en & np.isfinite(lon) & np.isfinite(lat)
@@ -262,7 +392,17 @@ def locate_points(
         xi, yi = float(lon[i]), float(lat[i])
         val = f"{xi:g}, {yi:g}"
         if xi == 0 and yi == 0:
-            issues.append(Issue(file, i + 1, loncol, val, f"{lbl}lon/lat are 0, 0 (a missing value written as zero?)", coord_sev, "coords.zero"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    loncol,
+                    val,
+                    f"{lbl}lon/lat are 0, 0 (a missing value written as zero?)",
+                    coord_sev,
+                    "coords.zero",
+                )
+            )
         elif UK_LON_MIN <= xi <= UK_LON_MAX and UK_LAT_MIN <= yi <= UK_LAT_MAX:
             loc.e[i], loc.nn[i] = _TO_BNG.transform(xi, yi)
             loc.source[i] = "lon/lat"
@@ -271,19 +411,68 @@ def locate_points(
             loc.source[i] = "lon/lat (swapped)"
             loc.note[i] = f"{lbl}lon and lat were swapped"
             loc.estimated[i] = True
-            issues.append(Issue(file, i + 1, loncol, val, f"{lbl}lon and lat look swapped (latitude in the lon column); swapped them back", "warning", "coords.lonlat_swapped"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    loncol,
+                    val,
+                    f"{lbl}lon and lat look swapped (latitude in the lon column); swapped them back",
+                    "warning",
+                    "coords.lonlat_swapped",
+                )
+            )
         elif abs(xi) > 180 or abs(yi) > 90:
-            sub = _classify_en(np.array([xi]), np.array([yi]), np.array([True]), file=file, col=loncol, label=label, issues=[], bad_severity=coord_sev)
+            sub = _classify_en(
+                np.array([xi]),
+                np.array([yi]),
+                np.array([True]),
+                file=file,
+                col=loncol,
+                label=label,
+                issues=[],
+                bad_severity=coord_sev,
+            )
             if np.isfinite(sub.e[0]):
                 loc.e[i], loc.nn[i] = sub.e[0], sub.nn[0]
                 loc.source[i] = "easting/northing given as lon/lat"
                 loc.note[i] = f"{lbl}lon/lat are British National Grid metres"
                 loc.estimated[i] = True
-                issues.append(Issue(file, i + 1, loncol, val, f"{lbl}lon/lat look like easting/northing in metres (British National Grid), not degrees; used them as EPSG:27700", "warning", "coords.en_as_lonlat"))
+                issues.append(
+                    Issue(
+                        file,
+                        i + 1,
+                        loncol,
+                        val,
+                        f"{lbl}lon/lat look like easting/northing in metres (British National Grid), not degrees; used them as EPSG:27700",
+                        "warning",
+                        "coords.en_as_lonlat",
+                    )
+                )
             else:
-                issues.append(Issue(file, i + 1, loncol, val, f"{lbl}lon/lat are not valid degrees (longitude -180..180, latitude -90..90)", coord_sev, "coords.outside_grid"))
+                issues.append(
+                    Issue(
+                        file,
+                        i + 1,
+                        loncol,
+                        val,
+                        f"{lbl}lon/lat are not valid degrees (longitude -180..180, latitude -90..90)",
+                        coord_sev,
+                        "coords.outside_grid",
+                    )
+                )
         else:
-            issues.append(Issue(file, i + 1, loncol, val, f"{lbl}lon/lat are outside the UK (longitude {UK_LON_MIN:g}..{UK_LON_MAX:g}, latitude {UK_LAT_MIN:g}..{UK_LAT_MAX:g})", coord_sev, "coords.outside_uk"))
+            issues.append(
+                Issue(
+                    file,
+                    i + 1,
+                    loncol,
+                    val,
+                    f"{lbl}lon/lat are outside the UK (longitude {UK_LON_MIN:g}..{UK_LON_MAX:g}, latitude {UK_LAT_MIN:g}..{UK_LAT_MAX:g})",
+                    coord_sev,
+                    "coords.outside_uk",
+                )
+            )
 
     coord_ok = np.isfinite(loc.e)
     e, nn = loc.e.copy(), loc.nn.copy()
@@ -310,18 +499,56 @@ def locate_points(
             d = np.hypot(pe - loc.e, pn - loc.nn)
             for i in _where(both & (d > POSTCODE_COORD_DISAGREE_M)):
                 used = "postcode" if prefer == "postcode" else "coordinates"
-                issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}coordinates are {d[i] / 1000:.1f} km from postcode {pc_norm[i]}; used the {used}", "warning", "coords.disagree"))
+                issues.append(
+                    Issue(
+                        file,
+                        int(i) + 1,
+                        pccol,
+                        str(pc_raw[i]),
+                        f"{lbl}coordinates are {d[i] / 1000:.1f} km from postcode {pc_norm[i]}; used the {used}",
+                        "warning",
+                        "coords.disagree",
+                    )
+                )
         e[use_pc], nn[use_pc] = pe[use_pc], pn[use_pc]
         source[use_pc] = "postcode"
         ltla[use_pc] = pltla[use_pc]
         estimated[use_pc] = pnote[use_pc] != ""
         for i in _where(use_pc & (pnote != "")):
             # the reason goes into the reconciliation: say what was done, not the postcode
-            kind = "taken from a longer text" if "longer text" in str(pnote[i]) else "a letter typed for a digit corrected"
+            kind = (
+                "taken from a longer text"
+                if "longer text" in str(pnote[i])
+                else "a letter typed for a digit corrected"
+            )
             note[i] = f"{lbl}postcode {kind}"
-            issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}postcode {pnote[i]}; check and correct the source record", "warning", "postcode.corrected"))
-        for i in _where(use_pc & (res["lookup"].to_numpy() == ONSPD_SOURCE) & np.array([str(v).startswith("N") for v in pltla], dtype=bool)):
-            issues.append(Issue(file, int(i) + 1, pccol, str(pc_raw[i]), f"{lbl}postcode is in Northern Ireland: ONSPD gives its grid reference on the Irish Grid, so straight-line distances to it are not true distances", "warning", "postcode.irish_grid"))
+            issues.append(
+                Issue(
+                    file,
+                    int(i) + 1,
+                    pccol,
+                    str(pc_raw[i]),
+                    f"{lbl}postcode {pnote[i]}; check and correct the source record",
+                    "warning",
+                    "postcode.corrected",
+                )
+            )
+        for i in _where(
+            use_pc
+            & (res["lookup"].to_numpy() == ONSPD_SOURCE)
+            & np.array([str(v).startswith("N") for v in pltla], dtype=bool)
+        ):
+            issues.append(
+                Issue(
+                    file,
+                    int(i) + 1,
+                    pccol,
+                    str(pc_raw[i]),
+                    f"{lbl}postcode is in Northern Ireland: ONSPD gives its grid reference on the Irish Grid, so straight-line distances to it are not true distances",
+                    "warning",
+                    "postcode.irish_grid",
+                )
+            )
         pc_bad = ~pc_ok
         for i in _where(pc_bad):
             raw_v = pc_raw[i]
@@ -333,7 +560,11 @@ def locate_points(
             if r == "missing postcode":
                 msg = f"{lbl}postcode is missing"
             elif r == "postcode not found in lookup":
-                sources = [lookup.source or "the supplied lookup"] if lookup is not None and len(lookup.table) else []
+                sources = (
+                    [lookup.source or "the supplied lookup"]
+                    if lookup is not None and len(lookup.table)
+                    else []
+                )
                 if lookup is None or lookup.fallback:
                     sources.append(ONSPD_SOURCE)
                 msg = f"{lbl}postcode {pc_norm[i]} is not in the postcode lookup ({' or '.join(sources) or 'empty lookup, no ONSPD fallback'}): a typo, or a postcode newer than the lookup"
@@ -341,7 +572,9 @@ def locate_points(
                 msg = f"{lbl}{r}"
             else:
                 msg = f"{lbl}postcode: {r}"
-            issues.append(Issue(file, int(i) + 1, pccol, "" if raw_v is None else str(raw_v), msg, sev, code))
+            issues.append(
+                Issue(file, int(i) + 1, pccol, "" if raw_v is None else str(raw_v), msg, sev, code)
+            )
         reason[~coord_ok & pc_bad] = pr[~coord_ok & pc_bad]
 
     missing = ~np.isfinite(e) & (reason == "")
@@ -350,14 +583,26 @@ def locate_points(
     reason[missing & ~has_any_coord] = "no location (no postcode or coordinates)"
     if pccol is None:
         for i in _where(missing & ~has_any_coord):
-            issues.append(Issue(file, int(i) + 1, ecol or loncol, "", f"{lbl}no location (no postcode or coordinates)", missing_severity, "location.missing"))
+            issues.append(
+                Issue(
+                    file,
+                    int(i) + 1,
+                    ecol or loncol,
+                    "",
+                    f"{lbl}no location (no postcode or coordinates)",
+                    missing_severity,
+                    "location.missing",
+                )
+            )
 
     utla = np.full(n, None, dtype=object)
     if boundaries is not None:
         la = boundaries.la_at(e, nn)
         utla[:] = la
         from_pc = pd.notna(ltla)
-        pc_utla = utla_of_ltla(pd.Series(ltla, dtype="string")).to_numpy(dtype=object, na_value=None)
+        pc_utla = utla_of_ltla(pd.Series(ltla, dtype="string")).to_numpy(
+            dtype=object, na_value=None
+        )
         utla[from_pc] = pc_utla[from_pc]
         outside = np.isfinite(e) & pd.isna(la) & ~from_pc
         if outside.any():
@@ -373,12 +618,32 @@ def locate_points(
                     note[i] = f"{lbl}easting and northing were swapped"
                     estimated[i] = True
                     outside[i] = False
-                    issues.append(Issue(file, int(i) + 1, ecol, val, f"{lbl}point is outside England but inside it with easting and northing swapped; swapped them back", "warning", "coords.swapped"))
+                    issues.append(
+                        Issue(
+                            file,
+                            int(i) + 1,
+                            ecol,
+                            val,
+                            f"{lbl}point is outside England but inside it with easting and northing swapped; swapped them back",
+                            "warning",
+                            "coords.swapped",
+                        )
+                    )
                     continue
                 msg = f"{lbl}point is outside England ({dist[k] / 1000:.0f} km from the nearest English council)"
                 if outside_england == "warning":
                     msg += "; kept (it counts as outside the council)"
-                issues.append(Issue(file, int(i) + 1, ecol or loncol or pccol, val, msg, outside_england, "location.outside_england"))
+                issues.append(
+                    Issue(
+                        file,
+                        int(i) + 1,
+                        ecol or loncol or pccol,
+                        val,
+                        msg,
+                        outside_england,
+                        "location.outside_england",
+                    )
+                )
         if outside_england == "error":
             reason[outside & (reason == "")] = "outside England"
             e[outside] = np.nan
@@ -389,18 +654,28 @@ def locate_points(
     coord_fail = {iss.row for iss in issues if iss.code in _COORD_FAILURES and iss.row is not None}
     final: list[Issue] = []
     for iss in issues:
-        failure = iss.code in _COORD_FAILURES or (iss.code.startswith("postcode.") and iss.code not in _POSTCODE_NOTES)
+        failure = iss.code in _COORD_FAILURES or (
+            iss.code.startswith("postcode.") and iss.code not in _POSTCODE_NOTES
+        )
         if failure and iss.row is not None:
             i = iss.row - 1
             if iss.code == "postcode.missing" and iss.row in coord_fail:
                 continue  # the coordinates' problem says it
             if located[i]:
                 other = "postcode" if iss.code in _COORD_FAILURES else "coordinates"
-                iss = replace(iss, severity="warning", problem=f"{iss.problem}; located by the {other} instead")
+                iss = replace(
+                    iss,
+                    severity="warning",
+                    problem=f"{iss.problem}; located by the {other} instead",
+                )
             else:
-                if iss.code in _COORD_FAILURES and (reason[i] == "" or reason[i] in {"coordinates not usable", "missing postcode"}):
+                if iss.code in _COORD_FAILURES and (
+                    reason[i] == "" or reason[i] in {"coordinates not usable", "missing postcode"}
+                ):
                     reason[i] = iss.problem.removeprefix(lbl)
-                iss = replace(iss, severity=missing_severity, problem=iss.problem + unlocated_suffix)
+                iss = replace(
+                    iss, severity=missing_severity, problem=iss.problem + unlocated_suffix
+                )
         final.append(iss)
     issues = final
 
@@ -415,7 +690,14 @@ def locate_points(
     return out, issues
 
 
-_COORD_FAILURES = {"coords.zero", "coords.outside_grid", "coords.outside_uk", "coords.not_a_number", "coords.half_pair", "location.missing"}
+_COORD_FAILURES = {
+    "coords.zero",
+    "coords.outside_grid",
+    "coords.outside_uk",
+    "coords.not_a_number",
+    "coords.half_pair",
+    "location.missing",
+}
 _POSTCODE_NOTES = {"postcode.corrected", "postcode.irish_grid"}
 
 

@@ -36,8 +36,6 @@ from geosuff.inputs.reading import (
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Placements
 # ----------------------------------------------------------------------------------------------
@@ -45,15 +43,42 @@ _TRUE = {"1", "y", "yes", "true", "t"}
 _FALSE = {"0", "n", "no", "false", "f", ""}
 
 PLACEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "CHILD": ("CHILD_ID", "CHILDID", "CHILD_REF", "LA_CHILD_ID", "CHILD_NUMBER", "PERSON_ID", "CLIENT_ID"),
-    "HOME_POST": ("HOME_POSTCODE", "HOME_PC", "POSTCODE_HOME", "CHILD_HOME_POSTCODE", "HOME_POST_CODE"),
-    "PL_POST": ("PLACEMENT_POSTCODE", "PL_POSTCODE", "PLACEMENT_POST", "PLACEMENT_PC", "PL_POST_CODE", "PLACEMENT_POST_CODE"),
+    "CHILD": (
+        "CHILD_ID",
+        "CHILDID",
+        "CHILD_REF",
+        "LA_CHILD_ID",
+        "CHILD_NUMBER",
+        "PERSON_ID",
+        "CLIENT_ID",
+    ),
+    "HOME_POST": (
+        "HOME_POSTCODE",
+        "HOME_PC",
+        "POSTCODE_HOME",
+        "CHILD_HOME_POSTCODE",
+        "HOME_POST_CODE",
+    ),
+    "PL_POST": (
+        "PLACEMENT_POSTCODE",
+        "PL_POSTCODE",
+        "PLACEMENT_POST",
+        "PLACEMENT_PC",
+        "PL_POST_CODE",
+        "PLACEMENT_POST_CODE",
+    ),
     "PLACE": ("PLACEMENT_TYPE", "PLACEMENT_CODE", "PL_TYPE", "PLACE_CODE"),
     "URN": ("OFSTED_URN", "PROVIDER_URN"),
     "DOB": ("DATE_OF_BIRTH", "BIRTH_DATE", "D_O_B"),
     "AGE": ("AGE_YEARS",),
     "UASC": ("UASC_FLAG", "UNACCOMPANIED"),
-    "DECOM": ("START_DATE", "PLACEMENT_START", "PLACEMENT_START_DATE", "EPISODE_START", "DATE_EPISODE_COMMENCED"),
+    "DECOM": (
+        "START_DATE",
+        "PLACEMENT_START",
+        "PLACEMENT_START_DATE",
+        "EPISODE_START",
+        "DATE_EPISODE_COMMENCED",
+    ),
     "DEC": ("END_DATE", "PLACEMENT_END", "PLACEMENT_END_DATE", "EPISODE_END"),
     "HOME_EASTING": (),
     "HOME_NORTHING": (),
@@ -64,12 +89,24 @@ PLACEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "PL_LON": (),
     "PL_LAT": (),
 }
-_PLACEMENT_KEYS = ("CHILD", "HOME_POST", "PL_POST", "PLACE", "PLACEMENT_POSTCODE", "HOME_POSTCODE", "CHILD_ID", "PLACEMENT_TYPE")
+_PLACEMENT_KEYS = (
+    "CHILD",
+    "HOME_POST",
+    "PL_POST",
+    "PLACE",
+    "PLACEMENT_POSTCODE",
+    "HOME_POSTCODE",
+    "CHILD_ID",
+    "PLACEMENT_TYPE",
+)
 
 
 def _first_rows(raw: RawTable, fname: str) -> list[Issue]:
     """Issues for rows the reader could not split into the header's columns."""
-    return [Issue(fname, i + 1, None, None, r, "error", "row.ragged") for i, r in sorted(raw.bad_rows.items())]
+    return [
+        Issue(fname, i + 1, None, None, r, "error", "row.ragged")
+        for i, r in sorted(raw.bad_rows.items())
+    ]
 
 
 def _join_reasons(*parts: str) -> str:
@@ -128,17 +165,33 @@ def load_placements(
     raw = read_raw(path, name="placements", expect_columns=_PLACEMENT_KEYS)
     df, map_issues = _map_columns(raw, PLACEMENT_COLUMNS, fname=fname, name="placements")
     issues: list[Issue] = list(raw.issues) + map_issues
-    has_home_pts = {"HOME_EASTING", "HOME_NORTHING"} <= set(df.columns) or {"HOME_LON", "HOME_LAT"} <= set(df.columns)
-    has_pl_pts = {"PL_EASTING", "PL_NORTHING"} <= set(df.columns) or {"PL_LON", "PL_LAT"} <= set(df.columns)
+    has_home_pts = {"HOME_EASTING", "HOME_NORTHING"} <= set(df.columns) or {
+        "HOME_LON",
+        "HOME_LAT",
+    } <= set(df.columns)
+    has_pl_pts = {"PL_EASTING", "PL_NORTHING"} <= set(df.columns) or {"PL_LON", "PL_LAT"} <= set(
+        df.columns
+    )
     need = ["CHILD", "PLACE"]
     if not has_home_pts:
         need.append("HOME_POST")
     if not has_pl_pts:
         need.append("PL_POST")
-    _require(df, need, name="placements", path=path, hint="The placements file needs CHILD, PLACE, HOME_POST and PL_POST (SSDA903 names), or HOME_EASTING/HOME_NORTHING and PL_EASTING/PL_NORTHING instead of the postcodes.")
+    _require(
+        df,
+        need,
+        name="placements",
+        path=path,
+        hint="The placements file needs CHILD, PLACE, HOME_POST and PL_POST (SSDA903 names), or HOME_EASTING/HOME_NORTHING and PL_EASTING/PL_NORTHING instead of the postcodes.",
+    )
     if len(df) == 0:
-        raise InputFileError(f"The placements file {fname} has a header but no rows.", fix="Export the episodes again.")
-    issues += _unused_columns_issue(df, PLACEMENT_COLUMNS, fname=fname, keep_ok=("data_note", "NOTE", "NOTES"))
+        raise InputFileError(
+            f"The placements file {fname} has a header but no rows.",
+            fix="Export the episodes again.",
+        )
+    issues += _unused_columns_issue(
+        df, PLACEMENT_COLUMNS, fname=fname, keep_ok=("data_note", "NOTE", "NOTES")
+    )
     issues += _first_rows(raw, fname)
 
     n = len(df)
@@ -154,7 +207,9 @@ def load_placements(
     estimate = np.full(n, "", dtype=object)
     for i in _where(blank_row):
         excluded[i] = "blank row"
-        issues.append(Issue(fname, int(i) + 1, None, None, "blank row; excluded", "error", "row.blank"))
+        issues.append(
+            Issue(fname, int(i) + 1, None, None, "blank row; excluded", "error", "row.blank")
+        )
     for i, r in raw.bad_rows.items():
         excluded[i] = excluded[i] or r
 
@@ -166,12 +221,42 @@ def load_placements(
     for i in _where((out["place_group"] == "unknown").to_numpy() & live):
         v = str(_v_place[i])
         if v == "":
-            issues.append(Issue(fname, int(i) + 1, "PLACE", "", "missing PLACE code; counted in placement group 'unknown'", "warning", "place.missing"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "PLACE",
+                    "",
+                    "missing PLACE code; counted in placement group 'unknown'",
+                    "warning",
+                    "place.missing",
+                )
+            )
         else:
-            issues.append(Issue(fname, int(i) + 1, "PLACE", v, "unknown PLACE code (not an SSDA903 placement type such as U1-U6, K2, H5, P2); counted in placement group 'unknown'", "warning", "place.unknown"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "PLACE",
+                    v,
+                    "unknown PLACE code (not an SSDA903 placement type such as U1-U6, K2, H5, P2); counted in placement group 'unknown'",
+                    "warning",
+                    "place.unknown",
+                )
+            )
     blank_child = (out["CHILD"].fillna("").str.strip() == "").to_numpy() & live
     for i in _where(blank_child):
-        issues.append(Issue(fname, int(i) + 1, "CHILD", "", "missing CHILD id; the placement is still counted, but cannot be checked for duplicates", "warning", "child.missing"))
+        issues.append(
+            Issue(
+                fname,
+                int(i) + 1,
+                "CHILD",
+                "",
+                "missing CHILD id; the placement is still counted, but cannot be checked for duplicates",
+                "warning",
+                "child.missing",
+            )
+        )
 
     # dates: episode start and end; the snapshot is the episodes open on the reference date
     ref = pd.Timestamp(reference_date or default_reference_date())
@@ -179,11 +264,23 @@ def load_placements(
     decom = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     if "DECOM" in df.columns:
         decom, prob = parse_uk_dates_detail(df["DECOM"], pivot_year=ref.year)
-        _date_issues(issues, estimate, prob, df["DECOM"], fname, "DECOM", "placement start date", live)
+        _date_issues(
+            issues, estimate, prob, df["DECOM"], fname, "DECOM", "placement start date", live
+        )
         after = (decom > ref).fillna(False).to_numpy() & live
         _v_decom = _col(df, "DECOM")
         for i in _where(after):
-            issues.append(Issue(fname, int(i) + 1, "DECOM", str(_v_decom[i]), f"placement starts after the reference date {ref_txt}; not in the snapshot, excluded", "warning", "date.after_reference"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "DECOM",
+                    str(_v_decom[i]),
+                    f"placement starts after the reference date {ref_txt}; not in the snapshot, excluded",
+                    "warning",
+                    "date.after_reference",
+                )
+            )
             if not excluded[i]:
                 excluded[i] = "episode starts after the reference date"
     out["DECOM"] = decom
@@ -193,7 +290,17 @@ def load_placements(
         _date_issues(issues, estimate, prob, df["DEC"], fname, "DEC", "episode end date", live)
         _v_dec = _col(df, "DEC")
         for i in _where((dec < decom).fillna(False).to_numpy() & live):
-            issues.append(Issue(fname, int(i) + 1, "DEC", str(_v_dec[i]), "episode ends before it starts (DEC before DECOM)", "warning", "date.end_before_start"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "DEC",
+                    str(_v_dec[i]),
+                    "episode ends before it starts (DEC before DECOM)",
+                    "warning",
+                    "date.end_before_start",
+                )
+            )
         # an episode ending on the reference date is not open on it
         ended = (dec <= ref).fillna(False).to_numpy() & live
         dec_v = dec.to_numpy()
@@ -203,12 +310,26 @@ def load_placements(
                 continue
             d = pd.Timestamp(dec_v[i])
             if d < ref:
-                excluded[i] = f"episode ended on {d.date():%d/%m/%Y}, before the reference date {ref_txt}"
+                excluded[i] = (
+                    f"episode ended on {d.date():%d/%m/%Y}, before the reference date {ref_txt}"
+                )
             else:
-                excluded[i] = f"episode ended on the reference date {ref_txt}, so it is not open on it"
+                excluded[i] = (
+                    f"episode ended on the reference date {ref_txt}, so it is not open on it"
+                )
             n_ended += 1
         if n_ended:
-            issues.append(Issue(fname, None, "DEC", None, f"{n_ended} episode(s) ended on or before the reference date {ref_txt}; not in the snapshot of children looked after, excluded", "warning", "episode.ended"))
+            issues.append(
+                Issue(
+                    fname,
+                    None,
+                    "DEC",
+                    None,
+                    f"{n_ended} episode(s) ended on or before the reference date {ref_txt}; not in the snapshot of children looked after, excluded",
+                    "warning",
+                    "episode.ended",
+                )
+            )
     out["DEC"] = dec
 
     # locations
@@ -235,7 +356,9 @@ def load_placements(
             unlocated_suffix="; the distance is counted as 'Not known or not recorded'",
         )
         issues += [iss for iss in loc_issues if iss.row is None or live[iss.row - 1]]
-        out[f"{side}_post"] = loc["postcode"] if "postcode" in loc else pd.array([pd.NA] * n, dtype="string")
+        out[f"{side}_post"] = (
+            loc["postcode"] if "postcode" in loc else pd.array([pd.NA] * n, dtype="string")
+        )
         out[f"{side}_e"] = loc["easting"].to_numpy(dtype=float)
         out[f"{side}_n"] = loc["northing"].to_numpy(dtype=float)
         out[f"{side}_reason"] = loc["location_reason"].to_numpy(dtype=object)
@@ -258,30 +381,92 @@ def load_placements(
         future = (age < 0).fillna(False).to_numpy() & live
         _v_dob = _col(df, "DOB")
         for i in _where(future):
-            issues.append(Issue(fname, int(i) + 1, "DOB", str(_v_dob[i]), f"date of birth is after the reference date {ref.date():%d/%m/%Y}; age not known", "warning", "dob.future"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "DOB",
+                    str(_v_dob[i]),
+                    f"date of birth is after the reference date {ref.date():%d/%m/%Y}; age not known",
+                    "warning",
+                    "dob.future",
+                )
+            )
         years = completed_years(dob, ref)
         old = (years >= MAX_CHILD_AGE_YEARS).fillna(False).to_numpy() & live
         _v_dob = _col(df, "DOB")
         for i in _where(old):
-            issues.append(Issue(fname, int(i) + 1, "DOB", str(_v_dob[i]), f"date of birth makes the child {int(years.iat[i])} years old at the reference date (children looked after are under 18); excluded", "warning", "dob.too_old"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "DOB",
+                    str(_v_dob[i]),
+                    f"date of birth makes the child {int(years.iat[i])} years old at the reference date (children looked after are under 18); excluded",
+                    "warning",
+                    "dob.too_old",
+                )
+            )
             excluded[i] = excluded[i] or TOO_OLD_REASON
         before = (decom < dob).fillna(False).to_numpy() & live
         _v_decom = _col(df, "DECOM")
         for i in _where(before):
-            issues.append(Issue(fname, int(i) + 1, "DECOM", str(_v_decom[i]), "placement starts before the date of birth", "warning", "date.before_birth"))
-        out["age"] = age.where(~(pd.Series(future, index=age.index) | pd.Series(old, index=age.index))).to_numpy(dtype=float)
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "DECOM",
+                    str(_v_decom[i]),
+                    "placement starts before the date of birth",
+                    "warning",
+                    "date.before_birth",
+                )
+            )
+        out["age"] = age.where(
+            ~(pd.Series(future, index=age.index) | pd.Series(old, index=age.index))
+        ).to_numpy(dtype=float)
     elif "AGE" in df.columns:
         age_num, bad = _to_number(df["AGE"])
         _v_age = _col(df, "AGE")
         for i in _where(bad & live):
-            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is not a number of years; age not known", "warning", "age.not_a_number"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "AGE",
+                    str(_v_age[i]),
+                    "AGE is not a number of years; age not known",
+                    "warning",
+                    "age.not_a_number",
+                )
+            )
         implausible = np.isfinite(age_num) & (age_num < 0)
         too_old = np.isfinite(age_num) & (age_num >= MAX_CHILD_AGE_YEARS)
         _v_age = _col(df, "AGE")
         for i in _where(implausible & live):
-            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is not a child's age (0-17); age not used", "warning", "age.implausible"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "AGE",
+                    str(_v_age[i]),
+                    "AGE is not a child's age (0-17); age not used",
+                    "warning",
+                    "age.implausible",
+                )
+            )
         for i in _where(too_old & live):
-            issues.append(Issue(fname, int(i) + 1, "AGE", str(_v_age[i]), "AGE is 18 or over (children looked after are under 18); excluded", "warning", "age.too_old"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "AGE",
+                    str(_v_age[i]),
+                    "AGE is 18 or over (children looked after are under 18); excluded",
+                    "warning",
+                    "age.too_old",
+                )
+            )
             excluded[i] = excluded[i] or TOO_OLD_REASON
         out["age"] = np.where(implausible | too_old, np.nan, age_num)
     else:
@@ -292,10 +477,22 @@ def load_placements(
     _dedupe_placements(df, out, decom, excluded, issues, fname, live & ~blank_child)
     if "UASC" in df.columns:
         u = df["UASC"].astype(str).str.strip().str.lower()
-        out["uasc"] = pd.array([True if v in _TRUE else (False if v in _FALSE else pd.NA) for v in u], dtype="boolean")
+        out["uasc"] = pd.array(
+            [True if v in _TRUE else (False if v in _FALSE else pd.NA) for v in u], dtype="boolean"
+        )
         _v_uasc = _col(df, "UASC")
         for i in _where(~u.isin(_TRUE | _FALSE).to_numpy() & live):
-            issues.append(Issue(fname, int(i) + 1, "UASC", str(_v_uasc[i]), "UASC flag should be 1/0, Y/N or True/False; UASC not known", "warning", "uasc.invalid"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "UASC",
+                    str(_v_uasc[i]),
+                    "UASC flag should be 1/0, Y/N or True/False; UASC not known",
+                    "warning",
+                    "uasc.invalid",
+                )
+            )
     else:
         out["uasc"] = pd.array([pd.NA] * n, dtype="boolean")
 
@@ -323,7 +520,13 @@ def load_placements(
     out["reason"] = pd.array(reasons, dtype=object)
     out["status"] = pd.array(status, dtype=object)
     both = (out["home_reason"] == "") & (out["pl_reason"] == "")
-    logger.info("Placements %s: %d rows, %d with both ends located, %d excluded", fname, n, int(both.sum()), int((out["status"] == STATUS_EXCLUDED).sum()))
+    logger.info(
+        "Placements %s: %d rows, %d with both ends located, %d excluded",
+        fname,
+        n,
+        int(both.sum()),
+        int((out["status"] == STATUS_EXCLUDED).sum()),
+    )
     return Loaded("placements", path, out, issues, dict(raw.meta))
 
 
@@ -336,29 +539,88 @@ def completed_years(dob: pd.Series, ref: pd.Timestamp) -> pd.Series:
     A child born on 29 February turns a year older on 1 March in a non-leap year.
     """
     years = ref.year - dob.dt.year
-    before_birthday = (dob.dt.month > ref.month) | ((dob.dt.month == ref.month) & (dob.dt.day > ref.day))
+    before_birthday = (dob.dt.month > ref.month) | (
+        (dob.dt.month == ref.month) & (dob.dt.day > ref.day)
+    )
     return (years - before_birthday.astype(float)).where(dob.notna())
 
 
-def _date_issues(issues: list[Issue], estimate: np.ndarray, prob: pd.Series, raw: pd.Series, fname: str, col: str, what: str, live: np.ndarray) -> None:
+def _date_issues(
+    issues: list[Issue],
+    estimate: np.ndarray,
+    prob: pd.Series,
+    raw: pd.Series,
+    fname: str,
+    col: str,
+    what: str,
+    live: np.ndarray,
+) -> None:
     pv = prob.to_numpy(dtype=object)
     raw_vals = raw.to_numpy(dtype=object)
     for i in _where((pv != "") & live):
         p = pv[i]
         v = str(raw_vals[i])
         if p == "US-style date (month/day)":
-            issues.append(Issue(fname, int(i) + 1, col, v, f"{what} looks like a US-style date (month/day/year); read as day {v.split('/')[1] if '/' in v else '?'} - use DD/MM/YYYY", "warning", "date.us_format"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    col,
+                    v,
+                    f"{what} looks like a US-style date (month/day/year); read as day {v.split('/')[1] if '/' in v else '?'} - use DD/MM/YYYY",
+                    "warning",
+                    "date.us_format",
+                )
+            )
             estimate[i] = _join_reasons(estimate[i], f"{what} read as a US-style date")
         elif p == "Excel serial day number":
-            issues.append(Issue(fname, int(i) + 1, col, v, f"{what} is an Excel serial day number; converted to a date - format the column as a date (DD/MM/YYYY)", "warning", "date.excel_serial"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    col,
+                    v,
+                    f"{what} is an Excel serial day number; converted to a date - format the column as a date (DD/MM/YYYY)",
+                    "warning",
+                    "date.excel_serial",
+                )
+            )
             estimate[i] = _join_reasons(estimate[i], f"{what} converted from an Excel day number")
         elif p == "not a real date":
-            issues.append(Issue(fname, int(i) + 1, col, v, f"{what} is not a real calendar date (e.g. 31/02); not known", "warning", "date.invalid"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    col,
+                    v,
+                    f"{what} is not a real calendar date (e.g. 31/02); not known",
+                    "warning",
+                    "date.invalid",
+                )
+            )
         else:
-            issues.append(Issue(fname, int(i) + 1, col, v, f"{what} is not a date (use DD/MM/YYYY); not known", "warning", "date.invalid"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    col,
+                    v,
+                    f"{what} is not a date (use DD/MM/YYYY); not known",
+                    "warning",
+                    "date.invalid",
+                )
+            )
 
 
-def _dedupe_placements(df: pd.DataFrame, out: pd.DataFrame, decom: pd.Series, excluded: np.ndarray, issues: list[Issue], fname: str, live: np.ndarray) -> None:
+def _dedupe_placements(
+    df: pd.DataFrame,
+    out: pd.DataFrame,
+    decom: pd.Series,
+    excluded: np.ndarray,
+    issues: list[Issue],
+    fname: str,
+    live: np.ndarray,
+) -> None:
     """Mark duplicate rows and earlier episodes of the same child as excluded."""
     child = out["CHILD"].fillna("").str.strip().to_numpy(dtype=object)
     idx = np.flatnonzero(live & (excluded == ""))
@@ -380,7 +642,17 @@ def _dedupe_placements(df: pd.DataFrame, out: pd.DataFrame, decom: pd.Series, ex
             key = full[i]
             if key in first_of:
                 excluded[i] = f"exact duplicate of row {first_of[key] + 1}"
-                issues.append(Issue(fname, i + 1, "CHILD", child[i], f"row is an exact duplicate of row {first_of[key] + 1}; counted once", "warning", "child.duplicate_row"))
+                issues.append(
+                    Issue(
+                        fname,
+                        i + 1,
+                        "CHILD",
+                        child[i],
+                        f"row is an exact duplicate of row {first_of[key] + 1}; counted once",
+                        "warning",
+                        "child.duplicate_row",
+                    )
+                )
             else:
                 first_of[key] = i
                 remaining.append(i)
@@ -392,7 +664,17 @@ def _dedupe_placements(df: pd.DataFrame, out: pd.DataFrame, decom: pd.Series, ex
             for i in remaining:
                 if i != latest:
                     excluded[i] = f"an earlier episode of the child in row {latest + 1}"
-                    issues.append(Issue(fname, i + 1, "CHILD", child[i], f"an earlier placement episode of the same child (row {latest + 1} starts later and is used)", "warning", "child.earlier_episode"))
+                    issues.append(
+                        Issue(
+                            fname,
+                            i + 1,
+                            "CHILD",
+                            child[i],
+                            f"an earlier placement episode of the same child (row {latest + 1} starts later and is used)",
+                            "warning",
+                            "child.earlier_episode",
+                        )
+                    )
         else:
             keep = remaining[0]
             for i in remaining[1:]:
@@ -410,7 +692,13 @@ def _dedupe_placements(df: pd.DataFrame, out: pd.DataFrame, decom: pd.Series, ex
                 )
 
 
-AGE_BANDS = [(0, 1, "Under 1"), (1, 5, "1 to 4"), (5, 10, "5 to 9"), (10, 16, "10 to 15"), (16, 200, "16 and over")]
+AGE_BANDS = [
+    (0, 1, "Under 1"),
+    (1, 5, "1 to 4"),
+    (5, 10, "5 to 9"),
+    (10, 16, "10 to 15"),
+    (16, 200, "16 and over"),
+]
 
 
 def age_band(age: pd.Series) -> pd.Series:
@@ -459,7 +747,18 @@ CANDIDATE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _whole_number_issues(df: pd.DataFrame, col: str, fname: str, live: np.ndarray, *, what: str, severity: str, code: str, allow_zero: bool = True, max_value: float | None = None) -> tuple[np.ndarray, np.ndarray, list[Issue]]:
+def _whole_number_issues(
+    df: pd.DataFrame,
+    col: str,
+    fname: str,
+    live: np.ndarray,
+    *,
+    what: str,
+    severity: str,
+    code: str,
+    allow_zero: bool = True,
+    max_value: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Issue]]:
     """Parse a count column: (values, bad mask, issues)."""
     issues_list: list[Issue] = []
     vals, not_num = _to_number(df[col])
@@ -482,5 +781,15 @@ def _whole_number_issues(df: pd.DataFrame, col: str, fname: str, live: np.ndarra
     if max_value is not None:
         _v_col = _col(df, col)
         for i in _where(np.isfinite(vals) & (vals > max_value) & live & ~bad):
-            issues_list.append(Issue(fname, int(i) + 1, col, str(_v_col[i]), f"{what} {vals[i]:g} is unusually large (more than {max_value:g}); check it", "warning", code + "_large"))
+            issues_list.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    col,
+                    str(_v_col[i]),
+                    f"{what} {vals[i]:g} is unusually large (more than {max_value:g}); check it",
+                    "warning",
+                    code + "_large",
+                )
+            )
     return vals, bad, issues_list

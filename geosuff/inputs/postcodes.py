@@ -38,8 +38,6 @@ from geosuff.reference import ltla_to_utla
 logger = logging.getLogger(__name__)
 
 
-
-
 def _fmt_pc(compact: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}"
 
@@ -135,7 +133,11 @@ def normalise_postcodes(values: Sequence[Any] | pd.Series, *, correct: bool = Tr
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     n = len(s)
     text = s.astype(object).where(s.notna(), None)
-    compact = pd.Series([re.sub(r"[^A-Za-z0-9]", "", str(v)).upper() if v is not None else "" for v in text], index=s.index, dtype=object)
+    compact = pd.Series(
+        [re.sub(r"[^A-Za-z0-9]", "", str(v)).upper() if v is not None else "" for v in text],
+        index=s.index,
+        dtype=object,
+    )
     clean = compact.str.match(POSTCODE_RE.pattern) & ~compact.str.startswith("ZZ99")
     postcode = np.full(n, None, dtype=object)
     reason = np.full(n, "", dtype=object)
@@ -153,7 +155,10 @@ def normalise_postcodes(values: Sequence[Any] | pd.Series, *, correct: bool = Tr
         if key not in memo:
             memo[key] = normalise_postcode_detail(v, correct=correct)
         postcode[i], reason[i], note[i] = memo[key]
-    return pd.DataFrame({"postcode": pd.array(postcode, dtype="string"), "reason": reason, "note": note}, index=s.index)
+    return pd.DataFrame(
+        {"postcode": pd.array(postcode, dtype="string"), "reason": reason, "note": note},
+        index=s.index,
+    )
 
 
 def _compact(pc: pd.Series) -> pd.Series:
@@ -198,7 +203,9 @@ class OnspdLetter:
             return np.full(len(q), -1, dtype=np.int64)
         pos = np.searchsorted(self.keys, q.astype(self.keys.dtype))
         pos = np.clip(pos, 0, len(self.keys) - 1)
-        hit = (self.keys[pos] == q.astype(self.keys.dtype)) & (np.char.str_len(q) <= self.keys.dtype.itemsize)
+        hit = (self.keys[pos] == q.astype(self.keys.dtype)) & (
+            np.char.str_len(q) <= self.keys.dtype.itemsize
+        )
         return np.where(hit, pos, -1)
 
 
@@ -223,7 +230,11 @@ def _onspd_letter(letter: str) -> OnspdLetter | None:
     if df is None or len(df) == 0:
         return None
     # pcd_abbr is the postcode without spaces (upper case), added by the package
-    src = df["pcd_abbr"] if "pcd_abbr" in df else df["pcd"].astype(str).str.replace(" ", "", regex=False).str.upper()
+    src = (
+        df["pcd_abbr"]
+        if "pcd_abbr" in df
+        else df["pcd"].astype(str).str.replace(" ", "", regex=False).str.upper()
+    )
     keys = np.asarray(src.to_numpy(dtype=object), dtype="S7")
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
@@ -264,7 +275,13 @@ class PostcodeLookup:
         Name of the lookup, for messages.
     """
 
-    def __init__(self, table: pd.DataFrame | str | Path | None = None, *, fallback: bool = True, source: str = "") -> None:
+    def __init__(
+        self,
+        table: pd.DataFrame | str | Path | None = None,
+        *,
+        fallback: bool = True,
+        source: str = "",
+    ) -> None:
         frame: pd.DataFrame
         if isinstance(table, str | Path):
             other = PostcodeLookup.from_file(table, fallback=fallback)
@@ -295,7 +312,11 @@ class PostcodeLookup:
         elif "postcode" in lower and "easting" in lower and "northing" in lower:
             pc, e, n, term = "postcode", "easting", "northing", "doterm"
             la = next(
-                (c for c in ("ltla23cd", "laua", "lad25cd", "admin_district_code", "dc", "la_code") if c in lower),
+                (
+                    c
+                    for c in ("ltla23cd", "laua", "lad25cd", "admin_district_code", "dc", "la_code")
+                    if c in lower
+                ),
                 "",
             )
         elif "pc" in lower and "ea" in lower and "no" in lower:
@@ -316,19 +337,26 @@ class PostcodeLookup:
                 "easting": pd.to_numeric(df[lower[e]], errors="coerce"),
                 "northing": pd.to_numeric(df[lower[n]], errors="coerce"),
                 "ltla": df[lower[la]].astype("string").replace("", pd.NA) if la in lower else pd.NA,
-                "terminated": (df[lower[term]].astype(str).str.strip() != "") if term in lower else False,
+                "terminated": (df[lower[term]].astype(str).str.strip() != "")
+                if term in lower
+                else False,
             }
         )
         out = out[out["key"].notna() & (out["key"] != "")]
         out = out.drop_duplicates("key", keep="last").set_index("key")
         out.index = pd.Index(out.index.astype(object), name="key")
         if len(out) == 0:
-            raise InputFileError(f"The postcode lookup {path.name} has no postcodes.", fix="Check the file, or remove the 'postcodes' key to use the packaged ONSPD.")
+            raise InputFileError(
+                f"The postcode lookup {path.name} has no postcodes.",
+                fix="Check the file, or remove the 'postcodes' key to use the packaged ONSPD.",
+            )
         logger.info("Postcode lookup %s: %d postcodes", path.name, len(out))
         return cls(out, fallback=fallback, source=path.name)
 
     # -- lookups ----------------------------------------------------------------------------------
-    def resolve(self, postcodes: pd.Series | Sequence[Any], *, correct: bool = True) -> pd.DataFrame:
+    def resolve(
+        self, postcodes: pd.Series | Sequence[Any], *, correct: bool = True
+    ) -> pd.DataFrame:
         """Resolve postcodes.
 
         Parameters
@@ -345,13 +373,19 @@ class PostcodeLookup:
             ``northing`` (m, EPSG:27700, NaN if unresolved), ``ltla``, ``utla``, ``reason``
             ("" when resolved), ``note`` (corrections) and ``lookup`` (which source resolved it).
         """
-        s = pd.Series(list(postcodes), dtype=object) if not isinstance(postcodes, pd.Series) else postcodes
+        s = (
+            pd.Series(list(postcodes), dtype=object)
+            if not isinstance(postcodes, pd.Series)
+            else postcodes
+        )
         norm = normalise_postcodes(s, correct=correct)
         n = len(s)
         out = pd.DataFrame(index=s.index)
         out["postcode"] = norm["postcode"]
         reason = norm["reason"].to_numpy(dtype=object).copy()
-        key = norm["postcode"].str.replace(" ", "", regex=False).to_numpy(dtype=object, na_value=None)
+        key = (
+            norm["postcode"].str.replace(" ", "", regex=False).to_numpy(dtype=object, na_value=None)
+        )
         east = np.full(n, np.nan)
         north = np.full(n, np.nan)
         ltla = np.full(n, None, dtype=object)
@@ -366,7 +400,11 @@ class PostcodeLookup:
                 east[idx] = self.table["easting"].to_numpy(dtype=float)[rows]
                 north[idx] = self.table["northing"].to_numpy(dtype=float)[rows]
                 ltla[idx] = self.table["ltla"].astype(object).to_numpy()[rows]
-                term = self.table["terminated"].to_numpy(dtype=bool)[rows] if "terminated" in self.table else np.zeros(len(rows), bool)
+                term = (
+                    self.table["terminated"].to_numpy(dtype=bool)[rows]
+                    if "terminated" in self.table
+                    else np.zeros(len(rows), bool)
+                )
                 reason[idx[term]] = "terminated postcode"
                 lookup[idx] = self.source or "supplied lookup"
                 found[idx] = True
@@ -392,10 +430,20 @@ class PostcodeLookup:
                     found[idx] = True
         not_found = ok & ~found
         reason[not_found] = "postcode not found in lookup"
-        nogrid = found & (~np.isfinite(east) | ~np.isfinite(north) | (north <= 1) | (north > BNG_MAX_N) | (east > BNG_MAX_E))
+        nogrid = found & (
+            ~np.isfinite(east)
+            | ~np.isfinite(north)
+            | (north <= 1)
+            | (north > BNG_MAX_N)
+            | (east > BNG_MAX_E)
+        )
         for i in _where(nogrid):
             k = str(key[i])
-            where_txt = " (Channel Islands)" if k[:2] in {"GY", "JE"} else (" (Isle of Man)" if k[:2] == "IM" else "")
+            where_txt = (
+                " (Channel Islands)"
+                if k[:2] in {"GY", "JE"}
+                else (" (Isle of Man)" if k[:2] == "IM" else "")
+            )
             reason[i] = f"postcode has no grid reference{where_txt}"
         bad = reason != ""
         east[bad] = np.nan
@@ -414,14 +462,20 @@ class PostcodeLookup:
 def _read_lookup_frame(path: Path) -> pd.DataFrame:
     """A postcode lookup as text columns, reading only the needed columns of big CSVs."""
     if not path.exists():
-        raise InputFileError(f"The postcode lookup {path} does not exist.", fix="Correct the 'postcodes' path, or remove it to use the packaged ONSPD.")
+        raise InputFileError(
+            f"The postcode lookup {path} does not exist.",
+            fix="Correct the 'postcodes' path, or remove it to use the packaged ONSPD.",
+        )
     head = path.open("rb").read(65536)
     kind = _sniff_kind(head if not head.startswith(b"PK") else path.read_bytes())
     if kind in {"xlsx"} or head[:2] == b"\x1f\x8b":
         return read_raw(path, name="postcode lookup").df
     _refuse_non_table(kind, fname=path.name, name="postcode lookup", suffix=path.suffix.lower())
     if not head.strip():
-        raise InputFileError(f"The postcode lookup {path.name} is empty.", fix="Give an ONSPD or Code-Point Open file.")
+        raise InputFileError(
+            f"The postcode lookup {path.name} is empty.",
+            fix="Give an ONSPD or Code-Point Open file.",
+        )
     text, enc, _ = _decode(head, path.name)
     enc = {"utf-8": "utf-8-sig"}.get(enc, enc)
     first = text.splitlines()[0] if text else ""
@@ -431,14 +485,40 @@ def _read_lookup_frame(path: Path) -> pd.DataFrame:
         # raw Code-Point Open: no header row (PC,PQ,EA,NO,CY,RH,LH,CC,DC,WC)
         names = ["PC", "PQ", "EA", "NO", "CY", "RH", "LH", "CC", "DC", "WC"]
         use = [i for i in (0, 2, 3, 8) if i < len(cells)]
-        df = pd.read_csv(path, header=None, usecols=use, dtype=str, keep_default_na=False, encoding=enc, sep=sep)
+        df = pd.read_csv(
+            path, header=None, usecols=use, dtype=str, keep_default_na=False, encoding=enc, sep=sep
+        )
         df.columns = [names[i] for i in use]
         return df
-    wanted = {"pcd", "pcds", "pcd7", "oseast1m", "osnrth1m", "east1m", "north1m", "laua", "doterm", "postcode", "easting", "northing", "pc", "ea", "no", "dc", "ltla23cd", "admin_district_code", "la_code"}
+    wanted = {
+        "pcd",
+        "pcds",
+        "pcd7",
+        "oseast1m",
+        "osnrth1m",
+        "east1m",
+        "north1m",
+        "laua",
+        "doterm",
+        "postcode",
+        "easting",
+        "northing",
+        "pc",
+        "ea",
+        "no",
+        "dc",
+        "ltla23cd",
+        "admin_district_code",
+        "la_code",
+    }
     lower = [c.lower() for c in cells]
-    use_cols = [cells[i] for i, c in enumerate(lower) if c in wanted or re.fullmatch(r"lad\d\dcd", c)]
+    use_cols = [
+        cells[i] for i, c in enumerate(lower) if c in wanted or re.fullmatch(r"lad\d\dcd", c)
+    ]
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=sep, usecols=use_cols or None)
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding=enc, sep=sep, usecols=use_cols or None
+        )
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
         return read_raw(path, name="postcode lookup").df
 

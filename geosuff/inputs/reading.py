@@ -30,8 +30,6 @@ from geosuff.inputs._base import (
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Reading files
 # ----------------------------------------------------------------------------------------------
@@ -47,7 +45,9 @@ class RawTable:
     meta: dict[str, Any]
 
 
-def read_table(path: str | Path, *, name: str = "input", expect_columns: Iterable[str] | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, name: str = "input", expect_columns: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Read a CSV or Excel file as text columns.
 
     Parameters
@@ -78,17 +78,26 @@ def read_table(path: str | Path, *, name: str = "input", expect_columns: Iterabl
     return raw.df
 
 
-def read_raw(path: str | Path, *, name: str = "input", expect_columns: Iterable[str] | None = None) -> RawTable:
+def read_raw(
+    path: str | Path, *, name: str = "input", expect_columns: Iterable[str] | None = None
+) -> RawTable:
     """Read a table like :func:`read_table`, keeping line numbers, unreadable rows and issues."""
     path = Path(path)
     fname = path.name
     if not path.exists():
-        raise InputFileError(f"The {name} file {path} does not exist.", fix="Check the path in your config file.")
+        raise InputFileError(
+            f"The {name} file {path} does not exist.", fix="Check the path in your config file."
+        )
     if path.is_dir():
-        raise InputFileError(f"The {name} path {path} is a folder, not a file.", fix="Give the path of the CSV or .xlsx file itself.")
+        raise InputFileError(
+            f"The {name} path {path} is a folder, not a file.",
+            fix="Give the path of the CSV or .xlsx file itself.",
+        )
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\x00"):
-        raise InputFileError(f"The {name} file {fname} is empty.", fix="Export the table again, with its header row.")
+        raise InputFileError(
+            f"The {name} file {fname} is empty.", fix="Export the table again, with its header row."
+        )
     expect = [str(c) for c in expect_columns] if expect_columns is not None else []
     kind = _sniff_kind(data)
     meta: dict[str, Any] = {}
@@ -96,10 +105,16 @@ def read_raw(path: str | Path, *, name: str = "input", expect_columns: Iterable[
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as err:
-            raise InputFileError(f"The {name} file {fname} is a damaged gzip archive ({err}).", fix="Compress it again or give the plain CSV.") from None
+            raise InputFileError(
+                f"The {name} file {fname} is a damaged gzip archive ({err}).",
+                fix="Compress it again or give the plain CSV.",
+            ) from None
         meta["compression"] = "gzip"
         if not data.strip(b" \t\r\n\x00"):
-            raise InputFileError(f"The {name} file {fname} is empty (inside the gzip archive).", fix="Export the table again, with its header row.")
+            raise InputFileError(
+                f"The {name} file {fname} is empty (inside the gzip archive).",
+                fix="Export the table again, with its header row.",
+            )
         kind = _sniff_kind(data)
     if kind == "xlsx":
         return _read_xlsx(data, fname=fname, name=name, expect=expect, meta=meta)
@@ -108,7 +123,17 @@ def read_raw(path: str | Path, *, name: str = "input", expect_columns: Iterable[
     meta["encoding"] = encoding
     issues = [enc_issue] if enc_issue else []
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        issues.append(Issue(fname, None, None, None, f"{fname} is named .xlsx but is a text (CSV) file; read it as CSV.", "warning", "file.extension_mismatch"))
+        issues.append(
+            Issue(
+                fname,
+                None,
+                None,
+                None,
+                f"{fname} is named .xlsx but is a text (CSV) file; read it as CSV.",
+                "warning",
+                "file.extension_mismatch",
+            )
+        )
     if text.lstrip(_STRIP_CHARS)[:1] == "<":
         _refuse_markup(text, fname=fname, name=name)
     return _read_delimited(text, fname=fname, name=name, expect=expect, issues=issues, meta=meta)
@@ -145,7 +170,10 @@ def _sniff_kind(data: bytes) -> str:
     nul = sample.count(b"\x00")
     if nul:
         # UTF-16 without BOM: every other byte is NUL for ASCII text
-        if nul >= len(sample) // 3 and (sample[1::2].count(b"\x00") > 0.9 * len(sample[1::2]) or sample[0::2].count(b"\x00") > 0.9 * len(sample[0::2])):
+        if nul >= len(sample) // 3 and (
+            sample[1::2].count(b"\x00") > 0.9 * len(sample[1::2])
+            or sample[0::2].count(b"\x00") > 0.9 * len(sample[0::2])
+        ):
             return "text"
         return "binary"
     return "text"
@@ -159,17 +187,35 @@ def _refuse_non_table(kind: str, *, fname: str, name: str, suffix: str) -> None:
             fix=fix_save + " Remove any password first.",
         )
     if kind == "ods":
-        raise InputFileError(f"The {name} file {fname} is an OpenDocument spreadsheet (.ods).", fix="Save it as .xlsx or CSV.")
+        raise InputFileError(
+            f"The {name} file {fname} is an OpenDocument spreadsheet (.ods).",
+            fix="Save it as .xlsx or CSV.",
+        )
     if kind == "zip":
-        raise InputFileError(f"The {name} file {fname} is a ZIP archive, not a table.", fix="Unzip it and give the CSV or .xlsx inside.")
+        raise InputFileError(
+            f"The {name} file {fname} is a ZIP archive, not a table.",
+            fix="Unzip it and give the CSV or .xlsx inside.",
+        )
     if kind == "zip-damaged":
-        raise InputFileError(f"The {name} file {fname} looks like an Excel workbook but is damaged (not a valid ZIP container).", fix="Export it again, or save it as CSV.")
+        raise InputFileError(
+            f"The {name} file {fname} looks like an Excel workbook but is damaged (not a valid ZIP container).",
+            fix="Export it again, or save it as CSV.",
+        )
     if kind == "pdf":
-        raise InputFileError(f"The {name} file {fname} is a PDF document, not a table.", fix="Export the data from the case-management system as CSV or .xlsx.")
+        raise InputFileError(
+            f"The {name} file {fname} is a PDF document, not a table.",
+            fix="Export the data from the case-management system as CSV or .xlsx.",
+        )
     if kind == "sqlite":
-        raise InputFileError(f"The {name} file {fname} is a database (SQLite/GeoPackage), not a table.", fix="Export the table as CSV or .xlsx.")
+        raise InputFileError(
+            f"The {name} file {fname} is a database (SQLite/GeoPackage), not a table.",
+            fix="Export the table as CSV or .xlsx.",
+        )
     if kind == "image":
-        raise InputFileError(f"The {name} file {fname} is an image, not a table.", fix="Give the CSV or .xlsx export.")
+        raise InputFileError(
+            f"The {name} file {fname} is an image, not a table.",
+            fix="Give the CSV or .xlsx export.",
+        )
     if kind == "binary":
         raise InputFileError(
             f"The {name} file {fname} contains binary data (NUL bytes) and is not a text table.",
@@ -190,23 +236,30 @@ def _refuse_markup(text: str, *, fname: str, name: str) -> None:
             fix="Open it in Excel and save it as .xlsx or CSV UTF-8.",
         )
     if head.startswith("<?xml") or head.startswith("<"):
-        raise InputFileError(f"The {name} file {fname} is an XML document, not a table.", fix="Export the table as CSV or .xlsx.")
+        raise InputFileError(
+            f"The {name} file {fname} is an XML document, not a table.",
+            fix="Export the table as CSV or .xlsx.",
+        )
 
 
 def _decode(data: bytes, fname: str) -> tuple[str, str, Issue | None]:
     """Decode bytes as UTF-8 (BOM or not), UTF-16 or Windows-1252, saying which."""
     if data.startswith(codecs.BOM_UTF8):
         try:
-            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig", None
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig", None
         except UnicodeDecodeError:
-            data = data[len(codecs.BOM_UTF8):]
+            data = data[len(codecs.BOM_UTF8) :]
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         try:
             return data.decode("utf-16"), "utf-16", None
         except UnicodeDecodeError:
             pass
     if b"\x00" in data[:4096]:
-        enc = "utf-16-le" if data[1:4096:2].count(b"\x00") > data[0:4096:2].count(b"\x00") else "utf-16-be"
+        enc = (
+            "utf-16-le"
+            if data[1:4096:2].count(b"\x00") > data[0:4096:2].count(b"\x00")
+            else "utf-16-be"
+        )
         try:
             return data.decode(enc), enc, None
         except UnicodeDecodeError:
@@ -235,7 +288,9 @@ def _decode(data: bytes, fname: str) -> tuple[str, str, Issue | None]:
                 "file.encoding",
             ),
         )
-    raise InputFileError(f"{fname} is not a text file.", fix="Save it as CSV UTF-8.")  # pragma: no cover - latin-1 decodes anything
+    raise InputFileError(
+        f"{fname} is not a text file.", fix="Save it as CSV UTF-8."
+    )  # pragma: no cover - latin-1 decodes anything
 
 
 def _sniff_delimiter(lines: Sequence[str]) -> str:
@@ -262,7 +317,15 @@ def _clean_cell(v: str) -> str:
     return v.strip(_STRIP_CHARS)
 
 
-def _read_delimited(text: str, *, fname: str, name: str, expect: list[str], issues: list[Issue], meta: dict[str, Any]) -> RawTable:
+def _read_delimited(
+    text: str,
+    *,
+    fname: str,
+    name: str,
+    expect: list[str],
+    issues: list[Issue],
+    meta: dict[str, Any],
+) -> RawTable:
     lines = text.splitlines()
     delimiter = None
     if lines and re.fullmatch(r"\s*sep=(.)\s*", lines[0]):
@@ -270,17 +333,33 @@ def _read_delimited(text: str, *, fname: str, name: str, expect: list[str], issu
         delimiter = re.fullmatch(r"\s*sep=(.)\s*", lines[0]).group(1)  # type: ignore[union-attr]
         text = text.split("\n", 1)[1] if "\n" in text else ""
         meta["sep_line"] = True
-    nonblank = [ln for ln in text.splitlines()[: MAX_HEADER_SCAN_ROWS + 5] if ln.strip(_STRIP_CHARS + ",;|")]
+    nonblank = [
+        ln for ln in text.splitlines()[: MAX_HEADER_SCAN_ROWS + 5] if ln.strip(_STRIP_CHARS + ",;|")
+    ]
     if delimiter is None:
         delimiter = _sniff_delimiter(nonblank[:10])
-    meta["delimiter"] = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(delimiter, delimiter)
+    meta["delimiter"] = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(
+        delimiter, delimiter
+    )
     meta["format"] = "delimited text"
     if delimiter == ";":
-        issues.append(Issue(fname, None, None, None, f"{fname} is separated by semicolons (European Excel setting); read it as such.", "warning", "file.delimiter"))
+        issues.append(
+            Issue(
+                fname,
+                None,
+                None,
+                None,
+                f"{fname} is separated by semicolons (European Excel setting); read it as such.",
+                "warning",
+                "file.delimiter",
+            )
+        )
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, 50_000_000))
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False)
+        reader = csv.reader(
+            io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False
+        )
         rows: list[list[str]] = []
         starts: list[int] = []
         prev_end = 0
@@ -290,16 +369,21 @@ def _read_delimited(text: str, *, fname: str, name: str, expect: list[str], issu
                 prev_end = reader.line_num
                 if prev_end - start + 1 > MAX_LINES_PER_VALUE:
                     raise InputFileError(
-                        f"The {name} file {fname} has a quote (\") opened on line {start} that is not closed until line {prev_end}, so those lines run together as one value.",
+                        f'The {name} file {fname} has a quote (") opened on line {start} that is not closed until line {prev_end}, so those lines run together as one value.',
                         fix="Remove the stray quote mark or close it, then save the file again.",
                     )
                 rows.append(rec)
                 starts.append(start)
         except csv.Error as err:
-            raise InputFileError(f"The {name} file {fname} could not be read as CSV near line {reader.line_num} ({err}).", fix="Save it again as CSV UTF-8 from Excel.") from None
+            raise InputFileError(
+                f"The {name} file {fname} could not be read as CSV near line {reader.line_num} ({err}).",
+                fix="Save it again as CSV UTF-8 from Excel.",
+            ) from None
     finally:
         csv.field_size_limit(old_limit)
-    return _rows_to_table(rows, starts, fname=fname, name=name, expect=expect, issues=issues, meta=meta)
+    return _rows_to_table(
+        rows, starts, fname=fname, name=name, expect=expect, issues=issues, meta=meta
+    )
 
 
 def _excel_cell(v: Any) -> str:
@@ -324,11 +408,16 @@ def _excel_cell(v: Any) -> str:
     return str(v)
 
 
-def _read_xlsx(data: bytes, *, fname: str, name: str, expect: list[str], meta: dict[str, Any]) -> RawTable:
+def _read_xlsx(
+    data: bytes, *, fname: str, name: str, expect: list[str], meta: dict[str, Any]
+) -> RawTable:
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - declared dependency
-        raise InputFileError(f"Reading Excel file {fname} needs the openpyxl package.", fix="pip install openpyxl, or save the file as CSV.") from None
+        raise InputFileError(
+            f"Reading Excel file {fname} needs the openpyxl package.",
+            fix="pip install openpyxl, or save the file as CSV.",
+        ) from None
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds on damaged files
@@ -348,10 +437,16 @@ def _read_xlsx(data: bytes, *, fname: str, name: str, expect: list[str], meta: d
     finally:
         wb.close()
     if not sheets:
-        raise InputFileError(f"The {name} file {fname} is an Excel workbook with no data in any sheet.", fix="Export the table again, with its header row.")
+        raise InputFileError(
+            f"The {name} file {fname} is an Excel workbook with no data in any sheet.",
+            fix="Export the table again, with its header row.",
+        )
     chosen = 0
     if expect and len(sheets) > 1:
-        scores = [max((_header_score(r, expect) for r in rows[:MAX_HEADER_SCAN_ROWS]), default=0) for _, rows in sheets]
+        scores = [
+            max((_header_score(r, expect) for r in rows[:MAX_HEADER_SCAN_ROWS]), default=0)
+            for _, rows in sheets
+        ]
         chosen = int(np.argmax(scores))
     if len(sheets) > 1:
         issues.append(
@@ -367,7 +462,15 @@ def _read_xlsx(data: bytes, *, fname: str, name: str, expect: list[str], meta: d
         )
     title, rows = sheets[chosen]
     meta.update({"format": "xlsx", "sheet": title})
-    return _rows_to_table(rows, list(range(1, len(rows) + 1)), fname=fname, name=name, expect=expect, issues=issues, meta=meta)
+    return _rows_to_table(
+        rows,
+        list(range(1, len(rows) + 1)),
+        fname=fname,
+        name=name,
+        expect=expect,
+        issues=issues,
+        meta=meta,
+    )
 
 
 def _canon(s: Any) -> str:
@@ -380,16 +483,31 @@ def _header_score(row: Sequence[str], expect: Sequence[str]) -> int:
     return sum(1 for c in row if _canon(c) in want)
 
 
-def _rows_to_table(rows: list[list[str]], lines: list[int], *, fname: str, name: str, expect: list[str], issues: list[Issue], meta: dict[str, Any]) -> RawTable:
+def _rows_to_table(
+    rows: list[list[str]],
+    lines: list[int],
+    *,
+    fname: str,
+    name: str,
+    expect: list[str],
+    issues: list[Issue],
+    meta: dict[str, Any],
+) -> RawTable:
     def blank(r: Sequence[str]) -> bool:
         return not any(_clean_cell(c) for c in r)
 
     first = next((i for i, r in enumerate(rows) if not blank(r)), None)
     if first is None:
-        raise InputFileError(f"The {name} file {fname} has no header row (it is blank).", fix="Export the table again, with its header row.")
+        raise InputFileError(
+            f"The {name} file {fname} has no header row (it is blank).",
+            fix="Export the table again, with its header row.",
+        )
     header_at = first
     if expect:
-        scores = [(_header_score(r, expect), i) for i, r in enumerate(rows[: first + MAX_HEADER_SCAN_ROWS])]
+        scores = [
+            (_header_score(r, expect), i)
+            for i, r in enumerate(rows[: first + MAX_HEADER_SCAN_ROWS])
+        ]
         best_score, best_i = max(scores, key=lambda t: (t[0], -t[1]))
         if best_score > _header_score(rows[first], expect):
             header_at = best_i
@@ -408,7 +526,10 @@ def _rows_to_table(rows: list[list[str]], lines: list[int], *, fname: str, name:
     while header and header[-1] == "":
         header.pop()
     if not header:
-        raise InputFileError(f"The {name} file {fname} has an empty header row.", fix="Put the column names in the first row.")
+        raise InputFileError(
+            f"The {name} file {fname} has an empty header row.",
+            fix="Put the column names in the first row.",
+        )
     ncol = len(header)
     body = rows[header_at + 1 :]
     body_lines = lines[header_at + 1 :]
@@ -432,7 +553,17 @@ def _rows_to_table(rows: list[list[str]], lines: list[int], *, fname: str, name:
     meta["duplicate_columns"] = dup_cols
     for j, h in enumerate(header):
         if h == "" and any(j < len(r) and _clean_cell(r[j]) for r in body):
-            issues.append(Issue(fname, None, f"column {j + 1}", None, f"Column {j + 1} of {fname} has values but no name in the header; it is ignored.", "warning", "column.unnamed"))
+            issues.append(
+                Issue(
+                    fname,
+                    None,
+                    f"column {j + 1}",
+                    None,
+                    f"Column {j + 1} of {fname} has values but no name in the header; it is ignored.",
+                    "warning",
+                    "column.unnamed",
+                )
+            )
     bad: dict[int, str] = {}
     cols: list[list[str]] = [[] for _ in range(ncol)]
     widths = [len(r) for r in body if not blank(r)]
@@ -444,15 +575,27 @@ def _rows_to_table(rows: list[list[str]], lines: list[int], *, fname: str, name:
         if len(cells) > ncol:
             extra = cells[ncol:]
             if any(extra) or len(cells) > usual:
-                bad[i] = f"line {body_lines[i]} has {len(cells)} fields but the header has {ncol} columns (a separator inside a value without quotes?); the row is excluded"
+                bad[i] = (
+                    f"line {body_lines[i]} has {len(cells)} fields but the header has {ncol} columns (a separator inside a value without quotes?); the row is excluded"
+                )
             cells = cells[:ncol]
         elif len(cells) < ncol and not blank(cells):
             if len(cells) > 1 or ncol <= 2:
                 issues.append(
-                    Issue(fname, i + 1, None, None, f"line {body_lines[i]} has {len(cells)} fields but the header has {ncol}; the missing values are read as blank.", "warning", "row.short")
+                    Issue(
+                        fname,
+                        i + 1,
+                        None,
+                        None,
+                        f"line {body_lines[i]} has {len(cells)} fields but the header has {ncol}; the missing values are read as blank.",
+                        "warning",
+                        "row.short",
+                    )
                 )
             else:
-                bad[i] = f"line {body_lines[i]} has 1 field but the header has {ncol} columns (a line break inside a value?); the row is excluded"
+                bad[i] = (
+                    f"line {body_lines[i]} has 1 field but the header has {ncol} columns (a line break inside a value?); the row is excluded"
+                )
         cells = cells + [""] * (ncol - len(cells))
         for j in range(ncol):
             cols[j].append(cells[j])
@@ -463,14 +606,26 @@ def _rows_to_table(rows: list[list[str]], lines: list[int], *, fname: str, name:
         hit = col.isin(_EXCEL_ERRORS)
         if hit.any():
             for i in _where(hit.to_numpy()):
-                issues.append(Issue(fname, int(i) + 1, str(c), str(col.iat[i]), f"Excel error value {col.iat[i]} (a broken formula); read as blank.", "warning", "excel.error_value"))
+                issues.append(
+                    Issue(
+                        fname,
+                        int(i) + 1,
+                        str(c),
+                        str(col.iat[i]),
+                        f"Excel error value {col.iat[i]} (a broken formula); read as blank.",
+                        "warning",
+                        "excel.error_value",
+                    )
+                )
             df.loc[hit, c] = ""
     meta["header_line"] = lines[header_at]
     meta["columns"] = list(df.columns)
     return RawTable(df, np.asarray(body_lines, dtype=np.int64), lines[header_at], bad, issues, meta)
 
 
-def _require(df: pd.DataFrame, columns: list[str], *, name: str, path: Path | None, hint: str = "") -> None:
+def _require(
+    df: pd.DataFrame, columns: list[str], *, name: str, path: Path | None, hint: str = ""
+) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         where = path.name if path else name
@@ -505,7 +660,9 @@ def _base_name(col: str) -> str:
     return re.sub(r"\.\d+$", "", col)
 
 
-def _map_columns(raw: RawTable, spec: Mapping[str, Sequence[str]], *, fname: str, name: str) -> tuple[pd.DataFrame, list[Issue]]:
+def _map_columns(
+    raw: RawTable, spec: Mapping[str, Sequence[str]], *, fname: str, name: str
+) -> tuple[pd.DataFrame, list[Issue]]:
     """Rename columns to their canonical names.
 
     ``spec`` maps a canonical name to accepted aliases (compared with :func:`_canon`). An exact
@@ -532,14 +689,29 @@ def _map_columns(raw: RawTable, spec: Mapping[str, Sequence[str]], *, fname: str
         col = cols[0]
         mapping[col] = canon
         if _canon(col) != _canon(canon):
-            issues.append(Issue(fname, None, col, None, f"Column {col!r} read as {canon}.", "warning", "column.alias"))
+            issues.append(
+                Issue(
+                    fname,
+                    None,
+                    col,
+                    None,
+                    f"Column {col!r} read as {canon}.",
+                    "warning",
+                    "column.alias",
+                )
+            )
     return df.rename(columns=mapping), issues
 
 
-_PERSONAL_COLUMN_RE = re.compile(r"(NAME|ADDRESS|ADDR|STREET|NHS|UPN|ULN|PHONE|MOBILE|EMAIL|CARER|NI_?NUMBER|NINO|ETHNIC|RELIGION)", re.I)
+_PERSONAL_COLUMN_RE = re.compile(
+    r"(NAME|ADDRESS|ADDR|STREET|NHS|UPN|ULN|PHONE|MOBILE|EMAIL|CARER|NI_?NUMBER|NINO|ETHNIC|RELIGION)",
+    re.I,
+)
 
 
-def _unused_columns_issue(df: pd.DataFrame, used: Iterable[str], *, fname: str, keep_ok: Iterable[str] = ()) -> list[Issue]:
+def _unused_columns_issue(
+    df: pd.DataFrame, used: Iterable[str], *, fname: str, keep_ok: Iterable[str] = ()
+) -> list[Issue]:
     used_set = set(used) | set(keep_ok)
     extra = [str(c) for c in df.columns if str(c) not in used_set]
     if not extra:

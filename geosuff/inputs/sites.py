@@ -28,9 +28,9 @@ from geosuff.inputs.reading import (
 logger = logging.getLogger(__name__)
 
 
-
-
-def _load_common(path: str | Path, *, name: str, spec: dict[str, tuple[str, ...]], required: list[str], hint: str) -> tuple[Path, RawTable, pd.DataFrame, list[Issue], np.ndarray, np.ndarray]:
+def _load_common(
+    path: str | Path, *, name: str, spec: dict[str, tuple[str, ...]], required: list[str], hint: str
+) -> tuple[Path, RawTable, pd.DataFrame, list[Issue], np.ndarray, np.ndarray]:
     path = Path(path)
     fname = path.name
     raw = read_raw(path, name=name, expect_columns=list(spec))
@@ -38,14 +38,19 @@ def _load_common(path: str | Path, *, name: str, spec: dict[str, tuple[str, ...]
     issues: list[Issue] = list(raw.issues) + map_issues
     _require(df, required, name=name, path=path, hint=hint)
     if len(df) == 0:
-        raise InputFileError(f"The {name} file {fname} has a header but no rows.", fix=f"Add the {name} rows, or remove the file from the config.")
+        raise InputFileError(
+            f"The {name} file {fname} has a header but no rows.",
+            fix=f"Add the {name} rows, or remove the file from the config.",
+        )
     issues += _unused_columns_issue(df, spec, fname=fname)
     issues += _first_rows(raw, fname)
     blank_row = (df.astype(str) == "").all(axis=1).to_numpy()
     excluded = np.full(len(df), "", dtype=object)
     for i in _where(blank_row):
         excluded[i] = "blank row"
-        issues.append(Issue(fname, int(i) + 1, None, None, "blank row; excluded", "error", "row.blank"))
+        issues.append(
+            Issue(fname, int(i) + 1, None, None, "blank row; excluded", "error", "row.blank")
+        )
     for i, r in raw.bad_rows.items():
         excluded[i] = excluded[i] or r
     live = ~blank_row
@@ -53,7 +58,14 @@ def _load_common(path: str | Path, *, name: str, spec: dict[str, tuple[str, ...]
     return path, raw, df, issues, excluded, live
 
 
-def _ids(df: pd.DataFrame, col: str, fname: str, live: np.ndarray, excluded: np.ndarray, issues: list[Issue]) -> pd.Series:
+def _ids(
+    df: pd.DataFrame,
+    col: str,
+    fname: str,
+    live: np.ndarray,
+    excluded: np.ndarray,
+    issues: list[Issue],
+) -> pd.Series:
     ids = df[col].astype(str).str.strip()
     blank = (ids == "").to_numpy() & live
     for i in _where(blank):
@@ -64,14 +76,26 @@ def _ids(df: pd.DataFrame, col: str, fname: str, live: np.ndarray, excluded: np.
     for i in _where(live & ~blank):
         k = id_vals[i]
         if k in seen:
-            issues.append(Issue(fname, int(i) + 1, col, k, f"duplicate {col} (also row {seen[k] + 1}); this later row is excluded", "error", "id.duplicate"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    col,
+                    k,
+                    f"duplicate {col} (also row {seen[k] + 1}); this later row is excluded",
+                    "error",
+                    "id.duplicate",
+                )
+            )
             excluded[i] = excluded[i] or f"duplicate {col} (row {seen[k] + 1} is used)"
         else:
             seen[k] = int(i)
     return ids
 
 
-def _status(excluded: np.ndarray, loc_reason: np.ndarray, estimate: np.ndarray) -> tuple[list[str], list[str]]:
+def _status(
+    excluded: np.ndarray, loc_reason: np.ndarray, estimate: np.ndarray
+) -> tuple[list[str], list[str]]:
     status, reasons = [], []
     for x, lr, est in zip(excluded, loc_reason, estimate, strict=True):
         if x or lr:
@@ -86,7 +110,9 @@ def _status(excluded: np.ndarray, loc_reason: np.ndarray, estimate: np.ndarray) 
     return status, reasons
 
 
-def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundaries | None = None) -> Loaded:
+def load_sites(
+    path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundaries | None = None
+) -> Loaded:
     """Load provision sites: ``site_id``, ``type``, ``places`` and a location; optional
     ``available_places``, ``urn``, ``rating``, ``name``.
 
@@ -95,9 +121,23 @@ def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundari
     unknown type, a bad ``places`` or a missing/duplicate id are excluded with the reason.
     Address columns are ignored: geosuff never writes provision addresses.
     """
-    path, raw, df, issues, excluded, live = _load_common(path, name="sites", spec=SITE_COLUMNS, required=["site_id", "type", "places"], hint="The sites file needs site_id, type, places and a location (postcode, or easting/northing, or lon/lat).")
+    path, raw, df, issues, excluded, live = _load_common(
+        path,
+        name="sites",
+        spec=SITE_COLUMNS,
+        required=["site_id", "type", "places"],
+        hint="The sites file needs site_id, type, places and a location (postcode, or easting/northing, or lon/lat).",
+    )
     fname = path.name
-    loc, loc_issues = locate_points(df, lookup, file=fname, boundaries=boundaries, columns=_loc_columns(df), prefer="coordinates", unlocated_suffix="; the row is excluded")
+    loc, loc_issues = locate_points(
+        df,
+        lookup,
+        file=fname,
+        boundaries=boundaries,
+        columns=_loc_columns(df),
+        prefer="coordinates",
+        unlocated_suffix="; the row is excluded",
+    )
     issues += [i for i in loc_issues if i.row is None or live[i.row - 1]]
     out = pd.DataFrame({"row": np.arange(1, len(df) + 1), "line": raw.lines}, index=df.index)
     ids = _ids(df, "site_id", fname, live, excluded, issues)
@@ -108,9 +148,21 @@ def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundari
     for i, t in enumerate(types):
         if t is None and live[i]:
             v = str(_v_type[i])
-            issues.append(Issue(fname, i + 1, "type", v, f"{'missing' if not v else 'unknown'} site type (use one of: {', '.join(site_types()['type'])})", "error", "site.type_unknown"))
+            issues.append(
+                Issue(
+                    fname,
+                    i + 1,
+                    "type",
+                    v,
+                    f"{'missing' if not v else 'unknown'} site type (use one of: {', '.join(site_types()['type'])})",
+                    "error",
+                    "site.type_unknown",
+                )
+            )
             excluded[i] = excluded[i] or "unknown site type"
-    places, bad_places, more = _whole_number_issues(df, "places", fname, live, what="places", severity="error", code="site.places", max_value=50)
+    places, bad_places, more = _whole_number_issues(
+        df, "places", fname, live, what="places", severity="error", code="site.places", max_value=50
+    )
     issues += more
     for i in _where(bad_places):
         excluded[i] = excluded[i] or "places is not a whole number"
@@ -120,29 +172,84 @@ def load_sites(path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundari
         blank = (df["available_places"].astype(str) == "").to_numpy()
         _v_available_places = _col(df, "available_places")
         for i in _where(not_num & live):
-            issues.append(Issue(fname, int(i) + 1, "available_places", str(_v_available_places[i]), "available_places is not a number; taken as equal to places", "warning", "site.available_invalid"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "available_places",
+                    str(_v_available_places[i]),
+                    "available_places is not a number; taken as equal to places",
+                    "warning",
+                    "site.available_invalid",
+                )
+            )
         over = np.isfinite(avail) & np.isfinite(places) & (avail > places)
         _v_available_places = _col(df, "available_places")
         for i in _where(over & live):
-            issues.append(Issue(fname, int(i) + 1, "available_places", str(_v_available_places[i]), f"available_places ({avail[i]:g}) is more than places ({places[i]:g}); capped at places", "warning", "site.available_over"))
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "available_places",
+                    str(_v_available_places[i]),
+                    f"available_places ({avail[i]:g}) is more than places ({places[i]:g}); capped at places",
+                    "warning",
+                    "site.available_over",
+                )
+            )
         neg = np.isfinite(avail) & (avail < 0)
         _v_available_places = _col(df, "available_places")
         for i in _where(neg & live):
-            issues.append(Issue(fname, int(i) + 1, "available_places", str(_v_available_places[i]), "available_places is negative; taken as 0", "warning", "site.available_invalid"))
-        avail = np.where(np.isfinite(avail) & ~blank, np.clip(avail, 0, np.where(np.isfinite(places), places, np.inf)), places)
+            issues.append(
+                Issue(
+                    fname,
+                    int(i) + 1,
+                    "available_places",
+                    str(_v_available_places[i]),
+                    "available_places is negative; taken as 0",
+                    "warning",
+                    "site.available_invalid",
+                )
+            )
+        avail = np.where(
+            np.isfinite(avail) & ~blank,
+            np.clip(avail, 0, np.where(np.isfinite(places), places, np.inf)),
+            places,
+        )
         out["available_places"] = avail
     else:
-        issues.append(Issue(fname, None, "available_places", None, "no available_places column: every site's available_places is taken as equal to its places (all places counted as vacant); add available_places for real vacancies", "warning", "site.available_missing"))
+        issues.append(
+            Issue(
+                fname,
+                None,
+                "available_places",
+                None,
+                "no available_places column: every site's available_places is taken as equal to its places (all places counted as vacant); add available_places for real vacancies",
+                "warning",
+                "site.available_missing",
+            )
+        )
         out["available_places"] = places
     for c in ("name", "urn", "rating", "data_note"):
         if c in df.columns:
             out[c] = pd.array(df[c].astype(str).to_numpy(), dtype="string")
     out = pd.concat([out, loc], axis=1)
-    status, reasons = _status(excluded, loc["location_reason"].to_numpy(dtype=object), np.where(loc["location_estimated"].to_numpy(bool), loc["location_note"].to_numpy(dtype=object), ""))
+    status, reasons = _status(
+        excluded,
+        loc["location_reason"].to_numpy(dtype=object),
+        np.where(
+            loc["location_estimated"].to_numpy(bool),
+            loc["location_note"].to_numpy(dtype=object),
+            "",
+        ),
+    )
     out["reason"] = reasons
     out["status"] = status
     return Loaded("sites", path, out, issues, dict(raw.meta))
 
 
 def _loc_columns(df: pd.DataFrame) -> dict[str, str | None]:
-    return {k: (k if k in df.columns else None) for k in ("postcode", "easting", "northing", "lon", "lat")}
+    return {
+        k: (k if k in df.columns else None)
+        for k in ("postcode", "easting", "northing", "lon", "lat")
+    }

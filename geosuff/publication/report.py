@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from geosuff import __version__
 from geosuff._io import atomic_write_text
+from geosuff.config import road_times, travel_phrase
 from geosuff.publication import charts
 from geosuff.publication import disclosure as dc
 
@@ -107,8 +108,16 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
     unit = _unit(results.measures)
     h = pub.headline
     if not h:
-        na = Headline("far", ":", "Placement distances were not computed in this run.", NOT_AVAILABLE)
-        return [na, Headline("inside", ":", "Placement councils were not computed in this run.", NOT_AVAILABLE), _third_headline(results, pub, unit)]
+        na = Headline(
+            "far", ":", "Placement distances were not computed in this run.", NOT_AVAILABLE
+        )
+        return [
+            na,
+            Headline(
+                "inside", ":", "Placement councils were not computed in this run.", NOT_AVAILABLE
+            ),
+            _third_headline(results, pub, unit),
+        ]
     far_pct, far_s, n_s = _pct_text(h["far_pct"]), h["far"], h["n"]
     dfe = _dfe_far_shares(sc.council)
     comp = []
@@ -121,7 +130,11 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
         sentence1 = f"A small number of the {n_s} {unit} are placed more than {a.far_miles:g} miles from home (exact figure withheld: too few children)."
     else:
         sentence1 = f"{far_s} of {n_s} {unit} ({far_pct}) are placed more than {a.far_miles:g} miles from home (straight line between home and placement postcodes, the DfE measure)."
-    detail1 = "; ".join(comp) + f" (DfE, 31 March {year})." if comp else "No published DfE figure to compare."
+    detail1 = (
+        "; ".join(comp) + f" (DfE, 31 March {year})."
+        if comp
+        else "No published DfE figure to compare."
+    )
     if h.get("within_target") is not None:
         if h["meets_within_target"]:
             short1 = "meets the target"
@@ -139,10 +152,24 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
         figure = dc.SUPPRESSED
         sentence = f"A small number of the {n_s} {unit} are placed inside {results.council_name} (exact figure withheld: too few children)."
     else:
-        short = "meets the target" if h["meets_target"] else (f"short of the target by {h['shortfall']} {unit}" if h["shortfall"] != dc.SUPPRESSED else "short of the target")
+        short = (
+            "meets the target"
+            if h["meets_target"]
+            else (
+                f"short of the target by {h['shortfall']} {unit}"
+                if h["shortfall"] != dc.SUPPRESSED
+                else "short of the target"
+            )
+        )
         figure = _pct_text(h["inside_pct"])
         sentence = f"{in_s} of {n_s} {unit} ({figure}) are placed inside {results.council_name}."
-    h2 = Headline("inside", figure, sentence, f"Local target {target:.0%}: {short}." + (" Placement LA not known for some." if h["la_not_known"] else ""))
+    h2 = Headline(
+        "inside",
+        figure,
+        sentence,
+        f"Local target {target:.0%}: {short}."
+        + (" Placement LA not known for some." if h["la_not_known"] else ""),
+    )
     return [h1, h2, _third_headline(results, pub, unit)]
 
 
@@ -173,8 +200,15 @@ def report_context(results: Results, published: Published | None = None) -> dict
         "css": Markup(_asset("report.css")),
     }
     ctx["dfe_table"] = _dfe_table(pub)
-    ctx["indicator_tables"] = [(title, _indicator_table(pub, key, results)) for key, title in (("place_group", "By placement type"), ("age_band", "By age band"), ("uasc", "Unaccompanied asylum-seeking children"))]
-    ctx["sensitivity_table"] = _sensitivity_table(pub)
+    ctx["indicator_tables"] = [
+        (title, _indicator_table(pub, key, results))
+        for key, title in (
+            ("place_group", "By placement type"),
+            ("age_band", "By age band"),
+            ("uasc", "Unaccompanied asylum-seeking children"),
+        )
+    ]
+    ctx["sensitivity_table"] = _sensitivity_table(pub, estimated=not road_times(results.scenario))
     ctx["chart_types"] = Markup(_chart_by_type(pub, results))
     ctx["chart_bands"] = Markup(_chart_bands(pub))
     ctx["chart_trend"] = Markup(_chart_trend(results, heads))
@@ -198,11 +232,28 @@ def report_context(results: Results, published: Published | None = None) -> dict
 # ----------------------------------------------------------------------------------------------
 # Tables (each: {"columns": [...], "rows": [[...]], "numeric": [bool], "note": str} or None)
 # ----------------------------------------------------------------------------------------------
-def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, note: str = "", numeric: Sequence[bool] | None = None, total_last: bool = False, wide: bool = False) -> dict[str, Any]:
+def _table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    note: str = "",
+    numeric: Sequence[bool] | None = None,
+    total_last: bool = False,
+    wide: bool = False,
+) -> dict[str, Any]:
     rows = [[_cell(v) for v in r] for r in rows]
     if numeric is None:
-        numeric = [all(_looks_numeric(r[j]) for r in rows) and bool(rows) for j in range(len(columns))]
-    return {"columns": list(columns), "rows": rows, "numeric": list(numeric), "note": note, "total_last": total_last, "wide": wide or len(columns) > 8}
+        numeric = [
+            all(_looks_numeric(r[j]) for r in rows) and bool(rows) for j in range(len(columns))
+        ]
+    return {
+        "columns": list(columns),
+        "rows": rows,
+        "numeric": list(numeric),
+        "note": note,
+        "total_last": total_last,
+        "wide": wide or len(columns) > 8,
+    }
 
 
 def _pct_text(v: Any) -> str:
@@ -224,13 +275,31 @@ def _indicator_table(pub: Published, key: str, results: Results) -> dict[str, An
     have_minutes = any(str(v) not in {":", ""} for v in df["pct_within_minutes"])
     rows = []
     for r in df.itertuples(index=False):
-        row = [r.label, r.n, r.n_over_miles, _pct_text(r.pct_over_miles), r.n_distance_not_known, r.n_inside_la, _pct_text(r.pct_inside_la), r.n_outside_not_adjoining]
+        row = [
+            r.label,
+            r.n,
+            r.n_over_miles,
+            _pct_text(r.pct_over_miles),
+            r.n_distance_not_known,
+            r.n_inside_la,
+            _pct_text(r.pct_inside_la),
+            r.n_outside_not_adjoining,
+        ]
         if have_minutes:
             row += [r.n_within_minutes, _pct_text(r.pct_within_minutes)]
         rows.append(row)
-    cols = ["Group", "Children", f"Over {a.far_miles:g} miles", "%", "Distance not known", "Inside the council", "%", "Outside, not in an adjoining LA"]
+    cols = [
+        "Group",
+        "Children",
+        f"Over {a.far_miles:g} miles",
+        "%",
+        "Distance not known",
+        "Inside the council",
+        "%",
+        "Outside, not in an adjoining LA",
+    ]
     if have_minutes:
-        cols += [f"Within {a.local_minutes:g} min by road", "%"]
+        cols += [f"Within {a.local_minutes:g} min {travel_phrase(results.scenario)}", "%"]
     numeric = [False] + [True] * (len(cols) - 1)
     note = f"Percentages are of all children in the row. Target: {a.local_target:.0%} placed inside the council."
     return _table(cols, rows, note=note, numeric=numeric, total_last=len(df) > 1, wide=True)
@@ -242,29 +311,56 @@ def _dfe_table(pub: Published) -> dict[str, Any] | None:
         return None
     rows = []
     for r in d.itertuples(index=False):
-        rows.append([
-            str(getattr(r, "table", "")),
-            str(r.measure),
-            str(r.computed_n),
-            _pct_text(r.computed_pct),
-            _pub_number(getattr(r, "council_n", math.nan), getattr(r, "council_note", "")),
-            _pub_pct(getattr(r, "council_pct", math.nan)),
-            _pub_pct(getattr(r, "sn_median_pct", math.nan)),
-            _pub_pct(getattr(r, "england_pct", math.nan)),
-            str(getattr(r, "year", "")),
-        ])
-    cols = ["Table", "Measure", "This analysis", "%", "Council (DfE)", "%", "Statistical neighbours (median %)", "England %", "DfE year"]
+        rows.append(
+            [
+                str(getattr(r, "table", "")),
+                str(r.measure),
+                str(r.computed_n),
+                _pct_text(r.computed_pct),
+                _pub_number(getattr(r, "council_n", math.nan), getattr(r, "council_note", "")),
+                _pub_pct(getattr(r, "council_pct", math.nan)),
+                _pub_pct(getattr(r, "sn_median_pct", math.nan)),
+                _pub_pct(getattr(r, "england_pct", math.nan)),
+                str(getattr(r, "year", "")),
+            ]
+        )
+    cols = [
+        "Table",
+        "Measure",
+        "This analysis",
+        "%",
+        "Council (DfE)",
+        "%",
+        "Statistical neighbours (median %)",
+        "England %",
+        "DfE year",
+    ]
     note = "DfE figures are published statistics (c = suppressed by DfE; : = not published). 'At 31 March' compares with children looked after on that day; 'new placements' with placements that started during the year: compare like with like."
     return _table(cols, rows, note=note, numeric=[False, False] + [True] * 7, wide=True)
 
 
-def _sensitivity_table(pub: Published) -> dict[str, Any] | None:
+def _sensitivity_table(pub: Published, *, estimated: bool = False) -> dict[str, Any] | None:
     s = pub.sensitivity
     if s is None or len(s) == 0:
         return None
-    rows = [[str(r.measure).capitalize(), f"{float(r.threshold):g} {r.unit}", r.n_within, _pct_text(r.pct_within), r.n_not_known] for r in s.itertuples(index=False)]
+    est = estimated
+    rows = [
+        [
+            _measure_label(str(r.measure), estimated=est),
+            f"{float(r.threshold):g} {r.unit}",
+            r.n_within,
+            _pct_text(r.pct_within),
+            r.n_not_known,
+        ]
+        for r in s.itertuples(index=False)
+    ]
     note = "Children within each line (cumulative). Figures that would let a reader work out a small group (for example by subtracting two lines) are shown as c."
-    return _table(["Measure", "Line", "Children within", "%", "Not known"], rows, note=note, numeric=[False, False, True, True, True])
+    return _table(
+        ["Measure", "Line", "Children within", "%", "Not known"],
+        rows,
+        note=note,
+        numeric=[False, False, True, True, True],
+    )
 
 
 def _gap_table(pub: Published) -> dict[str, Any] | None:
@@ -277,18 +373,40 @@ def _gap_table(pub: Published) -> dict[str, Any] | None:
         mins = pd.to_numeric(pd.Series([r.get("minutes_to_suitable")]), errors="coerce").iloc[0]
         gap = r.get("outside_catchment")
         name, aid = str(r.get("area_name", "")), str(r.get("area_id", ""))
-        rows.append([
-            str(r.get("rank", i + 1)),
-            name if aid in name else f"{name} ({aid})",
-            str(r.get("count_band", "")),
-            str(r.get("needed_groups", "")),
-            str(r.get("lacks", "")) or "-",
-            "yes" if gap is True or gap is np.True_ else ("no" if gap is False or gap is np.False_ else "not assessed"),
-            f"{mins:.0f}" if np.isfinite(mins) else "-",
-            str(r.get("evidence", "")),
-        ])
-    cols = ["Rank", "Home area", "Children placed far (band)", "Needs", "Lacks", "Gap", "Minutes to a suitable place", "Evidence"]
-    return _table(cols, rows, numeric=[True, False, False, False, False, False, True, False], wide=True)
+        rows.append(
+            [
+                str(r.get("rank", i + 1)),
+                name if aid in name else f"{name} ({aid})",
+                str(r.get("count_band", "")),
+                str(r.get("needed_groups", "")),
+                str(r.get("lacks", "")) or "-",
+                "yes"
+                if gap is True or gap is np.True_
+                else ("no" if gap is False or gap is np.False_ else "not assessed"),
+                f"{mins:.0f}" if np.isfinite(mins) else "-",
+                str(r.get("evidence", "")),
+            ]
+        )
+    cols = [
+        "Rank",
+        "Home area",
+        "Children placed far (band)",
+        "Needs",
+        "Lacks",
+        "Gap",
+        "Minutes to a suitable place",
+        "Evidence",
+    ]
+    return _table(
+        cols, rows, numeric=[True, False, False, False, False, False, True, False], wide=True
+    )
+
+
+def _measure_label(measure: str, *, estimated: bool) -> str:
+    """A sensitivity measure as a table label; road minutes say "estimated" without a network."""
+    if estimated and measure == "road minutes":
+        return "Minutes (estimated)"
+    return measure.capitalize()
 
 
 def _gap_note(results: Results) -> str:
@@ -297,7 +415,7 @@ def _gap_note(results: Results) -> str:
     return (
         f"A gap area is a home area of children placed more than {a.far_miles:g} miles away for "
         f"which no site of a type that serves their needs, with spare places, is within "
-        f"{a.local_minutes:g} minutes by road. Home areas are LSOAs; LSOAs with fewer than {mc} "
+        f"{a.local_minutes:g} minutes {travel_phrase(results.scenario)}. Home areas are LSOAs; LSOAs with fewer than {mc} "
         f"such children are grouped into their MSOA, and areas still below {mc} are not listed. "
         f"Counts are given as bands only, and a need is named only where at least {mc} of the "
         f"area's children have it."
@@ -312,11 +430,19 @@ def _candidate_table(pub: Published, results: Results) -> dict[str, Any] | None:
 
     T = siting_minutes(results)
     chosen = _chosen_ids(results)
-    rank = pd.to_numeric(c["rank"], errors="coerce") if "rank" in c else pd.Series(np.nan, index=c.index)
+    rank = (
+        pd.to_numeric(c["rank"], errors="coerce")
+        if "rank" in c
+        else pd.Series(np.nan, index=c.index)
+    )
     c = c.assign(_r=rank.fillna(1e9)).sort_values(["_r"], kind="stable").drop(columns="_r")
 
     def num(r: pd.Series, col: str) -> float:
-        return float(pd.to_numeric(pd.Series([r.get(col)]), errors="coerce").iloc[0]) if col in r else math.nan
+        return (
+            float(pd.to_numeric(pd.Series([r.get(col)]), errors="coerce").iloc[0])
+            if col in r
+            else math.nan
+        )
 
     def score(r: pd.Series, col: str) -> str:
         v = num(r, col)
@@ -331,10 +457,19 @@ def _candidate_table(pub: Published, results: Results) -> dict[str, Any] | None:
         rk = r.get("rank")
         uses = str(r.get("use", "") or "").replace("_", " ")
         places = num(r, "places")
-        use_cell = f"{uses}, {places:.0f} place{'s' if places != 1 else ''}" if uses and np.isfinite(places) else uses
+        use_cell = (
+            f"{uses}, {places:.0f} place{'s' if places != 1 else ''}"
+            if uses and np.isfinite(places)
+            else uses
+        )
         fill = str(r.get("places_it_could_fill", "") or "")
         reach = str(r.get("rehoming_reachable", "") or "")
-        rehome = f"{reach} within reach; fills {fill}" + (f" of {places:.0f}" if np.isfinite(places) else "") if reach else ""
+        rehome = (
+            f"{reach} within reach; fills {fill}"
+            + (f" of {places:.0f}" if np.isfinite(places) else "")
+            if reach
+            else ""
+        )
         cov = num(r, "coverage_gain")
         access = num(r, "access_minutes")
         nearby = num(r, "homes_nearby")
@@ -344,20 +479,39 @@ def _candidate_table(pub: Published, results: Results) -> dict[str, Any] | None:
         reason = str(r.get("ineligible_reason", "") or "") if "ineligible_reason" in c else ""
         if (str(r.get("status", "used")) == "excluded") and str(r.get("reason", "")):
             reason = f"excluded: {r.get('reason')}"
-        elig = "yes" if (el is True or el is np.True_ or el == 1 or str(el).lower() == "true") and not reason else ("no: " + reason if reason else "no")
-        rows.append([
-            str(int(rk)) if rk is not None and not pd.isna(rk) else "-",
-            label,
-            use_cell,
-            (rehome + score(r, "rehoming_norm")) if rehome else "",
-            (f"{cov:,.0f}" + score(r, "coverage_norm")) if np.isfinite(cov) else "",
-            (f"{access:.0f} min" + score(r, "access_norm")) if np.isfinite(access) else "not assessed",
-            (f"{nearby:.0f}" + score(r, "clustering_norm")) if np.isfinite(nearby) else "",
-            f"{total:.2f}" if np.isfinite(total) else "",
-            f"£{cost:,.0f}" if np.isfinite(cost) else "",
-            elig,
-        ])
-    cols = ["Rank", "Property", "Use, places", f"Children placed far who could come home (≤{T:g} min)", f"Coverage gain (children 0-17 newly within {T:g} min)", "Access to services", "Homes nearby (clustering)", "Total score", "Cost", "Eligible / reason"]
+        elig = (
+            "yes"
+            if (el is True or el is np.True_ or el == 1 or str(el).lower() == "true") and not reason
+            else ("no: " + reason if reason else "no")
+        )
+        rows.append(
+            [
+                str(int(rk)) if rk is not None and not pd.isna(rk) else "-",
+                label,
+                use_cell,
+                (rehome + score(r, "rehoming_norm")) if rehome else "",
+                (f"{cov:,.0f}" + score(r, "coverage_norm")) if np.isfinite(cov) else "",
+                (f"{access:.0f} min" + score(r, "access_norm"))
+                if np.isfinite(access)
+                else "not assessed",
+                (f"{nearby:.0f}" + score(r, "clustering_norm")) if np.isfinite(nearby) else "",
+                f"{total:.2f}" if np.isfinite(total) else "",
+                f"£{cost:,.0f}" if np.isfinite(cost) else "",
+                elig,
+            ]
+        )
+    cols = [
+        "Rank",
+        "Property",
+        "Use, places",
+        f"Children placed far who could come home (≤{T:g} min)",
+        f"Coverage gain (children 0-17 newly within {T:g} min)",
+        "Access to services",
+        "Homes nearby (clustering)",
+        "Total score",
+        "Cost",
+        "Eligible / reason",
+    ]
     numeric = [True, False, False, False, False, False, False, True, True, False]
     note = (
         "Each component has a 0-1 score (1 = best; clustering counts against a property); the total weights them as set in [siting]. "
@@ -378,27 +532,57 @@ def _selection(pub: Published, results: Results) -> dict[str, Any] | None:
     gap = sel["mip_gap"]
     ggap = sel["greedy_gap"]
     rows = [
-        ["Properties chosen", ", ".join(f"{i} ({names[i]})" if i in names else i for i in ids) or "none"],
+        [
+            "Properties chosen",
+            ", ".join(f"{i} ({names[i]})" if i in names else i for i in ids) or "none",
+        ],
         ["Children placed far who could come home, before", sel["before"]],
         ["... after opening the chosen set", sel["after"]],
         ["Gain", sel["gain"]],
         ["Solver status", sel["status"] + (f" (MIP gap {gap:.2%})" if np.isfinite(gap) else "")],
-        ["Greedy heuristic for comparison", (f"{ggap:.1%} below the optimum" if ggap > 1e-9 else "reaches the optimum too") if np.isfinite(ggap) else "not run"],
+        [
+            "Greedy heuristic for comparison",
+            (f"{ggap:.1%} below the optimum" if ggap > 1e-9 else "reaches the optimum too")
+            if np.isfinite(ggap)
+            else "not run",
+        ],
     ]
     sites = None
     cs = pub.chosen_sites
     if cs is not None and len(cs):
         srows = [
-            [str(r.order), f"{r.candidate_id} ({names[str(r.candidate_id)]})" if str(r.candidate_id) in names else str(r.candidate_id), str(r.use).replace("_", " "), str(r.places), str(r.children_assigned), str(r.addition_gain), str(r.marginal_gain)]
+            [
+                str(r.order),
+                f"{r.candidate_id} ({names[str(r.candidate_id)]})"
+                if str(r.candidate_id) in names
+                else str(r.candidate_id),
+                str(r.use).replace("_", " "),
+                str(r.places),
+                str(r.children_assigned),
+                str(r.addition_gain),
+                str(r.marginal_gain),
+            ]
             for r in cs.itertuples(index=False)
         ]
         sites = _table(
-            ["Order", "Property", "Use", "Places", "Children it would take", "Gain when added", "Loss if left out"],
+            [
+                "Order",
+                "Property",
+                "Use",
+                "Places",
+                "Children it would take",
+                "Gain when added",
+                "Loss if left out",
+            ],
             srows,
             numeric=[True, False, False, True, True, True, True],
             note="Each property's marginal gain: children placed far away it adds in the order chosen, and those lost if it alone were left out of the set.",
         )
-    return {"ids": ids, "table": _table(["", "Value"], rows, numeric=[False, False]), "sites": sites}
+    return {
+        "ids": ids,
+        "table": _table(["", "Value"], rows, numeric=[False, False]),
+        "sites": sites,
+    }
 
 
 def _scenario_table(pub: Published) -> dict[str, Any] | None:
@@ -407,7 +591,12 @@ def _scenario_table(pub: Published) -> dict[str, Any] | None:
         return None
     rows = [[r.indicator, r.before, r.after, r.change] for r in s.itertuples(index=False)]
     note = "Children placed far away are those placed over the distance line or outside the council; 'could come home' counts only children a chosen or existing site with spare places could take, within its places."
-    return _table(["Indicator", "Before", "After", "Change"], rows, note=note, numeric=[False, True, True, True])
+    return _table(
+        ["Indicator", "Before", "After", "Change"],
+        rows,
+        note=note,
+        numeric=[False, True, True, True],
+    )
 
 
 def _quality_tables(pub: Published) -> list[tuple[str, dict[str, Any]]]:
@@ -415,16 +604,42 @@ def _quality_tables(pub: Published) -> list[tuple[str, dict[str, Any]]]:
     rs = pub.reconciliation_summary
     if rs is not None and len(rs):
         rows = [[r.table, r.status, r.rows] for r in rs.itertuples(index=False)]
-        out.append(("Every input row is accounted for", _table(["Table", "Status", "Rows"], rows, numeric=[False, False, True], note="Row-level lists (which row, and why) are in qa/reconciliation.csv for the council's own checking.")))
+        out.append(
+            (
+                "Every input row is accounted for",
+                _table(
+                    ["Table", "Status", "Rows"],
+                    rows,
+                    numeric=[False, False, True],
+                    note="Row-level lists (which row, and why) are in qa/reconciliation.csv for the council's own checking.",
+                ),
+            )
+        )
     rr = pub.reasons
     if rr is not None and len(rr):
         rows = [[r.table, r.status, r.reason, r.rows] for r in rr.itertuples(index=False)]
-        out.append(("Rows not used as given, by reason", _table(["Table", "Status", "Reason", "Rows"], rows, numeric=[False, False, False, True])))
+        out.append(
+            (
+                "Rows not used as given, by reason",
+                _table(
+                    ["Table", "Status", "Reason", "Rows"], rows, numeric=[False, False, False, True]
+                ),
+            )
+        )
     iss = pub.issues_summary
     if iss is not None and len(iss):
         keys = [k for k in iss.columns if k != "rows"]
         rows = [[*(str(getattr(r, k)) for k in keys), r.rows] for r in iss.itertuples(index=False)]
-        out.append(("Validation issues (values are not shown)", _table([k.capitalize() for k in keys] + ["Rows"], rows, numeric=[False] * len(keys) + [True])))
+        out.append(
+            (
+                "Validation issues (values are not shown)",
+                _table(
+                    [k.capitalize() for k in keys] + ["Rows"],
+                    rows,
+                    numeric=[False] * len(keys) + [True],
+                ),
+            )
+        )
     return out
 
 
@@ -438,10 +653,21 @@ def _chart_by_type(pub: Published, results: Results) -> str:
         return ""
     seg_labels = (f"{a.far_miles:g} miles or less", f"over {a.far_miles:g} miles", "not known")
     rows = [
-        charts.BarRow(str(r.label), str(r.n), tuple(charts.Segment(seg_labels[k], str(v), CAT_COLOURS[k]) for k, v in enumerate((r.n_within_miles, r.n_over_miles, r.n_distance_not_known))))
+        charts.BarRow(
+            str(r.label),
+            str(r.n),
+            tuple(
+                charts.Segment(seg_labels[k], str(v), CAT_COLOURS[k])
+                for k, v in enumerate((r.n_within_miles, r.n_over_miles, r.n_distance_not_known))
+            ),
+        )
         for r in df.itertuples(index=False)
     ]
-    return charts.stacked_bars(rows, title=f"Distance from home by placement type (straight line, {a.far_miles:g}-mile line)", desc="Share of children in each placement type placed within or beyond the line; suppressed cells are hatched.")
+    return charts.stacked_bars(
+        rows,
+        title=f"Distance from home by placement type (straight line, {a.far_miles:g}-mile line)",
+        desc="Share of children in each placement type placed within or beyond the line; suppressed cells are hatched.",
+    )
 
 
 def _chart_bands(pub: Published) -> str:
@@ -478,7 +704,9 @@ def _chart_trend(results: Results, heads: list[Headline]) -> str:
     council = results.scenario.council
     lines = [
         charts.Series(f"{results.council_name} (DfE)", "#c2410c", series(ds.LEVEL_LA, council)),
-        charts.Series("Statistical neighbours", "#7b8794", series(ds.LEVEL_SN, council), dash="5 4"),
+        charts.Series(
+            "Statistical neighbours", "#7b8794", series(ds.LEVEL_SN, council), dash="5 4"
+        ),
         charts.Series("England", "#3e6fb0", series(ds.LEVEL_NATIONAL, None)),
     ]
     pts = []
@@ -488,7 +716,13 @@ def _chart_trend(results: Results, heads: list[Headline]) -> str:
         yr = years[-1] if ref is None else ref.year + (1 if ref.month > 3 else 0)
         yr = min(max(yr, years[0]), years[-1])
         pts.append((yr, v, "This analysis", "#1f2933"))
-    return charts.line_chart(years, lines, points=pts, title="Children looked after at 31 March placed more than 20 miles from home (%)", desc="DfE published percentages 2021-2025 for the council, its statistical neighbours (median) and England, with this analysis' figure.")
+    return charts.line_chart(
+        years,
+        lines,
+        points=pts,
+        title="Children looked after at 31 March placed more than 20 miles from home (%)",
+        desc="DfE published percentages 2021-2025 for the council, its statistical neighbours (median) and England, with this analysis' figure.",
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -507,12 +741,19 @@ def _third_headline(results: Results, pub: Published, unit: str) -> Headline:
         if gain == dc.SUPPRESSED and sel["after"] != dc.SUPPRESSED:
             # the gain is withheld (too few children before), the total after is not
             sentence = f"With the {n_ids} chosen propert{'y' if n_ids == 1 else 'ies'} ({', '.join(ids) or 'none'}), {sel['after']} {unit} now placed far away could live within {a.local_minutes:g} minutes of home in a suitable place."
-            return Headline("selection", sel["after"], sentence, f"Before: {sel['before']} (too few to show the gain); {note}.")
+            return Headline(
+                "selection",
+                sel["after"],
+                sentence,
+                f"Before: {sel['before']} (too few to show the gain); {note}.",
+            )
         if gain == dc.SUPPRESSED:
             sentence = f"{what} would bring a small number of {unit} placed far away within {a.local_minutes:g} minutes of a suitable place (exact figure withheld: too few children)."
         else:
             sentence = f"{what} would bring {gain.lstrip('+')} more {unit} placed far away within {a.local_minutes:g} minutes of a suitable place."
-        return Headline("selection", gain, sentence, f"Before: {sel['before']}; after: {sel['after']} ({note}).")
+        return Headline(
+            "selection", gain, sentence, f"Before: {sel['before']}; after: {sel['after']} ({note})."
+        )
     g = pub.gap_areas
     if g is not None and len(g) == 0:
         return Headline(
@@ -522,7 +763,11 @@ def _third_headline(results: Results, pub: Published, unit: str) -> Headline:
             "Children placed far away come from across the council; see the tables and the map for provision within reach.",
         )
     if g is not None:
-        k = int(g["outside_catchment"].fillna(False).astype(bool).sum()) if "outside_catchment" in g else len(g)
+        k = (
+            int(g["outside_catchment"].fillna(False).astype(bool).sum())
+            if "outside_catchment" in g
+            else len(g)
+        )
         return Headline(
             "gaps",
             str(k),
@@ -538,14 +783,30 @@ def _meaning(results: Results, h: list[Headline], dfe: dict[str, Any]) -> str:
     eng = _pct_value(str(dfe.get("england") or ""))
     parts = []
     if far is not None and eng is not None:
-        rel = "more" if far > eng + 0.5 else ("fewer" if far < eng - 0.5 else "about the same share of")
-        parts.append(f"Proportionally, {rel} {'' if rel.startswith('about') else 'children '}are placed over {a.far_miles:g} miles from home than in England as a whole.".replace("  ", " "))
+        rel = (
+            "more"
+            if far > eng + 0.5
+            else ("fewer" if far < eng - 0.5 else "about the same share of")
+        )
+        parts.append(
+            f"Proportionally, {rel} {'' if rel.startswith('about') else 'children '}are placed over {a.far_miles:g} miles from home than in England as a whole.".replace(
+                "  ", " "
+            )
+        )
     if any(x.figure == dc.SUPPRESSED for x in h):
-        parts.append("Some figures are withheld (c) because they concern very few children, or would let a reader work out such a figure from others.")
+        parts.append(
+            "Some figures are withheld (c) because they concern very few children, or would let a reader work out such a figure from others."
+        )
     inside = _pct_value(h[1].figure)
     if inside is not None:
-        parts.append("The council meets its local placement target." if inside >= 100 * a.local_target - 1e-9 else f"The council is below its target of placing {a.local_target:.0%} of children inside its own area.")
-    parts.append("The gap areas and candidate properties below show where new local provision would do most good.")
+        parts.append(
+            "The council meets its local placement target."
+            if inside >= 100 * a.local_target - 1e-9
+            else f"The council is below its target of placing {a.local_target:.0%} of children inside its own area."
+        )
+    parts.append(
+        "The gap areas and candidate properties below show where new local provision would do most good."
+    )
     return " ".join(parts)
 
 
@@ -554,20 +815,54 @@ def _method(results: Results) -> dict[str, Any]:
     a = sc.analysis
     gm = results.graph_meta or {}
     items = [
-        ("DfE distance measure", f"Straight line between the grid references of the home and placement postcodes, in miles rounded to one decimal (km / 1.6093); 'over {a.far_miles:g} miles' when the rounded distance is greater than {a.far_miles:g}. Unknown postcodes count as 'not known'."),
-        ("Inside / outside", "Upper-tier LA containing the placement postcode compared with the responsible council; 'adjoining' LAs share a boundary (within 500 m on generalised boundaries)."),
-        ("Road travel time", _speeds_text(results) + f" Catchment thresholds {', '.join(f'{m:g}' for m in a.minutes)} minutes; 'local' is {a.local_minutes:g} minutes; access rasters have {a.raster_cell_m:g} m cells."),
+        (
+            "DfE distance measure",
+            f"Straight line between the grid references of the home and placement postcodes, in miles rounded to one decimal (km / 1.6093); 'over {a.far_miles:g} miles' when the rounded distance is greater than {a.far_miles:g}. Unknown postcodes count as 'not known'.",
+        ),
+        (
+            "Inside / outside",
+            "Upper-tier LA containing the placement postcode compared with the responsible council; 'adjoining' LAs share a boundary (within 500 m on generalised boundaries).",
+        ),
+        (
+            "Road travel time" if road_times(sc) else "Travel time (estimated)",
+            _speeds_text(results)
+            + f" Catchment thresholds {', '.join(f'{m:g}' for m in a.minutes)} minutes; 'local' is {a.local_minutes:g} minutes; access rasters have {a.raster_cell_m:g} m cells.",
+        ),
         ("Gap areas", _gap_note(results)),
-        ("Candidate scores", "Each component is scored 0-1 (1 = best): children placed far away who could come home to the property (within its places), child population newly within reach of a suitable site, access to services, and a penalty for clustering near existing homes. The total weights them as configured. The best set of properties is chosen together with an exact optimiser (HiGHS mixed-integer programme), not one at a time; the greedy answer is given for comparison."),
-        ("Disclosure control", f"Counts from 1 to {sc.disclosure.min_count - 1} children are shown as 'c'. Every count in this report, the map and the published tables is checked together, so that no withheld figure can be worked out from the others (by subtraction, or from several tables at once); further figures are withheld where needed. Percentages are withheld where their count is. Areas show bands, and a need is named only where at least {sc.disclosure.min_count} children have it. No child's id, postcode or location appears in this report or the map; provision sites are shown on the map at the centre of their 1 km grid square."),
-        ("Road graph", _graph_text(gm)),
-        ("Data vintages", "Postcodes: ONSPD / Code-Point Open as configured (shipped fallback: Code-Point Open 2014 for Rutland and a packaged ONSPD extract); LSOA 2011 population aged 0-17: ONS mid-2020; LA boundaries: ONS upper-tier LAs April 2023 (generalised); DfE statistics: children looked after in England 2021-2025."),
+        (
+            "Candidate scores",
+            "Each component is scored 0-1 (1 = best): children placed far away who could come home to the property (within its places), child population newly within reach of a suitable site, access to services, and a penalty for clustering near existing homes. The total weights them as configured. The best set of properties is chosen together with an exact optimiser (HiGHS mixed-integer programme), not one at a time; the greedy answer is given for comparison.",
+        ),
+        (
+            "Disclosure control",
+            f"Counts from 1 to {sc.disclosure.min_count - 1} children are shown as 'c'. Every count in this report, the map and the published tables is checked together, so that no withheld figure can be worked out from the others (by subtraction, or from several tables at once); further figures are withheld where needed. Percentages are withheld where their count is. Areas show bands, and a need is named only where at least {sc.disclosure.min_count} children have it. No child's id, postcode or location appears in this report or the map; provision sites are shown on the map at the centre of their 1 km grid square.",
+        ),
+        (
+            "Road graph",
+            _graph_text(gm)
+            if road_times(sc)
+            else "none (travel times estimated from the straight line).",
+        ),
+        (
+            "Data vintages",
+            "Postcodes: ONSPD / Code-Point Open as configured (shipped fallback: Code-Point Open 2014 for Rutland and a packaged ONSPD extract); LSOA 2011 population aged 0-17: ONS mid-2020; LA boundaries: ONS upper-tier LAs April 2023 (generalised); DfE statistics: children looked after in England 2021-2025.",
+        ),
     ]
-    return {"items": items, "timings": ", ".join(f"{k} {v:.1f} s" for k, v in (results.timings or {}).items()) or "not recorded"}
+    return {
+        "items": items,
+        "timings": ", ".join(f"{k} {v:.1f} s" for k, v in (results.timings or {}).items())
+        or "not recorded",
+    }
 
 
 def _speeds_text(results: Results) -> str:
     """Road speeds in plain English, from the run's settings."""
+    if not road_times(results.scenario):
+        return (
+            'Estimated, not measured on roads: no road network was used ([analysis] travel = "estimate"), so every '
+            "travel time is the straight-line distance times a circuity factor, at a fallback speed. Supply an "
+            "OpenStreetMap extract covering the council as [inputs] network for road travel times."
+        )
     try:
         from geosuff.config import sections as gs
 
@@ -575,8 +870,17 @@ def _speeds_text(results: Results) -> str:
     except Exception:
         return "Shortest car travel time on the OpenStreetMap road network."
     limit_mph = sp.urban_limit_kph / 1.609344
-    table = "the shipped UK table (geosuff/data/uk_speeds.csv)" if not sp.speed_table else f"the speed table {Path(str(sp.speed_table)).name}"
-    src = "the tagged speed limit of each road, or where it has none the typical speed of its road class in " + table if sp.use_maxspeed else "the typical speed of each road class in " + table
+    table = (
+        "the shipped UK table (geosuff/data/uk_speeds.csv)"
+        if not sp.speed_table
+        else f"the speed table {Path(str(sp.speed_table)).name}"
+    )
+    src = (
+        "the tagged speed limit of each road, or where it has none the typical speed of its road class in "
+        + table
+        if sp.use_maxspeed
+        else "the typical speed of each road class in " + table
+    )
     return (
         f"Shortest car travel time on the OpenStreetMap road network. Speeds start from {src}. "
         f"Speed limits are not driving speeds, so roads of {limit_mph:.0f} mph or less (towns and villages) are driven at "
@@ -590,7 +894,9 @@ def _graph_text(gm: dict[str, Any]) -> str:
         return "not recorded"
     parts = []
     if "nodes" in gm and "edges" in gm:
-        parts.append(f"{int(gm['nodes']):,} junctions and {int(gm['edges']):,} one-way road segments (the largest part of the network in which every point can reach every other)")
+        parts.append(
+            f"{int(gm['nodes']):,} junctions and {int(gm['edges']):,} one-way road segments (the largest part of the network in which every point can reach every other)"
+        )
     src = gm.get("source")
     if src:
         parts.append(f"built from {Path(str(src)).name}")
@@ -643,7 +949,11 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_toml_value(x) for x in v if x is not None) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items() if x is not None) + " }"
+        return (
+            "{ "
+            + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items() if x is not None)
+            + " }"
+        )
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -657,12 +967,14 @@ def _asset(name: str) -> str:
 
 @cache
 def _env() -> Environment:
-    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
     return env
 
 
 def _unit(m: pd.DataFrame) -> str:
-    """"children" when each row is a different child, else "placements"."""
+    """ "children" when each row is a different child, else "placements"."""
     if "CHILD" in m and m["CHILD"].notna().all() and m["CHILD"].nunique() < len(m):
         return "placements"
     return "children"
@@ -676,11 +988,19 @@ def _dfe_far_shares(council: str) -> dict[str, Any]:
 
         year = ds.latest_year("distance")
         out: dict[str, Any] = {"year": year}
-        for key, level, code in (("council", ds.LEVEL_LA, council), ("sn", ds.LEVEL_SN, council), ("england", ds.LEVEL_NATIONAL, None)):
+        for key, level, code in (
+            ("council", ds.LEVEL_LA, council),
+            ("sn", ds.LEVEL_SN, council),
+            ("england", ds.LEVEL_NATIONAL, None),
+        ):
             pub = ds.published("distance", la_code=code, level=level, year=year)
             if ds.FAR in pub.index:
                 r = pub.loc[ds.FAR]
-                out[key] = f"{r['percentage']:.0f}%" if pd.notna(r["percentage"]) else (str(r["percentage_symbol"]) or ":")
+                out[key] = (
+                    f"{r['percentage']:.0f}%"
+                    if pd.notna(r["percentage"])
+                    else (str(r["percentage_symbol"]) or ":")
+                )
         return out
     except Exception as err:  # shipped statistics are optional context
         logger.warning("DfE comparison figures not available: %s", err)

@@ -17,7 +17,6 @@ from geosuff.network import RoadGraph
 logger = logging.getLogger(__name__)
 
 
-
 #: Smallest edge weight (s) given to csgraph, as in :meth:`RoadGraph.csr`.
 MIN_EDGE_S = 1e-9
 #: :func:`reachable` expands core times sparsely (touching only reached chains) when fewer than
@@ -27,8 +26,6 @@ SPARSE_REACH_FRACTION = 0.35
 CHUNK_BYTES = 64 * 2**20
 
 REASON_NO_COORDS = "no coordinates"
-
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +116,9 @@ class ODResult:
 class _CSR:
     """A CSR adjacency with time and length data aligned (min time per node pair)."""
 
-    def __init__(self, n: int, tail: np.ndarray, head: np.ndarray, time_s: np.ndarray, length_m: np.ndarray) -> None:
+    def __init__(
+        self, n: int, tail: np.ndarray, head: np.ndarray, time_s: np.ndarray, length_m: np.ndarray
+    ) -> None:
         self.n = n
         key = tail.astype(np.int64) * n + head.astype(np.int64)
         order = np.argsort(key, kind="stable")
@@ -142,13 +141,17 @@ class _CSR:
         self.head = head[keep].astype(np.int64)
         self.time = np.maximum(time_s[keep], MIN_EDGE_S)
         self.length = length_m[keep].astype(np.float64)
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.tail, minlength=n))]).astype(np.int64)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.tail, minlength=n))]).astype(
+            np.int64
+        )
 
     def in_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(in_ptr, tail, length) of the edges grouped by head node (cached)."""
         if not hasattr(self, "_in"):
             o = np.argsort(self.head, kind="stable")
-            ptr = np.concatenate([[0], np.cumsum(np.bincount(self.head, minlength=self.n))]).astype(np.int64)
+            ptr = np.concatenate([[0], np.cumsum(np.bincount(self.head, minlength=self.n))]).astype(
+                np.int64
+            )
             self._in = (ptr, self.tail[o], self.length[o])
         return self._in
 
@@ -160,7 +163,9 @@ class _CSR:
         return np.where(found, self.time[pos], np.inf), np.where(found, self.length[pos], np.nan)
 
 
-def _segmented_exclusive_cumsum(values: np.ndarray, group_start: np.ndarray, group: np.ndarray) -> np.ndarray:
+def _segmented_exclusive_cumsum(
+    values: np.ndarray, group_start: np.ndarray, group: np.ndarray
+) -> np.ndarray:
     """Sum of the earlier values of each contiguous group (extended precision)."""
     v = values.astype(np.longdouble)
     c = np.cumsum(v)
@@ -204,14 +209,19 @@ class _Router:
         self.e_ab = np.full(ns, -1, dtype=np.int64)
         self.e_ba = np.full(ns, -1, dtype=np.int64)
         fwd_dir = tail < head
-        for sel, T, Ln, E in ((fwd_dir, self.T_ab, self.L_ab, self.e_ab), (~fwd_dir, self.T_ba, self.L_ba, self.e_ba)):
+        for sel, T, Ln, E in (
+            (fwd_dir, self.T_ab, self.L_ab, self.e_ab),
+            (~fwd_dir, self.T_ba, self.L_ba, self.e_ba),
+        ):
             T[seg[sel]] = t[sel]
             Ln[seg[sel]] = L[sel]
             E[seg[sel]] = eid[sel]
         self._tree: Any = None
         self._node_tree: cKDTree | None = None
         n_comp, _ = connected_components(
-            sp.csr_matrix((np.ones(f.tail.shape[0], dtype=np.int8), (f.tail, f.head)), shape=(n, n)),
+            sp.csr_matrix(
+                (np.ones(f.tail.shape[0], dtype=np.int8), (f.tail, f.head)), shape=(n, n)
+            ),
             directed=True,
             connection="strong",
         )
@@ -227,7 +237,9 @@ class _Router:
         und = np.bincount(sa, minlength=n) + np.bincount(sb, minlength=n)
         self_loop = np.zeros(n, dtype=bool)
         self_loop[f.tail[~no_loop]] = True
-        interior = (und == 2) & (((outd == 2) & (ind == 2)) | ((outd == 1) & (ind == 1))) & ~self_loop
+        interior = (
+            (und == 2) & (((outd == 2) & (ind == 2)) | ((outd == 1) & (ind == 1))) & ~self_loop
+        )
         while True:
             ii = interior[sa] & interior[sb]
             adj = sp.csr_matrix((np.ones(int(ii.sum())), (sa[ii], sb[ii])), shape=(n, n))
@@ -247,7 +259,9 @@ class _Router:
         starts = end_nodes[first]
         int_nodes = np.nonzero(interior)[0]
         if int_nodes.size:
-            hop = np.asarray(dijkstra(adj, directed=False, indices=starts, unweighted=True, min_only=True))
+            hop = np.asarray(
+                dijkstra(adj, directed=False, indices=starts, unweighted=True, min_only=True)
+            )
             order = np.lexsort((hop[int_nodes], lab[int_nodes]))
             xs = int_nodes[order]
         else:
@@ -391,7 +405,9 @@ class _Router:
         inc_chain = np.concatenate([ic, ic[~loop]])
         o = np.argsort(inc_core, kind="stable")
         self.inc_chain = inc_chain[o]
-        self.inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(inc_core, minlength=nc))]).astype(np.int64)
+        self.inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(inc_core, minlength=nc))]).astype(
+            np.int64
+        )
         # the same nodes sorted by node id, for expanding core times to all nodes
         by_id = np.argsort(self.int_nodes, kind="stable")
         self.exp_nodes = self.int_nodes[by_id]

@@ -19,12 +19,12 @@ from geosuff.routing.matrix import od_matrix
 logger = logging.getLogger(__name__)
 
 
-
-
 # ---------------------------------------------------------------------------------- tables
 
 
-def od_table(od: ODResult, from_ids: Sequence[Any], to_ids: Sequence[Any], *, decimals: int | None = 2) -> pd.DataFrame:
+def od_table(
+    od: ODResult, from_ids: Sequence[Any], to_ids: Sequence[Any], *, decimals: int | None = 2
+) -> pd.DataFrame:
     """Long table of an OD result: one row per (origin, destination) pair, none dropped.
 
     Columns ``from_id, to_id, minutes, km, estimated, reason``; ``minutes``/``km`` are empty
@@ -54,8 +54,6 @@ def od_table(od: ODResult, from_ids: Sequence[Any], to_ids: Sequence[Any], *, de
             "reason": od.reason.ravel().astype(str),
         }
     )
-
-
 
 
 def od_table_from_files(
@@ -110,8 +108,13 @@ def od_table_from_files(
     # say why a point was not located (e.g. unknown postcode) instead of "has no coordinates"
     n, m = len(a), len(b)
     reasons = table["reason"].to_numpy(dtype=object)
-    for side, why in (("origin", np.repeat(a["reason"].to_numpy(dtype=object), m)), ("destination", np.tile(b["reason"].to_numpy(dtype=object), n))):
+    for side, why in (
+        ("origin", np.repeat(a["reason"].to_numpy(dtype=object), m)),
+        ("destination", np.tile(b["reason"].to_numpy(dtype=object), n)),
+    ):
         for k in np.flatnonzero(why != ""):
-            reasons[k] = reasons[k].replace(f"{side} has no coordinates", f"{side} not located: {why[k]}")
+            reasons[k] = reasons[k].replace(
+                f"{side} has no coordinates", f"{side} not located: {why[k]}"
+            )
     table["reason"] = reasons
     return table

@@ -37,8 +37,6 @@ from geosuff.routing.snap import (
 logger = logging.getLogger(__name__)
 
 
-
-
 def _chunk_size(n_cols: int, *, factor: int = 1) -> int:
     return max(1, int(CHUNK_BYTES // (8 * max(n_cols, 1) * factor)))
 
@@ -115,7 +113,11 @@ def od_matrix(
             cb = D[:, other_J[:, 1]] + other_t[None, :, 1]
             use_a = ca <= cb
             best = np.where(use_a, ca, cb)
-            blen = np.where(use_a, TL[:, other_J[:, 0]] + other_l[None, :, 0], TL[:, other_J[:, 1]] + other_l[None, :, 1])
+            blen = np.where(
+                use_a,
+                TL[:, other_J[:, 0]] + other_l[None, :, 0],
+                TL[:, other_J[:, 1]] + other_l[None, :, 1],
+            )
             if forward:
                 oi, di = io_[rows], id_
                 secs[np.ix_(oi, di)] = best
@@ -150,14 +152,20 @@ def od_matrix(
         for j in np.nonzero(d_off)[0]:
             rows = np.nonzero(o_has)[0]
             prefix = np.where(o_off[rows], reason[rows, j].astype(str) + "; ", "estimated: ")
-            reason[rows, j] = np.char.add(prefix.astype(str), f"destination {sd.reason[j]}").astype(object)
+            reason[rows, j] = np.char.add(prefix.astype(str), f"destination {sd.reason[j]}").astype(
+                object
+            )
     no_o = ~o_has
     no_d = ~d_has
     if no_o.any() or no_d.any():
         reason[no_o, :] = "origin has no coordinates"
         for j in np.nonzero(no_d)[0]:
             col = reason[:, j]
-            reason[:, j] = np.where(col == "", "destination has no coordinates", col + "; destination has no coordinates")
+            reason[:, j] = np.where(
+                col == "",
+                "destination has no coordinates",
+                col + "; destination has no coordinates",
+            )
     routed = both & ~off
     unreachable = routed & ~np.isfinite(secs)
     if np.isfinite(limit):
@@ -171,7 +179,9 @@ def od_matrix(
         beyond = np.zeros_like(unreachable)
         reason[unreachable] = "no route"
     if beyond.any():
-        reason[beyond] = np.where(reason[beyond] == "", "beyond max_minutes", reason[beyond] + "; beyond max_minutes")
+        reason[beyond] = np.where(
+            reason[beyond] == "", "beyond max_minutes", reason[beyond] + "; beyond max_minutes"
+        )
     minutes = np.where(np.isfinite(secs) & ~beyond, secs / 60.0, np.nan)
     km = np.where(np.isfinite(secs) & ~beyond, metres / 1000.0, np.nan)
     return ODResult(
@@ -188,7 +198,9 @@ def od_matrix(
 # ----------------------------------------------------------------------------------- node times
 
 
-def _off_network_node_seconds(r: _Router, sn: Snapped, rows: np.ndarray, settings: SnapSettings) -> np.ndarray:
+def _off_network_node_seconds(
+    r: _Router, sn: Snapped, rows: np.ndarray, settings: SnapSettings
+) -> np.ndarray:
     d = np.hypot(sn.x[rows, None] - r.x[None, :], sn.y[rows, None] - r.y[None, :])
     return _estimate_s(d, settings)
 
@@ -318,7 +330,9 @@ def node_times(
     limit = _limit_s(max_minutes)
     out = np.full((len(sn), r.n), np.inf)
     legs = _point_legs(r, sn, settings)
-    for rows, Dc in _core_chunks(r, legs, limit=limit, reverse=reverse, chunk=_chunk_size(r.n, factor=2)):
+    for rows, Dc in _core_chunks(
+        r, legs, limit=limit, reverse=reverse, chunk=_chunk_size(r.n, factor=2)
+    ):
         full = r.expand(Dc, reverse=reverse)
         _own_chain(r, legs, rows, full, reverse=reverse)
         out[legs.idx[rows]] = full
@@ -357,11 +371,15 @@ def reachable(
     cols: list[np.ndarray | None] = [None] * n_pts
     vals: list[np.ndarray | None] = [None] * n_pts
     legs = _point_legs(r, sn, settings)
-    for rows, Dc in _core_chunks(r, legs, limit=limit, reverse=reverse, chunk=_chunk_size(r.n, factor=2)):
+    for rows, Dc in _core_chunks(
+        r, legs, limit=limit, reverse=reverse, chunk=_chunk_size(r.n, factor=2)
+    ):
         pts = legs.idx[rows]
         if np.count_nonzero(Dc <= limit) < SPARSE_REACH_FRACTION * Dc.size:
             rr, nodes, secs = _sparse_reach(r, legs, rows, Dc, limit=limit, reverse=reverse)
-            order = np.argsort(rr.astype(np.int16 if rows.shape[0] < 2**15 else np.int64), kind="stable")
+            order = np.argsort(
+                rr.astype(np.int16 if rows.shape[0] < 2**15 else np.int64), kind="stable"
+            )
             splits = np.cumsum(np.bincount(rr, minlength=rows.shape[0]))[:-1]
             node_parts = np.split(nodes[order].astype(np.int32), splits)
             sec_parts = np.split(secs[order], splits)
@@ -437,7 +455,13 @@ def nearest_minutes(
     Dc = np.full(r.core_nodes.shape[0], np.inf)
     if ls.idx.size:
         aug = _Augmented(r.core_rev, ls.J, ls.arr, ls.arr_m)
-        dist = dijkstra(aug.matrix, directed=True, indices=aug.n + np.arange(ls.idx.size), limit=limit, min_only=True)
+        dist = dijkstra(
+            aug.matrix,
+            directed=True,
+            indices=aug.n + np.arange(ls.idx.size),
+            limit=limit,
+            min_only=True,
+        )
         Dc = np.asarray(dist)[: aug.n]
     s_off = np.nonzero(ss.has_coords & ~ss.on_network)[0]
     s_all = np.nonzero(ss.has_coords)[0]
@@ -448,7 +472,9 @@ def nearest_minutes(
         secs = secs[0]
         est = np.zeros(r.n, dtype=bool)
         if s_off.size:
-            d, _ = cKDTree(np.column_stack([sx[s_off], sy[s_off]])).query(np.column_stack([r.x, r.y]))
+            d, _ = cKDTree(np.column_stack([sx[s_off], sy[s_off]])).query(
+                np.column_stack([r.x, r.y])
+            )
             e = _estimate_s(d, settings)
             est = e < secs
             secs = np.where(est, e, secs)
@@ -467,14 +493,18 @@ def nearest_minutes(
                 np.minimum.at(via, it, direct)
             secs[ton] = via
             if s_off.size:
-                d, _ = cKDTree(np.column_stack([sx[s_off], sy[s_off]])).query(np.column_stack([tx[ton], ty[ton]]))
+                d, _ = cKDTree(np.column_stack([sx[s_off], sy[s_off]])).query(
+                    np.column_stack([tx[ton], ty[ton]])
+                )
                 e = _estimate_s(d, settings)
                 better = e < secs[ton]
                 secs[ton[better]] = e[better]
                 est[ton[better]] = True
         t_off = np.nonzero(st.has_coords & ~st.on_network)[0]
         if t_off.size and s_all.size:
-            d, _ = cKDTree(np.column_stack([sx[s_all], sy[s_all]])).query(np.column_stack([tx[t_off], ty[t_off]]))
+            d, _ = cKDTree(np.column_stack([sx[s_all], sy[s_all]])).query(
+                np.column_stack([tx[t_off], ty[t_off]])
+            )
             secs[t_off] = _estimate_s(d, settings)
             est[t_off] = True
     minutes = np.where(np.isfinite(secs) & (secs <= limit), secs / 60.0, np.nan)

@@ -18,8 +18,6 @@ from geosuff.routing.csgraph import _CSR, MIN_EDGE_S, REASON_NO_COORDS, Snapped,
 logger = logging.getLogger(__name__)
 
 
-
-
 # ----------------------------------------------------------------------------------- snapping
 
 
@@ -43,7 +41,9 @@ def _as_xy(x: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
     return xa, ya
 
 
-def snap_points(graph: RoadGraph, x: Any, y: Any, *, settings: SnapSettings | None = None) -> Snapped:
+def snap_points(
+    graph: RoadGraph, x: Any, y: Any, *, settings: SnapSettings | None = None
+) -> Snapped:
     """Join points to the nearest road segment of ``graph``.
 
     Parameters
@@ -93,7 +93,9 @@ def snap_points(graph: RoadGraph, x: Any, y: Any, *, settings: SnapSettings | No
     reason[~ok] = REASON_NO_COORDS
     far = ok & ~on
     for i in np.nonzero(far)[0]:
-        reason[i] = f"off network: {snap_m[i]:.0f} m from the nearest road (> max_snap_m {settings.max_snap_m:g} m)"
+        reason[i] = (
+            f"off network: {snap_m[i]:.0f} m from the nearest road (> max_snap_m {settings.max_snap_m:g} m)"
+        )
     # representative directed edge and fraction along it
     has_ab = np.isfinite(r.T_ab[s])
     edge = np.where(has_ab, r.e_ab[s], r.e_ba[s])
@@ -191,7 +193,9 @@ def _point_legs(r: _Router, sn: Snapped, settings: SnapSettings) -> _Legs:
     )
 
 
-def _chain_direct(r: _Router, lp: _Legs, ip: np.ndarray, lq: _Legs, iq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _chain_direct(
+    r: _Router, lp: _Legs, ip: np.ndarray, lq: _Legs, iq: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Time (s) and length (m) driving along their shared chain from points ``lp[ip]`` to
     ``lq[iq]``, access legs included; inf where the direction is not allowed."""
     c = lp.chain[ip]
@@ -222,7 +226,9 @@ def _same_chain_pairs(chain_a: np.ndarray, chain_b: np.ndarray) -> tuple[np.ndar
     return ia, order[pos]
 
 
-def _own_chain(r: _Router, legs: _Legs, rows: np.ndarray, out: np.ndarray, *, reverse: bool) -> None:
+def _own_chain(
+    r: _Router, legs: _Legs, rows: np.ndarray, out: np.ndarray, *, reverse: bool
+) -> None:
     """Lower ``out[i]`` (times from/to point ``rows[i]`` at every node) on the nodes of the point's
     own chain, which it reaches without passing a chain end."""
     with np.errstate(invalid="ignore"):
@@ -250,7 +256,9 @@ def _own_chain(r: _Router, legs: _Legs, rows: np.ndarray, out: np.ndarray, *, re
 class _Augmented:
     """Core graph (forward or reverse) plus one virtual source node per point."""
 
-    def __init__(self, base: _CSR, nodes: np.ndarray, times: np.ndarray, lengths: np.ndarray) -> None:
+    def __init__(
+        self, base: _CSR, nodes: np.ndarray, times: np.ndarray, lengths: np.ndarray
+    ) -> None:
         n = base.n
         k = nodes.shape[0]
         self.n = n
@@ -276,16 +284,22 @@ class _Augmented:
         self.base = base
         self.v_nodes = nodes
         self.v_len = np.where(ok, lengths, np.nan)
-        self.matrix = sp.csr_matrix((data, indices.astype(np.int32), indptr.astype(np.int32)), shape=(self.N, self.N))
+        self.matrix = sp.csr_matrix(
+            (data, indices.astype(np.int32), indptr.astype(np.int32)), shape=(self.N, self.N)
+        )
         self.matrix.has_sorted_indices = True
 
-    def search(self, rows: np.ndarray, *, limit: float, lengths: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    def search(
+        self, rows: np.ndarray, *, limit: float, lengths: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Dijkstra from virtual nodes ``rows``: times (k, n_core) and tree path lengths."""
         idx = self.n + rows
         if not lengths:
             dist = dijkstra(self.matrix, directed=True, indices=idx, limit=limit)
             return np.atleast_2d(dist)[:, : self.n], None
-        dist, pred = dijkstra(self.matrix, directed=True, indices=idx, limit=limit, return_predecessors=True)
+        dist, pred = dijkstra(
+            self.matrix, directed=True, indices=idx, limit=limit, return_predecessors=True
+        )
         dist = np.atleast_2d(dist)
         pred = np.atleast_2d(pred)
         return dist[:, : self.n], self._tree_lengths(pred, idx)

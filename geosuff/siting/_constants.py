@@ -10,7 +10,6 @@ import highspy
 logger = logging.getLogger(__name__)
 
 
-
 #: Crow-fly speed used by :func:`straight_line_minutes` when no road travel times are given.
 CROW_FLY_SPEED_KPH = 40.0
 #: DfE placement-distance measure: km per mile used in ``round(d_km / 1.6093, 1)``.

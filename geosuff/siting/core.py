@@ -30,8 +30,6 @@ from geosuff.siting._constants import (
 logger = logging.getLogger(__name__)
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Optimiser core (numpy + HiGHS)
 # ---------------------------------------------------------------------------------------------
@@ -602,7 +600,9 @@ def _swap_search(prob: _Problem, chosen: np.ndarray, *, max_swaps: int = 200) ->
     return np.array(cur, dtype=np.int64)
 
 
-def _prefer_ties(prob: _Problem, chosen: np.ndarray, prefer: np.ndarray, *, top: int = 20) -> np.ndarray:
+def _prefer_ties(
+    prob: _Problem, chosen: np.ndarray, prefer: np.ndarray, *, top: int = 20
+) -> np.ndarray:
     """Swap chosen columns for better-preferred ones while the objective stays the same."""
     n_col = prob.cover.shape[1]
     if prefer.size != n_col:
@@ -620,7 +620,13 @@ def _prefer_ties(prob: _Problem, chosen: np.ndarray, prefer: np.ndarray, *, top:
         for j in sorted(cur, key=lambda c: (pref[c], c)):
             others = [c for c in cur if c != j]
             used = {int(prob.exclusive[c]) for c in others if prob.exclusive[c] >= 0}
-            better = [int(c) for c in free if c not in cur and pref[c] > pref[j] + 1e-12 and (prob.exclusive[c] < 0 or int(prob.exclusive[c]) not in used)]
+            better = [
+                int(c)
+                for c in free
+                if c not in cur
+                and pref[c] > pref[j] + 1e-12
+                and (prob.exclusive[c] < 0 or int(prob.exclusive[c]) not in used)
+            ]
             for c in sorted(better, key=lambda c: (-pref[c], c))[:top]:
                 if f([*others, c]) >= base - 1e-9:
                     cur = [*others, c]

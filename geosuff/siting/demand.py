@@ -19,8 +19,6 @@ from geosuff.siting._constants import CROW_FLY_SPEED_KPH
 logger = logging.getLogger(__name__)
 
 
-
-
 def straight_line_minutes(
     origins_xy: Any, destinations_xy: Any, *, speed_kph: float = CROW_FLY_SPEED_KPH
 ) -> np.ndarray:

@@ -23,8 +23,6 @@ from geosuff.siting.select import _site_xy, dfe_miles
 logger = logging.getLogger(__name__)
 
 
-
-
 #: Start of the before/after indicator of children placed far away who could come home (the
 #: selection's objective); :mod:`geosuff.publish` keeps it as a headline figure.
 COME_HOME_LABEL = "Placed far who could come home"
@@ -66,12 +64,8 @@ def scenario_masks(
     T = settings.max_minutes
     alloc = selection.allocation.tocsr()
     moved = np.asarray(alloc.sum(axis=1)).reshape(-1) > 0.5 * np.maximum(w, 1e-9)
-    assigned = np.where(
-        alloc.getnnz(axis=1) > 0, np.asarray(alloc.argmax(axis=1)).reshape(-1), -1
-    )
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {
-        "Children in scope": (w > 0, w > 0)
-    }
+    assigned = np.where(alloc.getnnz(axis=1) > 0, np.asarray(alloc.argmax(axis=1)).reshape(-1), -1)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {"Children in scope": (w > 0, w > 0)}
 
     # site coordinates and inside-LA flag per allocation column
     cand_xy = _site_xy(candidates)

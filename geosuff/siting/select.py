@@ -26,8 +26,6 @@ from geosuff.siting.demand import (
 logger = logging.getLogger(__name__)
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Selection wrappers and scenario comparison
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +145,9 @@ def select_sites(
                 np.array(
                     [
                         float(prefer.get(c, -np.inf))
-                        for c in candidates["candidate_id"].to_numpy()[opts["cand"].to_numpy(np.int64)]
+                        for c in candidates["candidate_id"].to_numpy()[
+                            opts["cand"].to_numpy(np.int64)
+                        ]
                     ]
                 ),
                 np.full(n_ex, -np.inf),
