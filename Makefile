@@ -11,7 +11,7 @@ $(BIN)/geosuff: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(BIN)/geosuff
 
-.PHONY: install demo test bench browser lint
+.PHONY: install demo test bench browser lint councils
 install: $(BIN)/geosuff
 
 demo: install
@@ -40,5 +40,11 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check geosuff tests benchmarks
+	$(BIN)/ruff format --check geosuff tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy geosuff
+
+# Soak run (not part of make test; several minutes): synthetic reviews of Rutland, County Durham,
+# Dorset, Derby and Kent for three seeds each (straight-line estimates where no network is shipped).
+councils: install
+	$(BIN)/python scripts/councils.py
