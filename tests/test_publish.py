@@ -253,7 +253,7 @@ def test_every_published_count_of_the_demo_is_safe(demo_results) -> None:
 
 
 def test_dfe_rows_publish_their_own_cohort(tmp_path) -> None:
-    """"At 31 March" rows count the snapshot; "new placements" rows only the year's starts, each
+    """The 31 March rows count the snapshot, the new-placement rows only the year's starts, each
     over its own published total (the synthetic episodes start over two years)."""
     from fixtures_results import make_results
 

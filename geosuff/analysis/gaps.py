@@ -3,8 +3,10 @@
 * :func:`indicator_table` — by placement-type group, DfE age band, UASC flag (or any column): how
   many children are placed within the miles line, inside the council, within T road minutes, and
   how far each group is from the council's targets;
-* :func:`dfe_comparison` — the same cohort's DfE measures next to the council's own and England's
-  published DfE figures (shipped statistics, with their year and suppression symbols);
+* :func:`dfe_comparison` — the DfE measures of each DfE cohort (children looked after on the
+  reference date; placements started in the 12 months to it) next to the council's own and
+  England's published DfE figures for the year of the reference date (shipped statistics, with
+  their year and suppression symbols);
 * :func:`sensitivity_table` — the shares at other miles / minutes lines;
 * :func:`gap_areas` — where children placed far away come from (small areas), what they need
   (placement group), and which of those areas lie outside every catchment of a suitable

@@ -369,7 +369,9 @@ def _dfe_table(pub: Published) -> dict[str, Any] | None:
         "DfE year (ending 31 March)",
     ]
     note = "DfE figures are published statistics (c = suppressed by DfE; : = not published). Like is compared with like: 'At 31 March' rows count the children looked after on the reference date against the DfE's children looked after at 31 March; 'New placements in year' rows count the placements that started in the 12 months to the reference date (including ones that have ended, when the placements file has them) against the DfE's new placements during the year. The DfE year is the one ending on the reference date, or the latest published before it."
-    return _table(cols, rows, note=note, numeric=[False, False, False] + [True] * 6 + [False], wide=True)
+    return _table(
+        cols, rows, note=note, numeric=[False, False, False] + [True] * 6 + [False], wide=True
+    )
 
 
 def _sensitivity_table(pub: Published, *, estimated: bool = False) -> dict[str, Any] | None:
