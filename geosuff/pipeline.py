@@ -391,7 +391,11 @@ def run(
             )
             for by in ("overall", "place_group", "age_band", "uasc")
         }
-        dfe_cmp = gaps.dfe_comparison(counted, council=scenario.council)
+        # every row: the snapshot for "at 31 March", the year's starts (ended ones too) for
+        # "new placements in year"
+        dfe_cmp = gaps.dfe_comparison(
+            measures, council=scenario.council, reference_date=inp["reference_date"]
+        )
         sens = gaps.sensitivity_table(
             counted, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes)
         )

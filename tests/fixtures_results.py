@@ -376,7 +376,9 @@ def make_results(
         areas=areas,
         gap_areas=gap,
         indicators=indicators,
-        dfe_comparison=gaps.dfe_comparison(measures, council=COUNCIL),
+        dfe_comparison=gaps.dfe_comparison(
+            measures, council=COUNCIL, reference_date=a.reference_date
+        ),
         sensitivity=gaps.sensitivity_table(
             measures, miles=tuple(a.sensitivity_miles), minutes=tuple(a.sensitivity_minutes)
         ),

@@ -313,9 +313,17 @@ def test_dfe_comparison_against_published(measures: pd.DataFrame) -> None:
     assert at31["england_pct"].tolist() == [69.0, 22.0, 9.0]
     assert at31["sn_median_pct"].notna().all()
     assert (c["year"] == 2025).all()
+    # no start dates (DECOM): the year's new placements are not known, so not compared
+    new_unknown = c[c["table"] == "New placements in year"]
+    assert new_unknown["computed_n"].isna().all() and new_unknown["computed_total"].isna().all()
+    # every placement started during 2024-25: all ten are new placements of the year
+    c = gaps.dfe_comparison(
+        measures.assign(DECOM=pd.Timestamp("2024-06-01")), council=RUTLAND, year=2025
+    )
     new = c[c["table"] == "New placements in year"].set_index("measure")
     # inside ≤20: rows 1, 6; inside >20: none; outside ≤20: 2, 7, 9; outside >20: 3, 4, 5; not known: 8, 10
     assert new["computed_n"].tolist() == [2, 0, 3, 3, 2]
+    assert (new["computed_total"] == 10).all() and (new["cohort"] == "started_in_year").all()
     # Rutland 2025 new placements: inside-LA cells are suppressed ("c")
     assert np.isnan(new.loc["Inside LA, 20 miles or less", "council_pct"])
     assert (
@@ -336,6 +344,86 @@ def test_dfe_comparison_suppressed_and_missing_years(measures: pd.DataFrame) -> 
     assert row["england_n"] == 16860.0
     with pytest.raises(InputFileError, match="2019"):
         gaps.dfe_comparison(measures, council=RUTLAND, year=2019)
+
+
+def test_dfe_year_follows_the_reference_date() -> None:
+    import datetime as dt
+
+    # the year ending 31 March on or before the date
+    assert dfe_stats.year_ending(dt.date(2024, 3, 31)) == 2024
+    assert dfe_stats.year_ending(dt.date(2024, 3, 30)) == 2023
+    assert dfe_stats.year_ending(dt.date(2024, 12, 1)) == 2024
+    assert dfe_stats.year_for(dt.date(2024, 3, 31)) == (2024, 2024)
+    # not published yet: the latest shipped; before the first shipped year: the earliest
+    assert dfe_stats.year_for(dt.date(2026, 3, 31), "new_placements") == (2026, 2025)
+    assert dfe_stats.year_for(dt.date(2019, 3, 31)) == (2019, 2021)
+
+
+def test_dfe_comparison_takes_the_reference_dates_year(measures: pd.DataFrame) -> None:
+    import datetime as dt
+
+    c = gaps.dfe_comparison(measures, council=RUTLAND, reference_date=dt.date(2024, 3, 31))
+    assert (c["year"] == 2024).all() and (c["year_requested"] == 2024).all()
+    at31 = c[c["table"] == "At 31 March"].set_index("measure")
+    pub = dfe_stats.published("distance", la_code=RUTLAND, year=2024)
+    assert at31.loc["More than 20 miles", "council_pct"] == pub.loc[dfe_stats.FAR, "percentage"]
+    assert at31["source"].str.endswith("year ending 31 March 2024").all()
+    eng = dfe_stats.published("new_placements", level=dfe_stats.LEVEL_NATIONAL, year=2024)
+    new = c[c["table"] == "New placements in year"].set_index("measure")
+    assert (
+        new.loc["Outside LA, more than 20 miles", "england_n"]
+        == eng.loc[dfe_stats.NEW_OUTSIDE_FAR, "number"]
+    )
+    # a date beyond the shipped statistics: the latest year, and the year asked for is kept
+    late = gaps.dfe_comparison(measures, council=RUTLAND, reference_date=dt.date(2026, 9, 30))
+    assert (late["year"] == 2025).all() and (late["year_requested"] == 2026).all()
+
+
+def test_dfe_new_placements_count_only_the_years_starts(tmp_path) -> None:
+    """Episodes through the real loader, reference date 31/03/2024 (year 1/4/2023-31/3/2024)."""
+    import datetime as dt
+
+    from geosuff.inputs import DEMO_POSTCODES, Boundaries, default_lookup, load_placements
+
+    rows = [
+        # CHILD, HOME_POST, PL_POST, PLACE, DECOM, DEC
+        ("C1", "LE15 6AA", "LE15 9AE", "U1", "15/06/2023", ""),  # new; open; inside 4.9 mi
+        ("C2", "LE15 6AA", "B1 1AA", "K2", "31/03/2019", ""),  # 5 years before: 31 March only
+        ("C3", "LE15 6AA", "NN17 1AA", "U4", "01/05/2023", "01/09/2023"),  # new, ended
+        ("C3", "LE15 6AA", "LE15 9AE", "U4", "01/09/2023", ""),  # new; open; inside
+        ("C4", "LE15 6AA", "LE13 0AA", "U1", "01/04/2023", ""),  # first day of the year: new
+        ("C5", "LE15 6AA", "B1 1AA", "K2", "31/03/2023", ""),  # the day before: 31 March only
+        ("C6", "LE15 6AA", "PE9 1AA", "U1", "01/10/2023", "01/12/2023"),  # new, ended
+        ("C6", "LE15 6AA", "PE9 1AA", "U1", "01/10/2023", "01/12/2023"),  # exact copy: once
+        ("C7", "LE15 6AA", "LE15 9AE", "U1", "15/04/2024", ""),  # after the reference date
+    ]
+    p = tmp_path / "episodes.csv"
+    pd.DataFrame(rows, columns=["CHILD", "HOME_POST", "PL_POST", "PLACE", "DECOM", "DEC"]).to_csv(
+        p, index=False
+    )
+    ref = dt.date(2024, 3, 31)
+    b = Boundaries.load()
+    loaded = load_placements(
+        p, lookup=default_lookup(DEMO_POSTCODES), boundaries=b, reference_date=ref
+    )
+    m = d.placement_measures(loaded.table, council=RUTLAND, boundaries=b)
+    assert gaps.snapshot_mask(m).tolist() == [1, 1, 0, 1, 1, 1, 0, 0, 0]
+    new_rows = gaps.new_in_year(m, ref)
+    assert new_rows is not None and new_rows.tolist() == [1, 0, 1, 1, 1, 0, 1, 0, 0]
+
+    c = gaps.dfe_comparison(m, council=RUTLAND, reference_date=ref)
+    at31 = c[c["table"] == "At 31 March"].set_index("measure")
+    # C1, C3 (Uppingham), C4 (Melton 8.5 mi) within 20 miles; C2, C5 (Birmingham) beyond
+    assert at31["computed_n"].tolist() == [3, 2, 0]
+    assert (at31["computed_total"] == 5).all() and (at31["cohort"] == "snapshot").all()
+    new = c[c["table"] == "New placements in year"].set_index("measure")
+    # inside ≤20: C1, C3 (Uppingham); outside ≤20: C3 (Corby), C4 (Melton), C6 (Stamford);
+    # C2, started five years before, is not a new placement: nobody new is placed > 20 miles
+    assert new["computed_n"].tolist() == [2, 0, 3, 0, 0]
+    assert (new["computed_total"] == 5).all()
+    assert new["computed_pct"].tolist() == [40.0, 0.0, 60.0, 0.0, 0.0]
+    assert (new["cohort_start"] == dt.date(2023, 4, 1)).all()
+    assert (c["cohort_end"] == ref).all() and (c["year"] == 2024).all()
 
 
 def test_dfe_stats_tables() -> None:

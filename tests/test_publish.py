@@ -250,3 +250,32 @@ def test_every_published_count_of_the_demo_is_safe(demo_results) -> None:
             and last["n_over_miles"] == pub.headline["far"]
             and last["n_inside_la"] == pub.headline["inside"]
         )
+
+
+def test_dfe_rows_publish_their_own_cohort(tmp_path) -> None:
+    """The 31 March rows count the snapshot, the new-placement rows only the year's starts, each
+    over its own published total (the synthetic episodes start over two years)."""
+    from fixtures_results import make_results
+
+    from geosuff.analysis import gaps
+    from geosuff.publication import ledger as publish
+
+    res = make_results(tmp_path)
+    pub = publish.build(res)
+    m = res.measures.reset_index(drop=True)
+    ref = res.scenario.analysis.reference_date
+    snap = gaps.snapshot_mask(m)
+    new = gaps.new_in_year(m, ref)
+    assert new is not None and 0 < new.sum() < snap.sum()
+    flags = gaps.dfe_flags(m)
+    char = {(t, mm): c for t, mm, c in gaps.DFE_ROWS}
+    d = pub.dfe_comparison
+    assert d is not None and set(d["cohort"]) == {"snapshot", "started_in_year"}
+    for r in d.itertuples(index=False):
+        sel = new if r.cohort == "started_in_year" else snap
+        assert r.computed_total in {str(int(sel.sum())), "c"}
+        assert r.computed_n in {str(int((flags[char[(r.table, r.measure)]] & sel).sum())), "c"}
+    nw = d[d["cohort"] == "started_in_year"]
+    assert (nw["computed_total"] == str(int(new.sum()))).all()
+    assert pub.ledger is not None
+    check_safe(pub.ledger)

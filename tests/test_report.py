@@ -191,3 +191,38 @@ def test_suppressed_inside_count_gives_no_shortfall(res) -> None:
     assert h.figure == "c"
     assert "short of the target." in h.comparison
     assert not re.search(r"short of the target by \d", h.comparison)
+
+
+def test_report_names_the_dfe_year_and_cohorts(res, tmp_path: Path) -> None:
+    """A reference date beyond the shipped DfE statistics: the latest year, and the report says
+    which year it wanted; each comparison row says whom this analysis counts."""
+    import dataclasses
+    import datetime as dt
+
+    from geosuff.analysis import gaps
+    from geosuff.publication import ledger as publish
+
+    ref = res.scenario.analysis.reference_date
+    assert ref == dt.date(2025, 3, 31)
+    pub = publish.build(res)
+    h = report.headlines(res, pub)
+    assert "(DfE, 31 March 2025)." in h[0].comparison
+    late = dataclasses.replace(
+        res,
+        dfe_comparison=gaps.dfe_comparison(
+            res.measures, council=res.scenario.council, reference_date=dt.date(2026, 3, 31)
+        ),
+    )
+    pub_late = publish.build(late)
+    h = report.headlines(late, pub_late)
+    assert "(DfE, 31 March 2025; 2026 not published yet)." in h[0].comparison
+    t = report._dfe_table(pub_late)
+    assert t is not None
+    assert {r[-1] for r in t["rows"]} == {"2025 (2026 not published yet)"}
+    assert {r[1] for r in t["rows"]} == {
+        "Looked after on 31/03/2026",
+        "Placements started 01/04/2025 to 31/03/2026",
+    }
+    page = report.write_report(late, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "2025 (2026 not published yet)" in page
+    assert "Placements started 01/04/2025 to 31/03/2026" in page

@@ -3,8 +3,10 @@
 * :func:`indicator_table` — by placement-type group, DfE age band, UASC flag (or any column): how
   many children are placed within the miles line, inside the council, within T road minutes, and
   how far each group is from the council's targets;
-* :func:`dfe_comparison` — the same cohort's DfE measures next to the council's own and England's
-  published DfE figures (shipped statistics, with their year and suppression symbols);
+* :func:`dfe_comparison` — the DfE measures of each DfE cohort (children looked after on the
+  reference date; placements started in the 12 months to it) next to the council's own and
+  England's published DfE figures for the year of the reference date (shipped statistics, with
+  their year and suppression symbols);
 * :func:`sensitivity_table` — the shares at other miles / minutes lines;
 * :func:`gap_areas` — where children placed far away come from (small areas), what they need
   (placement group), and which of those areas lie outside every catchment of a suitable
@@ -26,6 +28,7 @@ areas published on their own, so published areas never overlap.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import re
@@ -44,6 +47,7 @@ from scipy.spatial import cKDTree
 from geosuff._errors import InputFileError
 from geosuff.analysis.distance import DFE_FAR_MILES, resolve_council
 from geosuff.inputs import dfe_stats as ds
+from geosuff.inputs.dates import default_reference_date
 from geosuff.reference import BNG
 
 logger = logging.getLogger(__name__)
@@ -452,41 +456,126 @@ DFE_ROWS: tuple[tuple[str, str, str], ...] = tuple(
     ("At 31 March", m, c) for m, c in _DISTANCE_ROWS
 ) + tuple(("New placements in year", m, c) for m, c in _NEW_ROWS)
 
+#: Cohort of each DfE comparison table (typed values of the ``cohort`` column): children looked
+#: after on the reference date, or placements that started in the 12 months to it.
+COHORT_SNAPSHOT = "snapshot"
+COHORT_STARTED_IN_YEAR = "started_in_year"
+DFE_COHORTS = {"At 31 March": COHORT_SNAPSHOT, "New placements in year": COHORT_STARTED_IN_YEAR}
+
+
+def snapshot_mask(measures: pd.DataFrame) -> np.ndarray:
+    """Rows in the snapshot (open on the reference date): every row not ``status`` "excluded"."""
+    if "status" not in measures.columns:
+        return np.ones(len(measures), dtype=bool)
+    return (measures["status"].astype(str) != "excluded").to_numpy(dtype=bool)
+
+
+def year_start(reference_date: dt.date) -> dt.date:
+    """First day of the 12 months ending on ``reference_date`` (1 April for a 31 March date)."""
+    return (pd.Timestamp(reference_date) - pd.DateOffset(years=1) + pd.Timedelta(days=1)).date()
+
+
+def new_in_year(measures: pd.DataFrame, reference_date: dt.date) -> np.ndarray | None:
+    """Placements that started in the 12 months to ``reference_date`` (the DfE "new placements").
+
+    An episode counts when its start (``DECOM``) is in ``year_start(reference_date)`` ..
+    ``reference_date`` (both days included) and it is in the snapshot, or was left out of the
+    snapshot only because it ended (``DEC``) on or before the reference date: a placement that
+    started and ended during the year is a new placement of the year. Rows with the same
+    ``CHILD`` and ``DECOM`` count once.
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Every row of :func:`geosuff.distance.placement_measures` on the loader's table (with its
+        ``status``; ``DECOM``/``DEC`` as dates, NaT when blank).
+    reference_date : datetime.date
+        End of the year (the analysis' reference date).
+
+    Returns
+    -------
+    ndarray of bool or None
+        One flag per row; None when no start date is known (no ``DECOM`` column, or all blank):
+        the new placements cannot be told apart then.
+    """
+    if "DECOM" not in measures.columns:
+        return None
+    decom = pd.to_datetime(measures["DECOM"], errors="coerce")
+    if decom.isna().all():
+        return None
+    ref = pd.Timestamp(reference_date)
+    first = pd.Timestamp(year_start(reference_date))
+    in_year = ((decom >= first) & (decom <= ref)).fillna(False).to_numpy(dtype=bool)
+    if "DEC" in measures.columns:
+        dec = pd.to_datetime(measures["DEC"], errors="coerce")
+        ended = ((dec <= ref) & (dec >= decom)).fillna(False).to_numpy(dtype=bool)
+    else:
+        ended = np.zeros(len(measures), dtype=bool)
+    out = in_year & (snapshot_mask(measures) | ended)
+    if "CHILD" in measures.columns and out.any():
+        idx = np.flatnonzero(out)
+        child = measures["CHILD"].astype("string").fillna("").str.strip().iloc[idx].to_numpy()
+        key = pd.DataFrame({"child": child, "start": decom.iloc[idx].to_numpy()})
+        dup = key.duplicated().to_numpy(dtype=bool) & (child != "")
+        out[idx[dup]] = False
+    return out
+
 
 def dfe_comparison(
-    measures: pd.DataFrame, *, council: str, year: int | None = None
+    measures: pd.DataFrame,
+    *,
+    council: str,
+    year: int | None = None,
+    reference_date: dt.date | None = None,
 ) -> pd.DataFrame:
-    """The cohort's DfE distance measures next to the council's and England's published figures.
+    """The council's own DfE distance measures next to its and England's published figures.
 
-    The computed figures always use the DfE line (rounded miles > 20 is "more than 20 miles")
-    whatever ``far_miles`` the measures were made with. They describe the cohort given (e.g.
-    the current placements); the published "at 31 March" rows describe the DfE snapshot and the
-    "new placements" rows the placements that started during the year — compare like with like.
+    Like is compared with like: the "At 31 March" rows count the snapshot (rows not ``status``
+    "excluded": children looked after on the reference date) against the DfE's children looked
+    after at 31 March; the "New placements in year" rows count the placements that started in
+    the 12 months to the reference date (:func:`new_in_year`, ended ones included) against the
+    DfE's new placements during the year. The computed figures always use the DfE line (rounded
+    miles > 20 is "more than 20 miles") whatever ``far_miles`` the measures were made with.
     New-placement rows: a placement whose distance *or* inside/outside is not known counts as
     "Distance or location not known"; "20 miles or less" is the DfE's "less than 20 miles".
 
     Parameters
     ----------
     measures : DataFrame
-        Output of :func:`geosuff.distance.placement_measures`.
+        Every row of :func:`geosuff.distance.placement_measures` (with the loader's ``status``,
+        ``DECOM`` and ``DEC``; without ``status`` every row is in the snapshot).
     council : str
         The council's GSS code or name.
     year : int, optional
-        Year ending 31 March of the published figures; default the latest shipped (2025).
+        Year ending 31 March of the published figures (must be shipped); default the year of
+        ``reference_date`` (:func:`geosuff.inputs.dfe_stats.year_for`: the nearest earlier
+        shipped year when it is not published yet).
+    reference_date : datetime.date, optional
+        The analysis' reference date; default 31 March of ``year`` if given, else the latest
+        31 March on or before today.
 
     Returns
     -------
     DataFrame
         One row per measure: ``table`` ("At 31 March" / "New placements in year"), ``measure``,
-        ``computed_n``, ``computed_pct`` (0–100 of all rows), ``council_n``, ``council_pct``,
-        ``council_note`` (e.g. "suppressed to protect confidentiality" for "c"),
-        ``sn_median_pct`` (statistical neighbours' median, 31 March rows only),
-        ``england_n``, ``england_pct``, ``year``, ``source``.
+        ``cohort`` (:data:`COHORT_SNAPSHOT` / :data:`COHORT_STARTED_IN_YEAR`), ``cohort_start``
+        (date: first start date counted; None for the snapshot), ``cohort_end`` (date: the
+        reference date), ``computed_total`` (rows in the cohort; NaN when start dates are not
+        known), ``computed_n``, ``computed_pct`` (0–100 of the cohort; NaN when not known),
+        ``council_n``, ``council_pct``, ``council_note`` (e.g. "suppressed to protect
+        confidentiality" for "c"), ``sn_median_pct`` (statistical neighbours' median, 31 March
+        rows only), ``england_n``, ``england_pct``, ``year_requested`` (year ending 31 March of
+        the reference date), ``year`` (DfE year used), ``source``.
     """
     _require(measures, ["dfe_miles"], "the DfE comparison")
     code, name = resolve_council(council)
-    total = len(measures)
-    computed = {k: int(v.sum()) for k, v in dfe_flags(measures).items()}
+    if reference_date is None:
+        reference_date = dt.date(int(year), 3, 31) if year is not None else default_reference_date()
+    ref = pd.Timestamp(reference_date).date()
+    flags = dfe_flags(measures)
+    snap = snapshot_mask(measures)
+    new = new_in_year(measures, ref)
+    cohorts: dict[str, np.ndarray | None] = {COHORT_SNAPSHOT: snap, COHORT_STARTED_IN_YEAR: new}
     rows = []
     specs: tuple[tuple[ds.TableName, tuple[tuple[str, str], ...], str], ...] = (
         ("distance", _DISTANCE_ROWS, "At 31 March"),
@@ -494,12 +583,18 @@ def dfe_comparison(
     )
     for table, spec, label in specs:
         available = ds.years(table)
-        yr = available[-1] if year is None else int(year)
+        if year is None:
+            requested, yr = ds.year_for(ref, table)
+        else:
+            requested = yr = int(year)
         if yr not in available:
             raise InputFileError(
                 f"The shipped DfE statistics have no {yr} figures.",
                 fix=f"Use a year between {available[0]} and {available[-1]}.",
             )
+        cohort = DFE_COHORTS[label]
+        sel = cohorts[cohort]
+        total = int(sel.sum()) if sel is not None else math.nan
         la_pub = ds.published(table, la_code=code, year=yr)
         eng_pub = ds.published(table, level=ds.LEVEL_NATIONAL, year=yr)
         sn_pub = (
@@ -512,24 +607,30 @@ def dfe_comparison(
             c_n, c_pct, c_note = _published_cell(la_pub, characteristic)
             e_n, e_pct, _ = _published_cell(eng_pub, characteristic)
             sn_pct = _published_cell(sn_pub, characteristic)[1] if sn_pub is not None else math.nan
+            n_c = int((flags[characteristic] & sel).sum()) if sel is not None else math.nan
             rows.append(
                 {
                     "table": label,
                     "measure": measure,
-                    "computed_n": computed[characteristic],
-                    "computed_pct": _pct(computed[characteristic], total),
+                    "cohort": cohort,
+                    "cohort_start": year_start(ref) if cohort == COHORT_STARTED_IN_YEAR else None,
+                    "cohort_end": ref,
+                    "computed_total": total,
+                    "computed_n": n_c,
+                    "computed_pct": _pct(n_c, total) if sel is not None else math.nan,
                     "council_n": c_n,
                     "council_pct": c_pct,
                     "council_note": c_note,
                     "sn_median_pct": sn_pct,
                     "england_n": e_n,
                     "england_pct": e_pct,
+                    "year_requested": requested,
                     "year": yr,
                     "source": f"{source}, year ending 31 March {yr}",
                 }
             )
     out = pd.DataFrame(rows)
-    out.attrs.update({"council": code, "council_name": name})
+    out.attrs.update({"council": code, "council_name": name, "reference_date": ref})
     return out
 
 

@@ -17,6 +17,7 @@ missing. Nothing here ever tries to recover a suppressed value.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from functools import cache
 from importlib import resources
@@ -215,6 +216,58 @@ def years(table: TableName = "distance") -> list[int]:
 def latest_year(table: TableName = "distance") -> int:
     """The most recent year (ending 31 March) in a shipped table."""
     return years(table)[-1]
+
+
+def year_ending(reference_date: dt.date) -> int:
+    """The DfE year of a date: the year of the latest 31 March on or before it.
+
+    Parameters
+    ----------
+    reference_date : datetime.date
+        E.g. ``[analysis] reference_date``.
+
+    Returns
+    -------
+    int
+        Year ending 31 March (2024 for 31/03/2024 and for 30/03/2025; 2025 for 31/03/2025).
+    """
+    d = pd.Timestamp(reference_date)
+    return int(d.year) if (d.month, d.day) >= (3, 31) else int(d.year) - 1
+
+
+def year_for(reference_date: dt.date, table: TableName = "distance") -> tuple[int, int]:
+    """The DfE year to compare with a reference date, and the year actually shipped.
+
+    Parameters
+    ----------
+    reference_date : datetime.date
+        The analysis' reference (snapshot) date.
+    table : {"distance", "placement", "new_placements"}
+        Which shipped table.
+
+    Returns
+    -------
+    (int, int)
+        ``(year_requested, year_used)``: the year ending 31 March of ``reference_date``
+        (:func:`year_ending`) and the year used: the requested year when shipped, else the
+        nearest earlier shipped year (e.g. 2025 for a 2026 reference date: not published yet),
+        else (a date before the first shipped year) the earliest shipped year. Callers say so
+        when the two differ.
+    """
+    requested = year_ending(reference_date)
+    available = years(table)
+    earlier = [y for y in available if y <= requested]
+    used = earlier[-1] if earlier else available[0]
+    if used != requested:
+        logger.info(
+            "DfE %s figures for %d are not shipped; using %d (shipped: %d-%d)",
+            table,
+            requested,
+            used,
+            available[0],
+            available[-1],
+        )
+    return requested, used
 
 
 def published(

@@ -495,15 +495,31 @@ def build(results: Results) -> Published:
         # this analysis in the DfE comparison
         if results.dfe_comparison is not None and len(results.dfe_comparison):
             dflags = gaps.dfe_flags(cm)
+            dflags_all = gaps.dfe_flags(m)
             char = {(t, mm): c for t, mm, c in gaps.DFE_ROWS}
-            dfe_h = []
+            dfe_h: list[tuple[int, int | None] | None] = []
+            # each row counts its own cohort: the snapshot, or the year's new placements
+            new_masks: dict[Any, np.ndarray | None] = {}
             for r in results.dfe_comparison.itertuples(index=False):
                 key = char.get((str(r.table), str(r.measure)))
-                dfe_h.append(
-                    led.add(full(dflags[key]), table="dfe", label=f"{r.table}: {r.measure}")
-                    if key is not None
-                    else None
-                )
+                cohort = getattr(r, "cohort", gaps.COHORT_SNAPSHOT)
+                if key is None:
+                    dfe_h.append(None)
+                    continue
+                if cohort != gaps.COHORT_STARTED_IN_YEAR:
+                    h = led.add(full(dflags[key]), table="dfe", label=f"{r.table}: {r.measure}")
+                    dfe_h.append((h, None))
+                    continue
+                end = r.cohort_end
+                if end not in new_masks:
+                    new_masks[end] = gaps.new_in_year(m, end)
+                sel = new_masks[end]
+                if sel is None:  # no start dates: the new placements are not known
+                    dfe_h.append(None)
+                    continue
+                tot = led.add(sel, table="dfe", label=f"{r.table}: all")
+                h = led.add(dflags_all[key] & sel, table="dfe", label=f"{r.table}: {r.measure}")
+                dfe_h.append((h, tot))
             pending["dfe"] = dfe_h
 
     # placements by placement council, and the map's flows
@@ -864,15 +880,25 @@ def _fill_dfe(pub: Published, led: Ledger, pending: dict[str, Any], results: Res
         return
     out = d.copy().astype({"computed_n": object, "computed_pct": object})
     all_h = pending["sensitivity"][0] if "sensitivity" in pending else None
-    for i, h in enumerate(pending["dfe"]):
-        if h is None:
+    if "computed_total" in out.columns:
+        out = out.astype({"computed_total": object})
+    for i, item in enumerate(pending["dfe"]):
+        if item is None:
             out.iloc[i, out.columns.get_loc("computed_n")] = NOT_APPLICABLE
             out.iloc[i, out.columns.get_loc("computed_pct")] = NOT_APPLICABLE
+            if "computed_total" in out.columns:
+                out.iloc[i, out.columns.get_loc("computed_total")] = NOT_APPLICABLE
             continue
+        h, tot = item
+        den = all_h if tot is None else tot
         out.iloc[i, out.columns.get_loc("computed_n")] = led.text(h)
         out.iloc[i, out.columns.get_loc("computed_pct")] = (
-            led.percent(h, all_h) if all_h is not None else NOT_APPLICABLE
+            led.percent(h, den) if den is not None else NOT_APPLICABLE
         )
+        if "computed_total" in out.columns:
+            out.iloc[i, out.columns.get_loc("computed_total")] = (
+                led.text(den) if den is not None else NOT_APPLICABLE
+            )
     pub.dfe_comparison = out
 
 

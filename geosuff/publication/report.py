@@ -119,7 +119,7 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
             _third_headline(results, pub, unit),
         ]
     far_pct, far_s, n_s = _pct_text(h["far_pct"]), h["far"], h["n"]
-    dfe = _dfe_far_shares(sc.council)
+    dfe = _dfe_far_shares(sc.council, *_dfe_years(results))
     comp = []
     if dfe.get("council") is not None:
         comp.append(f"{results.council_name} published by DfE: {dfe['council']}")
@@ -131,7 +131,7 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
     else:
         sentence1 = f"{far_s} of {n_s} {unit} ({far_pct}) are placed more than {a.far_miles:g} miles from home (straight line between home and placement postcodes, the DfE measure)."
     detail1 = (
-        "; ".join(comp) + f" (DfE, 31 March {year})."
+        "; ".join(comp) + f" (DfE, 31 March {year}{_year_note(dfe)})."
         if comp
         else "No published DfE figure to compare."
     )
@@ -180,7 +180,7 @@ def report_context(results: Results, published: Published | None = None) -> dict
     a = sc.analysis
     mc = sc.disclosure.min_count
     unit = _unit(results.measures)
-    dfe = _dfe_far_shares(sc.council)
+    dfe = _dfe_far_shares(sc.council, *_dfe_years(results))
     heads = headlines(results, pub)
     ctx: dict[str, Any] = {
         "title": sc.title or f"{results.council_name}: placement sufficiency gap review",
@@ -305,6 +305,37 @@ def _indicator_table(pub: Published, key: str, results: Results) -> dict[str, An
     return _table(cols, rows, note=note, numeric=numeric, total_last=len(df) > 1, wide=True)
 
 
+def _dfe_cohort_label(r: Any) -> str:
+    """Who "this analysis" counts in a DfE comparison row (from its typed cohort fields)."""
+    end = getattr(r, "cohort_end", None)
+    if end is None or pd.isna(end):
+        return str(getattr(r, "table", ""))
+    end_t = f"{pd.Timestamp(end):%d/%m/%Y}"
+    if getattr(r, "cohort", "") == "started_in_year":
+        start = getattr(r, "cohort_start", None)
+        start_t = f"{pd.Timestamp(start):%d/%m/%Y}" if start is not None else "?"
+        return f"Placements started {start_t} to {end_t}"
+    return f"Looked after on {end_t}"
+
+
+def _dfe_year_gap(requested: Any, used: Any) -> str:
+    """ "2025 not published yet" when the reference date's DfE year is not the one used, else ""."""
+    if requested is None or used is None or pd.isna(requested) or pd.isna(used):
+        return ""
+    req, yr = int(requested), int(used)
+    if req == yr:
+        return ""
+    return f"{req} not published yet" if req > yr else f"{req} not in the shipped DfE statistics"
+
+
+def _dfe_year_label(requested: Any, used: Any) -> str:
+    """ "2024", or "2024 (2025 not published yet)" when the reference date's year is not shipped."""
+    if used is None or pd.isna(used):
+        return ""
+    gap = _dfe_year_gap(requested, used)
+    return f"{int(used)} ({gap})" if gap else f"{int(used)}"
+
+
 def _dfe_table(pub: Published) -> dict[str, Any] | None:
     d = pub.dfe_comparison
     if d is None or len(d) == 0 or "measure" not in d:
@@ -314,6 +345,7 @@ def _dfe_table(pub: Published) -> dict[str, Any] | None:
         rows.append(
             [
                 str(getattr(r, "table", "")),
+                _dfe_cohort_label(r),
                 str(r.measure),
                 str(r.computed_n),
                 _pct_text(r.computed_pct),
@@ -321,11 +353,12 @@ def _dfe_table(pub: Published) -> dict[str, Any] | None:
                 _pub_pct(getattr(r, "council_pct", math.nan)),
                 _pub_pct(getattr(r, "sn_median_pct", math.nan)),
                 _pub_pct(getattr(r, "england_pct", math.nan)),
-                str(getattr(r, "year", "")),
+                _dfe_year_label(getattr(r, "year_requested", None), getattr(r, "year", None)),
             ]
         )
     cols = [
-        "Table",
+        "DfE table",
+        "This analysis counts",
         "Measure",
         "This analysis",
         "%",
@@ -333,10 +366,12 @@ def _dfe_table(pub: Published) -> dict[str, Any] | None:
         "%",
         "Statistical neighbours (median %)",
         "England %",
-        "DfE year",
+        "DfE year (ending 31 March)",
     ]
-    note = "DfE figures are published statistics (c = suppressed by DfE; : = not published). 'At 31 March' compares with children looked after on that day; 'new placements' with placements that started during the year: compare like with like."
-    return _table(cols, rows, note=note, numeric=[False, False] + [True] * 7, wide=True)
+    note = "DfE figures are published statistics (c = suppressed by DfE; : = not published). Like is compared with like: 'At 31 March' rows count the children looked after on the reference date against the DfE's children looked after at 31 March; 'New placements in year' rows count the placements that started in the 12 months to the reference date (including ones that have ended, when the placements file has them) against the DfE's new placements during the year. The DfE year is the one ending on the reference date, or the latest published before it."
+    return _table(
+        cols, rows, note=note, numeric=[False, False, False] + [True] * 6 + [False], wide=True
+    )
 
 
 def _sensitivity_table(pub: Published, *, estimated: bool = False) -> dict[str, Any] | None:
@@ -713,7 +748,7 @@ def _chart_trend(results: Results, heads: list[Headline]) -> str:
     v = _pct_value(heads[0].figure)
     if v is not None:
         ref = results.scenario.analysis.reference_date
-        yr = years[-1] if ref is None else ref.year + (1 if ref.month > 3 else 0)
+        yr = years[-1] if ref is None else ds.year_ending(ref)
         yr = min(max(yr, years[0]), years[-1])
         pts.append((yr, v, "This analysis", "#1f2933"))
     return charts.line_chart(
@@ -980,14 +1015,43 @@ def _unit(m: pd.DataFrame) -> str:
     return "children"
 
 
-@cache
-def _dfe_far_shares(council: str) -> dict[str, Any]:
-    """Latest published % placed over 20 miles: council, statistical neighbours, England."""
+def _dfe_years(results: Results) -> tuple[int | None, int | None]:
+    """(year requested, year used) of the DfE 31 March figures: the comparison's own, else the
+    year of the reference date (None, None when neither is known)."""
+    d = results.dfe_comparison
+    if d is not None and len(d) and {"year_requested", "year"} <= set(d.columns):
+        at31 = d[d["table"] == "At 31 March"] if "table" in d.columns else d
+        r = (at31 if len(at31) else d).iloc[0]
+        return int(r["year_requested"]), int(r["year"])
+    ref = results.scenario.analysis.reference_date
+    if ref is None:
+        return None, None
     try:
         from geosuff.inputs import dfe_stats as ds
 
-        year = ds.latest_year("distance")
-        out: dict[str, Any] = {"year": year}
+        return ds.year_for(ref, "distance")
+    except Exception as err:  # shipped statistics are optional context
+        logger.warning("DfE year not known: %s", err)
+        return None, None
+
+
+def _year_note(dfe: dict[str, Any]) -> str:
+    """ "; 2025 not published yet" when the DfE year used is not the reference date's."""
+    gap = _dfe_year_gap(dfe.get("year_requested"), dfe.get("year"))
+    return f"; {gap}" if gap else ""
+
+
+@cache
+def _dfe_far_shares(
+    council: str, year_requested: int | None = None, year: int | None = None
+) -> dict[str, Any]:
+    """Published % placed over 20 miles in ``year`` (default the latest shipped): council,
+    statistical neighbours, England; with ``year`` and ``year_requested``."""
+    try:
+        from geosuff.inputs import dfe_stats as ds
+
+        year = ds.latest_year("distance") if year is None else int(year)
+        out: dict[str, Any] = {"year": year, "year_requested": year_requested or year}
         for key, level, code in (
             ("council", ds.LEVEL_LA, council),
             ("sn", ds.LEVEL_SN, council),
