@@ -445,12 +445,14 @@ def test_select_sites_and_scenario_table() -> None:
     table = scenario_table(_demand(), sel, candidates=_candidates(), demand_minutes=MINUTES, **kw)
     t = table.set_index("indicator")
     # <= 20 miles: before d2 only; after d0 moves to A (10 km = 6.2 miles), d1 stays over (40 km)
-    assert tuple(t.loc["Placed 20 miles or less from home", ["before", "after"]]) == (1.0, 2.0)
+    ba = ["before", "after_new_sites", "after_with_spare_places"]
+    assert tuple(t.loc["Placed 20 miles or less from home", ba]) == (1.0, 2.0, 2.0)
     # inside the council: before d0 + d3; after d1 comes inside too
-    assert tuple(t.loc["Placed inside the council", ["before", "after"]]) == (2.0, 3.0)
-    assert tuple(t.loc["Home within 30 min of a suitable site", ["before", "after"]]) == (1.0, 2.0)
-    assert t.loc["Places in new sites", "after"] == 2.0
-    assert t.loc["Placed far who could come home within 30 min (within places)", "change"] == 2.0
+    assert tuple(t.loc["Placed inside the council", ba]) == (2.0, 3.0, 3.0)
+    assert tuple(t.loc["Home within 30 min of a suitable site", ba]) == (1.0, 2.0, 2.0)
+    assert t.loc["Places in new sites", "after_new_sites"] == 2.0
+    come_home = "Placed far who could come home within 30 min (within places)"
+    assert t.loc[come_home, "change_new_sites"] == 2.0
     assert dfe_miles(40000.0) == 24.9
 
     # k = 2: B adds one more child whichever use it takes; each building opens for one use
