@@ -517,8 +517,10 @@ def test_before_after_separates_the_new_sites_from_todays_spare_places() -> None
     # the new site alone: one child, once, into its one place
     assert sel.new_allocation is not None
     assert sel.new_allocation.sum() == 1.0 and sel.new_allocation.sum(axis=1).max() == 1.0
-    effects = {e.indicator: e for e in scenario_effects(demand, sel, candidates=cands,
-                                                        demand_minutes=minutes, **kw)}
+    effects = {
+        e.indicator: e
+        for e in scenario_effects(demand, sel, candidates=cands, demand_minutes=minutes, **kw)
+    }
     places = effects["Places in new sites"].after_new_sites_only
     assert places == 1.0
     inside = effects["Placed inside the council"]

@@ -177,9 +177,7 @@ def scenario_masks(
             return np.nan_to_num(_bool_column(demand, fallback), nan=1.0) == 0
         return None
 
-    def _after(
-        before: np.ndarray, mv: np.ndarray, asg: np.ndarray, ok: Any
-    ) -> np.ndarray:
+    def _after(before: np.ndarray, mv: np.ndarray, asg: np.ndarray, ok: Any) -> np.ndarray:
         """``before`` with the re-homed rows counted where their new site ``ok`` says."""
         rows = np.flatnonzero(mv & (asg >= 0))
         after = before & ~mv
