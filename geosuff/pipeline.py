@@ -617,8 +617,10 @@ def siting_stage(
         }
         scen = siting.scenario_table(demand, selection, **kw)
         masks = siting.scenario_masks(demand, selection, **kw)
+        # (before, with the new sites alone, if today's spare places were also filled)
         linkage["scenario"] = {
-            label: (positions[b], positions[a]) for label, (b, a) in masks.items()
+            label: (positions[m.before], positions[m.new_sites], positions[m.with_spare_places])
+            for label, m in masks.items()
         }
         alloc = selection.allocation.tocsc()
         assert selection.sites is not None

@@ -68,7 +68,8 @@ class Results:
     selection : Any
         The optimal set (``geosuff.siting.Selection``) or None.
     scenario_comparison : DataFrame | None
-        Indicators before and after opening the chosen set.
+        Indicators before and after opening the chosen set (``geosuff.siting.scenario_table``):
+        with the new sites alone, and, separately, if today's spare places were also filled.
     reconciliation : DataFrame
         One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``.
     issues : DataFrame
@@ -82,8 +83,9 @@ class Results:
         through disclosure).
     linkage : dict
         *Restricted.* Which placement rows (positions in ``measures``) each siting count counts:
-        ``rehoming`` (candidate id -> rows), ``scenario`` (indicator -> (before rows, after
-        rows)), ``assigned`` (chosen candidate id -> rows). Used by :mod:`geosuff.publish` only.
+        ``rehoming`` (candidate id -> rows), ``scenario`` (indicator -> (before rows, rows with
+        the new sites alone, rows if today's spare places were also filled)), ``assigned`` (chosen
+        candidate id -> rows). Used by :mod:`geosuff.publish` only.
     graph_meta : dict
         Road graph size and provenance (nodes, edges, speeds, source file hash).
     timings : dict[str, float]

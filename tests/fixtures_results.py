@@ -328,9 +328,21 @@ def make_results(
     chosen_rows = np.flatnonzero(cands["chosen"].to_numpy())
     after_far = np.union1d(before_far, far_pos[reach[chosen_rows].any(axis=0)])
     within = np.flatnonzero((measures["far"] == False).fillna(False).to_numpy(bool))  # noqa: E712
+    # (before, with the new sites alone, if today's spare places were also filled)
+    # the new sites alone take at most their places
+    n_places = int(cands.loc[cands["chosen"], "places"].sum())
+    new_far = np.setdiff1d(after_far, before_far)[:n_places]
     linkage["scenario"] = {
-        "Placed 20 miles or less from home": (within, np.union1d(within, after_far)),
-        "Placed far who could come home within 30 min (within places)": (before_far, after_far),
+        "Placed 20 miles or less from home": (
+            within,
+            np.union1d(within, new_far),
+            np.union1d(within, after_far),
+        ),
+        "Placed far who could come home within 30 min (within places)": (
+            before_far,
+            after_far,
+            after_far,
+        ),
     }
     sel = FakeSelection(
         chosen_ids=chosen,
@@ -339,12 +351,17 @@ def make_results(
         k=2,
         greedy_objective=float(after_far.size),
     )
+    new_places = float(cands.loc[cands["chosen"], "places"].sum())
     scen = pd.DataFrame(
-        [(label, float(len(b)), float(len(af))) for label, (b, af) in linkage["scenario"].items()]
-        + [("Places in new sites", 0.0, float(cands.loc[cands["chosen"], "places"].sum()))],
-        columns=["indicator", "before", "after"],
+        [
+            (label, float(len(b)), float(len(an)), float(len(asp)))
+            for label, (b, an, asp) in linkage["scenario"].items()
+        ]
+        + [("Places in new sites", 0.0, new_places, new_places)],
+        columns=["indicator", "before", "after_new_sites", "after_with_spare_places"],
     )
-    scen["change"] = scen["after"] - scen["before"]
+    scen["change_new_sites"] = scen["after_new_sites"] - scen["before"]
+    scen["change_with_spare_places"] = scen["after_with_spare_places"] - scen["before"]
 
     issues = pd.DataFrame(
         [

@@ -82,10 +82,35 @@ def test_before_after_cannot_be_recovered_by_subtraction(res) -> None:
     for r in pub.scenario.itertuples(index=False):
         if r.indicator == "Places in new sites":
             continue
-        if "c" in (r.before, r.after):
-            assert r.change == "c"
-        else:
-            assert int(r.change) == int(r.after) - int(r.before)
+        for after, change in (
+            (r.after_new_sites, r.change_new_sites),
+            (r.after_with_spare_places, r.change_with_spare_places),
+        ):
+            if "c" in (r.before, after):
+                assert change == "c"
+            else:
+                assert int(change) == int(after) - int(r.before)
+
+
+def test_scenario_table_labels_the_two_effects_apart(res, html) -> None:
+    """The new sites' effect and "also filling today's spare places" are separate columns."""
+    from geosuff.publication import ledger as publish
+
+    t = report._scenario_table(publish.build(res))
+    assert t is not None
+    assert t["columns"] == [
+        "Indicator",
+        "Before",
+        "With the new sites",
+        "Change",
+        "If today's spare places were also filled",
+        "Change",
+    ]
+    assert all(len(r) == 6 for r in t["rows"])
+    assert "With the new sites" in html
+    assert "If today&#39;s spare places were also filled" in html or (
+        "If today's spare places were also filled" in html
+    )
 
 
 def test_sensitivity_never_publishes_a_small_difference(res) -> None:

@@ -15,9 +15,11 @@ import shapely
 from geosuff._errors import ConfigError, InputFileError
 from geosuff.config.siting import EligibilityRules, SitingSettings, settings_from_dict
 from geosuff.siting import (
+    SCENARIO_COLUMNS,
     dfe_miles,
     from_cost_matrix,
     from_geodataframe,
+    scenario_effects,
     scenario_table,
     score_candidates,
     select_sites,
@@ -445,12 +447,14 @@ def test_select_sites_and_scenario_table() -> None:
     table = scenario_table(_demand(), sel, candidates=_candidates(), demand_minutes=MINUTES, **kw)
     t = table.set_index("indicator")
     # <= 20 miles: before d2 only; after d0 moves to A (10 km = 6.2 miles), d1 stays over (40 km)
-    assert tuple(t.loc["Placed 20 miles or less from home", ["before", "after"]]) == (1.0, 2.0)
+    ba = ["before", "after_new_sites", "after_with_spare_places"]
+    assert tuple(t.loc["Placed 20 miles or less from home", ba]) == (1.0, 2.0, 2.0)
     # inside the council: before d0 + d3; after d1 comes inside too
-    assert tuple(t.loc["Placed inside the council", ["before", "after"]]) == (2.0, 3.0)
-    assert tuple(t.loc["Home within 30 min of a suitable site", ["before", "after"]]) == (1.0, 2.0)
-    assert t.loc["Places in new sites", "after"] == 2.0
-    assert t.loc["Placed far who could come home within 30 min (within places)", "change"] == 2.0
+    assert tuple(t.loc["Placed inside the council", ba]) == (2.0, 3.0, 3.0)
+    assert tuple(t.loc["Home within 30 min of a suitable site", ba]) == (1.0, 2.0, 2.0)
+    assert t.loc["Places in new sites", "after_new_sites"] == 2.0
+    come_home = "Placed far who could come home within 30 min (within places)"
+    assert t.loc[come_home, "change_new_sites"] == 2.0
     assert dfe_miles(40000.0) == 24.9
 
     # k = 2: B adds one more child whichever use it takes; each building opens for one use
@@ -470,6 +474,117 @@ def test_select_sites_and_scenario_table() -> None:
     )
     assert sel3.fixed_objective == 1.0  # d0 into E's vacancy
     assert sel3.objective == 2.0  # any one new site then re-homes one more child
+
+
+def test_before_after_separates_the_new_sites_from_todays_spare_places() -> None:
+    """One new place, two spare places in an existing home: the new site moves one child.
+
+    Three children placed far (over 20 miles and outside the council), homes 10 km (6.2 miles)
+    from both the candidate (a 2-bedroom small home: 1 place) and an existing children's home
+    inside the council with 2 vacancies, 10 minutes from each. The joint allocation re-homes all
+    three (1 into the new place, 2 into the spare places): reporting that as the effect of the
+    new site (+3 inside the council for 1 place) was the overstatement of issue #12.
+    """
+    cands = pd.DataFrame(
+        {"candidate_id": ["N"], "easting": [0.0], "northing": [0.0], "bedrooms": [2]}
+    ).assign(uses=["small_home"])
+    demand = pd.DataFrame(
+        {
+            "need": ["childrens_home"] * 3,
+            "age": [14, 15, 13],
+            "over_20_miles": [True, True, True],
+            "outside_la": [True, True, True],
+            "easting": [0.0, 0.0, 0.0],
+            "northing": [10000.0, 10000.0, 10000.0],
+        }
+    )
+    existing = pd.DataFrame(
+        {
+            "site_type": ["childrens_home"],
+            "vacancies": [2],
+            "easting": [0.0],
+            "northing": [500.0],
+        }
+    )
+    kw = dict(
+        settings=SitingSettings(max_minutes=30.0),
+        existing=existing,
+        existing_minutes=np.full((3, 1), 10.0),
+    )
+    minutes = np.full((3, 1), 10.0)
+    sel = select_sites(cands, demand, minutes, k=1, **kw)
+    assert sel.chosen_ids == ("N",) and sel.objective == 3.0 and sel.fixed_objective == 2.0
+    # the new site alone: one child, once, into its one place
+    assert sel.new_allocation is not None
+    assert sel.new_allocation.sum() == 1.0 and sel.new_allocation.sum(axis=1).max() == 1.0
+    effects = {
+        e.indicator: e
+        for e in scenario_effects(demand, sel, candidates=cands, demand_minutes=minutes, **kw)
+    }
+    places = effects["Places in new sites"].after_new_sites_only
+    assert places == 1.0
+    inside = effects["Placed inside the council"]
+    assert (inside.before, inside.after_new_sites_only, inside.after_with_spare_places) == (
+        0.0,
+        1.0,
+        3.0,
+    )
+    near = effects["Placed 20 miles or less from home"]
+    assert (near.change_new_sites, near.change_with_spare_places) == (1.0, 3.0)
+    # "could come home": 2 into today's spare places, 3 with the new site (+1 = its place)
+    home = effects["Placed far who could come home within 30 min (within places)"]
+    assert (home.before, home.after_new_sites_only, home.change_new_sites) == (2.0, 3.0, 1.0)
+    t = scenario_table(demand, sel, candidates=cands, demand_minutes=minutes, **kw)
+    assert list(t.columns) == list(SCENARIO_COLUMNS)
+    row = t.set_index("indicator").loc["Placed inside the council"]
+    assert (row["change_new_sites"], row["change_with_spare_places"]) == (1.0, 3.0)
+
+
+def _assert_new_sites_change_within_places(res) -> None:
+    """The effect of the new sites alone never exceeds the places they add (issue #12)."""
+    t = res.scenario_comparison.set_index("indicator")
+    places = float(t.loc["Places in new sites", "after_new_sites"])
+    assert places > 0
+    placed = [i for i in t.index if i == "Placed inside the council" or "miles or less" in i]
+    assert len(placed) == 2
+    for label in [*placed, next(i for i in t.index if i.startswith("Placed far who could"))]:
+        assert 0 <= t.loc[label, "change_new_sites"] <= places, label
+        assert t.loc[label, "change_new_sites"] <= t.loc[label, "change_with_spare_places"]
+    # the new-sites-only allocation: each child at most once, each new site at most its places,
+    # nothing into existing sites
+    sel = res.selection
+    na = sel.new_allocation.tocsc()
+    assert na.sum(axis=1).max() <= 1.0 + 1e-9
+    cols = sel.sites.attrs["columns"]
+    load = np.asarray(na.sum(axis=0)).reshape(-1)
+    assert (load <= cols["places"].to_numpy(float) + 1e-9).all()
+    closed = np.ones(load.size, bool)
+    closed[sel.chosen] = False
+    assert (load[closed] == 0).all()
+    assert load.sum() <= places
+    # the published table keeps the two effects apart, as the ledger publishes them
+    from geosuff.publication import ledger as publish
+
+    pub = publish.build(res)
+    assert list(pub.scenario.columns) == list(SCENARIO_COLUMNS)
+    row = pub.scenario.set_index("indicator").loc["Placed inside the council"]
+    if row["change_new_sites"] != "c":
+        assert int(row["change_new_sites"]) <= places
+
+
+def test_demo_new_sites_change_at_most_their_places(demo_results) -> None:
+    _assert_new_sites_change_within_places(demo_results)
+
+
+def test_durham_new_sites_change_at_most_their_places(tmp_path) -> None:
+    """SYNTHETIC County Durham (travel = "estimate"), 120 children."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "in", seed=7, n_children=120)
+    res = run(load_config(syn.config), write=False)
+    _assert_new_sites_change_within_places(res)
 
 
 def test_ties_at_the_optimum_go_to_the_better_scored_property() -> None:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from geosuff.analysis import distance, gaps
 from geosuff.publication import disclosure as dc
-from geosuff.siting import COME_HOME_LABEL
+from geosuff.siting import COME_HOME_LABEL, SCENARIO_COLUMNS
 
 if TYPE_CHECKING:
     from geosuff.results import Results
@@ -90,6 +90,7 @@ TABLE_PRIORITY: tuple[tuple[str, int], ...] = (
     ("dfe", 0),
     ("scenario:headline", 0),
     ("indicators_", 1),
+    ("scenario:after", 2),
     ("scenario", 1),
     ("gap_areas", 1),
     ("placements_by_la", 2),
@@ -355,7 +356,9 @@ class Published:
     headline : dict
         Strings for the report's summary (see :func:`build`).
     scenario : DataFrame or None
-        ``indicator``, ``before``, ``after``, ``change``.
+        :data:`geosuff.siting.SCENARIO_COLUMNS`: ``indicator``, ``before``, ``after_new_sites``,
+        ``change_new_sites`` (the chosen new sites alone), ``after_with_spare_places``,
+        ``change_with_spare_places`` (if today's spare places were also filled).
     selection : dict or None
         ``chosen`` (ids), ``before``, ``after``, ``gain``, ``status``, ``mip_gap``,
         ``greedy_gap``.
@@ -588,11 +591,16 @@ def build(results: Results) -> Published:
     if "scenario" in link:
         # "children placed far who could come home" is the third headline: kept first
         pending["scenario"] = {}
-        for label, (b, af) in link["scenario"].items():
-            table = "scenario:headline" if label.startswith(COME_HOME_LABEL) else "scenario"
+        # (before, with the new sites alone, if today's spare places were also filled)
+        for label, (b, af_new, af_spare) in link["scenario"].items():
+            # today's figures outrank the hypothetical ones: a small change hides an "after"
+            headline = label.startswith(COME_HOME_LABEL)
+            table = "scenario:headline" if headline else "scenario"
+            after = "scenario:headline" if headline else "scenario:after"
             pending["scenario"][label] = (
                 led.add(b, table=table, label=f"{label} before"),
-                led.add(af, table=table, label=f"{label} after"),
+                led.add(af_new, table=after, label=f"{label} with the new sites"),
+                led.add(af_spare, table=after, label=f"{label} also filling spare places"),
             )
     if "assigned" in link:
         pending["assigned"] = {
@@ -985,7 +993,7 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
         summ = sel.summary() if callable(getattr(sel, "summary", None)) else {}
         far_label = next((k for k in (scen or {}) if k.startswith(COME_HOME_LABEL)), None)
         if scen and far_label:
-            hb, ha = scen[far_label]
+            hb, _, ha = scen[far_label]
             before, after = led.text(hb), led.text(ha)
             gain = _difference(led, hb, ha)
         else:
@@ -1042,13 +1050,15 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
         for r in s.itertuples(index=False):
             label = str(r.indicator)
             if scen and label in scen:
-                hb, ha = scen[label]
+                hb, hn, hs = scen[label]
                 rows.append(
                     {
                         "indicator": label,
                         "before": led.text(hb),
-                        "after": led.text(ha),
-                        "change": _difference(led, hb, ha),
+                        "after_new_sites": led.text(hn),
+                        "change_new_sites": _difference(led, hb, hn),
+                        "after_with_spare_places": led.text(hs),
+                        "change_with_spare_places": _difference(led, hb, hs),
                     }
                 )
             else:  # not a count of children (places in new sites)
@@ -1056,11 +1066,13 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
                     {
                         "indicator": label,
                         "before": _fmt_num(r.before),
-                        "after": _fmt_num(r.after),
-                        "change": _fmt_num(r.change),
+                        "after_new_sites": _fmt_num(r.after_new_sites),
+                        "change_new_sites": _fmt_num(r.change_new_sites),
+                        "after_with_spare_places": _fmt_num(r.after_with_spare_places),
+                        "change_with_spare_places": _fmt_num(r.change_with_spare_places),
                     }
                 )
-        pub.scenario = pd.DataFrame(rows, columns=["indicator", "before", "after", "change"])
+        pub.scenario = pd.DataFrame(rows, columns=list(SCENARIO_COLUMNS))
 
 
 def _difference(led: Ledger, before: int, after: int) -> str:

@@ -624,13 +624,38 @@ def _scenario_table(pub: Published) -> dict[str, Any] | None:
     s = pub.scenario
     if s is None or len(s) == 0:
         return None
-    rows = [[r.indicator, r.before, r.after, r.change] for r in s.itertuples(index=False)]
-    note = "Children placed far away are those placed over the distance line or outside the council; 'could come home' counts only children a chosen or existing site with spare places could take, within its places."
+    rows = [
+        [
+            r.indicator,
+            r.before,
+            r.after_new_sites,
+            r.change_new_sites,
+            r.after_with_spare_places,
+            r.change_with_spare_places,
+        ]
+        for r in s.itertuples(index=False)
+    ]
+    note = (
+        "Children placed far away are those placed over the distance line or outside the "
+        "council. 'With the new sites': children placed far move only into the new sites' "
+        "places (each place taken once), so no count of where children are placed changes by "
+        "more than the places added. 'If today's spare places were also filled': children placed "
+        "far also move into existing sites' spare places; this is not an effect of the new sites. "
+        "'Could come home' counts children a chosen or existing site with spare places could "
+        "take, within its places; before, today's spare places alone."
+    )
     return _table(
-        ["Indicator", "Before", "After", "Change"],
+        [
+            "Indicator",
+            "Before",
+            "With the new sites",
+            "Change",
+            "If today's spare places were also filled",
+            "Change",
+        ],
         rows,
         note=note,
-        numeric=[False, True, True, True],
+        numeric=[False, True, True, True, True, True],
     )
 
 

@@ -23,6 +23,11 @@ from geosuff.siting.demand import (
 )
 from geosuff.siting.scenario import (
     COME_HOME_LABEL,
+    NEW_PLACES_LABEL,
+    SCENARIO_COLUMNS,
+    Effect,
+    EffectMasks,
+    scenario_effects,
     scenario_masks,
     scenario_table,
 )
@@ -54,6 +59,11 @@ __all__ = [
     "from_geodataframe",
     "dfe_miles",
     "COME_HOME_LABEL",
+    "NEW_PLACES_LABEL",
+    "SCENARIO_COLUMNS",
+    "Effect",
+    "EffectMasks",
+    "scenario_effects",
     "scenario_masks",
     "scenario_table",
 ]

@@ -77,6 +77,11 @@ class Selection:
         more than one child). Child-level: for scenario tables, never publish.
     fixed_allocation : scipy.sparse.csr_matrix, shape (n_demand, n_columns), or None
         The same with the fixed (existing) sites alone (the "before" of ``fixed_objective``).
+    new_allocation : scipy.sparse.csr_matrix, shape (n_demand, n_columns), or None
+        The same with the chosen new sites alone (fixed sites closed): the effect of the new
+        sites without also filling today's spare places. Each row is assigned at most once and
+        each column at most its capacity, so (capacitated) its total never exceeds the new
+        places. Child-level: never publish.
     capacitated : bool
         Whether capacities were enforced.
     k : int
@@ -112,6 +117,7 @@ class Selection:
     chosen_ids: tuple[Any, ...] = ()
     sites: pd.DataFrame | None = None
     fixed_allocation: sp.csr_matrix | None = None
+    new_allocation: sp.csr_matrix | None = None
 
     @property
     def optimal(self) -> bool:
@@ -856,6 +862,10 @@ def from_cost_matrix(
     )
     allocation = _allocate_rows(prob, flows, w, order)
     fixed_allocation = _allocate_rows(prob, fixed_flows, w, np.array([], dtype=np.int64))
+    # the chosen new sites alone (existing sites' spare places left as they are)
+    new_prob = dataclasses.replace(prob, fixed=np.zeros(n_col, bool))
+    _, new_flows = _evaluate(new_prob, order)
+    new_allocation = _allocate_rows(new_prob, new_flows, w, order)
     assignment = np.where(
         allocation.getnnz(axis=1) > 0, np.asarray(allocation.argmax(axis=1)).reshape(-1), -1
     )
@@ -879,6 +889,7 @@ def from_cost_matrix(
         assignment=assignment,
         allocation=allocation,
         fixed_allocation=fixed_allocation,
+        new_allocation=new_allocation,
         capacitated=bool(capacitated),
         k=int(k),
         model_size={

@@ -191,6 +191,12 @@ def select_sites(
         fixed_allocation = sp.csr_matrix(
             (fa.data, (far[fa.row], fa.col)), shape=(len(demand), fa.shape[1])
         )
+    new_allocation = None
+    if sel.new_allocation is not None:
+        na = sel.new_allocation.tocoo()
+        new_allocation = sp.csr_matrix(
+            (na.data, (far[na.row], na.col)), shape=(len(demand), na.shape[1])
+        )
     assignment = np.full(len(demand), -1, dtype=np.int64)
     assignment[far] = sel.assignment
     logger.info(
@@ -207,6 +213,7 @@ def select_sites(
         sites=sites,
         allocation=allocation,
         fixed_allocation=fixed_allocation,
+        new_allocation=new_allocation,
         assignment=assignment,
     )
 
