@@ -773,7 +773,6 @@ def test_gap_areas_mixed_needs_evidence_says_it_once(rutland_lsoas: gpd.GeoDataF
     # others, so no level names a need: published at LSOA level as mixed needs
     m = _far_cohort(rutland_lsoas, [(R003A, "foster", 3), (R003A, "childrens_home", 3)])
     g = gaps.gap_areas(m, rutland_lsoas, min_count=5)
-    assert g["area_level"].tolist() == ["LSOA"]
     r = g.iloc[0]
     assert r["needed_groups"] == "mixed needs (each of fewer than 5 children)"
     ev = r["evidence"]
@@ -782,6 +781,7 @@ def test_gap_areas_mixed_needs_evidence_says_it_once(rutland_lsoas: gpd.GeoDataF
     assert not re.search(r"\([^()]*\(", ev)  # no nested brackets
     assert "; their needs are mixed (no need is shared by 5 or more of them)." in ev
     assert "foster" not in ev.lower() and "children's home" not in ev.lower()
+    assert g["area_level"].tolist() == ["LSOA"]
 
 
 def test_gap_areas_go_coarser_to_name_a_need(rutland_lsoas: gpd.GeoDataFrame) -> None:
