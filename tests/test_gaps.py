@@ -853,7 +853,10 @@ def test_gap_areas_ward_and_district_levels(rutland_lsoas: gpd.GeoDataFrame) -> 
     m2 = pd.concat([m, _far_cohort(rutland_lsoas, [(1, "foster", 5)])], ignore_index=True)
     g2 = gaps.gap_areas(m2, dist, min_count=5)
     assert g2["area_level"].tolist() == ["district", "LSOA"]
-    assert g2["area_name"].tolist() == ["Northdale (district) excluding Rutland 001A", "Rutland 001A"]
+    assert g2["area_name"].tolist() == [
+        "Northdale (district) excluding Rutland 001A",
+        "Rutland 001A",
+    ]
     assert g2["n_far"].tolist() == [10, 5] and g2.attrs["not_in_gap_areas"] == 0
     assert g2.geometry.iloc[0].intersection(g2.geometry.iloc[1]).area < 1.0
     # a single district is the council itself (a unitary): not used as a gap area

@@ -940,8 +940,8 @@ def gap_areas(
         Keep only areas outside every suitable catchment (``attrs["not_in_gap_areas"]`` still
         counts only children in no area that reached ``min_count``).
     aggregate : bool, default True
-        Merge small areas below ``min_count`` into their parent areas (level 2); False gives
-        small areas only.
+        Merge small areas below ``min_count`` (or whose needs are each below it) into coarser
+        areas (MSOA, ward, district); False gives small areas only.
     minutes_source : str, default "road"
         How ``area_minutes_to_type`` was measured ("road", or "straight-line estimate" when the
         run had no road network); recorded in ``minutes_source`` and the evidence text.
@@ -1224,7 +1224,7 @@ def _gap_units(
     small_level = area_levels(areas)
     levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(small_level, ids, names)]
     if aggregate:
-        levels += [(lv, i, nm) for lv, i, nm in area_hierarchy(areas)]
+        levels += area_hierarchy(areas)
     assigned = np.flatnonzero(idx >= 0)
     left = np.ones(len(idx), dtype=bool)
     left[idx < 0] = False
@@ -1236,7 +1236,8 @@ def _gap_units(
             return True
         return int(pd.Series(groups[kids]).value_counts().max()) >= min_count
 
-    for named_only in ([True, False] if groups is not None else [False]):
+    passes = [True, False] if groups is not None else [False]
+    for named_only in passes:
         for lnum, (_, lv_ids, _) in enumerate(levels):
             kids_all = assigned[left[assigned]]
             if len(kids_all) == 0:
@@ -1282,7 +1283,7 @@ def _gap_units(
         inside = lv_ids == k
         shown: list[str] = []
         shown_levels: set[str] = set()
-        for j, (lj, kj, _) in enumerate(found):
+        for j, (lj, _, _) in enumerate(found):
             if lj < lnum and j != u and inside[owner == j].any():
                 sl, _, sn = levels[lj]
                 a = int(np.flatnonzero(owner == j)[0])
