@@ -158,6 +158,12 @@ def council_areas(scenario: Scenario, boundaries: Boundaries) -> gpd.GeoDataFram
             crs=BNG,
         )
         areas["area_method"] = "Voronoi cells of LSOA 2011 representative points"
+    if "district_code" not in areas.columns:
+        # district (lower-tier LA) of each LSOA: a coarser level for gap areas
+        lsoa = load_lsoa_points().set_index("lsoa11_code")
+        aid = areas["area_id"].astype(str)
+        areas["district_code"] = aid.map(lsoa["LTLA23CD"]).fillna("").to_numpy(dtype=object)
+        areas["district_name"] = aid.map(lsoa["LTLA23NM"]).fillna("").to_numpy(dtype=object)
     rp = areas.geometry.representative_point()
     areas["easting"] = rp.x.to_numpy()
     areas["northing"] = rp.y.to_numpy()

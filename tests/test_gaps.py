@@ -7,6 +7,7 @@ tests/test_distance.py for their sources) and the shipped DfE statistics.
 from __future__ import annotations
 
 import math
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -525,7 +526,7 @@ def test_gap_areas_with_road_minutes(rutland_lsoas: gpd.GeoDataFrame) -> None:
     assert np.isnan(second["minutes_to_suitable"]) and second["suitable_type"] == ""
     assert (
         second["lacks"]
-        == "no suitable place with spare places within 30 min for some other needs (each of fewer than 5 children)"
+        == "no suitable place with spare places within 30 min for some needs (each of fewer than 5 children)"
     )
     assert (
         "supported" not in second["evidence"].lower()
@@ -853,6 +854,106 @@ def test_gap_areas_explicit_parent_column(rutland_lsoas: gpd.GeoDataFrame) -> No
         .iloc[0]
         .startswith("5–9 children whose home is in Rutland all (MSOA) (E02002000)")
     )
+
+
+def test_gap_areas_mixed_needs_evidence_says_it_once(rutland_lsoas: gpd.GeoDataFrame) -> None:
+    # 003A: 3 foster + 3 children's home = 6 far children, no need of 5; MSOA 003 holds no
+    # others, so no level names a need: published at LSOA level as mixed needs
+    m = _far_cohort(rutland_lsoas, [(R003A, "foster", 3), (R003A, "childrens_home", 3)])
+    g = gaps.gap_areas(m, rutland_lsoas, min_count=5)
+    r = g.iloc[0]
+    assert r["needed_groups"] == "mixed needs (each of fewer than 5 children)"
+    ev = r["evidence"]
+    # one phrase for mixed needs: never "their needs are mixed (mixed needs (...))"
+    assert len(re.findall(r"mixed", ev)) == 1
+    assert not re.search(r"\([^()]*\(", ev)  # no nested brackets
+    assert "; their needs are mixed (no need is shared by 5 or more of them)." in ev
+    assert "foster" not in ev.lower() and "children's home" not in ev.lower()
+    assert g["area_level"].tolist() == ["LSOA"]
+
+
+def test_gap_areas_go_coarser_to_name_a_need(rutland_lsoas: gpd.GeoDataFrame) -> None:
+    ids = rutland_lsoas["lsoa11_code"].tolist()
+    # 003A: 3 foster + 3 children's home (6: enough children, no need of 5); 003B: 2 foster.
+    # At LSOA level only "mixed needs" could be said; in MSOA 003 foster reaches 5: named there
+    m = _far_cohort(
+        rutland_lsoas, [(R003A, "foster", 3), (R003A, "childrens_home", 3), (R003B, "foster", 2)]
+    )
+    minutes = pd.DataFrame({"childrens_home": 45.0, "foster_cluster": 20.0}, index=ids)
+    g = gaps.gap_areas(m, rutland_lsoas, area_minutes_to_type=minutes, minutes=30, min_count=5)
+    assert g["area_id"].tolist() == ["Rutland 003"]
+    assert g["area_level"].tolist() == ["MSOA"] and "area_level" in g.attrs["publish_columns"]
+    r = g.iloc[0]
+    assert r["area_name"] == "Rutland 003 (MSOA)" and r["n_far"] == 8
+    assert r["main_need"] == "foster"
+    assert r["needed_groups"] == (
+        "Foster care (U1-U6); other needs (each of fewer than 5 children)"
+    )
+    assert "main need: Foster care (U1-U6)" in r["evidence"]
+    assert r["minutes_to_suitable"] == 20.0
+    # the whole MSOA (no member published alone); every far child is in the area
+    whole = rutland_lsoas.geometry.iloc[[R003A, R003B, R003C, R003D]].union_all()
+    assert r.geometry.symmetric_difference(whole).area < 1.0
+    assert g.attrs["not_in_gap_areas"] == 0 and len(g.attrs["not_in_gap_members"]) == 0
+    # without aggregation the LSOA is still published, with mixed needs
+    g0 = gaps.gap_areas(m, rutland_lsoas, min_count=5, aggregate=False)
+    assert g0["area_level"].tolist() == ["LSOA"]
+    assert g0["needed_groups"].tolist() == ["mixed needs (each of fewer than 5 children)"]
+    assert g0.attrs["not_in_gap_areas"] == 2
+    assert sorted(g0.attrs["not_in_gap_members"].tolist()) == [6, 7]  # the two in 003B
+
+
+def test_gap_areas_ward_and_district_levels(rutland_lsoas: gpd.GeoDataFrame) -> None:
+    # MSOA 003 (003B: 3 foster + 2 children's home) and MSOA 002 (002A: 3 foster + 2
+    # supported) each have 5 children but no need of 5; together foster reaches 6
+    m = _far_cohort(
+        rutland_lsoas,
+        [
+            (R003B, "foster", 3),
+            (R003B, "childrens_home", 2),
+            (R002A, "foster", 3),
+            (R002A, "supported", 2),
+        ],
+    )
+    names = rutland_lsoas["lsoa11_name"].astype(str)
+    in_w = names.str.match(r"Rutland 00[23]").to_numpy()
+    plain = gaps.gap_areas(m, rutland_lsoas, min_count=5)
+    assert plain["area_level"].tolist() == ["LSOA", "LSOA"]  # each LSOA has 5, mixed
+    assert set(plain["needed_groups"]) == {"mixed needs (each of fewer than 5 children)"}
+    # a ward holding both MSOAs: the need is named there
+    wards = rutland_lsoas.assign(
+        ward_code=np.where(in_w, "E05000001", "E05000002"),
+        ward_name=np.where(in_w, "Oakham North", "Elsewhere"),
+    )
+    g = gaps.gap_areas(m, wards, min_count=5)
+    assert g["area_id"].tolist() == ["E05000001"] and g["area_level"].tolist() == ["ward"]
+    r = g.iloc[0]
+    assert r["area_name"] == "Oakham North (ward)" and r["main_need"] == "foster"
+    assert r["needed_groups"].startswith("Foster care (U1-U6)")
+    assert r.geometry.symmetric_difference(rutland_lsoas.geometry[in_w].union_all()).area < 1.0
+    # districts (two): the same at district level; a member LSOA published on its own
+    # (001A, 5 foster) is listed apart and left out of the district's area
+    in_d = in_w | (names == "Rutland 001A").to_numpy()
+    dist = rutland_lsoas.assign(
+        LTLA23CD=np.where(in_d, "E07000001", "E07000002"),
+        LTLA23NM=np.where(in_d, "Northdale", "Southdale"),
+    )
+    m2 = pd.concat([m, _far_cohort(rutland_lsoas, [(1, "foster", 5)])], ignore_index=True)
+    g2 = gaps.gap_areas(m2, dist, min_count=5)
+    assert g2["area_level"].tolist() == ["district", "LSOA"]
+    assert g2["area_name"].tolist() == [
+        "Northdale (district) excluding Rutland 001A",
+        "Rutland 001A",
+    ]
+    assert g2["n_far"].tolist() == [10, 5] and g2.attrs["not_in_gap_areas"] == 0
+    assert g2.geometry.iloc[0].intersection(g2.geometry.iloc[1]).area < 1.0
+    # a single district is the council itself (a unitary): not used as a gap area
+    one = rutland_lsoas.assign(LTLA23CD="E06000017", LTLA23NM="Rutland")
+    assert gaps.gap_areas(m, one, min_count=5)["area_level"].tolist() == ["LSOA", "LSOA"]
+    cols = {"lsoa11_code": "area_id", "lsoa11_name": "area_name"}
+    assert [str(lv[0]) for lv, _, _ in gaps.area_hierarchy(one.rename(columns=cols))] == ["MSOA"]
+    levels = gaps.area_hierarchy(dist.rename(columns=cols))
+    assert [str(lv[0]) for lv, _, _ in levels] == ["MSOA", "district"]
 
 
 def test_area_parents_from_lsoa_names() -> None:

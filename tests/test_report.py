@@ -251,3 +251,42 @@ def test_report_names_the_dfe_year_and_cohorts(res, tmp_path: Path) -> None:
     page = report.write_report(late, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "2025 (2026 not published yet)" in page
     assert "Placements started 01/04/2025 to 31/03/2026" in page
+
+
+@pytest.mark.slow
+def test_report_counts_far_children_in_no_gap_area(tmp_path: Path) -> None:
+    """SYNTHETIC Hartlepool, 300 children: the report says how many children placed far away
+    are in no published gap area; the count is every far child less those in the areas."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.publication import ledger as publish
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000001", tmp_path / "in", seed=7, n_children=300)
+    res = run(load_config(syn.config), write=False)
+    g = res.gap_areas
+    assert len(g) >= 1
+    m = res.measures
+    counted = m[m["status"] != "excluded"]
+    far = set(counted.index[counted["dfe_miles"] > 20].tolist())
+    in_areas = set(np.concatenate(g.attrs["members"]).tolist())
+    assert in_areas <= far
+    not_shown = len(far - in_areas)
+    assert not_shown == g.attrs["not_in_gap_areas"] + g.attrs["unassigned"] >= 5
+    assert sorted(g.attrs["not_in_gap_members"].tolist()) == sorted(far - in_areas)
+    pub = publish.build(res)
+    assert pub.gap_not_shown == str(not_shown) and pub.headline["far"] == str(len(far))
+    html = report.write_report(res, tmp_path / "report.html").read_text(encoding="utf-8")
+    para = re.search(r'<p id="gap-not-shown">([^<]*)</p>', html)
+    assert para is not None
+    assert para.group(1).startswith(
+        f"{not_shown} of the {len(far)} children placed more than 20 miles from home are in no "
+        "gap area listed here: their home areas hold fewer than 5 such children"
+    )
+    assert "counted in every total above" in para.group(1)
+    # a small count is withheld by the ledger, never shown
+    small = report._gap_not_shown(
+        publish.Published(min_count=5, gap_not_shown=disclosure.SUPPRESSED, headline={"far": "39"}),
+        res,
+    )
+    assert small.startswith("A small number (fewer than 5; exact figure withheld) of the 39 ")

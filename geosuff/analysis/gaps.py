@@ -867,6 +867,65 @@ def area_parents(areas: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: Ward and district (lower-tier LA) columns of an areas table, in order of preference.
+_WARD_ID_COLS = ("ward_code", "WD23CD", "WD22CD", "WD21CD", "WD11CD", "osward")
+_WARD_NAME_COLS = ("ward_name", "WD23NM", "WD22NM", "WD21NM", "WD11NM")
+_DISTRICT_ID_COLS = ("district_code", "LTLA23CD", "LAD23CD", "LAD22CD", "LAD21CD", "oslaua")
+_DISTRICT_NAME_COLS = ("district_name", "LTLA23NM", "LAD23NM", "LAD22NM", "LAD21NM")
+
+
+def area_hierarchy(areas: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The coarser levels a small area can be grouped into, finest first.
+
+    The parent area (:func:`area_parents`: MSOA), then the ward (``ward_code`` / ``ward_name``,
+    ``WD23CD`` / ``WD23NM`` ...) and the district, i.e. lower-tier local authority
+    (``district_code`` / ``district_name``, ``LTLA23CD`` / ``LTLA23NM`` ...), where the areas
+    table has these columns. A district level with a single district (a unitary council, whose
+    figures the council-wide tables already give) is left out, as is a level without any code.
+
+    Parameters
+    ----------
+    areas : DataFrame
+        Areas with ``area_id`` and ``area_name`` (as made by the gap analysis).
+
+    Returns
+    -------
+    list of (level, ids, names)
+        Per level, arrays in the row order of ``areas``: the level's label ("MSOA", "parent
+        area", "ward", "district"), the unit id and the unit name of each small area ("" where
+        an area has none).
+    """
+    cols = set(areas.columns)
+
+    def clean(c: str) -> np.ndarray:
+        return areas[c].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+
+    par = area_parents(areas)
+    out = [
+        (
+            par["parent_level"].to_numpy(dtype=object),
+            par["parent_id"].to_numpy(dtype=object),
+            par["parent_name"].to_numpy(dtype=object),
+        )
+    ]
+    for label, id_cols, name_cols in (
+        ("ward", _WARD_ID_COLS, _WARD_NAME_COLS),
+        ("district", _DISTRICT_ID_COLS, _DISTRICT_NAME_COLS),
+    ):
+        idc = next((c for c in id_cols if c in cols), None)
+        if idc is None:
+            continue
+        uid = clean(idc)
+        namec = next((c for c in name_cols if c in cols), None)
+        uname = clean(namec) if namec is not None else uid.copy()
+        uname = np.where(uname == "", uid, uname).astype(object)
+        distinct = {str(u) for u in uid} - {""}
+        if not distinct or (label == "district" and len(distinct) == 1):
+            continue
+        out.append((np.where(uid != "", label, "").astype(object), uid, uname))
+    return [lv for lv in out if (lv[1] != "").any()]
+
+
 def _join_names(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
@@ -927,8 +986,18 @@ def gap_areas(
        level 1, so published areas never overlap; its name says when members are listed apart
        ("Rutland 003 (MSOA) excluding Rutland 003A").
 
-    Far-placed children in neither (their area and its parent both below ``min_count``, or no
-    parent) are counted in ``attrs["not_in_gap_areas"]``.
+    3. with ``aggregate``, the same again at the ward and the district (lower-tier LA) when the
+       areas table has such columns (:func:`area_hierarchy`; not the district of a unitary
+       council, which is the council itself).
+
+    A need is named only where at least ``min_count`` of an area's children share it. An area
+    whose children are enough in number but each need too small to name is first left to the
+    next coarser level, where a need may reach ``min_count``; only if no level names one is it
+    published, at the finest level that is big enough, with "mixed needs" (see
+    :func:`_gap_units`). ``area_level`` records the level used.
+
+    Far-placed children in no gap area (too few at every level, or no parent) are counted in
+    ``attrs["not_in_gap_areas"]``.
 
     For each gap area the needed placement groups are its children's ``place_group``\\ s; for
     each group served by a provision type (``site_types.csv``) the minutes to the nearest site
@@ -972,8 +1041,8 @@ def gap_areas(
         Keep only areas outside every suitable catchment (``attrs["not_in_gap_areas"]`` still
         counts only children in no area that reached ``min_count``).
     aggregate : bool, default True
-        Merge small areas below ``min_count`` into their parent areas (level 2); False gives
-        small areas only.
+        Merge small areas below ``min_count`` (or whose needs are each below it) into coarser
+        areas (MSOA, ward, district); False gives small areas only.
     minutes_source : str, default "road"
         How ``area_minutes_to_type`` was measured ("road", or "straight-line estimate" when the
         run had no road network); recorded in ``minutes_source`` and the evidence text.
@@ -983,7 +1052,8 @@ def gap_areas(
     GeoDataFrame (EPSG:27700)
         One row per gap area, ranked: ``rank``, ``area_id`` (small-area id, or parent id: the
         MSOA name when derived from LSOA names), ``area_name``, ``level`` ("LSOA", "small area",
-        "MSOA", "parent area"), ``n_far`` (raw count, internal), ``count_band`` ("5–9", "10+",
+        "MSOA", "parent area", "ward", "district"; ``area_level`` the same, the level the area
+        was published at), ``n_far`` (raw count, internal), ``count_band`` ("5–9", "10+",
         ...), ``needed_groups`` (labels, most common first), ``main_need`` (group code),
         ``n_by_group`` (raw counts per group, internal), ``minutes_to_suitable`` (minutes to the
         nearest site serving the main need with spare places, median over the children for a
@@ -999,7 +1069,8 @@ def gap_areas(
         children (child-level, internal: for linked disclosure control);
         ``attrs["not_in_gap_areas"]`` those in an area but in no gap area (both raw, internal):
         ``n_far.sum() + not_in_gap_areas + unassigned`` is every far-placed child (without
-        ``only_gaps``).
+        ``only_gaps``); ``attrs["not_in_gap_members"]`` the index labels of every far-placed
+        child in no published row (unassigned included; internal, for the ledger).
     """
     _require(measures, ["home_e", "home_n", "dfe_miles", "place_group"], "the gap analysis")
     areas = _areas_frame(areas_gdf, id_col, name_col)
@@ -1029,15 +1100,18 @@ def gap_areas(
         mins_table, source = None, ""
         logger.info("gap areas without catchment data: needs are listed, catchments not assessed")
 
-    units = _gap_units(areas, idx, min_count=min_count, aggregate=aggregate)
+    units = _gap_units(areas, idx, min_count=min_count, aggregate=aggregate, groups=far_groups)
     not_in_gap_areas = int((idx >= 0).sum()) - sum(len(u.children) for u in units)
+    in_units = np.zeros(len(idx), dtype=bool)
+    for u in units:
+        in_units[u.children] = True
     if not_in_gap_areas:
         logger.info(
             "%d far-placed children live in areas with fewer than %d such children%s: "
             "counted, but in no published gap area",
             not_in_gap_areas,
             min_count,
-            " (also at parent-area level)" if aggregate else "",
+            " (also at coarser levels)" if aggregate else "",
         )
 
     labels = group_labels()
@@ -1087,7 +1161,8 @@ def gap_areas(
                 else:
                     hidden_lacking = True
         if hidden_lacking:
-            other = f"no suitable place with spare places within {minutes:g} min for some other needs (each of fewer than {min_count} children)"
+            some = "some other needs" if named else "some needs"
+            other = f"no suitable place with spare places within {minutes:g} min for {some} (each of fewer than {min_count} children)"
             lacks.append(other)
             lacks_other.append(other)
         needed = [labels.get(g, g) for g in named]
@@ -1104,6 +1179,7 @@ def gap_areas(
                 "area_id": u.area_id,
                 "area_name": u.area_name,
                 "level": u.level,
+                "area_level": u.level,
                 "n_far": n_far,
                 "count_band": str(count_band(n_far)[0]),
                 "needed_groups": "; ".join(needed),
@@ -1131,6 +1207,7 @@ def gap_areas(
         "area_id",
         "area_name",
         "level",
+        "area_level",
         "n_far",
         "count_band",
         "needed_groups",
@@ -1146,6 +1223,7 @@ def gap_areas(
         "publish_columns": _publish_columns(has_pop),
         "unassigned": unassigned,
         "not_in_gap_areas": not_in_gap_areas,
+        "not_in_gap_members": far_labels[~in_units],
         "minutes": minutes,
         "far_miles": far_miles,
         "min_count": min_count,
@@ -1182,7 +1260,14 @@ def gap_areas(
     )
     df["rank"] = np.arange(1, len(df) + 1)
     df["evidence"] = [
-        _evidence(r, far_miles=far_miles, minutes=minutes, labels=labels, type_labels=type_labels)
+        _evidence(
+            r,
+            far_miles=far_miles,
+            minutes=minutes,
+            labels=labels,
+            type_labels=type_labels,
+            min_count=min_count,
+        )
         for r in df.itertuples(index=False)
     ]
     if only_gaps:
@@ -1195,6 +1280,9 @@ def gap_areas(
     )
     # child-level (internal): index labels in ``measures`` of the children each row counts
     attrs["members"] = [np.asarray(mm) for mm in df["_members"]]
+    if only_gaps:
+        shown = np.concatenate([*attrs["members"], far_labels[:0]])
+        attrs["not_in_gap_members"] = far_labels[~np.isin(far_labels, shown)]
     out.attrs.update(attrs)
     logger.info(
         "gap areas: %d areas with ≥%d far-placed children (%d merged into parent areas), "
@@ -1208,52 +1296,108 @@ def gap_areas(
 
 
 def _gap_units(
-    areas: gpd.GeoDataFrame, idx: np.ndarray, *, min_count: int, aggregate: bool
+    areas: gpd.GeoDataFrame,
+    idx: np.ndarray,
+    *,
+    min_count: int,
+    aggregate: bool,
+    groups: np.ndarray | None = None,
 ) -> list[_Unit]:
-    """Level-1 small areas and level-2 parent areas with at least ``min_count`` children."""
+    """Gap areas at the finest level where a need can be named, else the finest that is big enough.
+
+    Two passes over the levels of :func:`area_hierarchy` (small area first, coarsest last), each
+    taking the far-placed children not yet in a gap area, grouped by their home area's unit at
+    that level:
+
+    1. a unit with at least ``min_count`` children *of which at least ``min_count`` share a
+       need* (``groups``) is a gap area: children whose small area is big enough but whose needs
+       are all smaller than ``min_count`` are left to a coarser level, where a need can be named;
+    2. for the children still left, a unit with at least ``min_count`` children is a gap area
+       with mixed needs (finest level first).
+
+    Without ``groups`` every need counts as nameable (one pass). Each small area belongs to the
+    gap area holding its children or, without children there, to the finest gap area above it,
+    so published areas never overlap.
+    """
     n_areas = len(areas)
-    assigned = np.flatnonzero(idx >= 0)
-    per_area = np.bincount(idx[assigned], minlength=n_areas)
-    published = per_area >= min_count
-    small_level = area_levels(areas)
     ids = areas["area_id"].astype(str).to_numpy(dtype=object)
     names = areas["area_name"].astype(str).to_numpy(dtype=object)
-    units = [
-        _Unit(
-            area_id=str(ids[a]),
-            area_name=str(names[a]),
-            level=str(small_level[a]),
-            members=np.array([a]),
-            children=assigned[idx[assigned] == a],
-            merged=False,
-            member_level=str(small_level[a]),
-        )
-        for a in np.flatnonzero(published).tolist()
-    ]
-    if not aggregate:
-        return units
-    par = area_parents(areas)
-    pid = par["parent_id"].to_numpy(dtype=object)
-    rest = assigned[~published[idx[assigned]]]
-    child_parent = pid[idx[rest]]
-    for p in sorted({str(c) for c in child_parent} - {""}):
-        kids = rest[child_parent == p]
-        if len(kids) < min_count:
+    small_level = area_levels(areas)
+    levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(small_level, ids, names)]
+    if aggregate:
+        levels += area_hierarchy(areas)
+    assigned = np.flatnonzero(idx >= 0)
+    left = np.ones(len(idx), dtype=bool)
+    left[idx < 0] = False
+    # (level number, unit id, children)
+    found: list[tuple[int, str, np.ndarray]] = []
+
+    def nameable(kids: np.ndarray) -> bool:
+        if groups is None:
+            return True
+        return int(pd.Series(groups[kids]).value_counts().max()) >= min_count
+
+    passes = [True, False] if groups is not None else [False]
+    for named_only in passes:
+        for lnum, (_, lv_ids, _) in enumerate(levels):
+            kids_all = assigned[left[assigned]]
+            if len(kids_all) == 0:
+                break
+            key = lv_ids[idx[kids_all]]
+            if lnum == 0:
+                order = sorted({int(a) for a in idx[kids_all]})
+                keys = [str(ids[a]) for a in order]
+            else:
+                keys = sorted({str(k) for k in key} - {""})
+            for k in keys:
+                kids = kids_all[key == k]
+                if len(kids) < min_count or (named_only and not nameable(kids)):
+                    continue
+                found.append((lnum, k, kids))
+                left[kids] = False
+    # members: the small areas of a unit's children, then child-free areas to the finest unit
+    owner = np.full(n_areas, -1, dtype=np.int64)
+    for u, (_, _, kids) in enumerate(found):
+        owner[np.unique(idx[kids])] = u
+    for u in sorted(range(len(found)), key=lambda j: found[j][0]):
+        lnum, k, _ = found[u]
+        if lnum > 0:
+            owner[(owner < 0) & (levels[lnum][1] == k)] = u
+    units = []
+    for u, (lnum, k, kids) in enumerate(found):
+        members = np.flatnonzero(owner == u)
+        first = int(members[0]) if len(members) else int(idx[kids[0]])
+        if lnum == 0:
+            units.append(
+                _Unit(
+                    area_id=str(ids[first]),
+                    area_name=str(names[first]),
+                    level=str(small_level[first]),
+                    members=np.array([first]),
+                    children=kids,
+                    merged=False,
+                    member_level=str(small_level[first]),
+                )
+            )
             continue
-        in_parent = pid == p
-        members = np.flatnonzero(in_parent & ~published)
-        shown = [str(names[a]) for a in np.flatnonzero(in_parent & published)]
-        first = int(members[0])
-        levels = {str(small_level[a]) for a in members}
-        member_level = levels.pop() if len(levels) == 1 else "small area"
-        level = str(par["parent_level"].iloc[first])
+        lv, lv_ids, lv_names = levels[lnum]
+        inside = lv_ids == k
+        shown: list[str] = []
+        shown_levels: set[str] = set()
+        for j, (lj, _, _) in enumerate(found):
+            if lj < lnum and j != u and inside[owner == j].any():
+                sl, _, sn = levels[lj]
+                a = int(np.flatnonzero(owner == j)[0])
+                shown.append(str(sn[a]) if lj == 0 else f"{sn[a]} ({sl[a]})")
+                shown_levels.add(str(sl[a]))
+        mlevels = {str(small_level[a]) for a in members}
+        member_level = mlevels.pop() if len(mlevels) == 1 else "small area"
+        shown_level = shown_levels.pop() if len(shown_levels) == 1 else "area"
         units.append(
             _Unit(
-                area_id=p,
-                area_name=_merged_name(
-                    str(par["parent_name"].iloc[first]), level, shown, member_level
-                ),
-                level=level,
+                area_id=k,
+                area_name=_merged_name(str(lv_names[first]), str(lv[first]), shown, shown_level),
+                level=str(lv[first]),
                 members=members,
                 children=kids,
                 merged=True,
@@ -1283,6 +1427,7 @@ def _publish_columns(has_pop: bool) -> list[str]:
         "area_id",
         "area_name",
         "level",
+        "area_level",
         "count_band",
         "needed_groups",
         "minutes_to_suitable",
@@ -1297,7 +1442,13 @@ def _publish_columns(has_pop: bool) -> list[str]:
 
 
 def _evidence(
-    r: Any, *, far_miles: float, minutes: float, labels: dict[str, str], type_labels: dict[str, str]
+    r: Any,
+    *,
+    far_miles: float,
+    minutes: float,
+    labels: dict[str, str],
+    type_labels: dict[str, str],
+    min_count: int = 5,
 ) -> str:
     place = r.area_name if r.area_id in r.area_name else f"{r.area_name} ({r.area_id})"
     text = (
@@ -1305,7 +1456,8 @@ def _evidence(
         f"{far_miles:g} miles from home"
     )
     if not r.main_need_named:
-        text += f"; their needs are mixed ({r.needed_groups})."
+        # one phrase (needed_groups is then "mixed needs (each of fewer than N children)")
+        text += f"; their needs are mixed (no need is shared by {min_count} or more of them)."
         if pd.isna(r.outside_catchment):
             return text + " Catchments were not assessed (no site data)."
         if r.lacks:

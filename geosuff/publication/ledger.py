@@ -369,6 +369,9 @@ class Published:
         ``places_it_could_fill``), with ``easting``/``northing`` (council property, public).
     gap_areas : GeoDataFrame or None
         Publishable columns only (bands, named needs).
+    gap_not_shown : str or None
+        Children placed far away who are in no published gap area (a count or ``"c"``); None
+        when gap areas were not assessed.
     flows : DataFrame
         Placement flows to draw: ``from_label``, ``from_e``, ``from_n``, ``to_code``,
         ``to_label``, ``to_e``, ``to_n``, ``children``, ``far``, ``width``, ``band``.
@@ -393,6 +396,7 @@ class Published:
     chosen_sites: pd.DataFrame | None = None
     candidates: pd.DataFrame | None = None
     gap_areas: gpd.GeoDataFrame | None = None
+    gap_not_shown: str | None = None
     flows: pd.DataFrame = field(default_factory=pd.DataFrame)
     flows_summary: dict[str, str] = field(default_factory=dict)
     placements_by_la: pd.DataFrame | None = None
@@ -563,6 +567,13 @@ def build(results: Results) -> Published:
                 )
             )
         pending["gaps"] = gap_h
+    if g is not None and "not_in_gap_members" in g.attrs:
+        # far-placed children in no published gap area (too few at every level): one sentence
+        pending["gaps_not_shown"] = led.add(
+            np.asarray(g.attrs["not_in_gap_members"], dtype=np.int64),
+            table="gap_areas",
+            label="far, in no gap area",
+        )
 
     # siting: re-homing counts, chosen sites, before/after
     link = results.linkage or {}
@@ -619,6 +630,8 @@ def build(results: Results) -> Published:
     _fill_headline(pub, led, pending, results)
     _fill_siting(pub, led, pending, results)
     _fill_gaps(pub, results)
+    if "gaps_not_shown" in pending:
+        pub.gap_not_shown = led.text(pending["gaps_not_shown"])
     _fill_places(pub, led, pending)
     _fill_quality(pub, led, pending, results)
     audit = led.result

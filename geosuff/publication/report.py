@@ -214,6 +214,7 @@ def report_context(results: Results, published: Published | None = None) -> dict
     ctx["chart_trend"] = Markup(_chart_trend(results, heads))
     ctx["gap_table"] = _gap_table(pub)
     ctx["gap_note"] = _gap_note(results)
+    ctx["gap_not_shown"] = _gap_not_shown(pub, results)
     g = pub.gap_areas
     ctx["gap_empty"] = (
         f"No home area (or group of neighbouring areas) has {mc} or more children placed more than {a.far_miles:g} miles away, so no gap area can be published."
@@ -451,9 +452,34 @@ def _gap_note(results: Results) -> str:
         f"A gap area is a home area of children placed more than {a.far_miles:g} miles away for "
         f"which no site of a type that serves their needs, with spare places, is within "
         f"{a.local_minutes:g} minutes {travel_phrase(results.scenario)}. Home areas are LSOAs; LSOAs with fewer than {mc} "
-        f"such children are grouped into their MSOA, and areas still below {mc} are not listed. "
+        f"such children are grouped into their MSOA (then ward or district, where known), and areas still below {mc} are not listed. "
         f"Counts are given as bands only, and a need is named only where at least {mc} of the "
-        f"area's children have it."
+        f"area's children have it; where none does, the children are first grouped into the next "
+        f"larger area so that a need can be named, and the area level used is shown."
+    )
+
+
+def _gap_not_shown(pub: Published, results: Results) -> str:
+    """The sentence on far-placed children in no published gap area ("" if not assessed)."""
+    x = pub.gap_not_shown
+    if x is None:
+        return ""
+    a = results.scenario.analysis
+    mc = results.scenario.disclosure.min_count
+    unit = _unit(results.measures)
+    y = str(pub.headline.get("far", ""))
+    far = f"{unit} placed more than {a.far_miles:g} miles from home"
+    the = f"the {y}" if y and y != dc.SUPPRESSED else "the"
+    if x == "0":
+        return f"Every one of {the} {far} is in a gap area listed here."
+    if x == dc.SUPPRESSED:
+        what = f"A small number (fewer than {mc}; exact figure withheld) of {the} {far}"
+    else:
+        what = f"{x} of {the} {far}"
+    return (
+        f"{what} are in no gap area listed here: their home areas hold fewer than {mc} such "
+        f"{unit}, also when grouped into larger areas (or their home is in no area). "
+        f"They are counted in every total above."
     )
 
 
