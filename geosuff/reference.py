@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from geosuff._errors import InputFileError
 
@@ -106,7 +105,7 @@ def _siting_rules_text() -> str:
     return resources.files("geosuff").joinpath(SITING_RULES_FILE).read_text("utf-8")
 
 
-def siting_rules() -> dict[str, dict[str, Any]]:
+def siting_rules() -> dict[str, dict[str, object]]:
     """The shipped ``geosuff/data/siting_rules.toml``: candidate use -> its rule fields (raw TOML
     values; :mod:`geosuff.config.siting` checks and types them)."""
     data = tomllib.loads(_siting_rules_text()).get("rules", {})

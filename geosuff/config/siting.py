@@ -84,7 +84,10 @@ class EligibilityRules:
 
 def _load_default_rules() -> Mapping[str, EligibilityRules]:
     return MappingProxyType(
-        {use: _rules_from_dict(d, use, SITING_RULES_FILE.rsplit("/", 1)[-1]) for use, d in siting_rules().items()}
+        {
+            use: _rules_from_dict(d, use, SITING_RULES_FILE.rsplit("/", 1)[-1])
+            for use, d in siting_rules().items()
+        }
     )
 
 

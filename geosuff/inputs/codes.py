@@ -21,8 +21,7 @@ def placement_codes() -> pd.DataFrame:
     """SSDA903 PLACE codes with their placement-type group (:func:`geosuff.reference.placement_codes`
     as a table: ``code``, ``description``, ``group``, ``dfe_group``)."""
     rows = [
-        (c.code, c.description, c.group, c.dfe_group)
-        for c in reference.placement_codes().values()
+        (c.code, c.description, c.group, c.dfe_group) for c in reference.placement_codes().values()
     ]
     return pd.DataFrame(rows, columns=["code", "description", "group", "dfe_group"], dtype=str)
 

@@ -96,6 +96,8 @@ def site_style(typ: str) -> tuple[str, str]:
     a grey "?" for a type not in it)."""
     st = site_types().get(str(typ))
     return (st.marker, st.colour) if st is not None else _UNKNOWN_STYLE
+
+
 #: Colours of the access-time bands, nearest first.
 ACCESS_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#a50026"]
 #: Colours of the gap-area bands, fewest children first.
