@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,7 +41,10 @@ from geosuff.inputs import (
     site_types,
 )
 from geosuff.reference import BNG
-from geosuff.results import Results
+from geosuff.results import Linkage, Results
+
+if TYPE_CHECKING:
+    from geosuff.siting import Selection
 
 logger = logging.getLogger(__name__)
 
@@ -419,7 +422,7 @@ def run(
     candidates = None
     selection = None
     scen_cmp = None
-    linkage: dict[str, Any] = {}
+    linkage: Linkage = {}
     exclusions, services = _siting_layers(scenario, inp["lookup"])
     with clock.stage("site scoring"):
         if cands_l is not None:
@@ -514,7 +517,7 @@ def siting_stage(
     boundaries: Boundaries,
     exclusions: gpd.GeoDataFrame | None = None,
     services: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, Any, pd.DataFrame | None, dict[str, Any]]:
+) -> tuple[pd.DataFrame, Selection | None, pd.DataFrame | None, Linkage]:
     """Score every candidate and choose the best set (exact MILP), with before/after indicators.
 
     Demand is the children (one row per counted placement with a located home): placed far (over
@@ -590,7 +593,7 @@ def siting_stage(
     # labels are positions in that table
     positions = measures.index.to_numpy(dtype=np.int64)[home_ok.to_numpy()]
     members = scores.attrs.get("rehoming_members") or [np.zeros(0, np.int64)] * len(scores)
-    linkage: dict[str, Any] = {
+    linkage: Linkage = {
         "rehoming": {
             str(c): positions[np.asarray(mm, dtype=np.int64)]
             for c, mm in zip(scores["candidate_id"], members, strict=True)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+
+from geosuff._errors import InputFileError
 
 #: British National Grid: all metric work.
 BNG = "EPSG:27700"
@@ -27,6 +31,26 @@ DFE_KM_PER_MILE = 1.6093
 #: Folder of the shipped data files.
 DATA_DIR = Path(str(resources.files("geosuff") / "data"))
 LTLA_UTLA_FILE = DATA_DIR / "ltla_utla_apr23.csv"
+SITE_TYPES_FILE = DATA_DIR / "site_types.csv"
+PLACEMENT_CODES_FILE = DATA_DIR / "placement_codes.csv"
+PLACEMENT_GROUPS_FILE = DATA_DIR / "placement_groups.csv"
+
+#: DfE age bands for children looked after: (lower, upper) years, label.
+AGE_BANDS: tuple[tuple[float, float, str], ...] = (
+    (0, 1, "Under 1"),
+    (1, 5, "1 to 4"),
+    (5, 10, "5 to 9"),
+    (10, 16, "10 to 15"),
+    (16, math.inf, "16 and over"),
+)
+#: Age band of a child whose age is not known.
+AGE_NOT_KNOWN = "Not known"
+#: Count bands for publication, (lower, upper) children and label (raw counts stay internal).
+COUNT_BANDS: tuple[tuple[int, float, str], ...] = (
+    (1, 5, "1–4"),
+    (5, 10, "5–9"),
+    (10, math.inf, "10+"),
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +105,7 @@ def _siting_rules_text() -> str:
     return resources.files("geosuff").joinpath(SITING_RULES_FILE).read_text("utf-8")
 
 
-def siting_rules() -> dict[str, dict[str, Any]]:
+def siting_rules() -> dict[str, dict[str, object]]:
     """The shipped ``geosuff/data/siting_rules.toml``: candidate use -> its rule fields (raw TOML
     values; :mod:`geosuff.config.siting` checks and types them)."""
     data = tomllib.loads(_siting_rules_text()).get("rules", {})
@@ -92,3 +116,173 @@ def candidate_uses() -> tuple[str, ...]:
     """Candidate uses the shipped siting rules define, in file order. A scenario adds more with
     ``[siting.rules.<use>]``."""
     return tuple(siting_rules())
+
+
+# ----------------------------------------------------------------------------------------------
+# Provision (site) types, SSDA903 PLACE codes and placement groups
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SiteType:
+    """A provision type: one row of ``geosuff/data/site_types.csv``.
+
+    Attributes
+    ----------
+    type : str
+        The type code (``childrens_home``).
+    label : str
+        Display label ("Children's home").
+    serves : tuple of str
+        Placement groups (``placement_groups.csv``) the type serves; empty for none.
+    marker : str
+        Map marker letter.
+    colour : str
+        Map marker colour (CSS hex).
+    sensitive : bool
+        True when children live there, so its exact location is never published.
+    aliases : tuple of str
+        Other spellings accepted in a sites file (lower case, single spaces).
+    """
+
+    type: str
+    label: str
+    serves: tuple[str, ...]
+    marker: str
+    colour: str
+    sensitive: bool
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlaceCode:
+    """An SSDA903 PLACE code: one row of ``geosuff/data/placement_codes.csv``."""
+
+    code: str
+    description: str
+    group: str
+    dfe_group: str
+
+
+@dataclass(frozen=True)
+class PlacementGroup:
+    """A placement-type group: one row of ``geosuff/data/placement_groups.csv``.
+
+    ``site_types`` are the provision types that group is placed in; ``order`` is the row order of
+    published tables."""
+
+    group: str
+    label: str
+    order: int
+    site_types: tuple[str, ...]
+
+
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0"}
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(t.strip() for t in str(value or "").split(";") if t.strip())
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+        return [{k: (v or "") for k, v in r.items() if k is not None} for r in csv.DictReader(fh)]
+
+
+def _sensitive_flag(value: str, typ: str, path: Path) -> bool:
+    v = value.strip().lower()
+    if not v or v in _YES:  # blank: fail closed
+        return True
+    if v in _NO:
+        return False
+    raise InputFileError(
+        f"{path.name}: site type {typ!r} has sensitive = {value!r}.",
+        fix="Use yes or no in the sensitive column (yes when children live there).",
+    )
+
+
+@cache
+def site_types() -> Mapping[str, SiteType]:
+    """Every provision type of ``geosuff/data/site_types.csv``, in file order; cached, do not
+    mutate."""
+    path = SITE_TYPES_FILE
+    out: dict[str, SiteType] = {}
+    for r in _read_rows(path):
+        typ = r.get("type", "").strip()
+        if not typ:
+            continue
+        out[typ] = SiteType(
+            type=typ,
+            label=r.get("label", "").strip() or typ,
+            serves=_split(r.get("serves_groups")),
+            marker=r.get("marker", "").strip() or "?",
+            colour=r.get("colour", "").strip() or UNKNOWN_SITE_COLOUR,
+            sensitive=_sensitive_flag(r.get("sensitive", ""), typ, path),
+            aliases=tuple(_norm_type_text(a) for a in _split(r.get("aliases"))),
+        )
+    return out
+
+
+#: Map marker colour of a site whose type is not in ``site_types.csv``.
+UNKNOWN_SITE_COLOUR = "#616e7c"
+#: Map marker letter of a site whose type is not in ``site_types.csv``.
+UNKNOWN_SITE_MARKER = "?"
+
+
+def _norm_type_text(value: object) -> str:
+    return re.sub(r"\s+", " ", str(value).strip().lower().replace("_", " ").replace("’", "'"))
+
+
+@cache
+def _site_type_aliases() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for st in site_types().values():
+        for a in st.aliases:
+            out.setdefault(a, st.type)
+    return out
+
+
+def normalise_site_type(value: object) -> str | None:
+    """The ``site_types.csv`` type of a site-type text as a sites file spells it ("Children's
+    home", "K2", "childrens_home"); None when it is none of them."""
+    v = _norm_type_text(value)
+    if v.replace(" ", "_") in site_types():
+        return v.replace(" ", "_")
+    return _site_type_aliases().get(v)
+
+
+def is_sensitive_site_type(value: object) -> bool:
+    """True when a site of this type may not have its exact location published: the type's
+    ``sensitive`` flag, and True (fail closed) for a type not in ``site_types.csv``."""
+    st = site_types().get(str(value))
+    return True if st is None else st.sensitive
+
+
+@cache
+def placement_codes() -> Mapping[str, PlaceCode]:
+    """SSDA903 PLACE codes of ``geosuff/data/placement_codes.csv``, in file order; cached."""
+    return {
+        r["code"].strip(): PlaceCode(
+            r["code"].strip(), r.get("description", ""), r.get("group", ""), r.get("dfe_group", "")
+        )
+        for r in _read_rows(PLACEMENT_CODES_FILE)
+        if r.get("code", "").strip()
+    }
+
+
+@cache
+def placement_groups() -> Mapping[str, PlacementGroup]:
+    """Placement groups of ``geosuff/data/placement_groups.csv``, in ``order``; cached."""
+    rows = [
+        PlacementGroup(
+            r["group"].strip(), r.get("label", ""), int(r["order"]), _split(r.get("site_types"))
+        )
+        for r in _read_rows(PLACEMENT_GROUPS_FILE)
+        if r.get("group", "").strip()
+    ]
+    return {g.group: g for g in sorted(rows, key=lambda g: g.order)}
+
+
+def clear_caches() -> None:
+    """Forget the code lists read so far (after changing a data path, e.g. in tests)."""
+    for f in (site_types, _site_type_aliases, placement_codes, placement_groups):
+        f.cache_clear()

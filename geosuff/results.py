@@ -8,15 +8,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geosuff.config import Scenario
 
 if TYPE_CHECKING:
     from geosuff.analysis.access import AccessRaster
+    from geosuff.siting import Selection
+
+#: Positions of rows of :attr:`Results.measures` (int64).
+Rows = npt.NDArray[np.int64]
+
+
+class Linkage(TypedDict, total=False):
+    """*Restricted.* Which placement rows (positions in :attr:`Results.measures`) each siting
+    count counts; a key is absent when siting did not make those counts."""
+
+    #: Candidate id -> rows of the children it could re-home.
+    rehoming: dict[str, Rows]
+    #: Scenario indicator -> (rows counted before, rows counted after opening the chosen set).
+    scenario: dict[str, tuple[Rows, Rows]]
+    #: Chosen candidate id -> rows of the children assigned to it.
+    assigned: dict[str, Rows]
 
 
 @dataclass
@@ -65,8 +83,8 @@ class Results:
         Council computed vs council published vs England published.
     sensitivity : DataFrame
         Indicators at other miles / minutes thresholds.
-    selection : Any
-        The optimal set (``geosuff.siting.Selection``) or None.
+    selection : Selection or None
+        The optimal set (:class:`geosuff.siting.Selection`) or None.
     scenario_comparison : DataFrame | None
         Indicators before and after opening the chosen set (``geosuff.siting.scenario_table``):
         with the new sites alone, and, separately, if today's spare places were also filled.
@@ -81,7 +99,7 @@ class Results:
     flows : DataFrame
         Aggregated placement flows (home area -> placement LA) with counts (unsuppressed; publish
         through disclosure).
-    linkage : dict
+    linkage : Linkage
         *Restricted.* Which placement rows (positions in ``measures``) each siting count counts:
         ``rehoming`` (candidate id -> rows), ``scenario`` (indicator -> (before rows, rows with
         the new sites alone, rows if today's spare places were also filled)), ``assigned`` (chosen
@@ -109,14 +127,14 @@ class Results:
     indicators: dict[str, pd.DataFrame] = field(default_factory=dict)
     dfe_comparison: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
-    selection: Any = None
+    selection: Selection | None = None
     scenario_comparison: pd.DataFrame | None = None
     reconciliation: pd.DataFrame | None = None
     issues: pd.DataFrame | None = None
     access_rasters: dict[str, AccessRaster] = field(default_factory=dict)
     rasters: dict[str, Path] = field(default_factory=dict)
     flows: pd.DataFrame | None = None
-    linkage: dict[str, Any] = field(default_factory=dict)
+    linkage: Linkage = field(default_factory=lambda: Linkage())
     graph_meta: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)

@@ -44,3 +44,60 @@ def test_import_geosuff_is_lazy_and_exports_the_api() -> None:
         timeout=120,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+#: Code-list files of ``geosuff/data`` that only :mod:`geosuff.reference` may name (and read).
+REFERENCE_DATA_FILES = (
+    "site_types.csv",
+    "placement_codes.csv",
+    "placement_groups.csv",
+    "ltla_utla_apr23.csv",
+    "siting_rules.toml",
+)
+
+
+def _data_file_literals(package: Path) -> list[str]:
+    """``file:line name`` of every string literal (docstrings aside) outside ``reference.py``
+    that names one of :data:`REFERENCE_DATA_FILES`."""
+    import ast
+
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "reference.py" and path.parent == package:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.body
+                if (
+                    body
+                    and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)
+                ):
+                    docstrings.add(id(body[0].value))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+            ):
+                for name in REFERENCE_DATA_FILES:
+                    if name in node.value:
+                        found.append(f"{path.relative_to(package.parent)}:{node.lineno} {name}")
+    return found
+
+
+def test_only_reference_reads_the_code_list_files(tmp_path: Path) -> None:
+    # site types, PLACE codes and groups, LTLA -> UTLA and the siting rules are read in one place
+    # (geosuff.reference): every other module uses its typed readers
+    assert _data_file_literals(ROOT / "geosuff") == []
+    # the check sees a module that opens one (as gaps.py and demand.py used to), docstrings aside
+    pkg = tmp_path / "geosuff"
+    pkg.mkdir()
+    (pkg / "reference.py").write_text('X = "data/site_types.csv"\n')
+    (pkg / "gaps.py").write_text(
+        '"""Reads ``site_types.csv``."""\nimport pandas as pd\n'
+        'T = pd.read_csv(DATA / "site_types.csv")\n'
+    )
+    assert _data_file_literals(pkg) == ["geosuff/gaps.py:3 site_types.csv"]

@@ -417,6 +417,33 @@ def test_postcodes_and_ids_in_text(tmp_path: Path, measures: pd.DataFrame) -> No
     assert len(dc.personal_points(measures, sites=sites)) == 3
 
 
+def test_site_of_a_type_not_in_site_types_is_checked_as_sensitive(
+    tmp_path: Path, measures: pd.DataFrame
+) -> None:
+    # fail closed: a provision type site_types.csv does not list (no sensitive flag to say
+    # otherwise) may be a home where children live, so its postcode and point are never published
+    sites = pd.DataFrame(
+        {
+            "site_id": ["S1", "S2", "S3"],
+            "type": ["respite_flat", "supported_accommodation", None],
+            "postcode": ["PE9 4AA", "PE9 3AX", "LE15 8AA"],
+            "easting": [499913.0, 498219.0, 487000.0],
+            "northing": [309138.0, 304738.0, 306000.0],
+        }
+    )
+    assert dc.sensitive_site_rows(sites).tolist() == [True, False, True]
+    forb = dc.personal_strings(measures, sites=sites)
+    assert {"PE9 4AA", "PE94AA", "LE15 8AA"} <= set(forb) and "PE9 3AX" not in forb
+    pts = dc.personal_points(measures, sites=sites)
+    assert {(499913.0, 309138.0), (487000.0, 306000.0)} <= {tuple(p) for p in pts}
+    assert (498219.0, 304738.0) not in {tuple(p) for p in pts}
+    leaky = tmp_path / "sites.csv"
+    leaky.write_text("site_id,easting,northing\nS1,499913,309138\n", encoding="utf-8")
+    assert dc.check_published_file(leaky, forb, points=pts) == ["point near (499913, 309138)"]
+    # a table without a type column: every site is sensitive
+    assert dc.sensitive_site_rows(sites.drop(columns="type")).all()
+
+
 def test_redacted_issues_and_reconciliation_hold_no_personal_values(tmp_path: Path) -> None:
     from geosuff.inputs import DEMO_POSTCODES, Boundaries, default_lookup, load_placements
     from geosuff.inputs.validate import issues_frame, reconciliation

@@ -234,6 +234,30 @@ def test_no_small_figure_is_recoverable_from_all_tables_together(
 
 
 @pytest.mark.slow
+def test_every_tables_entry_is_written_and_every_written_table_is_in_tables(
+    demo_results,
+) -> None:
+    import pandas as pd
+
+    from geosuff.publication import files as outputs
+    from geosuff.publication import ledger as publish
+
+    pub = publish.build(demo_results)
+    tables = demo_results.out_dir / "tables"
+    written = sorted(p.stem for p in tables.glob("*.csv"))
+    made = sorted(name for name, t in outputs.TABLES.items() if t.frame(pub) is not None)
+    # the demo makes every registered table, and writes no table that is not registered
+    assert written == made == sorted(outputs.TABLES)
+    assert {f"{name}.csv" for name in outputs.TABLES} <= set(demo_results.files)
+    for name, t in outputs.TABLES.items():
+        frame = t.frame(pub)
+        assert frame is not None and "geometry" not in frame.columns, name
+        on_disk = pd.read_csv(tables / f"{name}.csv", dtype=str, keep_default_na=False)
+        # each file is the table its entry names (plus the SYNTHETIC note of a demo run)
+        assert list(on_disk.columns) == [*map(str, frame.columns), "data_note"], name
+        assert len(on_disk) == len(frame), name
+
+
 def test_every_published_count_of_the_demo_is_safe(demo_results) -> None:
     from geosuff.publication import ledger as publish
 

@@ -53,12 +53,19 @@ import shapely
 
 import geosuff
 from geosuff._errors import ConfigError, InputFileError
-from geosuff.reference import BNG, WGS84, describe_la_code, local_authorities, ltla_to_utla
+from geosuff.reference import (
+    BNG,
+    DFE_KM_PER_MILE,
+    WGS84,
+    describe_la_code,
+    local_authorities,
+    ltla_to_utla,
+)
 
 logger = logging.getLogger(__name__)
 
 #: Kilometres per mile in the DfE guidance formula (not the exact 1.609344).
-KM_PER_MILE_DFE = 1.6093
+KM_PER_MILE_DFE = DFE_KM_PER_MILE
 #: Metres per kilometre (the DfE formula divides by 1000, then by :data:`KM_PER_MILE_DFE`).
 M_PER_KM = 1000.0
 #: The DfE "placed more than 20 miles from home" line, in (rounded) miles.

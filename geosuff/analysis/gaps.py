@@ -34,8 +34,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import geopandas as gpd
@@ -48,7 +46,14 @@ from geosuff._errors import InputFileError
 from geosuff.analysis.distance import DFE_FAR_MILES, resolve_council
 from geosuff.inputs import dfe_stats as ds
 from geosuff.inputs.dates import default_reference_date
-from geosuff.reference import BNG
+from geosuff.reference import (
+    AGE_BANDS,
+    AGE_NOT_KNOWN,
+    BNG,
+    COUNT_BANDS,
+    placement_groups,
+    site_types,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,68 +68,32 @@ AREA_SNAP_TOLERANCE_M = 1_000.0
 #: assigned to an area.
 AREA_POINT_MAX_M = 10_000.0
 
-#: DfE age bands for children looked after: (lower, upper) years, label.
-AGE_BANDS: tuple[tuple[float, float, str], ...] = (
-    (0, 1, "Under 1"),
-    (1, 5, "1 to 4"),
-    (5, 10, "5 to 9"),
-    (10, 16, "10 to 15"),
-    (16, math.inf, "16 and over"),
-)
-AGE_NOT_KNOWN = "Not known"
 UASC_LABELS = {True: "UASC", False: "Not UASC"}
 NOT_KNOWN = "Not known"
 ALL_LABEL = "All children"
-
-#: Count bands for publication (raw counts stay internal).
-COUNT_BANDS: tuple[tuple[int, float, str], ...] = (
-    (1, 5, "1–4"),
-    (5, 10, "5–9"),
-    (10, math.inf, "10+"),
-)
 
 
 # ----------------------------------------------------------------------------------------------
 # Code lists
 # ----------------------------------------------------------------------------------------------
-@cache
-def _groups() -> pd.DataFrame:
-    ref = resources.files("geosuff") / "data" / "placement_groups.csv"
-    with ref.open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
-@cache
-def _site_types() -> pd.DataFrame:
-    ref = resources.files("geosuff") / "data" / "site_types.csv"
-    with ref.open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
 def group_labels() -> dict[str, str]:
     """Placement-group code → label ("childrens_home" → "Children's homes (K2)"), plus unknown."""
-    g = _groups()
-    out = dict(zip(g["group"], g["label"], strict=True))
+    out = {g.group: g.label for g in placement_groups().values()}
     out["unknown"] = "Placement type not known"
     return out
 
 
 def group_order() -> list[str]:
-    g = _groups()
-    return [*g.sort_values("order", key=lambda s: s.astype(int))["group"].tolist(), "unknown"]
+    return [*placement_groups(), "unknown"]
 
 
 def site_types_serving(group: str) -> list[str]:
     """Site types that serve a placement group (``site_types.csv`` ``serves_groups``)."""
-    st = _site_types()
-    return [
-        t for t, s in zip(st["type"], st["serves_groups"], strict=True) if group in s.split(";")
-    ]
+    return [t.type for t in site_types().values() if group in t.serves]
 
 
 def site_type_labels() -> dict[str, str]:
-    st = _site_types()
-    return dict(zip(st["type"], st["label"], strict=True))
+    return {t.type: t.label for t in site_types().values()}
 
 
 def age_band(age: Any) -> np.ndarray:

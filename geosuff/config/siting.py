@@ -13,7 +13,7 @@ from typing import Any
 
 from geosuff._errors import ConfigError
 from geosuff.config import did_you_mean
-from geosuff.reference import candidate_uses, siting_rules
+from geosuff.reference import SITING_RULES_FILE, candidate_uses, siting_rules
 
 #: Candidate uses the shipped rules file (``geosuff/data/siting_rules.toml``) defines.
 DEFAULT_USES: tuple[str, ...] = candidate_uses()
@@ -84,7 +84,10 @@ class EligibilityRules:
 
 def _load_default_rules() -> Mapping[str, EligibilityRules]:
     return MappingProxyType(
-        {use: _rules_from_dict(d, use, "siting_rules.toml") for use, d in siting_rules().items()}
+        {
+            use: _rules_from_dict(d, use, SITING_RULES_FILE.rsplit("/", 1)[-1])
+            for use, d in siting_rules().items()
+        }
     )
 
 

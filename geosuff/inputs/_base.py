@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from geosuff import reference
 from geosuff.reference import LTLA_UTLA_FILE, candidate_uses
 
 logger = logging.getLogger(__name__)
@@ -76,9 +77,9 @@ _NO_POSTCODE_WORDS = {
     "XXX",
 }
 
-SITE_TYPES_FILE = PACKAGE_DATA / "site_types.csv"
-PLACEMENT_CODES_FILE = PACKAGE_DATA / "placement_codes.csv"
-PLACEMENT_GROUPS_FILE = PACKAGE_DATA / "placement_groups.csv"
+SITE_TYPES_FILE = reference.SITE_TYPES_FILE
+PLACEMENT_CODES_FILE = reference.PLACEMENT_CODES_FILE
+PLACEMENT_GROUPS_FILE = reference.PLACEMENT_GROUPS_FILE
 
 #: Candidate uses of the shipped siting rules (``geosuff/data/siting_rules.toml``). A scenario's
 #: ``[siting.rules.<use>]`` adds more: pass them to ``load_candidates(uses=...)``.

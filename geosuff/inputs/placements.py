@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geosuff import reference
 from geosuff._errors import InputFileError
 from geosuff.inputs._base import (
     MAX_CHILD_AGE_YEARS,
@@ -692,19 +693,13 @@ def _dedupe_placements(
                 )
 
 
-AGE_BANDS = [
-    (0, 1, "Under 1"),
-    (1, 5, "1 to 4"),
-    (5, 10, "5 to 9"),
-    (10, 16, "10 to 15"),
-    (16, 200, "16 and over"),
-]
+AGE_BANDS = reference.AGE_BANDS
 
 
 def age_band(age: pd.Series) -> pd.Series:
     """DfE age bands for children looked after."""
     a = pd.to_numeric(age, errors="coerce")
-    out = pd.Series(pd.array(["Not known"] * len(a), dtype="string"), index=a.index)
+    out = pd.Series(pd.array([reference.AGE_NOT_KNOWN] * len(a), dtype="string"), index=a.index)
     for lo, hi, label in AGE_BANDS:
         out[(a >= lo) & (a < hi)] = label
     return out

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geosuff._errors import DisclosureError
+from geosuff.reference import is_sensitive_site_type
 
 logger = logging.getLogger(__name__)
 
@@ -1241,10 +1242,15 @@ def redact_reconciliation(rec: pd.DataFrame, forbidden: Iterable[str] = ()) -> p
 # ----------------------------------------------------------------------------------------------
 # Checks on written files
 # ----------------------------------------------------------------------------------------------
-#: Site types whose exact location is never published (children live there).
-SENSITIVE_SITE_TYPES = frozenset(
-    {"childrens_home", "secure_home", "foster_cluster", "short_breaks"}
-)
+def sensitive_site_rows(sites: pd.DataFrame) -> np.ndarray:
+    """Which sites' exact locations are never published (children live there): boolean array,
+    one per row. Fails closed: a type not in ``site_types.csv`` (or missing) counts as sensitive,
+    as does every row of a table without a ``type`` column."""
+    if "type" not in sites:
+        return np.ones(len(sites), dtype=bool)
+    return np.array(
+        [is_sensitive_site_type(t) for t in sites["type"].astype(str)], dtype=bool
+    ).reshape(len(sites))
 
 
 def personal_strings(
@@ -1281,8 +1287,8 @@ def personal_strings(
         if frame is None or "postcode" not in frame:
             continue
         sel = frame
-        if only_sensitive and "type" in frame:
-            sel = frame[frame["type"].astype(str).isin(SENSITIVE_SITE_TYPES)]
+        if only_sensitive:
+            sel = frame[sensitive_site_rows(frame)]
         for v in sel["postcode"].dropna():
             v = str(v).strip()
             if v and v.upper() not in {"<NA>", "NAN"}:
@@ -1301,11 +1307,7 @@ def personal_points(placements: pd.DataFrame, *, sites: pd.DataFrame | None = No
                 placements[[e, n]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
             )
     if sites is not None and {"easting", "northing"} <= set(sites.columns):
-        sel = (
-            sites[sites["type"].astype(str).isin(SENSITIVE_SITE_TYPES)]
-            if "type" in sites
-            else sites
-        )
+        sel = sites[sensitive_site_rows(sites)]
         parts.append(
             sel[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         )

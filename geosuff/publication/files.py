@@ -15,6 +15,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ import pandas as pd
 from geosuff._errors import DisclosureError
 from geosuff._io import atomic_path, atomic_write_text
 from geosuff.publication import disclosure
+from geosuff.publication.ledger import BREAKDOWNS
 from geosuff.publication.maps import generalise_points
 from geosuff.publication.rasters import write_rasters
 
@@ -133,6 +136,62 @@ def _personal_points(results: Results) -> np.ndarray:
     return pts[~np.isfinite(d)]
 
 
+def _without_geometry(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+
+
+def _candidates_table(candidates: pd.DataFrame | None) -> pd.DataFrame | None:
+    return _without_geometry(published_candidates(candidates))
+
+
+@dataclass(frozen=True)
+class Table:
+    """Where a published table (``tables/<name>.csv``) comes from.
+
+    Attributes
+    ----------
+    attribute : str
+        The :class:`~geosuff.publication.ledger.Published` attribute holding it.
+    key : str or None
+        For a dict attribute (``indicators``), the key of the table in it.
+    make : callable or None
+        Turns the attribute's value into the written table (e.g. drops geometry); None writes
+        the value as it is.
+    """
+
+    attribute: str
+    key: str | None = None
+    make: Callable[[Any], pd.DataFrame | None] | None = None
+
+    def frame(self, pub: Published) -> pd.DataFrame | None:
+        """The table to write for ``pub``, or None when the run did not make it."""
+        value = getattr(pub, self.attribute)
+        if self.key is not None:
+            value = value.get(self.key) if value is not None else None
+        if self.make is not None:
+            return self.make(value)
+        return value  # type: ignore[no-any-return]
+
+
+#: Every published table: file name (``tables/<name>.csv``) -> where it comes from. A new output
+#: table is one ledger function (registering its counts) plus one entry here.
+TABLES: dict[str, Table] = {
+    **{f"indicators_{by}": Table("indicators", key=by) for by in BREAKDOWNS},
+    "dfe_comparison": Table("dfe_comparison"),
+    "sensitivity": Table("sensitivity"),
+    "distance_bands": Table("distance_bands"),
+    "scenario_comparison": Table("scenario"),
+    "placements_by_la": Table("placements_by_la"),
+    "reconciliation_summary": Table("reconciliation_summary"),
+    "rows_not_used_as_given": Table("reasons"),
+    "issues_summary": Table("issues_summary"),
+    "candidates_ranked": Table("candidates", make=_candidates_table),
+    "chosen_sites": Table("chosen_sites"),
+    "gap_areas": Table("gap_areas", make=_without_geometry),
+}
+
 #: The ``data_note`` of every published table and layer of a run on synthetic data.
 SYNTHETIC_NOTE = "SYNTHETIC"
 
@@ -213,25 +272,10 @@ def _write_checked(
     # homes and placements, and of children's homes / foster clusters
     forbidden = disclosure.personal_strings(results.measures, sites=results.sites)
 
-    # tables (published)
-    tables: dict[str, pd.DataFrame | None] = {}
-    for key, df in pub.indicators.items():
-        tables[f"indicators_{key}"] = df
-    tables["dfe_comparison"] = pub.dfe_comparison
-    tables["sensitivity"] = pub.sensitivity
-    tables["distance_bands"] = pub.distance_bands
-    tables["scenario_comparison"] = pub.scenario
-    tables["placements_by_la"] = pub.placements_by_la
-    tables["reconciliation_summary"] = pub.reconciliation_summary
-    tables["rows_not_used_as_given"] = pub.reasons
-    tables["issues_summary"] = pub.issues_summary
+    # tables (published): one file per TABLES entry that the run filled
+    tables: dict[str, pd.DataFrame | None] = {name: t.frame(pub) for name, t in TABLES.items()}
     cand = published_candidates(pub.candidates)
-    if cand is not None:
-        tables["candidates_ranked"] = pd.DataFrame(cand.drop(columns="geometry", errors="ignore"))
-    tables["chosen_sites"] = pub.chosen_sites
     gaps_pub = pub.gap_areas
-    if gaps_pub is not None:
-        tables["gap_areas"] = pd.DataFrame(gaps_pub.drop(columns="geometry", errors="ignore"))
     synthetic = bool(results.scenario.synthetic)
     for name, df in tables.items():
         if df is None:

@@ -61,7 +61,13 @@ from geosuff import __version__
 from geosuff._io import atomic_write_text
 from geosuff.config import road_times, travel_phrase
 from geosuff.publication import disclosure as dc
-from geosuff.reference import BNG, WGS84
+from geosuff.reference import (
+    BNG,
+    UNKNOWN_SITE_COLOUR,
+    UNKNOWN_SITE_MARKER,
+    WGS84,
+    site_types,
+)
 
 if TYPE_CHECKING:
     from geosuff.publication.ledger import Published
@@ -82,16 +88,16 @@ FULLSCREEN_VERSION = "3.0.0"
 #: Largest side (pixels) of an access-raster overlay image.
 RASTER_MAX_PX = 1600
 
-#: Marker letter and colour per provision type.
-SITE_STYLE: dict[str, tuple[str, str]] = {
-    "childrens_home": ("H", "#b5175a"),
-    "secure_home": ("S", "#5b2a86"),
-    "foster_cluster": ("F", "#2f7d32"),
-    "supported_accommodation": ("A", "#1f5fa8"),
-    "care_leaver_unit": ("L", "#00838f"),
-    "short_breaks": ("B", "#c05a00"),
-}
-_UNKNOWN_STYLE = ("?", "#616e7c")
+_UNKNOWN_STYLE = (UNKNOWN_SITE_MARKER, UNKNOWN_SITE_COLOUR)
+
+
+def site_style(typ: str) -> tuple[str, str]:
+    """Marker letter and colour of a provision type (``site_types.csv`` ``marker``/``colour``;
+    a grey "?" for a type not in it)."""
+    st = site_types().get(str(typ))
+    return (st.marker, st.colour) if st is not None else _UNKNOWN_STYLE
+
+
 #: Colours of the access-time bands, nearest first.
 ACCESS_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#a50026"]
 #: Colours of the gap-area bands, fewest children first.
@@ -464,7 +470,7 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
     labels = _site_labels()
     names: list[str] = []
     for typ in _ordered_types(s["type"].astype(str).unique()):
-        letter, colour = SITE_STYLE.get(typ, _UNKNOWN_STYLE)
+        letter, colour = site_style(typ)
         label = labels.get(typ, typ.replace("_", " ").capitalize())
         name = f"{LAYER_SITES_PREFIX}{label}"
         names.append(name)
@@ -515,7 +521,7 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
             mk.add_to(fg)
         fg.add_to(m)
     items = "".join(
-        f'<div class="gs-row"><span class="gs-site gs-site-sm" style="background:{SITE_STYLE.get(t, _UNKNOWN_STYLE)[1]}">{SITE_STYLE.get(t, _UNKNOWN_STYLE)[0]}</span>{html.escape(labels.get(t, t))}</div>'
+        f'<div class="gs-row"><span class="gs-site gs-site-sm" style="background:{site_style(t)[1]}">{site_style(t)[0]}</span>{html.escape(labels.get(t, t))}</div>'
         for t in _ordered_types(s["type"].astype(str).unique())
     )
     legend.append(
@@ -561,7 +567,7 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
         names.append(name)
         fg = folium.FeatureGroup(name=name, show=bool(math.isclose(mins, local)))
         sub = g[g["_min"] == mins]
-        colours = {t: SITE_STYLE.get(t, _UNKNOWN_STYLE)[1] for t in sub["_type"]}
+        colours = {t: site_style(t)[1] for t in sub["_type"]}
         gj = published_geojson(
             sub.assign(site_type=sub["_type"]),
             ["site_type", "type_label", "minutes_label", "area_km2"],
@@ -1297,19 +1303,12 @@ def _stable_ids(root: Any) -> None:
 # ----------------------------------------------------------------------------------------------
 # Small helpers
 # ----------------------------------------------------------------------------------------------
-@cache
 def _site_labels() -> dict[str, str]:
-    try:
-        from geosuff.inputs import site_types
-
-        st = site_types()
-        return dict(zip(st["type"].astype(str), st["label"].astype(str), strict=True))
-    except Exception:  # labels are cosmetic
-        return {}
+    return {t.type: t.label for t in site_types().values()}
 
 
 def _ordered_types(types: Iterable[str]) -> list[str]:
-    order = list(SITE_STYLE)
+    order = list(site_types())
     return sorted({str(t) for t in types}, key=lambda t: (order.index(t) if t in order else 99, t))
 
 

@@ -7,13 +7,15 @@ from typing import Any
 
 import highspy
 
+from geosuff import reference
+
 logger = logging.getLogger(__name__)
 
 
 #: Crow-fly speed used by :func:`straight_line_minutes` when no road travel times are given.
 CROW_FLY_SPEED_KPH = 40.0
 #: DfE placement-distance measure: km per mile used in ``round(d_km / 1.6093, 1)``.
-DFE_KM_PER_MILE = 1.6093
+DFE_KM_PER_MILE = reference.DFE_KM_PER_MILE
 
 _INF = highspy.kHighsInf
 _K_INT = highspy.HighsVarType.kInteger

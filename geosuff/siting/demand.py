@@ -6,7 +6,6 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ import pandas as pd
 
 from geosuff._errors import InputFileError
 from geosuff.config.siting import EligibilityRules, SitingSettings
+from geosuff.reference import site_types
 from geosuff.siting._constants import CROW_FLY_SPEED_KPH
 
 logger = logging.getLogger(__name__)
@@ -74,13 +74,7 @@ def _parse_uses(value: Any) -> tuple[str, ...]:
 
 def _site_type_groups() -> dict[str, set[str]]:
     """``site_types.csv``: site type -> placement groups it serves."""
-    path = resources.files("geosuff").joinpath("data/site_types.csv")
-    with path.open("r", encoding="utf-8") as fh:
-        table = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    return {
-        str(r.type): {g for g in str(r.serves_groups).split(";") if g}
-        for r in table.itertuples(index=False)
-    }
+    return {t.type: set(t.serves) for t in site_types().values()}
 
 
 @dataclass(frozen=True, eq=False)
