@@ -31,8 +31,9 @@ class Linkage(TypedDict, total=False):
 
     #: Candidate id -> rows of the children it could re-home.
     rehoming: dict[str, Rows]
-    #: Scenario indicator -> (rows counted before, rows counted after opening the chosen set).
-    scenario: dict[str, tuple[Rows, Rows]]
+    #: Scenario indicator -> rows counted (before, with the chosen new sites alone, if today's
+    #: spare places were also filled).
+    scenario: dict[str, tuple[Rows, Rows, Rows]]
     #: Chosen candidate id -> rows of the children assigned to it.
     assigned: dict[str, Rows]
 
