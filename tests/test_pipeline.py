@@ -384,3 +384,8 @@ def test_estimated_travel_run_labels_minutes_estimated_not_by_road(tmp_path) -> 
     assert "min estimated" in report and "Minutes (estimated)" in report
     assert "Estimated, not measured on roads" in report
     assert "Road minutes" not in report
+    sens = pd.read_csv(out / "tables" / "sensitivity.csv")
+    assert set(sens["measure"]) == {"straight-line miles", "estimated minutes"}
+    for name in ("sensitivity", "indicators_overall", "distance_bands", "gap_areas"):
+        text = (out / "tables" / f"{name}.csv").read_text(encoding="utf-8").lower()
+        assert "road minutes" not in text and "by road" not in text
