@@ -171,7 +171,8 @@ def test_sites_lie_on_the_network_they_are_given(big_cohort) -> None:
     res, _ = big_cohort
     sites = pd.read_csv(res.sites)
     assert {"childrens_home", "foster_cluster", "supported_accommodation"} <= set(sites["type"])
-    assert (sites["data_note"] == "SYNTHETIC").all() and sites["name"].str.contains("synthetic").all()
+    assert (sites["data_note"] == "SYNTHETIC").all()
+    assert sites["name"].str.contains("synthetic").all()
     graph = build_graph(res.network)
     x, y = sites["easting"].to_numpy(float), sites["northing"].to_numpy(float)
     assert SITE_SNAP_M <= MAX_SNAP_M
@@ -188,4 +189,3 @@ def test_sites_lie_on_the_network_they_are_given(big_cohort) -> None:
     assert len(nh) == 3
     rutland = b.geometry("E06000017")
     assert not shapely.contains_xy(rutland, nh["easting"], nh["northing"]).any()
-

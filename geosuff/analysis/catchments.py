@@ -191,9 +191,7 @@ _LAYOUTS: weakref.WeakKeyDictionary[RoadGraph, dict[tuple[float, float], _Layout
 )
 
 
-_EDGES: weakref.WeakKeyDictionary[RoadGraph, dict[float, np.ndarray]] = (
-    weakref.WeakKeyDictionary()
-)
+_EDGES: weakref.WeakKeyDictionary[RoadGraph, dict[float, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
 def network_edge_nodes(graph: RoadGraph, band_m: float = EDGE_BAND_M) -> np.ndarray:

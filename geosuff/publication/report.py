@@ -867,12 +867,17 @@ def _edge_text(results: Results) -> str:
     flag = c["touches_network_edge"].fillna(False).astype(bool)
     if not flag.any():
         return " No catchment reaches the edge of the road network extract."
-    parts = []
+    by_count: dict[tuple[int, int], list[str]] = {}
     for m, grp in c.assign(_edge=flag).groupby("minutes", sort=True):
         n_all = int(grp["site_id"].nunique())
         n_edge = int(grp.loc[grp["_edge"], "site_id"].nunique())
         if n_edge:
-            parts.append(f"{n_edge} of {n_all} sites at {float(m):g} min")
+            by_count.setdefault((n_edge, n_all), []).append(f"{float(m):g}")
+    parts = [
+        f"{f'all {n_all}' if n_edge == n_all else f'{n_edge} of {n_all}'} sites at"
+        f" {', '.join(ms[:-1]) + ' and ' + ms[-1] if len(ms) > 1 else ms[0]} min"
+        for (n_edge, n_all), ms in by_count.items()
+    ]
     return (
         f" Catchments that reach the edge of the road network (a reached road within {EDGE_BAND_M / 1000:g} km"
         f" of the outline of the extract, or a main road cut off by it) {NETWORK_EDGE_NOTE}, so their"
