@@ -15,7 +15,10 @@ synthetic children generated from real open data:
   distance band (with a distance decay for far placements) and on the right side of the boundary;
   the category is decided on the postcodes' own grid references, exactly as the DfE measure is;
 * provision sites and candidate council properties: plausible, invented, located at real postcodes
-  or LSOA points, and marked synthetic.
+  or LSOA points, and marked synthetic. With a road network, every site is on it: at least 1 km
+  inside the extract, and it and the centre of its 1 km square within ``SITE_SNAP_M`` (500 m) of
+  a road, so every site gets catchments (for Rutland the neighbouring children's homes are then in
+  the part of Lincolnshire the extract holds, Stamford, rather than 15-35 km away off the extract).
 
 Every file written carries ``data_note = SYNTHETIC`` and the folder has a README saying so.
 """
