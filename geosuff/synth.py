@@ -15,7 +15,10 @@ synthetic children generated from real open data:
   distance band (with a distance decay for far placements) and on the right side of the boundary;
   the category is decided on the postcodes' own grid references, exactly as the DfE measure is;
 * provision sites and candidate council properties: plausible, invented, located at real postcodes
-  or LSOA points, and marked synthetic.
+  or LSOA points, and marked synthetic. With a road network, every site is on it: at least 1 km
+  inside the extract, and it and the centre of its 1 km square within ``SITE_SNAP_M`` (500 m) of
+  a road, so every site gets catchments (for Rutland the neighbouring children's homes are then in
+  the part of Lincolnshire the extract holds, Stamford, rather than 15-35 km away off the extract).
 
 Every file written carries ``data_note = SYNTHETIC`` and the folder has a README saying so.
 """
@@ -442,7 +445,12 @@ def synthesise(
         }
     )
 
-    sites = _synth_sites(council, own, lsoa, home_pcs, rng, group_counts)
+    graph = None
+    if net is not None:
+        from geosuff.network import build_graph
+
+        graph = build_graph(net)  # cached: the review then loads the same graph
+    sites = _synth_sites(council, own, lsoa, home_pcs, rng, group_counts, graph=graph)
     candidates = _synth_candidates(home_pcs, own, rng, n_candidates)
 
     files = {
@@ -471,6 +479,46 @@ def synthesise(
     )
 
 
+#: Largest distance (m) from a road of a synthetic site, and of the centre of its 1 km square (where
+#: the map publishes it), when a network is given: well inside ``[snapping] max_snap_m`` (1,000 m).
+SITE_SNAP_M = 500.0
+
+
+def _on_network(graph: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Which points may carry a synthetic site on ``graph``.
+
+    Parameters
+    ----------
+    graph : RoadGraph or None
+        The review's road graph (None: every point is fine).
+    x, y : ndarray of float
+        Easting / northing (m, EPSG:27700) of the points.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the point lies at least ``EDGE_BAND_M`` (1 km) inside the convex hull of the
+        network's nodes (so its catchments do not start at the extract's edge) and both the point
+        and the centre of its 1 km square are within :data:`SITE_SNAP_M` of a road.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if graph is None:
+        return np.ones(x.shape[0], dtype=bool)
+    import shapely
+
+    from geosuff.analysis.catchments import EDGE_BAND_M
+    from geosuff.routing import snap_points
+
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([graph.x, graph.y])))
+    inner = shapely.buffer(hull, -EDGE_BAND_M)
+    ok = shapely.contains_xy(inner, x, y)
+    for px, py in ((x, y), (np.floor(x / 1000) * 1000 + 500, np.floor(y / 1000) * 1000 + 500)):
+        snap_m = snap_points(graph, px, py).snap_m
+        ok &= np.nan_to_num(snap_m, nan=np.inf) <= SITE_SNAP_M
+    return np.asarray(ok, dtype=bool)
+
+
 def _synth_sites(
     council: str,
     own: pd.DataFrame,
@@ -478,11 +526,21 @@ def _synth_sites(
     home_pcs: pd.DataFrame,
     rng: np.random.Generator,
     group_counts: dict[str, int],
+    *,
+    graph: Any = None,
 ) -> pd.DataFrame:
+    """Synthetic provision sites at (rounded) LSOA points; with a ``graph``, only at points where
+    :func:`_on_network` holds, so that every site snaps to the network and gets catchments."""
     rows: list[dict[str, Any]] = []
-    w = own["pop_0_17"].to_numpy(dtype=float)
+    ok_own = _on_network(graph, own["easting"].round(-2), own["northing"].round(-2))
+    if not ok_own.any():
+        raise InputFileError(
+            f"No place in council {council} is within {SITE_SNAP_M:g} m of a road of the network.",
+            fix="Give a road network (OSM extract) that covers the council.",
+        )
+    w = own["pop_0_17"].to_numpy(dtype=float) * ok_own
     # foster households, aggregated to clusters at LSOA points (never a carer's address)
-    n_clusters = max(3, min(8, len(own) // 4))
+    n_clusters = min(max(3, min(8, len(own) // 4)), int(ok_own.sum()))
     for k, j in enumerate(rng.choice(len(own), size=n_clusters, replace=False, p=w / w.sum())):
         places = int(rng.integers(2, 6))
         rows.append(
@@ -505,9 +563,10 @@ def _synth_sites(
         else 0
     )
     ratings = ["Outstanding", "Good", "Good", "Good", "Requires improvement to be good"]
-    big = own.sort_values("pop_0_17", ascending=False)
+    big = own[ok_own].sort_values("pop_0_17", ascending=False)
+    own_ok = np.flatnonzero(ok_own)
     for k in range(min(k_own, 6)):
-        j = int(rng.integers(len(own)))
+        j = int(own_ok[rng.integers(len(own_ok))])
         rows.append(
             {
                 "site_id": f"CH{k + 1:02d}",
@@ -524,6 +583,11 @@ def _synth_sites(
     others = lsoa[lsoa["UTLA23CD"] != council]
     d = np.hypot(others["easting"] - cx, others["northing"] - cy)
     ring = others[(d > 15_000) & (d < 35_000)]
+    if graph is not None:  # on the network: neighbouring places the extract covers
+        ok_other = _on_network(graph, others["easting"].round(-2), others["northing"].round(-2))
+        ring = ring[ok_other[((d > 15_000) & (d < 35_000)).to_numpy()]]
+        if len(ring) < 3:
+            ring = others[ok_other]
     for k, j in enumerate(rng.choice(len(ring), size=min(3, len(ring)), replace=False)):
         places = int(rng.integers(2, 5))
         rows.append(
@@ -545,19 +609,21 @@ def _synth_sites(
             ("care_leaver_unit", "Care-leaver flats"),
         )
     ):
-        j = int(big.index[k])
-        rows.append(
-            {
-                "site_id": f"SA{k + 1:02d}",
-                "name": f"{name} (synthetic)",
-                "type": typ,
-                "places": int(rng.integers(3, 7)),
-                "available_places": int(rng.integers(0, 3)),
-                "easting": round(own["easting"].iat[j] + rng.normal(0, 200), -2),
-                "northing": round(own["northing"].iat[j] + rng.normal(0, 200), -2),
-                "rating": "",
-            }
-        )
+        j = int(big.index[k % len(big)])
+        row = {
+            "site_id": f"SA{k + 1:02d}",
+            "name": f"{name} (synthetic)",
+            "type": typ,
+            "places": int(rng.integers(3, 7)),
+            "available_places": int(rng.integers(0, 3)),
+            "easting": round(own["easting"].iat[j] + rng.normal(0, 200), -2),
+            "northing": round(own["northing"].iat[j] + rng.normal(0, 200), -2),
+            "rating": "",
+        }
+        if not _on_network(graph, np.array([row["easting"]]), np.array([row["northing"]]))[0]:
+            row["easting"] = round(own["easting"].iat[j], -2)  # the jitter left the roads
+            row["northing"] = round(own["northing"].iat[j], -2)
+        rows.append(row)
     df = pd.DataFrame(rows)
     # The map publishes sites at the centre of their 1 km square; a synthetic site exactly there
     # would be published at its own point (which disclosure control rightly refuses): move it 100 m.

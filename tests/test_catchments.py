@@ -335,6 +335,54 @@ def test_served_areas_dissolve_per_type_and_threshold(
         C.served_areas(bare)
 
 
+def test_catchment_reaching_the_extract_edge_is_flagged(rutland: RoadGraph) -> None:
+    # Oakham centre: 5 minutes stays well inside the Rutland extract, 30 minutes reaches all of it
+    sites = pd.DataFrame({"site_id": ["oakham"], "easting": [486100.0], "northing": [308700.0]})
+    gdf = C.site_catchments(rutland, sites, [5, 30])
+    flags = dict(zip(gdf["minutes"], gdf["touches_network_edge"], strict=True))
+    assert flags == {5.0: False, 30.0: True}
+    assert gdf["touches_network_edge"].dtype == bool
+    edge = C.network_edge_nodes(rutland)
+    # the outer rim of the extract (1 km of its convex hull) plus a few clipped through roads
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([rutland.x, rutland.y])))
+    rim = shapely.distance(shapely.points(rutland.x, rutland.y), hull.exterior) <= C.EDGE_BAND_M
+    assert edge[rim].all() and 0 < int((edge & ~rim).sum()) <= 20
+    assert 0.02 < edge.mean() < 0.06
+    # the tertiary road that ends on the south shore of Rutland Water (Normanton) is no edge
+    normanton = int(np.argmin(np.hypot(rutland.x - 495427.0, rutland.y - 305594.0)))
+    assert not edge[normanton]
+    served = C.served_areas(gdf.assign(type="childrens_home"))
+    assert dict(zip(served["minutes"], served["touches_network_edge"], strict=True)) == flags
+
+
+def test_every_catchment_on_a_tiny_extract_touches_its_edge() -> None:
+    from geosuff.network import build_graph
+
+    # a 0.4 x 0.6 km extract of Leeds: every node is within 1 km of its outline
+    leeds = build_graph(
+        Path(__file__).parent / "data" / "its-example-leeds.osm.pbf", use_cache=False
+    )
+    assert C.network_edge_nodes(leeds).all()
+    mid = int(np.argmin(np.hypot(leeds.x - leeds.x.mean(), leeds.y - leeds.y.mean())))
+    t = np.asarray(dijkstra(leeds.csr("time_s"), indices=mid))
+    gdf = C.catchment_polygons(leeds, t, [0.5, 5])
+    assert gdf["touches_network_edge"].all()
+
+
+def test_edge_flag_on_a_grid_is_reached_within_1_km_of_the_outline() -> None:
+    # 5 x 5 km grid, 500 m blocks, 36 km/h; from the centre (2.5 km from every side) the 1 km
+    # rim is reached after 1.5 km of road: 2.5 minutes
+    xy = [(i * 500.0, j * 500.0) for j in range(11) for i in range(11)]
+    edges = [(j * 11 + i, j * 11 + i + 1) for j in range(11) for i in range(10)]
+    edges += [(j * 11 + i, (j + 1) * 11 + i) for j in range(10) for i in range(11)]
+    grid = _graph(xy, edges, two_way=True)
+    edge = C.network_edge_nodes(grid)
+    x, y = grid.x, grid.y
+    assert (edge == ((np.minimum(np.minimum(x, 5000 - x), np.minimum(y, 5000 - y))) <= 1000)).all()
+    gdf = C.catchment_polygons(grid, _times(grid, 60), [2, 2.4, 2.5, 10])
+    assert list(gdf["touches_network_edge"]) == [False, False, True, True]
+
+
 # ---------------------------------------------------------------------------------- coverage
 
 

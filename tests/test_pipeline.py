@@ -84,6 +84,33 @@ def test_catchments_and_ranking_are_real(demo_results) -> None:
     assert demo_results.selection is not None
 
 
+def test_demo_childrens_homes_have_catchments_a_raster_and_edge_flags(demo_results) -> None:
+    """The demo's children's homes stand on the Rutland extract, so they get catchments and an
+    access raster; catchments that reach the extract's edge say so in the map, report and
+    GeoPackage."""
+    from geosuff.publication.maps import NETWORK_EDGE_NOTE
+
+    c = demo_results.catchments
+    homes = c[c["type"] == "childrens_home"]
+    assert homes["site_id"].nunique() == 3 and (homes["area_km2"] > 1.0).all()
+    assert not c.attrs.get("skipped_sites")
+    assert demo_results.access_rasters is not None
+    assert "minutes_to_childrens_home" in demo_results.access_rasters
+    out = demo_results.out_dir
+    assert (out / "rasters" / "minutes_to_childrens_home.tif").is_file()
+    # Rutland is small: the 60-minute catchments reach all of the extract, so its edge too
+    assert c["touches_network_edge"].dtype == bool
+    assert c.loc[c["minutes"] == 60.0, "touches_network_edge"].all()
+    layer = gpd.read_file(out / "geosuff.gpkg", layer="catchments")
+    flagged = layer["touches_network_edge"].astype(bool)
+    assert (layer.loc[flagged, "network_extent"] == NETWORK_EDGE_NOTE).all()
+    assert (layer.loc[~flagged, "network_extent"] != NETWORK_EDGE_NOTE).all()
+    served = gpd.read_file(out / "geosuff.gpkg", layer="served_areas")
+    assert (served.loc[served["minutes"] == 60.0, "network_extent"] == NETWORK_EDGE_NOTE).all()
+    assert NETWORK_EDGE_NOTE in (out / "map.html").read_text(encoding="utf-8")
+    assert NETWORK_EDGE_NOTE in (out / "report.html").read_text(encoding="utf-8")
+
+
 def test_published_files_hold_no_child_level_data(demo_results) -> None:
     """Every file the demo writes (bar its own synthetic inputs): no child id, postcode or grid
     reference, and no coordinate - text pairs at any precision, every vertex of every GeoPackage
@@ -126,10 +153,17 @@ def test_demo_gap_areas_name_band_and_what_they_lack(demo_results) -> None:
     assert len(g) >= 1
     for r in g.itertuples(index=False):
         assert r.count_band in {"5–9", "10+"}
-        assert r.lacks.startswith("no ") and "within 30 min" in r.lacks
+        # the demo's sites are on the network (#18.8): a gap may lack nothing within reach
+        if r.lacks:
+            assert r.lacks.startswith("no ") and "within 30 min" in r.lacks
+            assert r.outside_catchment == "True"
+        else:
+            assert r.evidence.endswith("Provision with spare places is within reach for each need.")
+            assert r.outside_catchment == "False"
         assert r.evidence.startswith(r.count_band)
     html = (demo_results.out_dir / "report.html").read_text(encoding="utf-8")
-    assert g["area_name"].iloc[0] in html and g["lacks"].iloc[0] in html
+    said = g["lacks"].iloc[0] or "Provision with spare places is within reach for each need."
+    assert g["area_name"].iloc[0] in html and said in html
     assert g["area_name"].iloc[0] in (demo_results.out_dir / "map.html").read_text(encoding="utf-8")
 
 
@@ -384,3 +418,8 @@ def test_estimated_travel_run_labels_minutes_estimated_not_by_road(tmp_path) -> 
     assert "min estimated" in report and "Minutes (estimated)" in report
     assert "Estimated, not measured on roads" in report
     assert "Road minutes" not in report
+    sens = pd.read_csv(out / "tables" / "sensitivity.csv")
+    assert set(sens["measure"]) == {"straight-line miles", "estimated minutes"}
+    for name in ("sensitivity", "indicators_overall", "distance_bands", "gap_areas"):
+        text = (out / "tables" / f"{name}.csv").read_text(encoding="utf-8").lower()
+        assert "road minutes" not in text and "by road" not in text

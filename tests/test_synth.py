@@ -155,3 +155,37 @@ def test_rutland_still_gets_its_shipped_network(tmp_path: Path) -> None:
     assert res.network == DEMO_NETWORK
     assert DEMO_NETWORK.name in res.config.read_text(encoding="utf-8")
     assert "travel =" not in res.config.read_text(encoding="utf-8")
+
+
+def test_sites_lie_on_the_network_they_are_given(big_cohort) -> None:
+    """With a network (Rutland's shipped extract), every synthetic site - the neighbouring
+    children's homes too - is inside the extract, 1 km or more from its outline, and it and the
+    centre of its 1 km square (where the map shows it) are within SITE_SNAP_M of a road."""
+    import shapely
+
+    from geosuff.config.sections import MAX_SNAP_M
+    from geosuff.network import build_graph
+    from geosuff.routing import snap_points
+    from geosuff.synth import SITE_SNAP_M
+
+    res, _ = big_cohort
+    sites = pd.read_csv(res.sites)
+    assert {"childrens_home", "foster_cluster", "supported_accommodation"} <= set(sites["type"])
+    assert (sites["data_note"] == "SYNTHETIC").all()
+    assert sites["name"].str.contains("synthetic").all()
+    graph = build_graph(res.network)
+    x, y = sites["easting"].to_numpy(float), sites["northing"].to_numpy(float)
+    assert SITE_SNAP_M <= MAX_SNAP_M
+    assert (snap_points(graph, x, y).snap_m <= SITE_SNAP_M).all()
+    cx, cy = np.floor(x / 1000) * 1000 + 500, np.floor(y / 1000) * 1000 + 500
+    assert (snap_points(graph, cx, cy).snap_m <= SITE_SNAP_M).all()
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([graph.x, graph.y])))
+    assert shapely.contains_xy(shapely.buffer(hull, -1000.0), x, y).all()
+    # never on the centre of their square (the map would publish the site's own point)
+    assert not (((x % 1000) == 500) & ((y % 1000) == 500)).any()
+    # the neighbouring homes are outside Rutland (in the part of Lincolnshire etc. the extract holds)
+    b = Boundaries.load()
+    nh = sites[sites["site_id"].str.startswith("NH")]
+    assert len(nh) == 3
+    rutland = b.geometry("E06000017")
+    assert not shapely.contains_xy(rutland, nh["easting"], nh["northing"]).any()

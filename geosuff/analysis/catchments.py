@@ -25,6 +25,17 @@ of one source come from the same cell-time field, so ``reached(T1) ⊆ reached(T
 polygons nest exactly. Every reached node lies inside its polygon by construction (its own cell
 and all cells touching it are within ``access_m`` because ``cell_m <= access_m / 2``).
 
+Network edge: an OSM extract is clipped, so a catchment that reaches the extract's edge may in
+truth extend beyond it. :func:`network_edge_nodes` marks the *edge nodes* of a graph, by a cheap
+rule: (1) every node within :data:`EDGE_BAND_M` (1 km) of the convex hull of all the graph's
+nodes, where the extract was cut; and (2) every dead end (a node with one neighbour) of a through
+road (:data:`THROUGH_ROADS`: motorway to tertiary and their links) within :data:`EDGE_BAND_M` of a
+concave hull of the nodes (:data:`EDGE_CONCAVE_RATIO`): a through road ends where the extract's
+polygon cut it, and this catches the clipped roads in the concave parts of an extract's polygon,
+which the convex hull misses, but not a road ending at an inland lake. On the shipped Rutland
+extract that is 982 + 10 of 25,655 nodes. Each catchment row has a boolean
+``touches_network_edge``: True when any node reached within its threshold is an edge node.
+
 Coverage: :func:`population_coverage` sums a demand weight inside each polygon and
 :func:`two_step_fca` computes the two-step floating catchment area ratio (places per 1,000
 children reachable) from a demand x site travel-time matrix.
@@ -68,6 +79,30 @@ PER_CHILDREN = 1000.0
 METHOD = "road-sample raster"
 #: Name of the reference method.
 METHOD_REFERENCE = "buffered-edge union"
+
+#: Distance (m) from the outline (convex hull) of a network's nodes within which a node counts as
+#: on the network's edge (see :func:`network_edge_nodes`).
+EDGE_BAND_M = 1000.0
+#: OSM road classes whose dead ends count as the network's edge wherever they lie: a through road
+#: does not end in a cul-de-sac, so its dead end is where the extract was clipped.
+THROUGH_ROADS: frozenset[str] = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+    }
+)
+
+#: ``ratio`` of the concave hull (:func:`shapely.concave_hull`) that outlines an extract's polygon
+#: for the dead ends of :data:`THROUGH_ROADS` (0: tightest, 1: the convex hull).
+EDGE_CONCAVE_RATIO = 0.1
 
 _SECONDS_PER_MINUTE = 60.0
 
@@ -154,6 +189,58 @@ class _Layout:
 _LAYOUTS: weakref.WeakKeyDictionary[RoadGraph, dict[tuple[float, float], _Layout]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+_EDGES: weakref.WeakKeyDictionary[RoadGraph, dict[float, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def network_edge_nodes(graph: RoadGraph, band_m: float = EDGE_BAND_M) -> np.ndarray:
+    """Which nodes lie on the edge of the road network extract (cached per graph).
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    band_m : float
+        Distance (m) from the convex hull of all nodes within which a node is on the edge.
+        Default :data:`EDGE_BAND_M`.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_nodes,)
+        True for a node within ``band_m`` of the convex hull of the graph's nodes, or a dead end
+        (one neighbour) of a through road (:data:`THROUGH_ROADS`) within ``band_m`` of their
+        concave hull (see the module docstring). A graph whose nodes span no area (fewer than
+        three, or all in a line) is all edge.
+    """
+    per_graph = _EDGES.setdefault(graph, {})
+    edge = per_graph.get(float(band_m))
+    if edge is None:
+        edge = _edge_nodes(graph, float(band_m))
+        per_graph[float(band_m)] = edge
+    return edge
+
+
+def _edge_nodes(graph: RoadGraph, band_m: float) -> np.ndarray:
+    n = graph.n_nodes
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([graph.x, graph.y])))
+    if not isinstance(hull, shapely.Polygon) or hull.area <= 0:
+        return np.ones(n, dtype=bool)
+    pts = shapely.points(graph.x, graph.y)
+    near = shapely.distance(pts, hull.exterior) <= band_m
+    _, seg_a, seg_b, _, _ = _segments(graph)
+    degree = np.bincount(seg_a, minlength=n) + np.bincount(seg_b, minlength=n)
+    through = np.isin(graph.highway.astype(str), sorted(THROUGH_ROADS))
+    on_through = np.zeros(n, dtype=bool)
+    on_through[graph.u[through]] = True
+    on_through[graph.v[through]] = True
+    ends = (degree == 1) & on_through & ~near
+    if ends.any():  # only those at the extract's outline (a road ending at a lake is no edge)
+        outline = shapely.concave_hull(shapely.multipoints(pts), ratio=EDGE_CONCAVE_RATIO)
+        if isinstance(outline, shapely.Polygon) and outline.area > 0:
+            ends &= shapely.distance(pts, outline.exterior) <= band_m
+    return np.asarray(near | ends, dtype=bool)
 
 
 def _segments(
@@ -477,7 +564,9 @@ def catchment_polygons(
         ``nodes_reached`` (nodes with time <= threshold), ``share_reached_inside`` (share of those
         inside the polygon; 1.0 by construction), ``nodes_unreached_inside`` and
         ``share_unreached_inside`` (of the nodes *not* reached, the share lying inside: the
-        polygon's over-reach; 0.0 when every node is reached), ``method``, ``access_m``,
+        polygon's over-reach; 0.0 when every node is reached), ``touches_network_edge`` (True
+        when a reached node is on the network's edge, :func:`network_edge_nodes`: the catchment
+        may extend beyond the extract), ``method``, ``access_m``,
         ``cell_m``, ``geometry``. ``attrs`` holds ``method``, ``access_m``, ``cell_m``.
     """
     access, cell = _check_access_cell(access_m, cell_m)
@@ -521,6 +610,7 @@ def _source_catchments(
             st[idx] = np.minimum(st[idx], ot)
     ct = _cell_times(lay, st)
     node_ct = ct[lay.node_cellpos]
+    edge = network_edge_nodes(graph)
     out = []
     prev_n, prev_geom = -1, None
     for m in mins:
@@ -552,6 +642,7 @@ def _source_catchments(
             else np.nan,
             "nodes_unreached_inside": un_in,
             "share_unreached_inside": un_in / n_unreached if n_unreached else 0.0,
+            "touches_network_edge": bool((reached & edge).any()),
         }
         out.append((rec, geom))
     return out
@@ -565,6 +656,7 @@ _COLUMNS = [
     "share_reached_inside",
     "nodes_unreached_inside",
     "share_unreached_inside",
+    "touches_network_edge",
     "method",
     "access_m",
     "cell_m",
@@ -577,6 +669,7 @@ def _frame(
     df = pd.DataFrame.from_records(
         records, columns=[c for c in _COLUMNS if c not in ("method", "access_m", "cell_m")]
     )
+    df["touches_network_edge"] = df["touches_network_edge"].astype(bool)
     df["method"] = METHOD
     df["access_m"] = access
     df["cell_m"] = cell
@@ -776,7 +869,9 @@ def served_areas(
     -------
     geopandas.GeoDataFrame
         ``type``, ``minutes``, ``n_sites``, ``places``/``available_places`` (sums, when known),
-        ``area_km2``, ``method``, ``access_m``, geometry (EPSG:27700).
+        ``area_km2``, ``touches_network_edge`` (when the catchments have it: True if any of the
+        type's catchments touches the network's edge), ``method``, ``access_m``, geometry
+        (EPSG:27700).
     """
     c = catchments_gdf
     if "type" not in c.columns:
@@ -805,6 +900,8 @@ def served_areas(
                     pd.to_numeric(grp.drop_duplicates("site_id")[col], errors="coerce").sum()
                 )
         rec["area_km2"] = float(geom.area) / 1e6
+        if "touches_network_edge" in grp.columns:
+            rec["touches_network_edge"] = bool(grp["touches_network_edge"].fillna(False).any())
         rows.append(rec)
         geoms.append(geom)
     df = pd.DataFrame.from_records(

@@ -28,7 +28,7 @@ from geosuff._errors import DisclosureError
 from geosuff._io import atomic_path, atomic_write_text
 from geosuff.publication import disclosure
 from geosuff.publication.ledger import BREAKDOWNS
-from geosuff.publication.maps import generalise_points
+from geosuff.publication.maps import NETWORK_EDGE_NOTE, NETWORK_INSIDE_NOTE, generalise_points
 from geosuff.publication.rasters import write_rasters
 
 if TYPE_CHECKING:
@@ -302,9 +302,9 @@ def _write_checked(
         "sites": published_sites(results.sites),
     }
     if results.catchments is not None:
-        layers["catchments"] = results.catchments
+        layers["catchments"] = _with_extent_note(results.catchments)
     if results.served is not None:
-        layers["served_areas"] = results.served
+        layers["served_areas"] = _with_extent_note(results.served)
     pa = published_areas(results.areas)
     if pa is not None:
         layers["areas_access"] = pa
@@ -344,3 +344,12 @@ def _write_checked(
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(p, final)
     return {key: out / Path(p).relative_to(stage) for key, p in files.items()}
+
+
+def _with_extent_note(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A catchments / served-areas layer with ``network_extent``: its ``touches_network_edge`` in
+    words ("may extend beyond the road network extract" or "within the road network extract")."""
+    if "touches_network_edge" not in gdf.columns:
+        return gdf
+    flag = gdf["touches_network_edge"].fillna(False).astype(bool).to_numpy()
+    return gdf.assign(network_extent=np.where(flag, NETWORK_EDGE_NOTE, NETWORK_INSIDE_NOTE))

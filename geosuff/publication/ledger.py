@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from geosuff.analysis import distance, gaps
+from geosuff.config import road_times
 from geosuff.publication import disclosure as dc
 from geosuff.siting import COME_HOME_LABEL, SCENARIO_COLUMNS
 
@@ -473,7 +474,12 @@ def build(results: Results) -> Published:
         sens_rows = []
         for measure, values, lines, unit in (
             ("straight-line miles", miles, a.sensitivity_miles, "miles"),
-            ("road minutes", mins, a.sensitivity_minutes, "min"),
+            (
+                "road minutes" if road_times(sc) else "estimated minutes",
+                mins,
+                a.sensitivity_minutes,
+                "min",
+            ),
         ):
             known = np.isfinite(values)
             nk = led.add(full(~known), table="sensitivity", label=f"{measure} not known")

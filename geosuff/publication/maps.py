@@ -114,6 +114,10 @@ LAYER_FLOWS = "Placement flows"
 LAYER_SITES_PREFIX = "Provision: "
 LAYER_CATCHMENT_PREFIX = "Catchment: "
 LAYER_ACCESS_PREFIX = "Access time: "
+#: Said of a catchment that reaches the edge of the road network (``touches_network_edge``).
+NETWORK_EDGE_NOTE = "may extend beyond the road network extract"
+#: Said of a catchment that stays inside the road network.
+NETWORK_INSIDE_NOTE = "within the road network extract"
 
 ATTRIBUTION = (
     "Roads &copy; OpenStreetMap contributors (ODbL) &middot; ONS and OS data &copy; Crown "
@@ -551,8 +555,15 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
     g = gdf.copy()
     g["_min"] = pd.to_numeric(g[mcol], errors="coerce")
     g["_type"] = g[tcol].astype(str) if tcol else "all"
+    if "touches_network_edge" in g.columns:
+        g["_edge"] = g["touches_network_edge"].fillna(False).astype(bool)
+    else:
+        g["_edge"] = False
     if gdf is results.catchments:  # dissolve per type and threshold: single sites are not outlined
+        edge = g.groupby(["_type", "_min"])["_edge"].any()
         g = g.dissolve(by=["_type", "_min"], as_index=False)
+        g["_edge"] = [bool(edge[(t, v)]) for t, v in zip(g["_type"], g["_min"], strict=True)]
+    g["edge_note"] = np.where(g["_edge"], NETWORK_EDGE_NOTE, NETWORK_INSIDE_NOTE)
     labels = _site_labels()
     g["type_label"] = [labels.get(t, t.replace("_", " ")) for t in g["_type"]]
     g["minutes_label"] = [f"{v:g} min" for v in g["_min"]]
@@ -570,7 +581,7 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
         colours = {t: site_style(t)[1] for t in sub["_type"]}
         gj = published_geojson(
             sub.assign(site_type=sub["_type"]),
-            ["site_type", "type_label", "minutes_label", "area_km2"],
+            ["site_type", "type_label", "minutes_label", "area_km2", "edge_note"],
         )
         folium.GeoJson(
             gj,
@@ -581,8 +592,12 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
                 "fillOpacity": 0.05,
             },
             tooltip=folium.GeoJsonTooltip(
-                ["type_label", "minutes_label", "area_km2"],
-                aliases=["Served by", "Within", "Area (km²)"],
+                ["type_label", "minutes_label", "area_km2", "edge_note"],
+                aliases=["Served by", "Within", "Area (km²)", "Extent"],
+            ),
+            popup=folium.GeoJsonPopup(
+                ["type_label", "minutes_label", "area_km2", "edge_note"],
+                aliases=["Served by", "Within", "Area (km²)", "Extent"],
             ),
         ).add_to(fg)
         fg.add_to(m)
@@ -592,7 +607,12 @@ def _add_catchments(m: folium.Map, results: Results, legend: list[tuple[list[str
             names,
             _section(
                 "Catchments",
-                f'<div class="gs-note">Area reachable {how} within the threshold from the nearest site of each type (outline colour = site type). One layer per threshold.</div>',
+                f'<div class="gs-note">Area reachable {how} within the threshold from the nearest site of each type (outline colour = site type). One layer per threshold.</div>'
+                + (
+                    f'<div class="gs-note">Catchments that reach the edge of the road network {NETWORK_EDGE_NOTE} (see the details of each outline).</div>'
+                    if bool(g["_edge"].any())
+                    else ""
+                ),
                 "catchments",
             ),
         )

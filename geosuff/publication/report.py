@@ -440,7 +440,7 @@ def _gap_table(pub: Published) -> dict[str, Any] | None:
 
 def _measure_label(measure: str, *, estimated: bool) -> str:
     """A sensitivity measure as a table label; road minutes say "estimated" without a network."""
-    if estimated and measure == "road minutes":
+    if measure == "estimated minutes" or (estimated and measure == "road minutes"):
         return "Minutes (estimated)"
     return measure.capitalize()
 
@@ -912,7 +912,8 @@ def _method(results: Results) -> dict[str, Any]:
         (
             "Road travel time" if road_times(sc) else "Travel time (estimated)",
             _speeds_text(results)
-            + f" Catchment thresholds {', '.join(f'{m:g}' for m in a.minutes)} minutes; 'local' is {a.local_minutes:g} minutes; access rasters have {a.raster_cell_m:g} m cells.",
+            + f" Catchment thresholds {', '.join(f'{m:g}' for m in a.minutes)} minutes; 'local' is {a.local_minutes:g} minutes; access rasters have {a.raster_cell_m:g} m cells."
+            + _edge_text(results),
         ),
         ("Gap areas", _gap_note(results)),
         (
@@ -939,6 +940,35 @@ def _method(results: Results) -> dict[str, Any]:
         "timings": ", ".join(f"{k} {v:.1f} s" for k, v in (results.timings or {}).items())
         or "not recorded",
     }
+
+
+def _edge_text(results: Results) -> str:
+    """Which catchments reach the edge of the road network (``touches_network_edge``), or ""."""
+    from geosuff.analysis.catchments import EDGE_BAND_M
+    from geosuff.publication.maps import NETWORK_EDGE_NOTE
+
+    c = results.catchments
+    if c is None or len(c) == 0 or "touches_network_edge" not in c.columns:
+        return ""
+    flag = c["touches_network_edge"].fillna(False).astype(bool)
+    if not flag.any():
+        return " No catchment reaches the edge of the road network extract."
+    by_count: dict[tuple[int, int], list[str]] = {}
+    for m, grp in c.assign(_edge=flag).groupby("minutes", sort=True):
+        n_all = int(grp["site_id"].nunique())
+        n_edge = int(grp.loc[grp["_edge"], "site_id"].nunique())
+        if n_edge:
+            by_count.setdefault((n_edge, n_all), []).append(f"{float(m):g}")
+    parts = [
+        f"{f'all {n_all}' if n_edge == n_all else f'{n_edge} of {n_all}'} sites at"
+        f" {', '.join(ms[:-1]) + ' and ' + ms[-1] if len(ms) > 1 else ms[0]} min"
+        for (n_edge, n_all), ms in by_count.items()
+    ]
+    return (
+        f" Catchments that reach the edge of the road network (a reached road within {EDGE_BAND_M / 1000:g} km"
+        f" of the outline of the extract, or a main road cut off by it) {NETWORK_EDGE_NOTE}, so their"
+        f" areas are understated: {'; '.join(parts)}."
+    )
 
 
 def _speeds_text(results: Results) -> str:
