@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -253,7 +254,7 @@ def test_every_published_count_of_the_demo_is_safe(demo_results) -> None:
 
 
 def recoverable_by_subtraction(led: Ledger) -> dict[int, int]:
-    """Figures not shown that a reader works out by subtraction alone (figure -> count).
+    """Withheld (or small) figures a reader works out by subtraction alone (figure -> count).
 
     Independent of the audit: the relations are read from the blocks the ledger registered
     (each row's cells add up to its total; where one row's records are exactly the other rows',
@@ -290,12 +291,19 @@ def recoverable_by_subtraction(led: Ledger) -> dict[int, int]:
     while changed:
         changed = False
         for lhs, rhs in relations:
-            unknown = [x for x in {lhs, *rhs} if x not in known]
+            coef: dict[int, int] = {lhs: 1}
+            for x in rhs:  # the same figure may stand on both sides (a total that is one cell)
+                coef[x] = coef.get(x, 0) - 1
+            unknown = [x for x, c in coef.items() if c and x not in known]
             if len(unknown) == 1:
                 known.add(unknown[0])
                 found[unknown[0]] = led.count(unknown[0])
                 changed = True
-    return found
+    # implied figures (the rest of a total, never published) follow from the others by design:
+    # only withheld ones, and small ones of any kind, must not
+    return {
+        h: c for h, c in found.items() if led.kind[h] == dc.EXACT or 0 < c < led.min_count
+    }
 
 
 def _uasc_like_ledger() -> tuple[Ledger, list[int], int]:
@@ -365,3 +373,65 @@ def test_first_headline_is_kept_where_its_neighbour_can_go() -> None:
     assert led.text(cells[2]) == "c" and led.text(cells[0]) == "c"
     assert not recoverable_by_subtraction(led)
     check_safe(led)
+
+
+def check_headline_and_totals(pub) -> None:
+    """The report's headline figures (all children, placed far, placed inside, placed near) are
+    shown when they are not small; so is every table's total, except one more per small total
+    of the same table (the totals add up to all children: a small total alone would be
+    recoverable)."""
+    led = pub.ledger
+    mc = led.min_count
+
+    def handle(label: str) -> int:
+        return next(h for h, labs in enumerate(led.labels) if label in labs)
+
+    head = {
+        "n": handle("indicators_overall:miles: All children / total"),
+        "far": handle("indicators_overall:miles: All children / 1"),
+        "inside": handle("indicators_overall:la: All children / 0"),
+    }
+    near = handle("indicators_overall:miles: All children / 0")
+    for key, h in head.items():
+        if led.count(h) >= mc:
+            assert pub.headline[key] == str(led.count(h)), key
+    assert led.count(near) < mc or led.shown(near) or not led.shown(head["far"])
+    for _, totals in led.blocks:
+        small = [t for t in totals if 0 < led.count(t) < mc]
+        hidden = [t for t in totals if led.count(t) >= mc and not led.shown(t)]
+        assert len(hidden) <= len(small), [led.labels[t][0] for t in hidden]
+
+
+@pytest.mark.slow
+def test_demo_keeps_headline_and_totals_and_hides_nothing_recoverable(demo_results) -> None:
+    from geosuff.publication import ledger as publish
+
+    pub = publish.build(demo_results)
+    check_headline_and_totals(pub)
+    assert not recoverable_by_subtraction(pub.ledger)
+
+
+@pytest.mark.slow
+def test_durham_keeps_headline_and_totals_and_hides_nothing_recoverable(tmp_path) -> None:
+    """Issue 12.9 on a synthetic County Durham (300 children, estimated travel times): the
+    headline and the UASC, placement-type and age totals are shown; no withheld figure can be
+    worked out by subtraction, nor by any combination of the published figures."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.publication import ledger as publish
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "in", seed=7, n_children=300)
+    res = run(load_config(syn.config), write=False)
+    pub = publish.build(res)
+    led = pub.ledger
+    assert led is not None
+    check_headline_and_totals(pub)
+    uasc = pub.indicators["uasc"]
+    assert (uasc["n"] != "c").all() or (
+        pd.to_numeric(uasc["n"], errors="coerce").isna().sum() <= 1
+    )
+    assert not recoverable_by_subtraction(led)
+    check_safe(led)
+    w = led.withheld()
+    assert 0 < w.small <= w.withheld < w.figures and w.min_count == 5

@@ -909,7 +909,9 @@ def suppress_linked(
     1. exact figures counting 1 to ``min_count - 1`` records (and those in ``suppress``) are "c";
     2. *differencing*: where one shown figure's records contain another's, their difference must
        be 0 or at least ``min_count`` (else the less important of the two - not ``keep``, then
-       higher ``priority``, then the smaller count - is suppressed; never a ``FORCED`` one);
+       higher ``priority``, then the smaller count - is suppressed; never a ``FORCED`` one); and
+       every such small difference is audited in 3 as an implied figure, so it cannot be worked
+       out either where one of the two is withheld but follows from the others;
     3. *the audit*, repeated until it passes: every small figure (1 to ``min_count - 1``;
        suppressed exact figures and ``IMPLIED`` ones, which follow from the published ones but are
        not shown) must keep a range of possible values at least ``protection`` wide given
@@ -1009,6 +1011,29 @@ def suppress_linked(
         sup[pick] = True
         s[pick] = False
         reason[pick] = 3
+
+    # the records of a figure that are not in a figure inside it (their difference) are a count
+    # a reader can work out too wherever both figures can be: audit each small one as implied
+    F0 = F
+    if nested.any():
+        pf, pg = of[nested], og[nested]
+        D = (A[pf] - A[pg]).tocsr()
+        D.eliminate_zeros()
+        A = sp.vstack([A, D], format="csr")
+        n_new = int(pf.size)
+
+        def grow(x: np.ndarray, fill: Any) -> np.ndarray:
+            return np.concatenate([x, np.full(n_new, fill, dtype=x.dtype)])
+
+        kind, small, exact = grow(kind, IMPLIED), grow(small, True), grow(exact, False)
+        primary, sup, forced = grow(primary, False), grow(sup, False), grow(forced, False)
+        band, lo, hi = grow(band, False), grow(lo, 0.0), grow(hi, np.inf)
+        grp, prio, kept, reason = grow(grp, -1), grow(prio, 0), grow(kept, False), grow(reason, 0)
+        targets_all, unprotected = grow(targets_all, True), grow(unprotected, False)
+        v = A @ w
+        Ab = A.copy()
+        Ab.data[:] = 1.0
+        F = A.shape[0]
 
     n_lp = 0
     verified = np.zeros(F, dtype=bool)
@@ -1125,11 +1150,11 @@ def suppress_linked(
             sup[f] = False
     reason[~(sup & exact)] = 0
     return LinkedSuppression(
-        suppressed=sup & exact,
-        primary=primary,
-        unprotected=unprotected,
+        suppressed=(sup & exact)[:F0],
+        primary=primary[:F0],
+        unprotected=unprotected[:F0],
         lp_solves=n_lp,
-        reason=reason,
+        reason=reason[:F0],
     )
 
 
