@@ -191,3 +191,22 @@ def test_suppressed_inside_count_gives_no_shortfall(res) -> None:
     assert h.figure == "c"
     assert "short of the target." in h.comparison
     assert not re.search(r"short of the target by \d", h.comparison)
+
+
+def test_report_says_how_many_figures_were_withheld_and_why(res, html: str) -> None:
+    """Issue 12.9: the count of withheld figures comes from the ledger (numbers), the sentence
+    from the report."""
+    from geosuff.publication import ledger as publish
+
+    led = publish.build(res).ledger
+    assert led is not None
+    w = led.withheld()
+    kind = np.array(led.kind)
+    assert w.figures == int(((kind == disclosure.EXACT) | (kind == disclosure.FORCED)).sum())
+    assert 0 < w.withheld == sum(led.text(h) == "c" for h in np.flatnonzero(kind == 0))
+    sentence = (
+        f"{w.withheld} of {w.figures} figures were withheld "
+        f"(fewer than {res.scenario.disclosure.min_count} children, or would reveal one that is)."
+    )
+    assert report.withheld_sentence(w) == sentence
+    assert sentence in html
