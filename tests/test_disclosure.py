@@ -637,3 +637,48 @@ def test_failed_check_publishes_no_file(tmp_path: Path, monkeypatch: pytest.Monk
         outputs.write_all(res)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+# ----------------------------------------------------------------------------------------------
+# Redaction keeps the DfE's and the code lists' own names (issue 18.5)
+# ----------------------------------------------------------------------------------------------
+def test_redaction_keeps_dfe_category_names_and_takes_out_identifiers() -> None:
+    reason = (
+        "placement postcode: incomplete postcode (district DH1 only); "
+        "the distance is counted as 'Not known or not recorded'"
+    )
+    assert dc.redact_text(reason) == (
+        "placement postcode: incomplete postcode (district [withheld] only); "
+        "the distance is counted as 'Not known or not recorded'"
+    )
+    for name in ("20 miles or less", "Over 20 miles", "Over 25 miles", "K2", "Foster care (U1-U6)"):
+        assert dc.redact_text(f"counted as '{name}'") == f"counted as '{name}'"
+    # ids, postcodes and coordinates are still withheld, quoted or not
+    text = "child 'C004512' at 'DH1 3LE' (427000.5, 542000.5); home DH1 3LE; id C004512"
+    out = dc.redact_text(text, ["C004512"])
+    assert "C004512" not in out and "DH1 3LE" not in out and "427000" not in out
+    assert out.count("[withheld]") == 5
+    # every shipped PLACE code and placement group name survives
+    from geosuff.inputs import codes
+
+    for label in [*codes.placement_codes()["code"], *codes.placement_groups()["label"]]:
+        if "'" not in label:
+            assert dc.redact_text(f"'{label}'") == f"'{label}'", label
+
+
+def test_published_issues_say_what_the_distance_is_counted_as(tmp_path: Path) -> None:
+    from geosuff.inputs import DEMO_POSTCODES, Boundaries, default_lookup, load_placements
+    from geosuff.inputs.validate import issues_frame
+    from geosuff.testing import MESSY_REFERENCE_DATE, make_messy_cohort
+
+    p = tmp_path / "p.csv"
+    make_messy_cohort(300, 9).to_csv(p, index=False)
+    pl = load_placements(
+        p,
+        lookup=default_lookup(DEMO_POSTCODES),
+        boundaries=Boundaries.load(),
+        reference_date=MESSY_REFERENCE_DATE,
+    )
+    problems = dc.redact_issues(issues_frame(pl.issues))["problem"].astype(str)
+    assert problems.str.contains("counted as 'Not known or not recorded'", regex=False).any()
+    assert not problems.str.contains("counted as [withheld]", regex=False).any()

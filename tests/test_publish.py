@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -303,3 +304,181 @@ def test_dfe_rows_publish_their_own_cohort(tmp_path) -> None:
     assert (nw["computed_total"] == str(int(new.sum()))).all()
     assert pub.ledger is not None
     check_safe(pub.ledger)
+
+
+def recoverable_by_subtraction(led: Ledger) -> dict[int, int]:
+    """Withheld (or small) figures a reader works out by subtraction alone (figure -> count).
+
+    Independent of the audit: the relations are read from the blocks the ledger registered
+    (each row's cells add up to its total; where one row's records are exactly the other rows',
+    each column adds up to that row) and from every pair of shown figures one inside the other
+    with one figure between them. A relation with one figure not yet known gives it; repeated
+    until nothing new is found (chains of subtractions across linked tables).
+    """
+    F = len(led.members)
+    sets = [frozenset(m.tolist()) for m in led.members]
+    relations: list[tuple[int, list[int]]] = []
+    for cells, totals in led.blocks:
+        for i, row in enumerate(cells):
+            relations.append((totals[i], list(row)))
+        for r, t in enumerate(totals):
+            others = [x for i, x in enumerate(totals) if i != r]
+            if others and sum(len(sets[x]) for x in others) == len(sets[t]):
+                if frozenset().union(*(sets[x] for x in others)) == sets[t]:
+                    relations.append((t, others))
+                    for j in range(len(cells[r])):
+                        relations.append(
+                            (cells[r][j], [cells[i][j] for i in range(len(cells)) if i != r])
+                        )
+    # a figure inside another, with the rest of the outer one being a third figure
+    by_set = {s: h for h, s in enumerate(sets)}
+    for f in range(F):
+        for g in range(F):
+            if f != g and sets[g] < sets[f]:
+                rest = by_set.get(sets[f] - sets[g])
+                if rest is not None:
+                    relations.append((f, [g, rest]))
+    known = {h for h in range(F) if led.kind[h] in (dc.EXACT, dc.FORCED) and led.shown(h)}
+    found: dict[int, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for lhs, rhs in relations:
+            coef: dict[int, int] = {lhs: 1}
+            for x in rhs:  # the same figure may stand on both sides (a total that is one cell)
+                coef[x] = coef.get(x, 0) - 1
+            unknown = [x for x, c in coef.items() if c and x not in known]
+            if len(unknown) == 1:
+                known.add(unknown[0])
+                found[unknown[0]] = led.count(unknown[0])
+                changed = True
+    # implied figures (the rest of a total, never published) follow from the others by design:
+    # only withheld ones, and small ones of any kind, must not
+    return {h: c for h, c in found.items() if led.kind[h] == dc.EXACT or 0 < c < led.min_count}
+
+
+def _uasc_like_ledger() -> tuple[Ledger, list[int], int]:
+    """Three blocks (distance, inside/outside, travel time) over the same rows, all with the
+    same small "not known" cell: the County Durham UASC table of issue 12."""
+    uasc = {"near": 37, "far": 10, "la_in": 33, "la_out": 14, "min_in": 16, "min_out": 31}
+    rest = {"near": 80, "far": 15, "la_in": 60, "la_out": 35, "min_in": 40, "min_out": 55}
+    n_u, n_r = 48, 100
+    n = n_u + n_r
+    rows = [np.arange(n_u), np.arange(n_u, n)]
+    led = Ledger(n, min_count=5)
+    totals: list[int] = []
+    nk_u = np.array([n_u - 1])  # one UASC child with no distance and no LA
+    nk_r = np.arange(n - 6, n)  # six others
+    rng = np.random.default_rng(12)
+    for name, (a, _b) in {
+        "miles": ("near", "far"),
+        "la": ("la_in", "la_out"),
+        "minutes": ("min_in", "min_out"),
+    }.items():
+        cells = []
+        for r, counts, nk in ((rows[0], uasc, nk_u), (rows[1], rest, nk_r)):
+            known = rng.permutation(np.setdiff1d(r, nk))  # no cell inside another
+            cells.append([np.sort(known[: counts[a]]), np.sort(known[counts[a] :]), nk])
+        cells.append([np.concatenate([c[j] for c in cells]) for j in range(3)])
+        _, totals = led.block(
+            f"indicators_uasc:{name}",
+            cells,
+            [rows[0], rows[1], np.arange(n)],
+            labels=["UASC", "Not UASC", "All children"],
+        )
+    return led, totals, int(nk_u.size)
+
+
+def test_totals_are_not_withheld_to_protect_a_cell_when_other_cells_can_be() -> None:
+    """Issue 12.9: the UASC total (48) was "c" while its parts were shown. Totals are kept: the
+    complements are cells, and no withheld figure can be worked out by subtraction."""
+    led, totals, _ = _uasc_like_ledger()
+    led.solve()
+    assert [led.text(t) for t in totals] == ["48", "100", "148"]
+    assert not recoverable_by_subtraction(led)
+    check_safe(led)
+    w = led.withheld()
+    assert w.figures == len(led.members) and w.withheld == int(led.result.suppressed.sum())
+    assert w.small == 1 and w.min_count == 5  # the UASC child whose distance is not known
+
+
+def test_first_headline_is_kept_where_its_neighbour_can_go() -> None:
+    """Issue 12.9: with 3 children's distance not known, "placed more than 20 miles" was "c"
+    (the smaller of the two) while "20 miles or less" was shown. The headline figures are ranked
+    (all children, far, inside, near): the last goes first."""
+    n = 40
+    led = Ledger(n, min_count=5)
+    idx = np.arange(n)
+    (cells,), (tot,) = led.block(
+        "indicators_overall:miles",
+        [[idx[:25], idx[25:37], idx[37:]]],
+        [idx],
+        labels=["All children"],
+    )
+    (la,), _ = led.block(
+        "indicators_overall:la", [[idx[:20], idx[20:]]], [idx], labels=["All children"]
+    )
+    led.headline(tot, cells[1], la[0], cells[0])
+    led.solve()
+    assert led.text(tot) == "40" and led.text(cells[1]) == "12" and led.text(la[0]) == "20"
+    assert led.text(cells[2]) == "c" and led.text(cells[0]) == "c"
+    assert not recoverable_by_subtraction(led)
+    check_safe(led)
+
+
+def check_headline_and_totals(pub) -> None:
+    """The report's headline figures (all children, placed far, placed inside) are shown when
+    they are not small; so is every table's total, except one more per small total
+    of the same table (the totals add up to all children: a small total alone would be
+    recoverable)."""
+    led = pub.ledger
+    mc = led.min_count
+
+    def handle(label: str) -> int:
+        return next(h for h, labs in enumerate(led.labels) if label in labs)
+
+    head = {
+        "n": handle("indicators_overall:miles: All children / total"),
+        "far": handle("indicators_overall:miles: All children / 1"),
+        "inside": handle("indicators_overall:la: All children / 0"),
+    }
+    for key, h in head.items():
+        if led.count(h) >= mc:
+            assert pub.headline[key] == str(led.count(h)), key
+    for _, totals in led.blocks:
+        small = [t for t in totals if 0 < led.count(t) < mc]
+        hidden = [t for t in totals if led.count(t) >= mc and not led.shown(t)]
+        assert len(hidden) <= len(small), [led.labels[t][0] for t in hidden]
+
+
+@pytest.mark.slow
+def test_demo_keeps_headline_and_totals_and_hides_nothing_recoverable(demo_results) -> None:
+    from geosuff.publication import ledger as publish
+
+    pub = publish.build(demo_results)
+    check_headline_and_totals(pub)
+    assert not recoverable_by_subtraction(pub.ledger)
+
+
+@pytest.mark.slow
+def test_durham_keeps_headline_and_totals_and_hides_nothing_recoverable(tmp_path) -> None:
+    """Issue 12.9 on a synthetic County Durham (300 children, estimated travel times): the
+    headline and the UASC, placement-type and age totals are shown; no withheld figure can be
+    worked out by subtraction, nor by any combination of the published figures."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.publication import ledger as publish
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "in", seed=7, n_children=300)
+    res = run(load_config(syn.config), write=False)
+    pub = publish.build(res)
+    led = pub.ledger
+    assert led is not None
+    check_headline_and_totals(pub)
+    uasc = pub.indicators["uasc"]
+    assert (uasc["n"] != "c").all() and (pd.to_numeric(uasc["n"]) >= 5).all()
+    assert not recoverable_by_subtraction(led)
+    check_safe(led)
+    w = led.withheld()
+    assert 0 < w.small <= w.withheld < w.figures and w.min_count == 5

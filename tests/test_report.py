@@ -290,3 +290,22 @@ def test_report_counts_far_children_in_no_gap_area(tmp_path: Path) -> None:
         res,
     )
     assert small.startswith("A small number (fewer than 5; exact figure withheld) of the 39 ")
+
+
+def test_report_says_how_many_figures_were_withheld_and_why(res, html: str) -> None:
+    """Issue 12.9: the count of withheld figures comes from the ledger (numbers), the sentence
+    from the report."""
+    from geosuff.publication import ledger as publish
+
+    led = publish.build(res).ledger
+    assert led is not None
+    w = led.withheld()
+    kind = np.array(led.kind)
+    assert w.figures == int(((kind == disclosure.EXACT) | (kind == disclosure.FORCED)).sum())
+    assert 0 < w.withheld == sum(led.text(h) == "c" for h in np.flatnonzero(kind == 0))
+    sentence = (
+        f"{w.withheld} of {w.figures} figures were withheld "
+        f"(fewer than {res.scenario.disclosure.min_count} children, or would reveal one that is)."
+    )
+    assert report.withheld_sentence(w) == sentence
+    assert sentence in html

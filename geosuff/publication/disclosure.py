@@ -24,6 +24,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -893,6 +894,7 @@ def suppress_linked(
     group: np.ndarray | None = None,
     priority: np.ndarray | None = None,
     protection: float = DEFAULT_PROTECTION,
+    keep: np.ndarray | None = None,
 ) -> LinkedSuppression:
     """Suppression across every table of a run at once, audited by linear programming.
 
@@ -907,14 +909,25 @@ def suppress_linked(
 
     1. exact figures counting 1 to ``min_count - 1`` records (and those in ``suppress``) are "c";
     2. *differencing*: where one shown figure's records contain another's, their difference must
-       be 0 or at least ``min_count`` (else the less important of the two - higher ``priority``,
-       then the smaller count - is suppressed; never a ``FORCED`` one);
+       be 0 or at least ``min_count`` (else the less important of the two - not ``keep``, then
+       higher ``priority``, then the smaller count - is suppressed; never a ``FORCED`` one); and
+       every such small difference is audited in 3 as an implied figure, so it cannot be worked
+       out either where one of the two is withheld but follows from the others;
     3. *the audit*, repeated until it passes: every small figure (1 to ``min_count - 1``;
        suppressed exact figures and ``IMPLIED`` ones, which follow from the published ones but are
        not shown) must keep a range of possible values at least ``protection`` wide given
        everything shown. If not, a shown figure whose equation binds (dual value non-zero) is
-       suppressed too: the least important first, then one of the same ``group`` (table), then
-       the smallest, taking the first of these that restores the range.
+       suppressed too (a *complement*).
+
+    Complements are chosen to lose as little as possible: never a ``keep`` figure (headline
+    figures and totals) while another figure can protect the small one; among the others the
+    least important (highest ``priority``), then one of the same ``group`` (table), then the
+    smallest count, taking the first of these that restores the range. Where only ``keep``
+    figures bind, shown figures overlapping the small one's records are tried first; only if
+    none of them restores the range is a ``keep`` figure suppressed (the least important: highest
+    ``priority``, then smallest), so the result stays exact. Last, a complement that the shown
+    figures determine exactly (it can be worked out by subtraction, so withholding it hides
+    nothing) is published again.
 
     Parameters
     ----------
@@ -938,6 +951,9 @@ def suppress_linked(
         falls on the figures with the highest number first.
     protection : float
         Smallest range (records) a small figure must keep.
+    keep : ndarray of bool, optional
+        Figures never chosen as complements unless nothing else protects a small figure (the
+        headline figures and every table's totals); they are still suppressed when small.
 
     Returns
     -------
@@ -959,6 +975,7 @@ def suppress_linked(
     band, lo, hi = _bands(F, kind, lower, upper)
     grp = np.zeros(F, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
     prio = np.zeros(F, dtype=np.int64) if priority is None else np.asarray(priority, dtype=np.int64)
+    kept = np.zeros(F, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).reshape(F)
     reason = np.where(primary, 1, np.where(sup, 2, 0)).astype(np.int64)
     forced = kind == FORCED
     targets_all = small & ((kind == EXACT) | (kind == IMPLIED) | forced)
@@ -989,12 +1006,35 @@ def suppress_linked(
         pick = g if exact[g] else f
         if exact[f] and exact[g]:
             # the less important of the two; between equals, the smaller count
-            pick = min((f, g), key=lambda x: (-int(prio[x]), float(v[x]), x))
+            pick = min((f, g), key=lambda x: (bool(kept[x]), -int(prio[x]), float(v[x]), x))
         if not exact[pick]:
             continue
         sup[pick] = True
         s[pick] = False
         reason[pick] = 3
+
+    # the records of a figure that are not in a figure inside it (their difference) are a count
+    # a reader can work out too wherever both figures can be: audit each small one as implied
+    F0 = F
+    if nested.any():
+        pf, pg = of[nested], og[nested]
+        D = (A[pf] - A[pg]).tocsr()
+        D.eliminate_zeros()
+        A = sp.vstack([A, D], format="csr")
+        n_new = int(pf.size)
+
+        def grow(x: np.ndarray, fill: Any) -> np.ndarray:
+            return np.concatenate([x, np.full(n_new, fill, dtype=x.dtype)])
+
+        kind, small, exact = grow(kind, IMPLIED), grow(small, True), grow(exact, False)
+        primary, sup, forced = grow(primary, False), grow(sup, False), grow(forced, False)
+        band, lo, hi = grow(band, False), grow(lo, 0.0), grow(hi, np.inf)
+        grp, prio, kept, reason = grow(grp, -1), grow(prio, 0), grow(kept, False), grow(reason, 0)
+        targets_all, unprotected = grow(targets_all, True), grow(unprotected, False)
+        v = A @ w
+        Ab = A.copy()
+        Ab.data[:] = 1.0
+        F = A.shape[0]
 
     n_lp = 0
     verified = np.zeros(F, dtype=bool)
@@ -1046,17 +1086,30 @@ def suppress_linked(
                     int(round(v[t])),
                 )
                 continue
-            cand.sort(
-                key=lambda f: (
+
+            def order(f: int, t: int = t) -> tuple[int, int, int, int, float, int]:
+                # least loss first: not a headline figure or total, least important, same
+                # table, non-zero, smallest count
+                return (
+                    int(kept[f]),
                     -int(prio[f]),
                     int(grp[f] != grp[t]),
                     int(v[f] <= _EPS),
                     float(v[f]),
                     f,
                 )
-            )
-            chosen = cand[0]
-            for f in cand[:6]:
+
+            cand.sort(key=order)
+            tries = [f for f in cand if not kept[f]][:6]
+            if not tries:
+                # only headline figures or totals bind here; another certificate may use other
+                # figures: try the shown ones sharing records with the small one or the binding
+                near = np.asarray(Ab[[t, *cand]].sum(axis=0)).reshape(-1) > 0
+                touch = np.asarray(Ab[:, near].sum(axis=1)).reshape(-1) > 0
+                others = np.flatnonzero(touch & s & exact & ~kept)
+                tries = sorted((int(f) for f in others), key=order)[:8]
+            chosen = -1
+            for f in tries:
                 sup[f] = True
                 r, _, k = _lp_ranges(A, w, shown(), band, lo, hi, [t])
                 n_lp += k
@@ -1065,17 +1118,44 @@ def suppress_linked(
                     chosen = f
                     verified[t] = True  # suppressing more only widens its range
                     break
+            if chosen < 0:
+                # nothing restores the range alone: suppress the least loss among the binding
+                # (a figure that is not kept where there is one), and look again next round
+                chosen = cand[0]
+                if kept[chosen]:
+                    logger.info(
+                        "disclosure: a headline figure or total (%d children) is withheld to "
+                        "protect a small figure",
+                        int(round(v[chosen])),
+                    )
             sup[chosen] = True
             reason[chosen] = 4
     else:  # pragma: no cover - each round suppresses a figure or verifies them all
         logger.warning("suppress_linked stopped before every figure was verified")
+    # a complement that the shown figures determine exactly (a total minus shown parts, say)
+    # hides nothing: publish it (showing a figure already known leaves every range unchanged),
+    # unless it would make a shown pair differ by a small number
+    partners: dict[int, list[int]] = {}
+    for f, g in zip(of[nested].tolist(), og[nested].tolist(), strict=True):
+        partners.setdefault(f, []).append(g)
+        partners.setdefault(g, []).append(f)
+    extra = [int(f) for f in np.flatnonzero(sup & exact & ~primary & (reason >= 3))]
+    if extra:
+        ranges, _, k = _lp_ranges(A, w, shown(), band, lo, hi, extra)
+        n_lp += k
+        for f in extra:
+            if ranges[f][1] - ranges[f][0] > _EPS:
+                continue
+            if any(shown()[g] for g in partners.get(f, ())):
+                continue
+            sup[f] = False
     reason[~(sup & exact)] = 0
     return LinkedSuppression(
-        suppressed=sup & exact,
-        primary=primary,
-        unprotected=unprotected,
+        suppressed=(sup & exact)[:F0],
+        primary=primary[:F0],
+        unprotected=unprotected[:F0],
         lp_solves=n_lp,
-        reason=reason,
+        reason=reason[:F0],
     )
 
 
@@ -1126,6 +1206,42 @@ _QUOTED_RE = re.compile(r"'[^']*'")
 _BIG_NUMBER_RE = re.compile(r"(?<![\d.])\d{5,}(?:\.\d+)?(?![\d])")
 _COORD_PAIR_RE = re.compile(r"-?\d+\.\d+, ?-?\d+\.\d+")
 REDACTED = "[withheld]"
+#: A DfE distance category on any line ("20 miles or less", "Over 25 miles"): never redacted.
+_CATEGORY_RE = re.compile(r"(?:\d+(?:\.\d+)? miles or less|over \d+(?:\.\d+)? miles)", re.I)
+
+
+@cache
+def published_labels() -> frozenset[str]:
+    """Names that are the DfE's or the code lists' own, never a child's (upper case): the
+    distance categories, the DfE statistics' characteristics, PLACE codes with their
+    descriptions and groups, placement-type groups and provision site types.
+
+    :func:`redact_text` keeps a quoted value that is one of these (a reason such as "the distance
+    is counted as 'Not known or not recorded'" stays a sentence); ids, postcodes and coordinates
+    are still redacted.
+    """
+    from geosuff.analysis import distance
+    from geosuff.inputs import codes
+    from geosuff.inputs import dfe_stats as ds
+
+    names: set[str] = {distance.CATEGORY_NEAR, distance.CATEGORY_FAR, distance.CATEGORY_UNKNOWN}
+    names |= {str(v) for k, v in vars(ds).items() if k.isupper() and isinstance(v, str)}
+    for frame, cols in (
+        (codes.placement_codes(), ("code", "description", "group", "dfe_group")),
+        (codes.placement_groups(), ("group", "label")),
+        (codes.site_types(), ("type", "label")),
+    ):
+        for c in cols:
+            if c in frame:
+                names |= {str(x) for x in frame[c].dropna()}
+    return frozenset(" ".join(x.upper().split()) for x in names if x.strip())
+
+
+def _redact_quoted(m: re.Match[str]) -> str:
+    inner = " ".join(m.group()[1:-1].split())
+    if inner and (inner.upper() in published_labels() or _CATEGORY_RE.fullmatch(inner)):
+        return m.group()
+    return REDACTED
 
 
 _TOKEN_RE = re.compile(r"[A-Z0-9]+")
@@ -1196,7 +1312,8 @@ class ForbiddenStrings:
 
 def redact_text(text: Any, forbidden: Iterable[str] | ForbiddenStrings = ()) -> str:
     """Text with postcodes, quoted values, coordinates, long numbers and ``forbidden`` strings
-    replaced by ``[withheld]`` (for problems and reasons written to published files)."""
+    replaced by ``[withheld]`` (for problems and reasons written to published files). A quoted
+    value that is a DfE category or a code-list name (:func:`published_labels`) is kept."""
     if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
         return ""
     s = str(text)
@@ -1206,7 +1323,7 @@ def redact_text(text: Any, forbidden: Iterable[str] | ForbiddenStrings = ()) -> 
         else ForbiddenStrings(forbidden, min_len=3)
     )
     s = matcher.redact(s)
-    s = _QUOTED_RE.sub(REDACTED, s)
+    s = _QUOTED_RE.sub(_redact_quoted, s)
     s = _POSTCODE_TEXT_RE.sub(REDACTED, s)
     s = _DISTRICT_RE.sub(r"\1 " + REDACTED, s)
     s = _COORD_PAIR_RE.sub(REDACTED, s)

@@ -85,10 +85,15 @@ BREAKDOWNS: tuple[str, ...] = ("overall", "place_group", "age_band", "uasc")
 
 
 #: How much the figures of a table matter (0 = most): further suppression falls on the highest
-#: numbers first, so the headline figures survive where a chart's band can go instead.
+#: numbers first, so the headline figures survive where a chart's band can go instead. Figures of
+#: priority 0 and every table's totals are *kept*: never chosen to protect another figure while
+#: a less important one can (:meth:`Ledger.headline` ranks the report's headline figures above
+#: all of them). The DfE comparison's rows that are the headline counts (at 31 March: 20 miles
+#: or less, over 20 miles, not known) are the overall table's figures and so priority 0; its
+#: breakdown of new placements by inside/outside is a table like the others.
 TABLE_PRIORITY: tuple[tuple[str, int], ...] = (
     ("indicators_overall", 0),
-    ("dfe", 0),
+    ("dfe", 1),
     ("scenario:headline", 0),
     ("indicators_", 1),
     ("scenario:after", 2),
@@ -111,6 +116,29 @@ def table_priority(table: str) -> int:
         if table.startswith(prefix):
             return p
     return 2
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """How many of a run's figures are withheld, for the report's sentence.
+
+    Attributes
+    ----------
+    withheld : int
+        Distinct counts of children published as ``"c"``.
+    figures : int
+        Distinct counts of children published (as a count or as ``"c"``); the same count shown
+        in several tables is one figure.
+    small : int
+        Of ``withheld``, those counting 1 to ``min_count - 1`` children themselves.
+    min_count : int
+        Smallest count published (children).
+    """
+
+    withheld: int
+    figures: int
+    small: int
+    min_count: int
 
 
 # ----------------------------------------------------------------------------------------------
@@ -142,6 +170,8 @@ class Ledger:
         self.group: list[int] = []
         self.priority: list[int] = []
         self.labels: list[list[str]] = []
+        self.keep: list[bool] = []
+        self.blocks: list[tuple[list[list[int]], list[int]]] = []
         self._groups: dict[str, int] = {}
         self.result: dc.LinkedSuppression | None = None
 
@@ -166,6 +196,7 @@ class Ledger:
         kind: int = dc.EXACT,
         lower: float = math.nan,
         upper: float = math.nan,
+        keep: bool = False,
     ) -> int:
         """Register a figure (a boolean mask over the records or their positions); its handle.
 
@@ -173,6 +204,8 @@ class Ledger:
         :data:`~geosuff.disclosure.IMPLIED` (not shown but derivable: protected when small),
         :data:`~geosuff.disclosure.BAND` (shown only as the interval ``lower``-``upper``) or
         :data:`~geosuff.disclosure.FORCED`. An exact figure may also carry a published interval.
+        ``keep`` marks a total: withheld only when it is small itself (or nothing else can protect
+        a small figure), never as a complement where a less important figure will do.
         """
         if self.result is not None:
             raise RuntimeError("the ledger is solved: register every figure before solve()")
@@ -190,8 +223,10 @@ class Ledger:
             self.group.append(g)
             self.priority.append(table_priority(table))
             self.labels.append([f"{table}: {label}"])
+            self.keep.append(keep)
             return h
         self.priority[h] = min(self.priority[h], table_priority(table))
+        self.keep[h] = self.keep[h] or keep
         # the same records again: the strongest publication wins, bands intersect
         rank = {dc.IMPLIED: 0, dc.BAND: 1, dc.EXACT: 2, dc.FORCED: 3}
         if rank[kind] > rank[self.kind[h]]:
@@ -233,9 +268,21 @@ class Ledger:
             for i, row in enumerate(cells)
         ]
         thandles = [
-            self.add(t, table=table, label=f"{lab[i]} / total") for i, t in enumerate(totals)
+            self.add(t, table=table, label=f"{lab[i]} / total", keep=True)
+            for i, t in enumerate(totals)
         ]
+        self.blocks.append((handles, thandles))
         return handles, thandles
+
+    def headline(self, *handles: int) -> None:
+        """Mark the report's headline figures, most important first: kept (see :meth:`add`) and
+        ranked above every table (priorities ``-len(handles)`` .. ``-1``), so where only headline
+        figures could protect a small one the last of them goes first."""
+        if self.result is not None:
+            raise RuntimeError("the ledger is solved: mark the headline figures before solve()")
+        for i, h in enumerate(handles):
+            self.keep[h] = True
+            self.priority[h] = min(self.priority[h], i - len(handles))
 
     # -- solving ---------------------------------------------------------------------------------
     def solve(self) -> None:
@@ -253,6 +300,7 @@ class Ledger:
             upper=np.array(self.upper, dtype=float),
             group=np.array(self.group, dtype=np.int64),
             priority=np.array(self.priority, dtype=np.int64),
+            keep=np.array(self.keep, dtype=bool) | (np.array(self.priority) <= 0),
         )
         self.result = res
         logger.info(
@@ -269,6 +317,20 @@ class Ledger:
         if self.result is None:
             raise RuntimeError("call solve() before reading published figures")
         return self.result.suppressed
+
+    def withheld(self) -> Withheld:
+        """How many distinct figures are published and how many of them are ``"c"``."""
+        sup = self._check()
+        kind = np.array(self.kind, dtype=np.int64)
+        published = (kind == dc.EXACT) | (kind == dc.FORCED)
+        res = self.result
+        small = res.primary if res is not None else np.zeros(len(kind), bool)
+        return Withheld(
+            withheld=int(sup[published].sum()),
+            figures=int(published.sum()),
+            small=int((sup & small)[published].sum()),
+            min_count=self.min_count,
+        )
 
     # -- reading ---------------------------------------------------------------------------------
     def count(self, h: int) -> int:
@@ -628,6 +690,10 @@ def build(results: Results) -> Published:
     # data quality: the children's table rows by status, reason and validation issue
     pending["quality"] = _register_quality(led, results, m)
 
+    if "ind:overall" in pending:
+        # the report's headlines, in its order: all children, placed far, placed inside, near
+        _, _, oh, ot = pending["ind:overall"]
+        led.headline(ot[-1], oh["over_miles"][-1], oh["inside_la"][-1], oh["within_miles"][-1])
     led.solve()
     pub = Published(min_count=mc, ledger=led)
     _fill_indicators(pub, led, pending)

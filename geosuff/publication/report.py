@@ -35,7 +35,7 @@ from geosuff.publication import charts
 from geosuff.publication import disclosure as dc
 
 if TYPE_CHECKING:
-    from geosuff.publication.ledger import Published
+    from geosuff.publication.ledger import Published, Withheld
     from geosuff.results import Results
 
 logger = logging.getLogger(__name__)
@@ -195,7 +195,9 @@ def report_context(results: Results, published: Published | None = None) -> dict
         "local_target": f"{a.local_target:.0%}",
         "unit": unit,
         "headlines": heads,
-        "meaning": _meaning(results, heads, dfe),
+        "meaning": _meaning(
+            results, heads, dfe, withheld=pub.ledger.withheld() if pub.ledger else None
+        ),
         "not_available": NOT_AVAILABLE,
         "css": Markup(_asset("report.css")),
     }
@@ -863,7 +865,21 @@ def _third_headline(results: Results, pub: Published, unit: str) -> Headline:
     return Headline("gaps", ":", "Gap areas were not assessed in this run.", NOT_AVAILABLE)
 
 
-def _meaning(results: Results, h: list[Headline], dfe: dict[str, Any]) -> str:
+def withheld_sentence(w: Withheld) -> str:
+    """ "N of M figures were withheld (fewer than K children, or would reveal one that is)." """
+    return (
+        f"{w.withheld} of {w.figures} figures were withheld (fewer than {w.min_count} children, "
+        "or would reveal one that is)."
+    )
+
+
+def _meaning(
+    results: Results,
+    h: list[Headline],
+    dfe: dict[str, Any],
+    *,
+    withheld: Withheld | None = None,
+) -> str:
     a = results.scenario.analysis
     far = _pct_value(h[0].figure)
     eng = _pct_value(str(dfe.get("england") or ""))
@@ -879,7 +895,9 @@ def _meaning(results: Results, h: list[Headline], dfe: dict[str, Any]) -> str:
                 "  ", " "
             )
         )
-    if any(x.figure == dc.SUPPRESSED for x in h):
+    if withheld is not None and withheld.withheld:
+        parts.append(withheld_sentence(withheld))
+    elif any(x.figure == dc.SUPPRESSED for x in h):
         parts.append(
             "Some figures are withheld (c) because they concern very few children, or would let a reader work out such a figure from others."
         )
