@@ -127,10 +127,12 @@ def _print_summary(results: Any, started: float) -> None:
     out_console.print(f"  {_e(out / 'manifest.json')}")
     rec = results.reconciliation
     if rec is not None:
-        counts = rec.groupby(["table", "status"]).size()
-        out_console.print("Input rows accounted for (see qa/reconciliation.csv):")
-        for (t, s), n in counts.items():
-            out_console.print(f"  {_e(t)}: {n} {_e(s)}")
+        from geosuff.inputs.validate import fate_lines
+
+        # the same lines as `geosuff validate` prints: one decision (row_fates) behind both
+        out_console.print("Rows (every input row is accounted for; see qa/reconciliation.csv):")
+        for line in fate_lines(rec):
+            out_console.print(f"  {_e(line)}")
     if results.scenario.synthetic:
         out_console.print("[yellow]These results use SYNTHETIC data (not real children).[/]")
 

@@ -344,3 +344,27 @@ def test_review_refuses_a_network_that_does_not_cover_the_council(tmp_path: Path
     assert "Geofabrik" in out and 'travel = "estimate"' in out
     assert "Traceback" not in out
     assert not (tmp_path / "d" / "outputs").exists()
+
+
+def test_validate_and_review_print_the_same_row_counts(tmp_path: Path) -> None:
+    """Issue #18.3: both commands print the one decision's counts, line for line (Durham,
+    straight-line estimates: every located row is 'used with an estimate' in both)."""
+    import re
+
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "d", seed=7, n_children=60)
+
+    def rows_block(text: str) -> list[str]:
+        lines = [" ".join(x.split()) for x in text.splitlines()]
+        return [x for x in lines if re.match(r"^\w+: \d+ rows = \d+ used \+ \d+ used with", x)]
+
+    v = runner.invoke(app, ["validate", str(syn.config)])
+    r = runner.invoke(app, ["review", str(syn.config)])
+    assert r.exit_code == 0, r.output
+    got_v, got_r = rows_block(v.output), rows_block(r.output)
+    assert [x.split(":")[0] for x in got_v] == ["placements", "sites", "candidates"]
+    assert got_v == got_r[: len(got_v)]
+    n_est = re.search(r"\+ (\d+) used with an estimate", got_v[0])
+    assert n_est is not None and int(n_est.group(1)) > 0
+    assert got_v[1].startswith("sites: ") and " = 0 used + " in got_v[1]
