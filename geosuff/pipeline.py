@@ -477,6 +477,8 @@ def run(
         timings=clock.timings,
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
+    styles = {t.meta.get("date_style") for t in tables} - {None}
+    results.date_style = "iso" if styles == {"iso"} else "uk"
     results.reconciliation = reconciliation(
         tables,
         measures=measures,
