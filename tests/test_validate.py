@@ -384,6 +384,7 @@ def test_validate_and_review_give_every_row_the_same_fate(tmp_path: Path, travel
         sc = sc.model_copy(update={"analysis": sc.analysis.model_copy(update={"travel": travel})})
     rep = validate_scenario(sc)
     res = run(sc, write=False)
+    assert not Path(sc.output.dir).exists()  # write=False writes no output (README's snippet)
     assert rep.reconciliation is not None and res.reconciliation is not None
     v = rep.reconciliation.set_index(["table", "row"])["status"]
     r = res.reconciliation.set_index(["table", "row"])["status"].reindex(v.index)

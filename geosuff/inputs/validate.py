@@ -964,7 +964,9 @@ def reconciliation_summary(rec: pd.DataFrame) -> pd.DataFrame:
 # The fate of every row: the one decision `validate` and `review` both print
 # ----------------------------------------------------------------------------------------------
 #: Reason given to rows whose travel times are all straight-line estimates (no road network).
-REASON_NO_NETWORK = 'travel time is a straight-line estimate (no road network: [analysis] travel = "estimate")'
+REASON_NO_NETWORK = (
+    'travel time is a straight-line estimate (no road network: [analysis] travel = "estimate")'
+)
 
 #: Coordinate columns holding each table's travel-time end points.
 _POINT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -989,8 +991,10 @@ def _predicted_estimates(
         return None
     n = len(tab)
     xy = [
-        (pd.to_numeric(tab[e], errors="coerce").to_numpy(float),
-         pd.to_numeric(tab[nn], errors="coerce").to_numpy(float))
+        (
+            pd.to_numeric(tab[e], errors="coerce").to_numpy(float),
+            pd.to_numeric(tab[nn], errors="coerce").to_numpy(float),
+        )
         for e, nn in cols
     ]
     located = np.ones(n, dtype=bool)
@@ -1004,13 +1008,17 @@ def _predicted_estimates(
         reason[est] = REASON_NO_NETWORK
     elif box is not None:
         for x, y in xy:
-            off = live & (np.nan_to_num(distance_outside_box(x, y, box), nan=0.0) > NETWORK_MARGIN_M)
+            off = live & (
+                np.nan_to_num(distance_outside_box(x, y, box), nan=0.0) > NETWORK_MARGIN_M
+            )
             est |= off
-        reason[est] = f"road travel time estimated from the straight line (point outside {network_name})"
+        reason[est] = (
+            f"road travel time estimated from the straight line (point outside {network_name})"
+        )
     return pd.DataFrame(
         {
             "row": tab["row"].to_numpy(dtype=np.int64),
-            "status": np.where(est, STATUS_ESTIMATE, None),
+            "status": np.array([STATUS_ESTIMATE if e else None for e in est], dtype=object),
             "reason": reason,
         }
     )
@@ -1024,8 +1032,14 @@ def _combine(first: pd.DataFrame | None, later: Any) -> Any:
         return first
     if not isinstance(later, pd.DataFrame):
         later = pd.DataFrame(
-            [{"row": r, "status": _extra_rows(later, np.array([]))[r][0],
-              "reason": _extra_rows(later, np.array([]))[r][1]} for r in later]
+            [
+                {
+                    "row": r,
+                    "status": _extra_rows(later, np.array([]))[r][0],
+                    "reason": _extra_rows(later, np.array([]))[r][1],
+                }
+                for r in later
+            ]
         )
     lat = later.copy()
     if "row" not in lat.columns:

@@ -2,7 +2,8 @@
 
 Published files carry no child-level rows, ids, postcodes or points: counts go through
 :mod:`geosuff.disclosure`. Record-level tables are written only in ``restricted`` mode, into a
-separate ``RESTRICTED/`` folder whose file names and first line say OFFICIAL-SENSITIVE.
+separate ``RESTRICTED/`` folder whose file names and ``README.txt`` say OFFICIAL-SENSITIVE
+(no ``#`` line in the CSVs: Excel and pandas read them as they are).
 Every file is written atomically (temporary file in the same folder, then rename). Published
 files are first written to a hidden staging folder inside the output folder and moved beside
 each other only once the last disclosure check has passed: a failed check leaves none of them
@@ -59,7 +60,7 @@ CSV_DECIMALS = 3
 DATE_FORMATS = {"uk": "%d/%m/%Y", "iso": "%Y-%m-%d"}
 
 
-def _tidy_number(v: float, decimals: int) -> Any:
+def _tidy_number(v: float | np.floating[Any], decimals: int) -> Any:
     if not np.isfinite(v):
         return v
     r = round(float(v), decimals)
