@@ -382,9 +382,10 @@ def test_validate_and_review_give_every_row_the_same_fate(tmp_path: Path, travel
     sc = _scenario(tmp_path, placements=p)
     if travel == "estimate":
         sc = sc.model_copy(update={"analysis": sc.analysis.model_copy(update={"travel": travel})})
+    sc = sc.model_copy(update={"output": sc.output.model_copy(update={"dir": tmp_path / "out"})})
     rep = validate_scenario(sc)
     res = run(sc, write=False)
-    assert not Path(sc.output.dir).exists()  # write=False writes no output (README's snippet)
+    assert not (tmp_path / "out").exists()  # write=False writes no output (README's snippet)
     assert rep.reconciliation is not None and res.reconciliation is not None
     v = rep.reconciliation.set_index(["table", "row"])["status"]
     r = res.reconciliation.set_index(["table", "row"])["status"].reindex(v.index)
