@@ -127,10 +127,12 @@ def _print_summary(results: Any, started: float) -> None:
     out_console.print(f"  {_e(out / 'manifest.json')}")
     rec = results.reconciliation
     if rec is not None:
-        counts = rec.groupby(["table", "status"]).size()
-        out_console.print("Input rows accounted for (see qa/reconciliation.csv):")
-        for (t, s), n in counts.items():
-            out_console.print(f"  {_e(t)}: {n} {_e(s)}")
+        from geosuff.inputs.validate import fate_lines
+
+        # the same lines as `geosuff validate` prints: one decision (row_fates) behind both
+        out_console.print("Rows (every input row is accounted for; see qa/reconciliation.csv):")
+        for line in fate_lines(rec):
+            out_console.print(f"  {_e(line)}")
     if results.scenario.synthetic:
         out_console.print("[yellow]These results use SYNTHETIC data (not real children).[/]")
 
@@ -177,6 +179,11 @@ def review(
     ),
 ) -> None:
     """Run the whole pipeline on a scenario: catchments, gaps, site scoring, map and report."""
+    _review(config, restricted=restricted, title="review")
+
+
+def _review(config: Path, *, restricted: bool, title: str) -> Any:
+    """The whole run behind ``review`` and ``gaps`` (``title`` labels the progress bar)."""
     from geosuff.config import load_config
     from geosuff.pipeline import run
 
@@ -188,8 +195,9 @@ def review(
             sc = sc.model_copy(update={"output": sc.output.model_copy(update={"restricted": True})})
         return run(sc, progress=upd)
 
-    res = _guard(lambda: _run_with_progress("review", go))
+    res = _guard(lambda: _run_with_progress(title, go))
     _print_summary(res, started)
+    return res
 
 
 @app.command()
@@ -336,7 +344,27 @@ def catchments(
 @app.command()
 def gaps(config: Path = typer.Argument(..., help=_h("Scenario TOML file."))) -> None:
     """Placement-distance measures, indicators and gap areas (whole pipeline; prints the headline)."""
-    review(config, restricted=False)
+    from geosuff.publication.report import headlines
+
+    res = _review(config, restricted=False, title="gaps")
+    out_console.print("\n[bold]Headline[/] (published figures, as in report.html):")
+    for h in _guard(lambda: headlines(res)):
+        out_console.print(f"  [bold]{_e(h.figure)}[/] {_e(h.sentence)}")
+        if h.comparison:
+            out_console.print(f"    {_e(h.comparison)}")
+
+
+def _print_issues(issues: list[Any], *, examples: int = 5) -> None:
+    """Warn about an input's problems on the terminal: up to ``examples`` per kind (each naming
+    the file, row and column), then how many more (``geosuff validate`` lists them all)."""
+    by_code: dict[str, list[Any]] = {}
+    for i in issues:
+        by_code.setdefault(i.code or i.problem, []).append(i)
+    for group in by_code.values():
+        for i in group[:examples]:
+            out_console.print(f"[yellow]{_e(i.severity)}[/]: {_e(i.text())}")
+        if len(group) > examples:
+            out_console.print(f"  ... and {len(group) - examples} more like this")
 
 
 @app.command()
@@ -384,10 +412,13 @@ def distances(
             g = net.build_graph(network_file)
             m, k, e = _pair_times(g, _xy(t, "home_e", "home_n"), _xy(t, "pl_e", "pl_n"), None)
             kw = {"road_minutes": m, "road_km": k, "road_estimated": e}
-        return distance.placement_measures(t, council=council.upper(), far_miles=far_miles, **kw)
+        _print_issues(loaded.issues)
+        res = distance.placement_measures(t, council=council.upper(), far_miles=far_miles, **kw)
+        res.attrs["date_style"] = loaded.meta.get("date_style") or "uk"
+        return res
 
     res = _guard(go)
-    outputs.write_csv(out, res)
+    outputs.write_csv(out, res, date_style=res.attrs.get("date_style", "uk"))
     n_far = int(distance.far_mask(res).sum())
     out_console.print(
         f"Wrote {_e(out)}: {len(res)} rows; {n_far} over {far_miles:g} miles. This file is record-level personal data (OFFICIAL-SENSITIVE)."

@@ -303,13 +303,29 @@ def run(
         areas = council_areas(scenario, boundaries)
         neighbours, la_centres = neighbours_and_centres(scenario.council, boundaries)
 
+    net_box: tuple[float, float, float, float] | None = None
+    net_label = "the road network"
     with clock.stage("road network"):
         if road_times(scenario) and scenario.inputs.network is not None:
-            from geosuff.inputs.validate import require_network_coverage
+            from geosuff.inputs.validate import (
+                check_network_extent,
+                network_extent,
+                require_network_coverage,
+            )
 
             require_network_coverage(
                 scenario.inputs.network, boundaries, scenario.council, council_name
             )
+            # the same exclusions as `geosuff validate` (sites far outside the network)
+            net_box = network_extent(scenario.inputs.network)
+            net_label = f"the road network {Path(scenario.inputs.network).name}"
+            if net_box is not None:
+                for t in (sites_l, cands_l):
+                    if t is not None:
+                        t.issues = [
+                            *t.issues,
+                            *check_network_extent(t, net_box, network_name=net_label),
+                        ]
             graph = network.build_graph(
                 scenario.inputs.network,
                 speeds=settings.speed_settings(scenario),
@@ -474,8 +490,16 @@ def run(
         timings=clock.timings,
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
+    styles = {t.meta.get("date_style") for t in tables} - {None}
+    results.date_style = "iso" if styles == {"iso"} else "uk"
     results.reconciliation = reconciliation(
-        tables, measures=measures, sites=used_sites, candidates=candidates
+        tables,
+        measures=measures,
+        sites=used_sites,
+        candidates=candidates,
+        road=road_times(scenario),
+        box=net_box,
+        network_name=net_label,
     )
     extra_rec = [
         pd.DataFrame(
@@ -721,19 +745,31 @@ def reconciliation(
     measures: pd.DataFrame,
     sites: pd.DataFrame,
     candidates: pd.DataFrame | None,
+    road: bool = True,
+    box: tuple[float, float, float, float] | None = None,
+    network_name: str = "the road network",
 ) -> pd.DataFrame:
-    """One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``."""
+    """One row per input row of every table: ``table``, ``row``, ``id``, ``status``, ``reason``.
+
+    The fate of each row is :func:`geosuff.inputs.validate.row_fates` - the same decision
+    ``geosuff validate`` prints - with what this run's routing found (``measures``' and
+    ``sites``' ``road_estimated``) as the later stage's word.
+    """
     try:
         from geosuff.inputs import validate
 
-        fn = getattr(validate, "reconciliation", None)
+        fn = getattr(validate, "row_fates", None)
     except ImportError:
         fn = None
     extra = {"placements": measures, "sites": sites}
+    if "on_network" in sites and "road_estimated" not in sites:
+        extra["sites"] = sites.assign(road_estimated=~sites["on_network"].astype(bool))
     if candidates is not None:
         extra["candidates"] = candidates
     if fn is not None:
-        result: pd.DataFrame = fn(tables, extra)
+        result: pd.DataFrame = fn(
+            tables, road=road, box=box, network_name=network_name, later=extra
+        )
         return result
     rows = []
     id_cols = {"placements": "CHILD", "sites": "site_id", "candidates": "candidate_id"}

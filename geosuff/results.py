@@ -111,6 +111,9 @@ class Results:
         Seconds per stage.
     files : dict[str, Path]
         Files written.
+    date_style : str
+        How the inputs wrote dates, so outputs write them the same way: ``"uk"`` (dd/mm/yyyy,
+        the default) or ``"iso"`` (yyyy-mm-dd) when every dated input used ISO dates.
     """
 
     scenario: Scenario
@@ -139,6 +142,7 @@ class Results:
     graph_meta: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    date_style: str = "uk"
 
     @property
     def out_dir(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -344,3 +345,94 @@ def test_review_refuses_a_network_that_does_not_cover_the_council(tmp_path: Path
     assert "Geofabrik" in out and 'travel = "estimate"' in out
     assert "Traceback" not in out
     assert not (tmp_path / "d" / "outputs").exists()
+
+
+def test_validate_and_review_print_the_same_row_counts(tmp_path: Path) -> None:
+    """Issue #18.3: both commands print the one decision's counts, line for line (Durham,
+    straight-line estimates: every located row is 'used with an estimate' in both)."""
+    import re
+
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "d", seed=7, n_children=60)
+
+    def rows_block(text: str) -> list[str]:
+        lines = [" ".join(x.split()) for x in text.splitlines()]
+        return [x for x in lines if re.match(r"^\w+: \d+ rows = \d+ used \+ \d+ used with", x)]
+
+    v = runner.invoke(app, ["validate", str(syn.config)])
+    r = runner.invoke(app, ["review", str(syn.config)])
+    assert r.exit_code == 0, r.output
+    got_v, got_r = rows_block(v.output), rows_block(r.output)
+    assert [x.split(":")[0] for x in got_v] == ["placements", "sites", "candidates"]
+    assert got_v == got_r[: len(got_v)]
+    n_est = re.search(r"\+ (\d+) used with an estimate", got_v[0])
+    assert n_est is not None and int(n_est.group(1)) > 0
+    assert got_v[1].startswith("sites: ") and " = 0 used + " in got_v[1]
+
+
+def test_traveltime_refuses_duplicate_ids_and_warns_in_words(
+    points: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #18.9: a repeated id is an error naming it; warnings are sentences, not reprs."""
+    d = points["dir"]
+    dup = d / "dup.csv"
+    pd.DataFrame({"id": ["a", "b", "a"], "postcode": ["LE15 6AB", "LE15 9AE", "LE15 6AB"]}).to_csv(
+        dup, index=False
+    )
+    out = d / "od_dup.csv"
+    args = ["traveltime", "--network", str(DEMO_NETWORK), "--to", str(points["to"])]
+    res = runner.invoke(app, [*args, "--from", str(dup), "--out", str(out)])
+    assert res.exit_code != 0 and not out.exists()
+    text = " ".join(res.output.split())
+    assert "dup.csv" in text and "'a' on rows 1, 3" in text and "Traceback" not in text
+    bad = d / "pseudo.csv"
+    pd.DataFrame({"id": ["home", "nowhere"], "postcode": ["LE15 6AB", "ZZ99 9ZZ"]}).to_csv(
+        bad, index=False
+    )
+    with caplog.at_level("WARNING", logger="geosuff.inputs.points"):
+        res = runner.invoke(app, [*args, "--from", str(bad), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    msgs = [r.getMessage() for r in caplog.records if r.name == "geosuff.inputs.points"]
+    assert msgs and not any("Issue(" in m for m in msgs)
+    assert any(m.startswith("pseudo.csv row 2") and "pseudo-postcode" in m for m in msgs), msgs
+
+
+def test_distances_reasons_place_codes_numbers_and_dates(points: dict[str, Path]) -> None:
+    """Issue #18.9: an excluded earlier episode says why; an unknown PLACE code is a warning
+    naming it and its row; no 16-decimal floats; UK dates stay UK."""
+    d = points["dir"]
+    p = d / "903_edges.csv"
+    p.write_text(
+        "CHILD,PLACE,HOME_POST,PL_POST,DECOM,DOB\n"
+        "A1,U4,LE15 6AB,LE15 9AE,01/04/2024,03/05/2010\n"
+        "A1,U4,LE15 6AB,LE15 9AE,01/06/2024,03/05/2010\n"
+        "A2,X9,LE15 9AE,NG1 1AA,05/06/2024,04/07/2012\n",
+        encoding="utf-8",
+    )
+    out = d / "dist_edges.csv"
+    res = runner.invoke(
+        app, ["distances", "--placements", str(p), "--council", "E06000017", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "903_edges.csv row 3" in text and "'X9'" in text and "unknown PLACE code" in text
+    raw = out.read_text(encoding="utf-8")
+    assert not re.search(r"\d\.\d{4,}", raw) and "485972.0" not in raw
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert got.loc[0, "status"] == "excluded" and "earlier episode" in got.loc[0, "reason"]
+    assert got["DECOM"].tolist() == ["01/04/2024", "01/06/2024", "05/06/2024"]
+
+
+def test_gaps_prints_the_headline_under_its_own_name(tmp_path: Path) -> None:
+    from geosuff.synth import synthesise
+
+    h = " ".join(runner.invoke(app, ["gaps", "--help"]).output.split())
+    assert "headline" in h
+    syn = synthesise("E06000017", tmp_path / "in", seed=3, n_children=40)
+    res = runner.invoke(app, ["gaps", str(syn.config)])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "gaps:" in out and "review:" not in out
+    assert "Headline" in out and "more than 20 miles from home" in out
+    assert "inside Rutland" in out

@@ -302,7 +302,7 @@ def test_restricted_mode_keeps_record_level_tables_apart(
     demo_restricted_results, demo_results
 ) -> None:
     """--restricted: record-level tables (with child ids, postcodes) go to RESTRICTED/, marked
-    OFFICIAL-SENSITIVE in their names and first line; the published files stay as they are."""
+    OFFICIAL-SENSITIVE in their names and README.txt; the published files stay as they are."""
     from geosuff.publication import disclosure
 
     out = demo_restricted_results.out_dir
@@ -311,7 +311,7 @@ def test_restricted_mode_keeps_record_level_tables_apart(
     assert "README.txt" in files and "OFFICIAL-SENSITIVE_placement_measures.csv" in files
     for p in rdir.glob("*.csv"):
         assert p.name.startswith("OFFICIAL-SENSITIVE_")
-        assert p.read_text(encoding="utf-8").startswith("# OFFICIAL-SENSITIVE")
+        assert not p.read_text(encoding="utf-8").startswith("#")  # notice in README.txt
     m = (rdir / "OFFICIAL-SENSITIVE_placement_measures.csv").read_text(encoding="utf-8")
     child = str(demo_restricted_results.measures["CHILD"].iloc[0])
     assert child in m  # record level, as asked

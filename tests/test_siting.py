@@ -641,3 +641,23 @@ def test_coverage_gain_counts_areas_without_a_site_of_the_same_kind() -> None:
         population_existing_minutes=pop_existing,
     )
     assert s["coverage_gain"].iloc[0] == 100.0
+
+
+def test_tied_scores_share_a_rank_and_the_next_rank_follows_on() -> None:
+    """Issue #18.9: ties ranked 1, 1, 2 (dense), not 1, 1, 3 - D is A again, at the same spot."""
+    cands = pd.concat(
+        [_candidates(), _candidates().iloc[[0]].assign(candidate_id="D")], ignore_index=True
+    )
+    minutes = np.column_stack([MINUTES, MINUTES[:, 0]])
+    s = score_candidates(
+        cands,
+        _demand(),
+        minutes,
+        settings=SitingSettings(max_minutes=30.0),
+        existing=_existing(),
+        existing_minutes=EXISTING_MINUTES,
+        services_minutes=np.array([5.0, 10.0, 30.0, 5.0]),
+    ).set_index("candidate_id")
+    assert s.loc["A", "total"] == pytest.approx(s.loc["D", "total"])
+    assert s.loc["A", "rank"] == s.loc["D", "rank"] == 1
+    assert s.loc["B", "rank"] == 2 and pd.isna(s.loc["C", "rank"])

@@ -97,13 +97,18 @@ def test_messy_10k_cohort_reconciles_row_by_row(
     pl = rec[rec["table"] == "placements"]
     assert len(pl) == 10_000
     assert pl["row"].tolist() == list(range(1, 10_001))
-    # every row has exactly the status its fault calls for
-    got = pl["status"].tolist()
+    # every row has exactly the status its fault calls for (the loader's) ...
+    got = rep.loaded["placements"].table["status"].tolist()
     want = df.attrs["expected_status"]
     wrong = [
         (i + 1, df.attrs["fault"][i], got[i], want[i]) for i in range(len(df)) if got[i] != want[i]
     ]
     assert wrong == []
+    # ... and its fate is that, or estimated because a point is outside the Rutland extract
+    fate = pl["status"].to_numpy()
+    moved = fate != np.array(got, dtype=object)
+    assert moved.any() and set(fate[moved]) == {"used-with-estimate"}
+    assert pl["reason"][moved].str.contains("outside the road network rutland-latest").all()
     # counts add up, and every row that is not plainly used says why
     summ = reconciliation_summary(rec).set_index("table")
     for table, n in (("placements", 10_000), ("sites", 5), ("candidates", 2)):
@@ -360,3 +365,43 @@ def test_reconciliation_of_placement_measures(tmp_path: Path) -> None:
     assert rec["status"].tolist() == ["used"] * 5 + ["excluded"]
     assert rec["reason"].iloc[5] == "exact duplicate of row 1"
     assert set(rec["status"]) <= set(STATUSES)
+
+
+@pytest.mark.parametrize("travel", ["road", "estimate"])
+def test_validate_and_review_give_every_row_the_same_fate(tmp_path: Path, travel: str) -> None:
+    """Issue #18.3: one decision (row_fates) for both commands - same counts per file, same
+    status row by row. Sites: S4 is 13 km outside the Rutland extract (estimated), S5 100 km
+    away (excluded, by review too); children placed outside Rutland get estimated road times;
+    with travel = "estimate" every located row is estimated."""
+    from geosuff.inputs.validate import fate_lines
+    from geosuff.pipeline import run
+
+    df = make_messy_cohort(80, 3, fault_share=0.1)
+    p = tmp_path / "pl.csv"
+    df.to_csv(p, index=False)
+    sc = _scenario(tmp_path, placements=p)
+    if travel == "estimate":
+        sc = sc.model_copy(update={"analysis": sc.analysis.model_copy(update={"travel": travel})})
+    sc = sc.model_copy(update={"output": sc.output.model_copy(update={"dir": tmp_path / "out"})})
+    rep = validate_scenario(sc)
+    res = run(sc, write=False)
+    assert not (tmp_path / "out").exists()  # write=False writes no output (README's snippet)
+    assert rep.reconciliation is not None and res.reconciliation is not None
+    v = rep.reconciliation.set_index(["table", "row"])["status"]
+    r = res.reconciliation.set_index(["table", "row"])["status"].reindex(v.index)
+    assert (v == r).all(), pd.concat({"validate": v, "review": r}, axis=1)[v != r]
+    assert fate_lines(rep.reconciliation) == fate_lines(
+        res.reconciliation[res.reconciliation["table"].isin(["placements", "sites", "candidates"])]
+    )
+    sites = v.loc["sites"]
+    n_est = int((v.loc["placements"] == "used-with-estimate").sum())
+    if travel == "estimate":  # no network to judge locations by: every located row estimated
+        assert n_est > 0
+        assert (sites == "used-with-estimate").all()
+        assert (v.loc["candidates"] == "used-with-estimate").all()
+    else:
+        assert sites.loc[5] == "excluded" and sites.loc[4] == "used-with-estimate"
+        assert (sites.drop([4, 5]) == "used").all()
+    # the `checked` lines agree with the reconciliation too
+    pl_line = next(c for c in rep.checked if c.startswith("placements:"))
+    assert f"{n_est} used with an estimate" in pl_line

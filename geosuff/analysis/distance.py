@@ -726,9 +726,11 @@ def placement_measures(
     hn = _as_float(placements["home_n"])
     pe = _as_float(placements["pl_e"])
     pn = _as_float(placements["pl_n"])
+    # the loader's reason (e.g. why a row is excluded) comes first, then the distance's
+    given = _text(placements["reason"] if "reason" in placements.columns else None, n)
     reasons: list[str] = []
     for i in range(n):
-        parts: list[str] = []
+        parts: list[str] = [given[i]] if given[i] else []
         if not np.isfinite(miles[i]):
             if not (np.isfinite(he[i]) and np.isfinite(hn[i])):
                 parts.append(f"home postcode: {home_reason[i] or 'no grid reference'}")
@@ -738,7 +740,7 @@ def placement_measures(
         if loc.problem[i] and (pl_known or loc.problem[i] != "placement LA not known"):
             # (an unknown placement postcode is already given as the reason above)
             parts.append(str(loc.problem[i]))
-        reasons.append("; ".join(parts))
+        reasons.append("; ".join(dict.fromkeys(q for p in parts for q in p.split("; ") if q)))
 
     out["dfe_miles"] = miles
     out["dfe_category"] = pd.array(category, dtype="string")

@@ -130,6 +130,16 @@ class Issue:
     severity: str = "warning"
     code: str = ""
 
+    def text(self) -> str:
+        """One plain line for a log or terminal: ``"to.csv row 3, postcode: problem"`` (the
+        value is left out: it may be a child's postcode)."""
+        where = self.file or "input"
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column and not self.problem.lower().startswith(self.column.lower()):
+            where += f", {self.column}"
+        return f"{where}: {self.problem}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,

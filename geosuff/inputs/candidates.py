@@ -22,7 +22,7 @@ from geosuff.inputs._base import (
     Loaded,
 )
 from geosuff.inputs.boundaries import Boundaries, _read_vector
-from geosuff.inputs.dates import parse_uk_dates_detail
+from geosuff.inputs.dates import date_style, parse_uk_dates_detail
 from geosuff.inputs.locations import locate_points
 from geosuff.inputs.placements import CANDIDATE_COLUMNS, _date_issues, _whole_number_issues
 from geosuff.inputs.postcodes import PostcodeLookup
@@ -166,7 +166,9 @@ def load_candidates(
     )
     out["reason"] = reasons
     out["status"] = status
-    return Loaded("candidates", path, out, issues, dict(raw.meta))
+    meta = dict(raw.meta)
+    meta["date_style"] = date_style(df["available_from"] if "available_from" in df else None)
+    return Loaded("candidates", path, out, issues, meta)
 
 
 def load_lsoa_points(

@@ -146,3 +146,25 @@ def default_reference_date(today: dt.date | None = None) -> dt.date:
     today = today or dt.date.today()
     year = today.year if (today.month, today.day) >= (3, 31) else today.year - 1
     return dt.date(year, 3, 31)
+
+
+_ISO_RE = r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T].*)?$"
+
+
+def date_style(*columns: pd.Series | None) -> str | None:
+    """How an input writes its dates: ``"iso"`` (``2025-03-31``) when most non-blank values are
+    ISO, ``"uk"`` (``31/03/2025``, ``31 Mar 2025``...) otherwise; None when there are no dates.
+
+    Outputs write dates back the same way (:func:`geosuff.publication.files.csv_ready`).
+    """
+    n_iso = n_all = 0
+    for c in columns:
+        if c is None:
+            continue
+        s = c.astype("string").str.strip(_STRIP_CHARS).fillna("")
+        s = s[s != ""]
+        n_all += len(s)
+        n_iso += int(s.str.match(_ISO_RE).sum())
+    if n_all == 0:
+        return None
+    return "iso" if n_iso * 2 > n_all else "uk"

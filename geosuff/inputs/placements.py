@@ -21,7 +21,7 @@ from geosuff.inputs._base import (
 )
 from geosuff.inputs.boundaries import Boundaries
 from geosuff.inputs.codes import placement_codes
-from geosuff.inputs.dates import default_reference_date, parse_uk_dates_detail
+from geosuff.inputs.dates import date_style, default_reference_date, parse_uk_dates_detail
 from geosuff.inputs.locations import _to_number, locate_points
 from geosuff.inputs.postcodes import PostcodeLookup
 from geosuff.inputs.reading import (
@@ -240,7 +240,7 @@ def load_placements(
                     int(i) + 1,
                     "PLACE",
                     v,
-                    "unknown PLACE code (not an SSDA903 placement type such as U1-U6, K2, H5, P2); counted in placement group 'unknown'",
+                    f"unknown PLACE code {v[:12]!r} (not an SSDA903 placement type such as U1-U6, K2, H5, P2); counted in placement group 'unknown'",
                     "warning",
                     "place.unknown",
                 )
@@ -528,7 +528,9 @@ def load_placements(
         int(both.sum()),
         int((out["status"] == STATUS_EXCLUDED).sum()),
     )
-    return Loaded("placements", path, out, issues, dict(raw.meta))
+    meta = dict(raw.meta)
+    meta["date_style"] = date_style(*(df[c] for c in ("DECOM", "DEC", "DOB") if c in df))
+    return Loaded("placements", path, out, issues, meta)
 
 
 TOO_OLD_REASON = "aged 18 or over at the reference date: not a child looked after"

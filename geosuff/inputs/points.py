@@ -47,7 +47,7 @@ def read_points(path: str | Path, *, postcodes: Any = None) -> pd.DataFrame:
         lookup = default_lookup(lookup) if has_pc else None
     located, issues = locate_points(df, lookup, file=p.name)
     for issue in issues:
-        logger.warning("%s", issue)
+        logger.warning("%s", issue.text())
     return pd.DataFrame(
         {
             "id": df[id_col].astype(str).to_numpy(),

@@ -17,6 +17,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from geosuff._errors import GeosuffError, InputFileError
+from geosuff.config import road_times
 from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
     ID_COLUMNS,
@@ -205,11 +206,7 @@ class ValidationReport:
                         out.append(f"    ... and {n - examples} more (rows {more})")
         if self.reconciliation is not None and len(self.reconciliation):
             out += ["", "Rows (every input row is accounted for):"]
-            summ = reconciliation_summary(self.reconciliation)
-            for r in summ.to_dict("records"):
-                out.append(
-                    f"  {r['table']}: {r['rows']} rows = {r['used']} used + {r['used-with-estimate']} used with an estimate + {r['excluded']} excluded"
-                )
+            out += [f"  {line}" for line in fate_lines(self.reconciliation)]
         return "\n".join(out) + "\n"
 
 
@@ -425,7 +422,7 @@ def _fatal(file: str, err: BaseException) -> Issue:
     )
 
 
-def _describe(t: Loaded) -> str:
+def _describe(t: Loaded, rec: pd.DataFrame | None = None) -> str:
     m = t.meta
     how = []
     if m.get("format") == "xlsx":
@@ -435,6 +432,9 @@ def _describe(t: Loaded) -> str:
     if m.get("header_line", 1) != 1:
         how.append(f"header on line {m.get('header_line')}")
     c = t.status_counts()
+    if rec is not None:
+        vc = rec.loc[rec["table"] == t.name, "status"].value_counts()
+        c = {s: int(vc.get(s, 0)) for s in STATUSES}
     name = t.path.name if t.path else t.name
     return f"{t.name}: {name} ({', '.join(how)}): {len(t.table)} rows - {c[STATUS_USED]} used, {c[STATUS_ESTIMATE]} used with an estimate, {c[STATUS_EXCLUDED]} excluded"
 
@@ -576,6 +576,8 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
             issues.append(_fatal(Path(path).name, err))
 
     # road network
+    box: tuple[float, float, float, float] | None = None
+    net_label = "the road network"
     if check_network and (scenario.analysis.travel == "estimate" or inp.network is None):
         checked.append(
             'network: none used ([analysis] travel = "estimate"): travel times are straight-line estimates'
@@ -585,6 +587,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         try:
             box = network_extent(network_path)
             net = network_path.name
+            net_label = f"the road network {net}"
             if box is None:
                 issues.append(
                     Issue(
@@ -653,9 +656,18 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                 )
             )
 
+    rec = (
+        row_fates(
+            list(loaded.values()),
+            road=check_network and road_times(scenario),
+            box=box,
+            network_name=net_label,
+        )
+        if loaded
+        else None
+    )
     for t in loaded.values():
-        checked.append(_describe(t))
-    rec = reconciliation(list(loaded.values())) if loaded else None
+        checked.append(_describe(t, rec))
     src = f"{Path(scenario.source).name}, " if scenario.source else ""
     return ValidationReport(
         issues_frame(issues),
@@ -946,3 +958,176 @@ def reconciliation_summary(rec: pd.DataFrame) -> pd.DataFrame:
     out = ct.reset_index()
     out.columns.name = None
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The fate of every row: the one decision `validate` and `review` both print
+# ----------------------------------------------------------------------------------------------
+#: Reason given to rows whose travel times are all straight-line estimates (no road network).
+REASON_NO_NETWORK = (
+    'travel time is a straight-line estimate (no road network: [analysis] travel = "estimate")'
+)
+
+#: Coordinate columns holding each table's travel-time end points.
+_POINT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "placements": (("home_e", "home_n"), ("pl_e", "pl_n")),
+    "sites": (("easting", "northing"),),
+    "candidates": (("easting", "northing"),),
+}
+
+
+def _predicted_estimates(
+    t: Loaded,
+    *,
+    road: bool,
+    box: tuple[float, float, float, float] | None,
+    network_name: str,
+) -> pd.DataFrame | None:
+    """Rows of one table whose travel times will be straight-line estimates: ``row``,
+    ``status``, ``reason`` (None when the table has no travel-time end points)."""
+    cols = _POINT_COLUMNS.get(t.name)
+    tab = t.table
+    if cols is None or not all(c in tab for pair in cols for c in pair):
+        return None
+    n = len(tab)
+    xy = [
+        (
+            pd.to_numeric(tab[e], errors="coerce").to_numpy(float),
+            pd.to_numeric(tab[nn], errors="coerce").to_numpy(float),
+        )
+        for e, nn in cols
+    ]
+    located = np.ones(n, dtype=bool)
+    for x, y in xy:
+        located &= np.isfinite(x) & np.isfinite(y)
+    live = (tab["status"] != STATUS_EXCLUDED).to_numpy() & located
+    est = np.zeros(n, dtype=bool)
+    reason = np.full(n, "", dtype=object)
+    if not road:
+        est = live
+        reason[est] = REASON_NO_NETWORK
+    elif box is not None:
+        for x, y in xy:
+            off = live & (
+                np.nan_to_num(distance_outside_box(x, y, box), nan=0.0) > NETWORK_MARGIN_M
+            )
+            est |= off
+        reason[est] = (
+            f"road travel time estimated from the straight line (point outside {network_name})"
+        )
+    return pd.DataFrame(
+        {
+            "row": tab["row"].to_numpy(dtype=np.int64),
+            "status": np.array([STATUS_ESTIMATE if e else None for e in est], dtype=object),
+            "reason": reason,
+        }
+    )
+
+
+def _combine(first: pd.DataFrame | None, later: Any) -> Any:
+    """The worse of two stages' word on each row (see :func:`reconciliation`)."""
+    if first is None:
+        return later
+    if later is None:
+        return first
+    if not isinstance(later, pd.DataFrame):
+        later = pd.DataFrame(
+            [
+                {
+                    "row": r,
+                    "status": _extra_rows(later, np.array([]))[r][0],
+                    "reason": _extra_rows(later, np.array([]))[r][1],
+                }
+                for r in later
+            ]
+        )
+    lat = later.copy()
+    if "row" not in lat.columns:
+        if len(lat) != len(first):
+            raise ValueError(
+                "extra_status frames need a 'row' column (the loader's row number) or one row per input row"
+            )
+        lat["row"] = first["row"].to_numpy()
+    lat["row"] = pd.to_numeric(lat["row"], errors="coerce")
+    lat = lat.dropna(subset=["row"]).drop_duplicates("row").set_index("row")
+    out = first.set_index("row")
+    st = out["status"].to_numpy(dtype=object).copy()
+    rs = out["reason"].to_numpy(dtype=object).copy()
+    for i, r in enumerate(out.index):
+        if r not in lat.index:
+            continue
+        s = lat.at[r, "status"] if "status" in lat else None
+        if isinstance(s, str) and (st[i] is None or _RANK.get(s, 0) > _RANK.get(str(st[i]), 0)):
+            st[i] = s
+        why = lat.at[r, "reason"] if "reason" in lat else ""
+        est = bool(lat.at[r, "road_estimated"]) if "road_estimated" in lat else False
+        if est and st[i] is None:
+            st[i] = STATUS_ESTIMATE
+        if est and not rs[i]:
+            why = _join(
+                "" if pd.isna(why) else str(why),
+                "road travel time estimated from the straight line (point off the road network)",
+            )
+        rs[i] = _join(str(rs[i]), "" if pd.isna(why) else str(why))
+    return pd.DataFrame({"row": out.index.to_numpy(), "status": st, "reason": rs})
+
+
+def row_fates(
+    loaded_tables: Sequence[Loaded],
+    *,
+    road: bool,
+    box: tuple[float, float, float, float] | None = None,
+    network_name: str = "the road network",
+    later: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The fate of every input row - used, used with an estimate, or excluded, and why.
+
+    The one decision behind both ``geosuff validate`` and ``geosuff review`` (each prints
+    :func:`fate_lines` of it). A row's status is the worst of:
+
+    * the loader's (a row that cannot be read or located is excluded or estimated);
+    * the travel-time prediction: with no road network (``road`` False) every located row's
+      travel times are straight-line estimates; with one, rows with a point more than
+      :data:`NETWORK_MARGIN_M` outside the network's extent ``box`` are estimated (sites and
+      candidates more than :data:`NETWORK_FAR_M` outside are excluded beforehand by
+      :func:`check_network_extent`, which both commands call);
+    * ``later``: what later stages of a run found (``review`` only, e.g. a point inside the
+      extent but further than ``max_snap_m`` from any road), as for :func:`reconciliation`.
+
+    Parameters
+    ----------
+    loaded_tables : sequence of Loaded
+        What the loaders returned (after :func:`check_network_extent`).
+    road : bool, keyword-only
+        True when travel times come from a road network (:func:`geosuff.config.road_times`).
+    box : tuple of float, optional
+        The network's extent (min_e, min_n, max_e, max_n; metres, EPSG:27700), from
+        :func:`network_extent`.
+    network_name : str
+        How reasons name the network.
+    later : mapping, optional
+        Later stages' word on rows, keyed by table name (see :func:`reconciliation`).
+
+    Returns
+    -------
+    DataFrame
+        :func:`reconciliation` columns ``table``, ``row``, ``id``, ``status``, ``reason``.
+    """
+    later = dict(later or {})
+    extra: dict[str, Any] = {}
+    for t in loaded_tables:
+        pred = _predicted_estimates(t, road=road, box=box, network_name=network_name)
+        got = _combine(pred, later.pop(t.name, None))
+        if got is not None:
+            extra[t.name] = got
+    return reconciliation(loaded_tables, extra)
+
+
+def fate_lines(rec: pd.DataFrame) -> list[str]:
+    """One line per table of :func:`row_fates`: ``"sites: 19 rows = 19 used + 0 used with an
+    estimate + 0 excluded"`` - what ``validate`` and ``review`` both print."""
+    return [
+        f"{r['table']}: {r['rows']} rows = {r[STATUS_USED]} used + {r[STATUS_ESTIMATE]} used "
+        f"with an estimate + {r[STATUS_EXCLUDED]} excluded"
+        for r in reconciliation_summary(rec).to_dict("records")
+    ]

@@ -2,7 +2,8 @@
 
 Published files carry no child-level rows, ids, postcodes or points: counts go through
 :mod:`geosuff.disclosure`. Record-level tables are written only in ``restricted`` mode, into a
-separate ``RESTRICTED/`` folder whose file names and first line say OFFICIAL-SENSITIVE.
+separate ``RESTRICTED/`` folder whose file names and ``README.txt`` say OFFICIAL-SENSITIVE
+(no ``#`` line in the CSVs: Excel and pandas read them as they are).
 Every file is written atomically (temporary file in the same folder, then rename). Published
 files are first written to a hidden staging folder inside the output folder and moved beside
 each other only once the last disclosure check has passed: a failed check leaves none of them
@@ -11,8 +12,10 @@ each other only once the last disclosure check has passed: a failed check leaves
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -49,10 +52,89 @@ def write_text(path: Path, text: str) -> Path:
     return atomic_write_text(path, text)
 
 
-def write_csv(path: Path, df: pd.DataFrame, *, banner: str | None = None) -> Path:
-    text = df.to_csv(index=False, lineterminator="\n")
+#: Column names holding percentages (published to 1 dp).
+_PCT_RE = re.compile(r"(^|_)(pct|percent|percentage|share)(_|$)|%")
+#: Column names holding money (published as whole pounds).
+_MONEY_RE = re.compile(r"(^|_)(cost|costs|price|budget|value_gbp|gbp)(_|$)|£")
+#: Decimal places of every other non-whole number (scores, norms, minutes, km, ages).
+CSV_DECIMALS = 3
+#: How dates are written: ``uk`` dd/mm/yyyy (the default, and whenever the input used UK dates)
+#: or ``iso`` yyyy-mm-dd (when the input did).
+DATE_FORMATS = {"uk": "%d/%m/%Y", "iso": "%Y-%m-%d"}
+
+
+def _tidy_number(v: float | np.floating[Any], decimals: int) -> Any:
+    if not np.isfinite(v):
+        return v
+    r = round(float(v), decimals)
+    return int(r) if decimals == 0 or (decimals != 1 and r == int(r)) else r
+
+
+def csv_ready(df: pd.DataFrame, *, date_style: str = "uk") -> pd.DataFrame:
+    """The frame as it should read in a CSV: no raw floats.
+
+    Whole numbers (bedrooms, counts, grid references held as floats) are integers; money
+    (``cost``...) whole pounds; percentages (``pct_``...) 1 dp; every other number
+    :data:`CSV_DECIMALS` dp (scores, minutes); dates ``dd/mm/yyyy`` (``date_style="uk"``) or
+    ``yyyy-mm-dd`` (``"iso"``). Booleans, text and suppressed cells (``c``) are unchanged;
+    columns mixing numbers and text get the same treatment cell by cell.
+
+    Parameters
+    ----------
+    df : DataFrame
+    date_style : {"uk", "iso"}
+
+    Returns
+    -------
+    DataFrame
+        A new frame (``df`` is not changed).
+    """
+    fmt = DATE_FORMATS.get(date_style, DATE_FORMATS["uk"])
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        name = str(col).lower()
+        dec = 1 if _PCT_RE.search(name) else 0 if _MONEY_RE.search(name) else CSV_DECIMALS
+        if pd.api.types.is_bool_dtype(s):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = s.dt.strftime(fmt).astype(object).where(s.notna(), "")
+        elif pd.api.types.is_float_dtype(s):
+            v = s.astype(float)
+            fin = v[np.isfinite(v)]
+            if dec != 1 and len(fin) and bool((fin.round(dec) == fin.round(dec).round(0)).all()):
+                out[col] = v.round(dec).astype("Int64")
+            elif dec == 0:
+                out[col] = v.round(0).astype("Int64")
+            else:
+                out[col] = v.round(dec)
+        elif s.dtype == object:
+            out[col] = [
+                _tidy_number(x, dec)
+                if isinstance(x, float | np.floating)
+                else x.strftime(fmt)
+                if isinstance(x, pd.Timestamp | dt.date)
+                else x
+                for x in s
+            ]
+    return out
+
+
+def write_csv(
+    path: Path, df: pd.DataFrame, *, banner: str | None = None, date_style: str = "uk"
+) -> Path:
+    """Write a table as CSV atomically, tidied by :func:`csv_ready`.
+
+    ``banner`` (a restriction notice) is not written into the CSV - a ``#`` line breaks Excel
+    and pandas - but into ``README.txt`` beside it (added once), and the file's name should say
+    it too (``OFFICIAL-SENSITIVE_...``).
+    """
+    text = csv_ready(df, date_style=date_style).to_csv(index=False, lineterminator="\n")
     if banner:
-        text = f"# {banner}\n" + text
+        readme = Path(path).parent / "README.txt"
+        have = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+        if banner not in have:
+            write_text(readme, have + banner + "\n")
     return write_text(path, text)
 
 
@@ -242,6 +324,7 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
             rdir / "OFFICIAL-SENSITIVE_placement_measures.csv",
             results.measures,
             banner=RESTRICTED_BANNER,
+            date_style=results.date_style,
         )
         if rec is not None:
             files["restricted_reconciliation"] = write_csv(
@@ -282,7 +365,9 @@ def _write_checked(
             continue
         if synthetic:  # every published table says so, as the synthetic inputs do
             df = df.assign(data_note=SYNTHETIC_NOTE)
-        files[f"{name}.csv"] = write_csv(stage / "tables" / f"{name}.csv", df)
+        files[f"{name}.csv"] = write_csv(
+            stage / "tables" / f"{name}.csv", df, date_style=results.date_style
+        )
 
     # row-level quality lists (not for publication, but nothing personal in them either)
     rec = results.reconciliation

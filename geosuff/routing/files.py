@@ -56,6 +56,23 @@ def od_table(
     )
 
 
+def _require_unique_ids(ids: pd.Series, file: str) -> None:
+    """Raise :class:`InputFileError` naming the repeated ids of a point file (an OD pair must
+    say which point it is from)."""
+    dup = ids[ids.duplicated(keep=False)]
+    if not len(dup):
+        return
+    where = "; ".join(
+        f"{k!r} on rows {', '.join(str(int(i) + 1) for i in g.index[:5])}"
+        for k, g in list(dup.groupby(dup, sort=False))[:5]
+    )
+    n = dup.nunique()
+    raise InputFileError(
+        f"The point file {file} has {n} id(s) on more than one row: {where}.",
+        fix="Give each point its own id (or remove the repeated rows), then rerun.",
+    )
+
+
 def od_table_from_files(
     network_path: str | Path,
     from_csv: str | Path,
@@ -91,12 +108,19 @@ def od_table_from_files(
         ``from_id, to_id, minutes, km, estimated, reason``, one row per pair (no coordinates are
         written: point locations may be personal data). A point that could not be located keeps its
         rows with the location reason.
+
+    Raises
+    ------
+    InputFileError
+        If an id is on more than one row of a point file (the message names them).
     """
     from geosuff.network import build_graph
 
-    graph = build_graph(network_path, speeds=speeds, cache_dir=cache_dir)
     a = read_points(from_csv, postcodes=postcodes)
     b = read_points(to_csv, postcodes=postcodes)
+    for pts, path in ((a, from_csv), (b, to_csv)):
+        _require_unique_ids(pts["id"], Path(path).name)
+    graph = build_graph(network_path, speeds=speeds, cache_dir=cache_dir)
     od = od_matrix(
         graph,
         np.column_stack([a["easting"], a["northing"]]),

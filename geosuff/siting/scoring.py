@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 # Scoring
 # ---------------------------------------------------------------------------------------------
 
+#: Decimal places of the score ``total`` that ranks compare (the precision it is published at).
+RANK_DECIMALS = 3
+
 SCORE_COLUMNS: tuple[str, ...] = (
     "candidate_id",
     "use",
@@ -98,7 +101,8 @@ def score_candidates(
         One row per candidate (input order), columns :data:`SCORE_COLUMNS`: the use scored (the
         eligible use with the best total), places, eligibility and reason, raw components
         (children, weight, minutes, count), normalised components (0-1; NaN if ineligible),
-        ``total`` (0-1) and ``rank`` (1 = best, eligible only).
+        ``total`` (0-1) and ``rank`` (1 = best, eligible only; dense: candidates whose
+        totals agree to :data:`RANK_DECIMALS` dp share a rank and the next rank is one more).
 
     Notes
     -----
@@ -312,7 +316,11 @@ def score_candidates(
             "total": total[best],
         }
     )
-    out["rank"] = out["total"].rank(ascending=False, method="min").astype("Int64")
+    # dense ranks of the score as published (3 dp): equal scores share a rank, the next is one
+    # more (1, 1, 2), so a reader of the table never sees a rank skipped or a tie split
+    out["rank"] = (
+        out["total"].round(RANK_DECIMALS).rank(ascending=False, method="dense").astype("Int64")
+    )
     # which demand rows each candidate's re-homing count counts (for linked disclosure control)
     members = []
     for b in best:
