@@ -258,6 +258,54 @@ def test_report_in_browser_and_pdf(browser: Any, outputs: dict[str, Any]) -> Non
     page.close()
 
 
+#: A4 is 210 mm wide; report.css prints with 12 mm side margins (``@page { margin: 14mm 12mm 16mm }``).
+A4_WIDTH_PT = 210 / 25.4 * 72
+A4_CONTENT_PX = round((210 - 2 * 12) / 25.4 * 96)  # 703 px at 96 dpi
+
+_OVERFLOW_JS = """() => {
+  const body = document.body.getBoundingClientRect();
+  return {
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+    scrolling: Array.from(document.querySelectorAll('.table-wrap'))
+      .filter(d => d.scrollWidth > d.clientWidth + 1).length,
+    past_body: Array.from(document.querySelectorAll('table, pre, svg, figure'))
+      .filter(e => e.getBoundingClientRect().right > body.right + 1).length,
+  };
+}"""
+
+
+def test_report_tables_fit_screen_and_a4_print(browser: Any, outputs: dict[str, Any]) -> None:
+    """No table scrolls sideways on screen, and printed to A4 every page's content is within the
+    page width: laid out in print media at the A4 content width (793 px less the margins) nothing
+    is wider than the page, and the PDF's pages are A4 wide (MediaBox)."""
+    path: Path = outputs["report"]
+    page, watch = _open(browser, path, width=1200)
+    page.wait_for_selector("#summary")
+    for width in (1200, 900):
+        page.set_viewport_size({"width": width, "height": 900})
+        r = page.evaluate(_OVERFLOW_JS)
+        assert r["scrolling"] == 0, f"{r['scrolling']} tables scroll sideways at {width} px"
+        assert r["scroll"] <= r["client"], (width, r)
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1100})
+    r = page.evaluate(_OVERFLOW_JS)
+    assert r["scroll"] <= r["client"] == A4_CONTENT_PX, f"printed report wider than A4: {r}"
+    assert r["scrolling"] == 0 and r["past_body"] == 0, r
+    page.screenshot(path=str(ARTIFACTS / "report_print_a4.png"), full_page=True)
+    pdf = ARTIFACTS / "report_a4.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    data = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", data)
+    n_pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
+    assert n_pages >= 3 and len(boxes) >= n_pages, (n_pages, len(boxes))
+    for box in boxes:
+        x0, _, x1, _ = (float(v) for v in box)
+        assert abs((x1 - x0) - A4_WIDTH_PT) < 1.5, f"PDF page {x1 - x0:.1f} pt wide, not A4"
+    assert watch.errors == []
+    page.close()
+
+
 @pytest.mark.slow
 def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> None:
     """The files `geosuff demo` writes (real pipeline, not the fixture) open without an error."""
