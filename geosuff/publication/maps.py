@@ -1068,8 +1068,8 @@ class _FitClear(MacroElement):
         (function(){
           var map = {{ this._parent.get_name() }};
           function w(sel){ var el = document.querySelector(sel); return el ? el.offsetWidth : 0; }
-          var left = Math.max(w('.gs-title'), w('.gs-legend')) + 20;
-          var right = w('.leaflet-control-layers') + 20;
+          var left = w('.gs-title') + 20;
+          var right = Math.max(w('.gs-legend'), w('.leaflet-control-layers')) + 20;
           if (map.getSize().x - left - right < 320) { left = 10; right = 10; }
           map.fitBounds({{ this.bounds|tojson }}, {paddingTopLeft: [left, 10], paddingBottomRight: [right, 10], animate: false});
         })();
@@ -1133,7 +1133,7 @@ class _Legend(MacroElement):
         (function(){
           var map = {{ this._parent.get_name() }};
           var sections = {{ this.sections|tojson }};
-          var ctl = L.control({position: 'bottomleft'});
+          var ctl = L.control({position: 'topright'});
           ctl.onAdd = function() {
             var div = L.DomUtil.create('div', 'gs-legend');
             div.setAttribute('aria-label', 'Legend');
