@@ -983,7 +983,7 @@ def _add_flows(
             [LAYER_FLOWS],
             _section(
                 "Placement flows",
-                f'<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div>'
+                '<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div>'
                 + (
                     '<div class="gs-row"><span class="gs-dot"></span>centre of the placement council</div>'
                     if len(lines)
@@ -1042,10 +1042,13 @@ class _GroupedLayerControl(folium.LayerControl):
         super().__init__(position=position, collapsed=True)
         self.groups: dict[str, str] = {}
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         """Collect the map's layers (as folium does), then order the overlays by group."""
         self.reset()
-        for item in self._parent._children.values():
+        parent = self._parent
+        if parent is None:
+            raise RuntimeError("add the layer control to a map before rendering it")
+        for item in parent._children.values():
             if not isinstance(item, folium.map.Layer) or not item.control:
                 continue
             if not item.overlay:
@@ -1056,7 +1059,7 @@ class _GroupedLayerControl(folium.LayerControl):
         names = sorted(self.overlays, key=lambda n: order[layer_group(n)])  # stable in a group
         self.overlays = type(self.overlays)((n, self.overlays[n]) for n in names)
         self.groups = {n: layer_group(n) for n in names}
-        MacroElement.render(self, **kwargs)
+        return MacroElement.render(self, **kwargs)
 
 
 class _FitClear(MacroElement):
