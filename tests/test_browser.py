@@ -448,5 +448,19 @@ def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> Non
     assert page.locator(".headline").count() == 3
     assert page.locator("#gaps table").count() == 1  # the demo has a published gap area
     page.screenshot(path=str(ARTIFACTS / "demo_report.png"), full_page=True)
+    for width in (1200, 800):  # no table scrolls sideways (the demo has long ids and reasons)
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate(_OVERFLOW_JS)["scrolling"] == 0, width
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1100})
+    r = page.evaluate(_OVERFLOW_JS)
+    assert r["scroll"] <= r["client"] and r["scrolling"] == 0 and r["past_body"] == 0, r
+    page.screenshot(path=str(ARTIFACTS / "demo_report_print_a4.png"), full_page=True)
+    # the demo's candidates tie (1, 1, 3, ...): the map legend shows only ranks they have
+    page.goto((out / "map.html").as_uri())
+    page.wait_for_selector(".gs-legend")
+    marks = set(page.locator(".leaflet-marker-pane .gs-cand").all_inner_texts())
+    shown = page.locator('.gs-legend-section[data-legend="candidates"] .gs-cand').all_inner_texts()
+    assert shown and set(shown) <= marks, (shown, marks)
     assert watch.errors == []
     page.close()
