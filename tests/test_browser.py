@@ -263,6 +263,12 @@ def test_map_layer_panel_collapsed_grouped_and_legend_matches_markers(
                 or b["y"] + b["height"] <= pb["y"]
             )
             assert not overlap, f"candidate {mk.inner_text()} is under a panel"
+    # a marker partly under another comes to the front on hover
+    best = page.locator(".leaflet-marker-pane .gs-cand-icon", has_text=re.compile(r"^1$")).first
+    z0 = int(best.evaluate("e => e.style.zIndex"))
+    best.hover()
+    assert int(best.evaluate("e => e.style.zIndex")) > z0
+    page.mouse.move(700, 880)
     # the legend folds away on a click, and comes back
     page.locator(".gs-legend-title").click()
     assert not page.locator('.gs-legend-section[data-legend="sites"]').is_visible()

@@ -541,6 +541,7 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
                 [float(lat[0]), float(lon[0])],
                 icon=icon,
                 tooltip=f"{label}{f' ({k})' if k > 1 else ''}",
+                rise_on_hover=True,  # a marker half under another comes to the front
             )
             _HtmlPopup(popup, max_width=340).add_to(mk)
             mk.add_to(fg)
@@ -913,6 +914,7 @@ def _add_candidates(
             icon=icon,
             tooltip=title,
             z_index_offset=1000 if is_chosen else 0,
+            rise_on_hover=True,
         )
         _HtmlPopup(popup, max_width=380).add_to(mk)
         mk.add_to(fg)
