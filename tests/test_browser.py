@@ -250,19 +250,7 @@ def test_map_layer_panel_collapsed_grouped_and_legend_matches_markers(
         "() => { const l = document.querySelector('.gs-legend'); return [l.scrollHeight, l.clientHeight]; }"
     )
     assert sh <= ch + 1, "part of the legend is hidden (scrolls)"
-    panels = [page.locator(sel).bounding_box() for sel in (".gs-legend", ".gs-title")]
-    for mk in page.locator(".leaflet-marker-pane .gs-cand").all():
-        b = mk.bounding_box()
-        assert b is not None
-        for pb in panels:
-            assert pb is not None
-            overlap = not (
-                b["x"] >= pb["x"] + pb["width"]
-                or b["x"] + b["width"] <= pb["x"]
-                or b["y"] >= pb["y"] + pb["height"]
-                or b["y"] + b["height"] <= pb["y"]
-            )
-            assert not overlap, f"candidate {mk.inner_text()} is under a panel"
+    assert _candidates_under_panels(page) == []
     # a marker partly under another comes to the front on hover
     best = page.locator(".leaflet-marker-pane .gs-cand-icon", has_text=re.compile(r"^1$")).first
     z0 = int(best.evaluate("e => e.style.zIndex"))
@@ -283,6 +271,45 @@ def test_map_layer_panel_collapsed_grouped_and_legend_matches_markers(
     page.wait_for_timeout(200)
     assert page.locator('.gs-legend-section[data-legend="flows"] .gs-dot').is_visible()
     page.screenshot(path=str(ARTIFACTS / "map.png"))
+    assert watch.errors == []
+    page.close()
+
+
+def _candidates_under_panels(page: Any) -> list[str]:
+    """Candidate markers (their rank text) drawn under the legend, title or layer control."""
+    sels = (".gs-legend", ".gs-title", ".leaflet-control-layers")
+    panels = [b for b in (page.locator(sel).bounding_box() for sel in sels) if b]
+    under = []
+    for mk in page.locator(".leaflet-marker-pane .gs-cand").all():
+        b = mk.bounding_box()
+        assert b is not None
+        for pb in panels:
+            if not (
+                b["x"] >= pb["x"] + pb["width"]
+                or b["x"] + b["width"] <= pb["x"]
+                or b["y"] >= pb["y"] + pb["height"]
+                or b["y"] + b["height"] <= pb["y"]
+            ):
+                under.append(mk.inner_text())
+    return under
+
+
+def test_map_on_a_small_screen_starts_with_the_legend_folded(
+    browser: Any, outputs: dict[str, Any]
+) -> None:
+    """On a 900 x 650 screen the legend opens folded (one button) and the council is fitted
+    clear of the panels; a click unfolds the legend."""
+    path: Path = outputs["map"]
+    page, watch = _open(browser, path, width=900, height=650)
+    page.wait_for_selector(".gs-legend")
+    page.wait_for_timeout(300)
+    assert page.locator(".gs-legend-title").is_visible()
+    assert page.locator(".gs-legend-title").get_attribute("aria-expanded") == "false"
+    assert not page.locator('.gs-legend-section[data-legend="sites"]').is_visible()
+    assert _candidates_under_panels(page) == []
+    page.screenshot(path=str(ARTIFACTS / "map_small_screen.png"))
+    page.locator(".gs-legend-title").click()
+    assert page.locator('.gs-legend-section[data-legend="sites"]').is_visible()
     assert watch.errors == []
     page.close()
 

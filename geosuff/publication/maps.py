@@ -1144,6 +1144,11 @@ class _Legend(MacroElement):
             div.setAttribute('aria-label', 'Legend');
             div.innerHTML = '<button type="button" class="gs-legend-title" aria-expanded="true" title="Fold or unfold the legend">Legend</button><div class="gs-legend-body">' + sections.map(function(s){ return s.html; }).join('') + '</div>';
             var btn = div.querySelector('.gs-legend-title');
+            var size = map.getSize();
+            if (size.x < 1100 || size.y < 700) {  // small screen: start folded, the map first
+              div.classList.add('gs-legend-folded');
+              btn.setAttribute('aria-expanded', 'false');
+            }
             btn.addEventListener('click', function(){
               var folded = div.classList.toggle('gs-legend-folded');
               btn.setAttribute('aria-expanded', folded ? 'false' : 'true');
