@@ -610,3 +610,15 @@ def test_failed_check_publishes_no_file(tmp_path: Path, monkeypatch: pytest.Monk
         outputs.write_all(res)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_report_line_break_hints_do_not_hide_an_id(tmp_path: Path) -> None:
+    """The report puts ``<wbr>`` after ``_`` and ``/`` inside words in table cells (issue 18
+    item 11): the published-file check must still see an id written that way."""
+    from geosuff.publication import report
+
+    cell = str(report._breakable("CH_0012/B"))
+    assert "<wbr>" in cell
+    f = tmp_path / "report.html"
+    f.write_text(f"<table><tr><td>{cell}</td></tr></table>", encoding="utf-8")
+    assert dc.check_published_file(f, ["CH_0012/B"]) == ["CH_0012/B"]
