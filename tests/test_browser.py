@@ -92,7 +92,7 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
     res = outputs["results"]
     path: Path = outputs["map"]
     page, watch = _open(browser, path)
-    page.wait_for_selector(".leaflet-control-layers-overlays")
+    page.wait_for_selector(".leaflet-control-layers-overlays", state="attached")
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "map_self_contained.png"))
 
@@ -152,6 +152,7 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
 
     # toggle the flows layer on: its legend appears and lines are drawn
     n_paths = page.locator("path.leaflet-interactive").count()
+    page.locator(".leaflet-control-layers").hover()  # the collapsed layer panel opens on hover
     page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER_FLOWS).locator(
         "input"
     ).check()
@@ -166,6 +167,7 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
     assert not page.locator('.gs-legend-section[data-legend="access"]').is_visible()
     assert page.locator("img.leaflet-image-layer").count() == 0
 
+    page.mouse.move(700, 880)  # leave the layer panel: it folds again
     # the best candidate's popup lists every score component and the reasons
     page.locator(".gs-cand", has_text=re.compile(r"^1$")).first.click()
     popup = page.locator(".leaflet-popup-content")
@@ -177,6 +179,138 @@ def test_self_contained_map_works_offline(browser: Any, outputs: dict[str, Any])
     page.screenshot(path=str(ARTIFACTS / "map_popup.png"))
     assert watch.errors == []
     assert watch.external(path.as_uri()) == []
+    page.close()
+
+
+def test_map_layer_panel_collapsed_grouped_and_legend_matches_markers(
+    browser: Any, outputs: dict[str, Any]
+) -> None:
+    """Issue 18 item 11: the layer panel opens folded (an icon), lists the layers under their
+    groups when opened, and the legend shows every kind of marker on the map, with candidate
+    ranks that are real ranks, and covers no marker inside the council."""
+    res = outputs["results"]
+    path: Path = outputs["map"]
+    page, watch = _open(browser, path)
+    page.wait_for_selector(".gs-legend")
+    page.wait_for_timeout(300)
+    ctl = page.locator(".leaflet-control-layers")
+    assert "leaflet-control-layers-expanded" not in (ctl.get_attribute("class") or "")
+    assert not page.locator(".leaflet-control-layers-list").is_visible()
+    box = ctl.bounding_box()
+    assert box is not None and box["width"] < 60 and box["height"] < 60, box
+    # opened: a heading per group, in order, each followed by its layers
+    ctl.hover()
+    page.wait_for_timeout(200)
+    assert page.locator(".leaflet-control-layers-list").is_visible()
+    groups = page.locator(".gs-layer-group").all_inner_texts()
+    assert [g.strip().lower() for g in groups] == [g.lower() for g in maps.LAYER_GROUPS], groups
+    items = page.evaluate(
+        """() => Array.from(document.querySelector('.leaflet-control-layers-overlays').children)
+          .map(e => e.classList.contains('gs-layer-group') ? ['group', e.dataset.group]
+               : ['layer', (e.querySelector('span span') || e).textContent.trim()])"""
+    )
+    group = None
+    for kind, text in items:
+        if kind == "group":
+            group = text
+        else:
+            assert maps.layer_group(text) == group, (text, group)
+    page.screenshot(path=str(ARTIFACTS / "map_layers_open.png"))
+    page.mouse.move(700, 880)
+    page.wait_for_timeout(200)
+    assert not page.locator(".leaflet-control-layers-list").is_visible()
+
+    # legend entries = marker kinds drawn
+    on_map = set(
+        page.locator(".leaflet-marker-pane .gs-site").evaluate_all(
+            "es => es.map(e => e.dataset.type)"
+        )
+    )
+    in_legend = set(
+        page.locator(".gs-legend .gs-site[data-type]").evaluate_all(
+            "es => es.map(e => e.dataset.type)"
+        )
+    )
+    assert on_map == in_legend == {str(t) for t in res.sites["type"].unique()}
+    badges = page.locator(".leaflet-marker-pane .gs-badge").count()
+    assert (page.locator(".gs-legend .gs-badge").count() == 1) == (badges > 0)
+    ranks_map = page.locator(".leaflet-marker-pane .gs-cand").all_inner_texts()
+    ranks_legend = page.locator(
+        '.gs-legend-section[data-legend="candidates"] .gs-cand'
+    ).all_inner_texts()
+    real = {t for t in ranks_map if t != "×"}
+    shown = [t for t in ranks_legend if t != "×"]
+    assert shown and set(shown) <= real, (shown, real)
+    assert shown[0] == min(real, key=int) and shown[-1] == max(real, key=int)
+    assert ("×" in ranks_legend) == ("×" in ranks_map)
+    chosen = page.locator(".leaflet-marker-pane .gs-cand-chosen").count()
+    assert (page.locator(".gs-legend .gs-ring").count() == 1) == (chosen > 0)
+    # the whole legend is readable without scrolling, and nothing in the council is under it
+    sh, ch = page.evaluate(
+        "() => { const l = document.querySelector('.gs-legend'); return [l.scrollHeight, l.clientHeight]; }"
+    )
+    assert sh <= ch + 1, "part of the legend is hidden (scrolls)"
+    assert _candidates_under_panels(page) == []
+    # a marker partly under another comes to the front on hover
+    best = page.locator(".leaflet-marker-pane .gs-cand-icon", has_text=re.compile(r"^1$")).first
+    z0 = int(best.evaluate("e => e.style.zIndex"))
+    best.hover()
+    assert int(best.evaluate("e => e.style.zIndex")) > z0
+    page.mouse.move(700, 880)
+    # the legend folds away on a click, and comes back
+    page.locator(".gs-legend-title").click()
+    assert not page.locator('.gs-legend-section[data-legend="sites"]').is_visible()
+    page.locator(".gs-legend-title").click()
+    assert page.locator('.gs-legend-section[data-legend="sites"]').is_visible()
+    # the flows legend names the dot drawn at each placement council
+    ctl.hover()
+    page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER_FLOWS).locator(
+        "input"
+    ).check()
+    page.mouse.move(700, 880)
+    page.wait_for_timeout(200)
+    assert page.locator('.gs-legend-section[data-legend="flows"] .gs-dot').is_visible()
+    page.screenshot(path=str(ARTIFACTS / "map.png"))
+    assert watch.errors == []
+    page.close()
+
+
+def _candidates_under_panels(page: Any) -> list[str]:
+    """Candidate markers (their rank text) drawn under the legend, title or layer control."""
+    sels = (".gs-legend", ".gs-title", ".leaflet-control-layers")
+    panels = [b for b in (page.locator(sel).bounding_box() for sel in sels) if b]
+    under = []
+    for mk in page.locator(".leaflet-marker-pane .gs-cand").all():
+        b = mk.bounding_box()
+        assert b is not None
+        for pb in panels:
+            if not (
+                b["x"] >= pb["x"] + pb["width"]
+                or b["x"] + b["width"] <= pb["x"]
+                or b["y"] >= pb["y"] + pb["height"]
+                or b["y"] + b["height"] <= pb["y"]
+            ):
+                under.append(mk.inner_text())
+    return under
+
+
+def test_map_on_a_small_screen_starts_with_the_legend_folded(
+    browser: Any, outputs: dict[str, Any]
+) -> None:
+    """On a 900 x 650 screen the legend opens folded (one button) and the council is fitted
+    clear of the panels; a click unfolds the legend."""
+    path: Path = outputs["map"]
+    page, watch = _open(browser, path, width=900, height=650)
+    page.wait_for_selector(".gs-legend")
+    page.wait_for_timeout(300)
+    assert page.locator(".gs-legend-title").is_visible()
+    assert page.locator(".gs-legend-title").get_attribute("aria-expanded") == "false"
+    assert not page.locator('.gs-legend-section[data-legend="sites"]').is_visible()
+    assert _candidates_under_panels(page) == []
+    page.screenshot(path=str(ARTIFACTS / "map_small_screen.png"))
+    page.locator(".gs-legend-title").click()
+    assert page.locator('.gs-legend-section[data-legend="sites"]').is_visible()
+    assert watch.errors == []
     page.close()
 
 
@@ -199,7 +333,7 @@ def test_default_map_with_tiles(browser: Any, outputs: dict[str, Any]) -> None:
 
     page.route("https://tile.openstreetmap.org/**", serve)
     page.goto(path.as_uri())
-    page.wait_for_selector(".leaflet-control-layers-overlays")
+    page.wait_for_selector(".leaflet-control-layers-overlays", state="attached")
     page.wait_for_timeout(500)
     assert watch.errors == []
     assert tiles, "no background tile was requested"
@@ -258,6 +392,56 @@ def test_report_in_browser_and_pdf(browser: Any, outputs: dict[str, Any]) -> Non
     page.close()
 
 
+#: A4 is 210 mm wide; report.css prints with 12 mm side margins (``@page { margin: 14mm 12mm 16mm }``).
+A4_WIDTH_PT = 210 / 25.4 * 72
+A4_CONTENT_PX = round((210 - 2 * 12) / 25.4 * 96)  # 703 px at 96 dpi
+
+_OVERFLOW_JS = """() => {
+  const body = document.body.getBoundingClientRect();
+  return {
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+    scrolling: Array.from(document.querySelectorAll('.table-wrap'))
+      .filter(d => d.scrollWidth > d.clientWidth + 1).length,
+    past_body: Array.from(document.querySelectorAll('table, pre, svg, figure'))
+      .filter(e => e.getBoundingClientRect().right > body.right + 1).length,
+  };
+}"""
+
+
+def test_report_tables_fit_screen_and_a4_print(browser: Any, outputs: dict[str, Any]) -> None:
+    """No table scrolls sideways on screen, and printed to A4 every page's content is within the
+    page width: laid out in print media at the A4 content width (793 px less the margins) nothing
+    is wider than the page, and the PDF's pages are A4 wide (MediaBox)."""
+    path: Path = outputs["report"]
+    page, watch = _open(browser, path, width=1200)
+    page.wait_for_selector("#summary")
+    for width in (1200, 900):
+        page.set_viewport_size({"width": width, "height": 900})
+        r = page.evaluate(_OVERFLOW_JS)
+        assert r["scrolling"] == 0, f"{r['scrolling']} tables scroll sideways at {width} px"
+        assert r["scroll"] <= r["client"], (width, r)
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1100})
+    r = page.evaluate(_OVERFLOW_JS)
+    assert r["scroll"] <= r["client"] == A4_CONTENT_PX, f"printed report wider than A4: {r}"
+    assert r["scrolling"] == 0 and r["past_body"] == 0, r
+    page.screenshot(path=str(ARTIFACTS / "report_print_a4.png"), full_page=True)
+    pdf = ARTIFACTS / "report_a4.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    data = pdf.read_bytes()
+    boxes = re.findall(
+        rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", data
+    )
+    n_pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
+    assert n_pages >= 3 and len(boxes) >= n_pages, (n_pages, len(boxes))
+    for box in boxes:
+        x0, _, x1, _ = (float(v) for v in box)
+        assert abs((x1 - x0) - A4_WIDTH_PT) < 1.5, f"PDF page {x1 - x0:.1f} pt wide, not A4"
+    assert watch.errors == []
+    page.close()
+
+
 @pytest.mark.slow
 def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> None:
     """The files `geosuff demo` writes (real pipeline, not the fixture) open without an error."""
@@ -272,7 +456,7 @@ def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> Non
         lambda route: route.fulfill(status=200, content_type="image/png", body=blank),
     )
     page.goto((out / "map.html").as_uri())
-    page.wait_for_selector(".leaflet-control-layers-overlays")
+    page.wait_for_selector(".leaflet-control-layers-overlays", state="attached")
     page.wait_for_timeout(500)
     labels = [
         t.strip()
@@ -297,5 +481,19 @@ def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> Non
     assert page.locator(".headline").count() == 3
     assert page.locator("#gaps table").count() == 1  # the demo has a published gap area
     page.screenshot(path=str(ARTIFACTS / "demo_report.png"), full_page=True)
+    for width in (1200, 800):  # no table scrolls sideways (the demo has long ids and reasons)
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate(_OVERFLOW_JS)["scrolling"] == 0, width
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1100})
+    r = page.evaluate(_OVERFLOW_JS)
+    assert r["scroll"] <= r["client"] and r["scrolling"] == 0 and r["past_body"] == 0, r
+    page.screenshot(path=str(ARTIFACTS / "demo_report_print_a4.png"), full_page=True)
+    # the demo's candidates tie (1, 1, 3, ...): the map legend shows only ranks they have
+    page.goto((out / "map.html").as_uri())
+    page.wait_for_selector(".gs-legend")
+    marks = set(page.locator(".leaflet-marker-pane .gs-cand").all_inner_texts())
+    shown = page.locator('.gs-legend-section[data-legend="candidates"] .gs-cand').all_inner_texts()
+    assert shown and set(shown) <= marks, (shown, marks)
     assert watch.errors == []
     page.close()

@@ -682,3 +682,15 @@ def test_published_issues_say_what_the_distance_is_counted_as(tmp_path: Path) ->
     problems = dc.redact_issues(issues_frame(pl.issues))["problem"].astype(str)
     assert problems.str.contains("counted as 'Not known or not recorded'", regex=False).any()
     assert not problems.str.contains("counted as [withheld]", regex=False).any()
+
+
+def test_report_line_break_hints_do_not_hide_an_id(tmp_path: Path) -> None:
+    """The report puts ``<wbr>`` after ``_`` and ``/`` inside words in table cells (issue 18
+    item 11): the published-file check must still see an id written that way."""
+    from geosuff.publication import report
+
+    cell = str(report._breakable("CH_0012/B"))
+    assert "<wbr>" in cell
+    f = tmp_path / "report.html"
+    f.write_text(f"<table><tr><td>{cell}</td></tr></table>", encoding="utf-8")
+    assert dc.check_published_file(f, ["CH_0012/B"]) == ["CH_0012/B"]

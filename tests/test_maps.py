@@ -262,3 +262,37 @@ def test_pipeline_neighbours_come_from_the_scenario_boundaries() -> None:
     nb, centres = neighbours_and_centres("E06000017", Boundaries(own))
     assert list(nb["code"]) == ["E99999999"]
     assert set(centres) == {"E06000017", "E99999999"}
+
+
+def test_legend_ranks_are_ranks_a_candidate_has() -> None:
+    """Issue 18 item 11: with tied ranks (1, 1, 3, 3, 5, 6, ...) the legend must not invent 2 or
+    4; it shows the best, the last and real ranks between."""
+    assert maps.legend_ranks(pd.Series([1, 1, 3, 3, 5, 6, 6, 6])) == [1, 3, 5, 6]
+    assert maps.legend_ranks(pd.Series([float(r) for r in range(1, 13)])) == [1, 4, 7, 9, 12]
+    assert maps.legend_ranks(pd.Series([np.nan, 2.0])) == [2]
+    assert maps.legend_ranks(pd.Series([], dtype=float)) == []
+
+
+def test_map_legend_lists_real_ranks_and_groups_layers(tmp_path: Path) -> None:
+    r = make_results(tmp_path)
+    c = r.candidates.copy()
+    ties = [1, 1, 3, 3, 5, 6, 6, 6, 6, 6, 6, 6][: len(c)]
+    c["rank"] = ties + list(range(len(ties) + 1, len(c) + 1))
+    r.candidates = c
+    text = maps.render_map(r, self_contained=True)
+    plain = text.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&")
+    plain = plain.replace('\\"', '"').replace("\\/", "/")
+    legend = plain[plain.index('data-legend="candidates"') :]
+    legend = legend[: legend.index("</section>")]
+    shown = [int(v) for v in re.findall(r'gs-cand-sm" style="[^"]+">(\d+)</span>', legend)]
+    real = {int(v) for v in pd.to_numeric(c["rank"], errors="coerce").dropna()}
+    assert shown and set(shown) <= real and 2 not in shown and 4 not in shown, shown
+    # every candidate is eligible in the fixture, so the legend has no "not eligible" entry
+    if c["eligible"].fillna(False).astype(bool).all():
+        assert "not eligible" not in legend
+    # the layer control opens folded, with its overlays grouped
+    assert '"collapsed": true' in text
+    for g in maps.LAYER_GROUPS:
+        assert g in plain.replace("\\u0027", "'"), g
+    assert maps.layer_group(maps.LAYER_CHOSEN) == maps.GROUP_CANDIDATES
+    assert maps.layer_group(maps.LAYER_SITES_PREFIX + "Children's home") == maps.GROUP_PROVISION

@@ -309,3 +309,19 @@ def test_report_says_how_many_figures_were_withheld_and_why(res, html: str) -> N
     )
     assert report.withheld_sentence(w) == sentence
     assert sentence in html
+
+
+def test_table_cells_can_break_inside_codes(html: str) -> None:
+    """Issue 18 item 11: codes and paths in table cells (column names such as HOME_POST, use
+    codes such as supported_accommodation) may wrap at ``_`` and ``/`` so wide tables fit the
+    page; ordinary text (" / " between words) and the escaping are unchanged."""
+    assert "HOME_<wbr>POST" in html
+    cell = report._breakable("no: supported_accommodation needs qa/reconciliation.csv <b>")
+    assert str(cell) == (
+        "no: supported_<wbr>accommodation needs qa/<wbr>reconciliation.csv &lt;b&gt;"
+    )
+    assert str(report._breakable("Supported / independent living")) == (
+        "Supported / independent living"
+    )
+    # the print CSS lets numeric headers wrap (they held the widest tables past the page)
+    assert "thead th.num { white-space: normal; }" in html

@@ -118,6 +118,13 @@ LAYER_ACCESS_PREFIX = "Access time: "
 NETWORK_EDGE_NOTE = "may extend beyond the road network extract"
 #: Said of a catchment that stays inside the road network.
 NETWORK_INSIDE_NOTE = "within the road network extract"
+#: Groups of the layer control, in order (see :func:`layer_group`).
+GROUP_BOUNDARIES = "Boundaries"
+GROUP_PROVISION = "Provision"
+GROUP_CATCHMENTS = "Catchments and travel time"
+GROUP_AREAS = "Children's areas"
+GROUP_CANDIDATES = "Candidates"
+LAYER_GROUPS = (GROUP_BOUNDARIES, GROUP_PROVISION, GROUP_CATCHMENTS, GROUP_AREAS, GROUP_CANDIDATES)
 
 ATTRIBUTION = (
     "Roads &copy; OpenStreetMap contributors (ODbL) &middot; ONS and OS data &copy; Crown "
@@ -392,7 +399,7 @@ def build_map(
         if isinstance(child, folium.plugins.Fullscreen):
             child.default_js = []
             child.default_css = []
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _GroupedLayerControl(position="topright").add_to(m)
     _Panel(
         _title_html(results, unavailable, notes), position="topleft", css_class="gs-title"
     ).add_to(m)
@@ -409,8 +416,32 @@ def build_map(
         [round(float(lat.min()), COORD_DECIMALS), round(float(lon.min()), COORD_DECIMALS)],
         [round(float(lat.max()), COORD_DECIMALS), round(float(lon.max()), COORD_DECIMALS)],
     )
-    m.fit_bounds([sw, ne], padding=(10, 10))
+    _FitClear([sw, ne]).add_to(m)
     return m
+
+
+def layer_group(name: str) -> str:
+    """The layer-control group (one of :data:`LAYER_GROUPS`) of the overlay called ``name``."""
+    if name in (LAYER_BOUNDARY, LAYER_NEIGHBOURS):
+        return GROUP_BOUNDARIES
+    if name.startswith(LAYER_SITES_PREFIX):
+        return GROUP_PROVISION
+    if name in (LAYER_GAPS, LAYER_FLOWS, LAYER_ACCESS_AREAS):
+        return GROUP_AREAS
+    if name in (LAYER_CANDIDATES, LAYER_CHOSEN):
+        return GROUP_CANDIDATES
+    return GROUP_CATCHMENTS  # catchments, access-time and other rasters
+
+
+def legend_ranks(ranks: pd.Series, *, most: int = 5) -> list[int]:
+    """Up to ``most`` ranks to show in the candidates' legend: the best, the last and evenly
+    spaced ones between, all of them ranks that a published candidate has (ties share a rank,
+    so ``1, 1, 3`` gives ``[1, 3]``)."""
+    real = sorted({int(v) for v in pd.to_numeric(ranks, errors="coerce").dropna()})
+    if len(real) <= most:
+        return real
+    idx = np.round(np.linspace(0, len(real) - 1, most)).astype(int)
+    return [real[i] for i in dict.fromkeys(idx.tolist())]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -520,14 +551,17 @@ def _add_sites(m: folium.Map, results: Results, legend: list[tuple[list[str], st
                 [float(lat[0]), float(lon[0])],
                 icon=icon,
                 tooltip=f"{label}{f' ({k})' if k > 1 else ''}",
+                rise_on_hover=True,  # a marker half under another comes to the front
             )
             _HtmlPopup(popup, max_width=340).add_to(mk)
             mk.add_to(fg)
         fg.add_to(m)
     items = "".join(
-        f'<div class="gs-row"><span class="gs-site gs-site-sm" style="background:{site_style(t)[1]}">{site_style(t)[0]}</span>{html.escape(labels.get(t, t))}</div>'
+        f'<div class="gs-row"><span class="gs-site gs-site-sm" style="background:{site_style(t)[1]}" data-type="{html.escape(t)}">{site_style(t)[0]}</span>{html.escape(labels.get(t, t))}</div>'
         for t in _ordered_types(s["type"].astype(str).unique())
     )
+    if s.groupby(["type", "_ge", "_gn"]).size().max() > 1:  # a marker carries a count badge
+        items += '<div class="gs-row"><span class="gs-site gs-site-sm" style="background:#7b8794">&nbsp;<span class="gs-badge">2</span></span>&nbsp;number of sites of that type in the square</div>'
     legend.append(
         (
             names,
@@ -906,6 +940,7 @@ def _add_candidates(
             icon=icon,
             tooltip=title,
             z_index_offset=1000 if is_chosen else 0,
+            rise_on_hover=True,
         )
         _HtmlPopup(popup, max_width=380).add_to(mk)
         mk.add_to(fg)
@@ -924,12 +959,13 @@ def _add_candidates(
     if any_chosen:
         fgc.add_to(m)
         names.append(LAYER_CHOSEN)
-    steps = min(n_rank, 5)
     ramp = "".join(
-        f'<span class="gs-cand gs-cand-sm" style="background:{_rank_colour(1 + k * (n_rank - 1) / max(steps - 1, 1), n_rank)}">{int(round(1 + k * (n_rank - 1) / max(steps - 1, 1)))}</span>'
-        for k in range(steps)
+        f'<span class="gs-cand gs-cand-sm" style="background:{_rank_colour(r, n_rank)}">{r}</span>'
+        for r in legend_ranks(rank[eligible])
     )
-    items = f'<div class="gs-row">{ramp} rank (1 = best)</div><div class="gs-row"><span class="gs-cand gs-cand-sm" style="background:#9aa5b1">×</span>not eligible</div>'
+    items = f'<div class="gs-row">{ramp} rank (1 = best)</div>' if ramp else ""
+    if not eligible.all() or rank[eligible].isna().any():
+        items += '<div class="gs-row"><span class="gs-cand gs-cand-sm" style="background:#9aa5b1">×</span>not eligible</div>'
     if any_chosen:
         items += f'<div class="gs-row"><span class="gs-ring" style="border-color:{CHOSEN_COLOUR}"></span>chosen set (optimal)</div>'
     legend.append((names, _section("Candidate properties", items, "candidates")))
@@ -975,7 +1011,13 @@ def _add_flows(
             [LAYER_FLOWS],
             _section(
                 "Placement flows",
-                f'<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div><div class="gs-note">{html.escape(note)}</div>',
+                '<div class="gs-row"><span class="gs-line"></span>children placed outside the council</div>'
+                + (
+                    '<div class="gs-row"><span class="gs-dot"></span>centre of the placement council</div>'
+                    if len(lines)
+                    else ""
+                )
+                + f'<div class="gs-note">{html.escape(note)}</div>',
                 "flows",
             ),
         )
@@ -986,6 +1028,91 @@ def _add_flows(
 # ----------------------------------------------------------------------------------------------
 # Controls (legend, title, attribution) and assets
 # ----------------------------------------------------------------------------------------------
+class _GroupedLayerControl(folium.LayerControl):
+    """folium's layer control, collapsed to an icon (it opens on hover or click), with the
+    overlays in the order of :data:`LAYER_GROUPS` under a heading per group.
+
+    Plain Leaflet (no plugin: the grouped-layers plugin is only on a CDN, and the map must draw
+    offline); the headings are re-inserted each time Leaflet redraws the list.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }}_groups = {{ this.groups|tojson }};
+        var {{ this.get_name() }}_Control = L.Control.Layers.extend({
+          _update: function() {
+            L.Control.Layers.prototype._update.call(this);
+            var groups = {{ this.get_name() }}_groups, last = null;
+            var labels = this._overlaysList.querySelectorAll('label');
+            labels.forEach(function(lab){
+              var span = lab.querySelector('span span') || lab.querySelector('span');
+              var g = groups[span ? span.textContent.trim() : ''] || '';
+              if (g && g !== last) {
+                var h = L.DomUtil.create('div', 'gs-layer-group');
+                h.textContent = g;
+                h.setAttribute('data-group', g);
+                lab.parentNode.insertBefore(h, lab);
+              }
+              last = g;
+            });
+            return this;
+          }
+        });
+        var {{ this.get_name() }} = new {{ this.get_name() }}_Control(
+            { {%- for key, val in this.base_layers.items() %}{{ key|tojson }}: {{ val }},{% endfor -%} },
+            { {%- for key, val in this.overlays.items() %}{{ key|tojson }}: {{ val }},{% endfor -%} },
+            {{ this.options|tojson }}
+        ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, *, position: str = "topright") -> None:
+        super().__init__(position=position, collapsed=True)
+        self.groups: dict[str, str] = {}
+
+    def render(self, **kwargs: Any) -> Any:
+        """Collect the map's layers (as folium does), then order the overlays by group."""
+        self.reset()
+        parent = self._parent
+        if parent is None:
+            raise RuntimeError("add the layer control to a map before rendering it")
+        for item in parent._children.values():
+            if not isinstance(item, folium.map.Layer) or not item.control:
+                continue
+            if not item.overlay:
+                self.base_layers[item.layer_name] = item.get_name()
+            else:
+                self.overlays[item.layer_name] = item.get_name()
+        order = {g: i for i, g in enumerate(LAYER_GROUPS)}
+        names = sorted(self.overlays, key=lambda n: order[layer_group(n)])  # stable in a group
+        self.overlays = type(self.overlays)((n, self.overlays[n]) for n in names)
+        self.groups = {n: layer_group(n) for n in names}
+        return MacroElement.render(self, **kwargs)
+
+
+class _FitClear(MacroElement):
+    """Fit the map to ``bounds`` with the padding the title, legend and layer control take, so
+    no marker inside the council is drawn under a panel (plain 10 px on a narrow screen)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(){
+          var map = {{ this._parent.get_name() }};
+          function w(sel){ var el = document.querySelector(sel); return el ? el.offsetWidth : 0; }
+          var left = w('.gs-title') + 20;
+          var right = Math.max(w('.gs-legend'), w('.leaflet-control-layers')) + 20;
+          if (map.getSize().x - left - right < 320) { left = 10; right = 10; }
+          map.fitBounds({{ this.bounds|tojson }}, {paddingTopLeft: [left, 10], paddingBottomRight: [right, 10], animate: false});
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitClear"
+        self.bounds = bounds
+
+
 class _Panel(MacroElement):
     """A Leaflet control holding fixed HTML."""
 
@@ -1037,11 +1164,21 @@ class _Legend(MacroElement):
         (function(){
           var map = {{ this._parent.get_name() }};
           var sections = {{ this.sections|tojson }};
-          var ctl = L.control({position: 'bottomleft'});
+          var ctl = L.control({position: 'topright'});
           ctl.onAdd = function() {
             var div = L.DomUtil.create('div', 'gs-legend');
             div.setAttribute('aria-label', 'Legend');
-            div.innerHTML = '<div class="gs-legend-title">Legend</div>' + sections.map(function(s){ return s.html; }).join('');
+            div.innerHTML = '<button type="button" class="gs-legend-title" aria-expanded="true" title="Fold or unfold the legend">Legend</button><div class="gs-legend-body">' + sections.map(function(s){ return s.html; }).join('') + '</div>';
+            var btn = div.querySelector('.gs-legend-title');
+            var size = map.getSize();
+            if (size.x < 1100 || size.y < 700) {  // small screen: start folded, the map first
+              div.classList.add('gs-legend-folded');
+              btn.setAttribute('aria-expanded', 'false');
+            }
+            btn.addEventListener('click', function(){
+              var folded = div.classList.toggle('gs-legend-folded');
+              btn.setAttribute('aria-expanded', folded ? 'false' : 'true');
+            });
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
             return div;

@@ -16,6 +16,7 @@ import datetime as dt
 import html
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -1104,7 +1105,17 @@ def _env() -> Environment:
     env = Environment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
+    env.filters["breakable"] = _breakable
     return env
+
+
+def _breakable(v: Any) -> Markup:
+    """A table cell's text, escaped, with a line-break opportunity after each ``_`` or ``/``
+    inside a word: codes such as ``supported_accommodation`` or paths would otherwise widen a
+    table past the page. Markup (already HTML) is left as it is."""
+    if isinstance(v, Markup):
+        return v
+    return Markup(re.sub(r"([_/])(?=\S)", r"\1<wbr>", str(Markup.escape(v))))
 
 
 def _unit(m: pd.DataFrame) -> str:
