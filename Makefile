@@ -23,7 +23,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || (echo "make test: could not install Debian chromium (apt-get install chromium, as root)"; exit 1)
 
 # The DfE 903 validator (csc-validator-be-903) pins pandas 1.5 / numpy 1.24, so it lives in its own
-# venv; tests/test_distance.py cross-checks geosuff's DfE distance and IN/OUT against it.
+# venv; tests/analysis/test_distance.py cross-checks geosuff's DfE distance and IN/OUT against it.
 V903 := .venv-v903
 $(V903)/bin/python:
 	$(PY) -m venv $(V903)

@@ -42,7 +42,7 @@ from geosuff.inputs import (
 )
 from geosuff.inputs.validate import reconciliation
 
-CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+CORPUS = Path(__file__).resolve().parents[1] / "bad_inputs"
 EXPECTED = pd.read_csv(CORPUS / "expected.csv", dtype=str, keep_default_na=False)
 REF = dt.date(2025, 3, 31)
 

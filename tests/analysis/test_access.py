@@ -20,7 +20,7 @@ from geosuff.analysis import catchments as C
 from geosuff.network import RoadGraph
 from geosuff.publication.rasters import write_rasters
 
-DATA = Path(__file__).resolve().parents[1] / "geosuff" / "data"
+DATA = Path(__file__).resolve().parents[2] / "geosuff" / "data"
 
 
 def _read(path: Path) -> tuple[np.ndarray, rasterio.Affine, dict]:

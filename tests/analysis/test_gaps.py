@@ -1,7 +1,7 @@
 """Sufficiency indicators, DfE comparison, sensitivity and gap areas on hand-made cohorts.
 
 Every expected figure is worked out by hand in the comments from real grid references (see
-tests/test_distance.py for their sources) and the shipped DfE statistics.
+tests/analysis/test_distance.py for their sources) and the shipped DfE statistics.
 """
 
 from __future__ import annotations

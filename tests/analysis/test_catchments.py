@@ -17,7 +17,7 @@ from geosuff.analysis import catchments as C
 from geosuff.network import RoadGraph
 from geosuff.pipeline import catchments_from_files
 
-RUTLAND_PBF = Path(__file__).resolve().parents[1] / "geosuff" / "data" / "rutland-latest.osm.pbf"
+RUTLAND_PBF = Path(__file__).resolve().parents[2] / "geosuff" / "data" / "rutland-latest.osm.pbf"
 SPEED_MPS = 10.0  # 36 km/h on the synthetic graphs
 
 

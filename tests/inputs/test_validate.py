@@ -27,8 +27,8 @@ from geosuff.inputs.validate import (
 )
 from geosuff.testing import MESSY_FAULTS, MESSY_REFERENCE_DATE, make_messy_cohort
 
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parents[1] / "bad_inputs"
 LEEDS_PBF = REPO / "tests" / "data" / "its-example-leeds.osm.pbf"
 
 SITES = """site_id,name,type,places,available_places,postcode,easting,northing

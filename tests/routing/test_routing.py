@@ -26,7 +26,7 @@ from geosuff.routing import (
 )
 from geosuff.routing.csgraph import _router
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUTLAND = ROOT / "geosuff" / "data" / "rutland-latest.osm.pbf"
 LEEDS = ROOT / "tests" / "data" / "its-example-leeds.osm.pbf"
 
