@@ -35,9 +35,11 @@ class DisclosureError(GeosuffError, RuntimeError):
 
 class MissingColumnError(InputFileError):
     """An input table lacks a required column; the message names it, the columns the file has and
-    the nearest match ("did you mean ...")."""
+    the nearest match ("did you mean ...").
+    """
 
 
 class UnknownCodeError(InputFileError):
     """A code (PLACE, site type, candidate use, LA code) is not in geosuff's code lists
-    (``geosuff/data/``); the message names the code and the allowed ones."""
+    (``geosuff/data/``); the message names the code and the allowed ones.
+    """

@@ -13,7 +13,8 @@ _HIGHS_BANNER_SHOWN = False
 def new_highs() -> highspy.Highs:
     """A HiGHS instance, without the copyright banner HiGHS writes to the process's stdout (file
     descriptor 1, not ``sys.stdout``) the first time one is made: the CLI's output stays clean.
-    Output is switched off."""
+    Output is switched off.
+    """
     global _HIGHS_BANNER_SHOWN
     if _HIGHS_BANNER_SHOWN:
         h = highspy.Highs()

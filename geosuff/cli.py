@@ -38,7 +38,8 @@ def _h(text: str) -> str:
 
 def _e(value: object) -> str:
     """User-facing text (error messages, paths, values) made safe for rich markup: ``[inputs]``
-    stays ``[inputs]`` instead of being swallowed as a style tag."""
+    stays ``[inputs]`` instead of being swallowed as a style tag.
+    """
     return escape(str(value))
 
 
@@ -356,7 +357,8 @@ def gaps(config: Path = typer.Argument(..., help=_h("Scenario TOML file."))) -> 
 
 def _print_issues(issues: list[Any], *, examples: int = 5) -> None:
     """Warn about an input's problems on the terminal: up to ``examples`` per kind (each naming
-    the file, row and column), then how many more (``geosuff validate`` lists them all)."""
+    the file, row and column), then how many more (``geosuff validate`` lists them all).
+    """
     by_code: dict[str, list[Any]] = {}
     for i in issues:
         by_code.setdefault(i.code or i.problem, []).append(i)

@@ -351,7 +351,7 @@ def calibrate_speeds(base_kph: np.ndarray, speeds: SpeedSettings) -> np.ndarray:
 
 
 def _osm_format(path: Path) -> str:
-    """libosmium format string from the file name (``pbf``, ``osm``, ``osm.bz2``...)."""
+    """Libosmium format string from the file name (``pbf``, ``osm``, ``osm.bz2``...)."""
     name = path.name.lower()
     for suffix, fmt in (
         (".osm.pbf", "pbf"),

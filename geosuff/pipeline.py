@@ -704,7 +704,8 @@ def _siting_layers(
     scenario: Scenario, lookup: Any
 ) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
     """The optional exclusion zones and services layer of a scenario (every row kept);
-    ``lookup`` is the run's postcode lookup."""
+    ``lookup`` is the run's postcode lookup.
+    """
     from geosuff import routing as traveltime
     from geosuff.inputs import load_exclusions
 
@@ -853,7 +854,8 @@ def _previous_files(out_dir: Path) -> list[str]:
 def _remove_stale(out_dir: Path, previous: list[str], current: set[str]) -> None:
     """Delete files an earlier run wrote that this run did not (e.g. a table an option turned
     off), so the folder never mixes two runs. Only files named in the earlier manifest, inside
-    the output folder and outside ``inputs/``, are touched."""
+    the output folder and outside ``inputs/``, are touched.
+    """
     root = out_dir.resolve()
     for rel in previous:
         if rel in current or rel.startswith("inputs/"):

@@ -86,7 +86,8 @@ def ltla_to_utla() -> dict[str, str]:
 
 def describe_la_code(code: str) -> str | None:
     """A sentence for a code that is a district rather than a council with the duty, e.g.
-    "E07000114 is Thanet, a district of Kent (E10000016)"; None when the code is not a district."""
+    "E07000114 is Thanet, a district of Kent (E10000016)"; None when the code is not a district.
+    """
     la = local_authorities().get(code)
     if la is None or not la.is_district:
         return None
@@ -107,14 +108,16 @@ def _siting_rules_text() -> str:
 
 def siting_rules() -> dict[str, dict[str, object]]:
     """The shipped ``geosuff/data/siting_rules.toml``: candidate use -> its rule fields (raw TOML
-    values; :mod:`geosuff.config.siting` checks and types them)."""
+    values; :mod:`geosuff.config.siting` checks and types them).
+    """
     data = tomllib.loads(_siting_rules_text()).get("rules", {})
     return {str(use): dict(table) for use, table in data.items()}
 
 
 def candidate_uses() -> tuple[str, ...]:
     """Candidate uses the shipped siting rules define, in file order. A scenario adds more with
-    ``[siting.rules.<use>]``."""
+    ``[siting.rules.<use>]``.
+    """
     return tuple(siting_rules())
 
 
@@ -167,7 +170,8 @@ class PlacementGroup:
     """A placement-type group: one row of ``geosuff/data/placement_groups.csv``.
 
     ``site_types`` are the provision types that group is placed in; ``order`` is the row order of
-    published tables."""
+    published tables.
+    """
 
     group: str
     label: str
@@ -203,7 +207,8 @@ def _sensitive_flag(value: str, typ: str, path: Path) -> bool:
 @cache
 def site_types() -> Mapping[str, SiteType]:
     """Every provision type of ``geosuff/data/site_types.csv``, in file order; cached, do not
-    mutate."""
+    mutate.
+    """
     path = SITE_TYPES_FILE
     out: dict[str, SiteType] = {}
     for r in _read_rows(path):
@@ -243,7 +248,8 @@ def _site_type_aliases() -> dict[str, str]:
 
 def normalise_site_type(value: object) -> str | None:
     """The ``site_types.csv`` type of a site-type text as a sites file spells it ("Children's
-    home", "K2", "childrens_home"); None when it is none of them."""
+    home", "K2", "childrens_home"); None when it is none of them.
+    """
     v = _norm_type_text(value)
     if v.replace(" ", "_") in site_types():
         return v.replace(" ", "_")
@@ -252,7 +258,8 @@ def normalise_site_type(value: object) -> str | None:
 
 def is_sensitive_site_type(value: object) -> bool:
     """True when a site of this type may not have its exact location published: the type's
-    ``sensitive`` flag, and True (fail closed) for a type not in ``site_types.csv``."""
+    ``sensitive`` flag, and True (fail closed) for a type not in ``site_types.csv``.
+    """
     st = site_types().get(str(value))
     return True if st is None else st.sensitive
 

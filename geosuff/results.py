@@ -27,7 +27,8 @@ Rows = npt.NDArray[np.int64]
 
 class Linkage(TypedDict, total=False):
     """*Restricted.* Which placement rows (positions in :attr:`Results.measures`) each siting
-    count counts; a key is absent when siting did not make those counts."""
+    count counts; a key is absent when siting did not make those counts.
+    """
 
     #: Candidate id -> rows of the children it could re-home.
     rehoming: dict[str, Rows]

@@ -257,7 +257,7 @@ def _council_postcodes(council: str) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # The generator
 # ----------------------------------------------------------------------------------------------
-def synthesise(
+def synthesise(  # noqa: C901
     council: str = "E06000017",
     out_dir: str | Path = "outputs/synthetic",
     *,
@@ -530,7 +530,8 @@ def _synth_sites(
     graph: Any = None,
 ) -> pd.DataFrame:
     """Synthetic provision sites at (rounded) LSOA points; with a ``graph``, only at points where
-    :func:`_on_network` holds, so that every site snaps to the network and gets catchments."""
+    :func:`_on_network` holds, so that every site snaps to the network and gets catchments.
+    """
     rows: list[dict[str, Any]] = []
     ok_own = _on_network(graph, own["easting"].round(-2), own["northing"].round(-2))
     if not ok_own.any():

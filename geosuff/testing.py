@@ -88,7 +88,8 @@ def _rutland_postcodes() -> tuple[str, ...]:
 
 def _england_postcodes(n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` English postcodes with a grid reference drawn at random from the packaged ONSPD
-    (about 2.2 million; loads every letter of it)."""
+    (about 2.2 million; loads every letter of it).
+    """
     from geosuff.inputs.postcodes import _onspd_letter
 
     keys = []
@@ -104,7 +105,7 @@ def _england_postcodes(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.array([f"{k[:-3]} {k[-3:]}" for k in (b.decode() for b in pick)], dtype=object)
 
 
-def make_messy_cohort(
+def make_messy_cohort(  # noqa: C901
     n: int, seed: int, *, postcodes: str | Sequence[str] = "rutland", fault_share: float = 0.4
 ) -> pd.DataFrame:
     """A placements table (as text, like a CSV export) with the faults councils' exports have.

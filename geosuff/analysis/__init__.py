@@ -1,0 +1,1 @@
+"""Analysis: the DfE distance measures, catchments, access and gap areas (arrays and frames; no files)."""

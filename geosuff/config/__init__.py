@@ -104,10 +104,14 @@ class AnalysisConfig(_Section):
 
 
 class DisclosureConfig(_Section):
+    """``[disclosure]``: counts below ``min_count`` children are suppressed."""
+
     min_count: int = Field(default=5, ge=1)
 
 
 class OutputConfig(_Section):
+    """``[output]``: where the outputs go and how they are written."""
+
     dir: Path = Path("outputs")
     self_contained: bool = False
     restricted: bool = False
@@ -147,7 +151,8 @@ class Scenario(_Section):
 
 def road_times(scenario: Scenario) -> bool:
     """True when travel times come from a road network, False when they are straight-line estimates
-    (``[analysis] travel = "estimate"``, or no network given)."""
+    (``[analysis] travel = "estimate"``, or no network given).
+    """
     return scenario.analysis.travel == "road" and scenario.inputs.network is not None
 
 

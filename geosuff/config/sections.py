@@ -165,14 +165,17 @@ def _build(cls: type, data: dict[str, Any], section: str, origin: str) -> Any:
 
 
 def speed_settings(scenario: Scenario, origin: str = "config") -> Any:
+    """The scenario's ``[network]`` speed calibration, validated."""
     return _build(SpeedSettings, scenario.network, "network", origin)
 
 
 def snap_settings(scenario: Scenario, origin: str = "config") -> Any:
+    """The scenario's ``[snapping]`` settings, validated."""
     return _build(SnapSettings, scenario.snapping, "snapping", origin)
 
 
 def siting_settings(scenario: Scenario, origin: str = "config") -> Any:
+    """The scenario's ``[siting]`` settings (weights, k, eligibility rules), validated."""
     from geosuff.config.siting import settings_from_dict
 
     return settings_from_dict(scenario.siting)

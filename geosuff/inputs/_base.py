@@ -132,7 +132,8 @@ class Issue:
 
     def text(self) -> str:
         """One plain line for a log or terminal: ``"to.csv row 3, postcode: problem"`` (the
-        value is left out: it may be a child's postcode)."""
+        value is left out: it may be a child's postcode).
+        """
         where = self.file or "input"
         if self.row is not None:
             where += f" row {self.row}"

@@ -58,7 +58,8 @@ def load_candidates(
     ``uses`` are the recognised uses: by default those of the shipped siting rules
     (:data:`CANDIDATE_USES`); a scenario passes its own (shipped rules plus its
     ``[siting.rules.<use>]``, :func:`geosuff.config.siting.scenario_uses`). A row with no
-    recognised use is excluded."""
+    recognised use is excluded.
+    """
     allowed = tuple(dict.fromkeys(str(u) for u in uses)) if uses is not None else CANDIDATE_USES
     path, raw, df, issues, excluded, live = _load_common(
         path,

@@ -19,7 +19,8 @@ __all__ = ["normalise_site_type", "placement_codes", "placement_groups", "site_t
 # ----------------------------------------------------------------------------------------------
 def placement_codes() -> pd.DataFrame:
     """SSDA903 PLACE codes with their placement-type group (:func:`geosuff.reference.placement_codes`
-    as a table: ``code``, ``description``, ``group``, ``dfe_group``)."""
+    as a table: ``code``, ``description``, ``group``, ``dfe_group``).
+    """
     rows = [
         (c.code, c.description, c.group, c.dfe_group) for c in reference.placement_codes().values()
     ]
@@ -28,7 +29,8 @@ def placement_codes() -> pd.DataFrame:
 
 def placement_groups() -> pd.DataFrame:
     """Placement groups (:func:`geosuff.reference.placement_groups` as a table: ``group``,
-    ``label``, ``order``, ``site_types`` joined by ``;``)."""
+    ``label``, ``order``, ``site_types`` joined by ``;``).
+    """
     rows = [
         (g.group, g.label, g.order, ";".join(g.site_types))
         for g in reference.placement_groups().values()
@@ -39,7 +41,8 @@ def placement_groups() -> pd.DataFrame:
 
 def site_types() -> pd.DataFrame:
     """Provision types (:func:`geosuff.reference.site_types` as a table: ``type``, ``label``,
-    ``serves_groups`` joined by ``;``, ``marker``, ``colour``, ``sensitive``)."""
+    ``serves_groups`` joined by ``;``, ``marker``, ``colour``, ``sensitive``).
+    """
     rows = [
         (t.type, t.label, ";".join(t.serves), t.marker, t.colour, t.sensitive)
         for t in reference.site_types().values()

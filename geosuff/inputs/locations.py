@@ -238,7 +238,7 @@ def _classify_en(
     return loc
 
 
-def locate_points(
+def locate_points(  # noqa: C901
     df: pd.DataFrame,
     lookup: PostcodeLookup | None = None,
     *,

@@ -120,7 +120,7 @@ def _join_reasons(*parts: str) -> str:
     return "; ".join(seen)
 
 
-def load_placements(
+def load_placements(  # noqa: C901
     path: str | Path,
     *,
     lookup: PostcodeLookup,

@@ -58,7 +58,7 @@ def _typo_fix(s: str) -> str | None:
     return None
 
 
-def normalise_postcode_detail(value: Any, *, correct: bool = True) -> tuple[str | None, str, str]:
+def normalise_postcode_detail(value: Any, *, correct: bool = True) -> tuple[str | None, str, str]:  # noqa: C901
     """Normalise a UK postcode, saying what was wrong and what was corrected.
 
     Parameters

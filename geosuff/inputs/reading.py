@@ -141,7 +141,8 @@ def read_raw(
 
 def _sniff_kind(data: bytes) -> str:
     """What a file's bytes look like: "xlsx", "gzip", "ole", "pdf", "sqlite", "zip", "ods",
-    "image", "binary" or "text"."""
+    "image", "binary" or "text".
+    """
     head = data[:8]
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
@@ -483,7 +484,7 @@ def _header_score(row: Sequence[str], expect: Sequence[str]) -> int:
     return sum(1 for c in row if _canon(c) in want)
 
 
-def _rows_to_table(
+def _rows_to_table(  # noqa: C901
     rows: list[list[str]],
     lines: list[int],
     *,

@@ -1,0 +1,1 @@
+"""Publication: the disclosure ledger, the report, the map and the files a run publishes."""

@@ -267,7 +267,7 @@ class Series:
     note: str = ""
 
 
-def line_chart(
+def line_chart(  # noqa: C901
     x: Sequence[int],
     series: Sequence[Series],
     *,

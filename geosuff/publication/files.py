@@ -150,6 +150,7 @@ def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
 
 # ----------------------------------------------------------------------------------------------
 def published_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The areas-access layer as published: without the areas' reference points (easting, northing)."""
     if areas is None:
         return None
     keep = [c for c in areas.columns if c not in {"easting", "northing"}]
@@ -347,7 +348,8 @@ def _write_checked(
 ) -> dict[str, Path]:
     """Write the published files (and the row-level quality lists) into ``stage``, check them
     all, then move them to the same places in the output folder. Raises
-    :class:`~geosuff._errors.DisclosureError` (having moved nothing) if the check fails."""
+    :class:`~geosuff._errors.DisclosureError` (having moved nothing) if the check fails.
+    """
     out = results.out_dir
     files: dict[str, Path] = {}
 
@@ -433,7 +435,8 @@ def _write_checked(
 
 def _with_extent_note(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A catchments / served-areas layer with ``network_extent``: its ``touches_network_edge`` in
-    words ("may extend beyond the road network extract" or "within the road network extract")."""
+    words ("may extend beyond the road network extract" or "within the road network extract").
+    """
     if "touches_network_edge" not in gdf.columns:
         return gdf
     flag = gdf["touches_network_edge"].fillna(False).astype(bool).to_numpy()

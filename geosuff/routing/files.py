@@ -58,7 +58,8 @@ def od_table(
 
 def _require_unique_ids(ids: pd.Series, file: str) -> None:
     """Raise :class:`InputFileError` naming the repeated ids of a point file (an OD pair must
-    say which point it is from)."""
+    say which point it is from).
+    """
     dup = ids[ids.duplicated(keep=False)]
     if not len(dup):
         return

@@ -197,7 +197,8 @@ def _chain_direct(
     r: _Router, lp: _Legs, ip: np.ndarray, lq: _Legs, iq: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time (s) and length (m) driving along their shared chain from points ``lp[ip]`` to
-    ``lq[iq]``, access legs included; inf where the direction is not allowed."""
+    ``lq[iq]``, access legs included; inf where the direction is not allowed.
+    """
     c = lp.chain[ip]
     kp, kq = lp.key[ip], lq.key[iq]
     with np.errstate(invalid="ignore"):
@@ -230,7 +231,8 @@ def _own_chain(
     r: _Router, legs: _Legs, rows: np.ndarray, out: np.ndarray, *, reverse: bool
 ) -> None:
     """Lower ``out[i]`` (times from/to point ``rows[i]`` at every node) on the nodes of the point's
-    own chain, which it reaches without passing a chain end."""
+    own chain, which it reaches without passing a chain end.
+    """
     with np.errstate(invalid="ignore"):
         for i, p in enumerate(rows):
             c = legs.chain[p]

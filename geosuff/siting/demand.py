@@ -233,7 +233,7 @@ def _exclusion_hits(xy: np.ndarray, zones: Any, settings: SitingSettings) -> lis
     return hits
 
 
-def _options(
+def _options(  # noqa: C901
     candidates: pd.DataFrame, settings: SitingSettings, exclusion_zones: Any
 ) -> pd.DataFrame:
     """One row per (candidate, use considered): places, eligibility and reasons.

@@ -102,7 +102,7 @@ def _moves(allocation: Any, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return moved, assigned
 
 
-def scenario_masks(
+def scenario_masks(  # noqa: C901
     demand: pd.DataFrame,
     selection: Selection,
     *,

@@ -51,7 +51,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def score_candidates(
+def score_candidates(  # noqa: C901
     candidates: pd.DataFrame,
     demand: pd.DataFrame,
     demand_minutes: Any,
@@ -147,7 +147,8 @@ def score_candidates(
 
     def covered_before(rules: EligibilityRules) -> np.ndarray:
         """Coverage layer rows already within T of an existing site *of a kind that serves this
-        use* (a foster cluster nearby does not make a small children's home redundant)."""
+        use* (a foster cluster nearby does not make a small children's home redundant).
+        """
         if within_ex.shape[1] == 0 or existing is None or "site_type" not in existing:
             return within_ex.any(axis=1) if within_ex.shape[1] else np.zeros(pop.weight.size, bool)
         groups = _site_type_groups()

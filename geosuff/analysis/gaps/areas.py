@@ -356,7 +356,7 @@ class _Unit:
     member_level: str
 
 
-def gap_areas(
+def gap_areas(  # noqa: C901
     measures: pd.DataFrame,
     areas_gdf: pd.DataFrame,
     *,
@@ -698,7 +698,7 @@ def gap_areas(
     return out
 
 
-def _gap_units(
+def _gap_units(  # noqa: C901
     areas: gpd.GeoDataFrame,
     idx: np.ndarray,
     *,

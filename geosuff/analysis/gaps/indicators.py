@@ -53,6 +53,7 @@ def group_labels() -> dict[str, str]:
 
 
 def group_order() -> list[str]:
+    """Placement groups in report order, then "unknown"."""
     return [*placement_groups(), "unknown"]
 
 
@@ -62,6 +63,7 @@ def site_types_serving(group: str) -> list[str]:
 
 
 def site_type_labels() -> dict[str, str]:
+    """Site type code -> its label (from ``site_types.csv``)."""
     return {t.type: t.label for t in site_types().values()}
 
 
@@ -371,7 +373,8 @@ def _published_cell(pub: pd.DataFrame, characteristic: str) -> tuple[float, floa
 
 def dfe_flags(measures: pd.DataFrame) -> dict[str, np.ndarray]:
     """Which rows each computed DfE figure counts, keyed by the DfE characteristic
-    (:mod:`geosuff.dfe_stats` names), on the DfE 20-mile line."""
+    (:mod:`geosuff.dfe_stats` names), on the DfE 20-mile line.
+    """
     miles = _col_float(measures, "dfe_miles")
     inside, inside_known = _col_bool(measures, "inside_la")
     known = np.isfinite(miles)

@@ -114,7 +114,8 @@ def check_network_extent(
     network_name: str = "the road network",
 ) -> list[Issue]:
     """Issues for sites/candidates outside the road network's extent; rows further than
-    :data:`NETWORK_FAR_M` are marked excluded in ``loaded.table`` (a new frame is assigned)."""
+    :data:`NETWORK_FAR_M` are marked excluded in ``loaded.table`` (a new frame is assigned).
+    """
     t = loaded.table
     if "easting" not in t:
         return []

@@ -218,7 +218,8 @@ def _predicted_estimates(
     network_name: str,
 ) -> pd.DataFrame | None:
     """Rows of one table whose travel times will be straight-line estimates: ``row``,
-    ``status``, ``reason`` (None when the table has no travel-time end points)."""
+    ``status``, ``reason`` (None when the table has no travel-time end points).
+    """
     cols = _POINT_COLUMNS.get(t.name)
     tab = t.table
     if cols is None or not all(c in tab for pair in cols for c in pair):
@@ -359,7 +360,8 @@ def row_fates(
 
 def fate_lines(rec: pd.DataFrame) -> list[str]:
     """One line per table of :func:`row_fates`: ``"sites: 19 rows = 19 used + 0 used with an
-    estimate + 0 excluded"`` - what ``validate`` and ``review`` both print."""
+    estimate + 0 excluded"`` - what ``validate`` and ``review`` both print.
+    """
     return [
         f"{r['table']}: {r['rows']} rows = {r[STATUS_USED]} used + {r[STATUS_ESTIMATE]} used "
         f"with an estimate + {r[STATUS_EXCLUDED]} excluded"

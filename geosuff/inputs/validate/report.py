@@ -202,7 +202,7 @@ class ValidationReport:
         return "\n".join(out) + "\n"
 
 
-def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> ValidationReport:
+def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> ValidationReport:  # noqa: C901
     """Check every input of a scenario and return one report of all problems.
 
     Never raises on bad input: unreadable files, an unknown council or a broken network file are

@@ -104,7 +104,8 @@ def _bands(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which figures carry a published interval, and its bounds (NaN in ``lower``/``upper`` =
     no bound). ``BAND`` figures always do; any other figure may too (e.g. a line width that
-    shows a band while the count itself is suppressed)."""
+    shows a band while the count itself is suppressed).
+    """
     lo_in = np.full(F, np.nan) if lower is None else np.asarray(lower, dtype=float).reshape(F)
     hi_in = np.full(F, np.nan) if upper is None else np.asarray(upper, dtype=float).reshape(F)
     band = (kind == BAND) | ~np.isnan(lo_in) | ~np.isnan(hi_in)
@@ -187,7 +188,7 @@ def _lp_ranges(
     return out, binding, n_lp
 
 
-def suppress_linked(
+def suppress_linked(  # noqa: C901
     incidence: Any,
     sizes: np.ndarray,
     *,

@@ -93,7 +93,8 @@ class ForbiddenStrings:
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, string) of every forbidden string in ``text``, longest first where they
-        overlap."""
+        overlap.
+        """
         up = text.upper()
         toks = [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(up)]
         found: list[tuple[int, int, str]] = []
@@ -135,7 +136,8 @@ class ForbiddenStrings:
 def redact_text(text: Any, forbidden: Iterable[str] | ForbiddenStrings = ()) -> str:
     """Text with postcodes, quoted values, coordinates, long numbers and ``forbidden`` strings
     replaced by ``[withheld]`` (for problems and reasons written to published files). A quoted
-    value that is a DfE category or a code-list name (:func:`published_labels`) is kept."""
+    value that is a DfE category or a code-list name (:func:`published_labels`) is kept.
+    """
     if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
         return ""
     s = str(text)
@@ -155,7 +157,8 @@ def redact_text(text: Any, forbidden: Iterable[str] | ForbiddenStrings = ()) -> 
 
 def redact_issues(issues: pd.DataFrame, forbidden: Iterable[str] = ()) -> pd.DataFrame:
     """A publishable copy of a validation issues table: no ``value`` column, values taken out of
-    ``problem`` (see :func:`redact_text`). Row numbers and column names are kept."""
+    ``problem`` (see :func:`redact_text`). Row numbers and column names are kept.
+    """
     out = issues.drop(columns=[c for c in ("value",) if c in issues.columns]).copy()
     forb = ForbiddenStrings(forbidden, min_len=3)
     if "problem" in out:
@@ -170,7 +173,8 @@ def redact_issues(issues: pd.DataFrame, forbidden: Iterable[str] = ()) -> pd.Dat
 
 def redact_reconciliation(rec: pd.DataFrame, forbidden: Iterable[str] = ()) -> pd.DataFrame:
     """A publishable copy of the reconciliation: no ``id`` column (child ids are never published),
-    values taken out of ``reason``."""
+    values taken out of ``reason``.
+    """
     out = rec.drop(columns=[c for c in ("id",) if c in rec.columns]).copy()
     forb = ForbiddenStrings(forbidden, min_len=3)
     if "reason" in out:
@@ -184,7 +188,8 @@ def redact_reconciliation(rec: pd.DataFrame, forbidden: Iterable[str] = ()) -> p
 def sensitive_site_rows(sites: pd.DataFrame) -> np.ndarray:
     """Which sites' exact locations are never published (children live there): boolean array,
     one per row. Fails closed: a type not in ``site_types.csv`` (or missing) counts as sensitive,
-    as does every row of a table without a ``type`` column."""
+    as does every row of a table without a ``type`` column.
+    """
     if "type" not in sites:
         return np.ones(len(sites), dtype=bool)
     return np.array(
@@ -192,7 +197,7 @@ def sensitive_site_rows(sites: pd.DataFrame) -> np.ndarray:
     ).reshape(len(sites))
 
 
-def personal_strings(
+def personal_strings(  # noqa: C901
     placements: pd.DataFrame,
     *,
     sites: pd.DataFrame | None = None,
@@ -201,7 +206,8 @@ def personal_strings(
 ) -> list[str]:
     """Strings that must not appear in published files: child ids, home/placement postcodes and
     their grid references (as the pair ``"E N"``, never a lone easting or northing); with ``sites``, the postcodes of homes and foster clusters; with
-    ``candidates``, the candidate properties' postcodes."""
+    ``candidates``, the candidate properties' postcodes.
+    """
     out: set[str] = set(extra)
     for col in ("CHILD",):
         if col in placements:
@@ -238,7 +244,8 @@ def personal_strings(
 
 def personal_points(placements: pd.DataFrame, *, sites: pd.DataFrame | None = None) -> np.ndarray:
     """Points (EPSG:27700, shape (n, 2)) that must never be published exactly: children's homes,
-    placements (carers' homes) and, with ``sites``, children's homes and foster clusters."""
+    placements (carers' homes) and, with ``sites``, children's homes and foster clusters.
+    """
     parts = []
     for e, n in (("home_e", "home_n"), ("pl_e", "pl_n")):
         if e in placements and n in placements:
@@ -268,7 +275,8 @@ def _decimals(tokens: Sequence[str]) -> np.ndarray:
 
 def _pairs_to_bng(a: np.ndarray, b: np.ndarray, fine: np.ndarray) -> np.ndarray:
     """Candidate points (EPSG:27700) from ordered number pairs ``(a[i], b[i])``: (lat, lon) or
-    (lon, lat) in the UK (where ``fine``), easting/northing or northing/easting."""
+    (lon, lat) in the UK (where ``fine``), easting/northing or northing/easting.
+    """
     out = []
     latlon = fine & (a >= 49) & (a <= 61.5) & (b >= -9) & (b <= 2.5)
     lonlat = fine & (a >= -9) & (a <= 2.5) & (b >= 49) & (b <= 61.5)
@@ -298,7 +306,8 @@ def _points_in_text(text: str, *, min_decimals: int = 0) -> np.ndarray:
     published lon/lat to :data:`geosuff.maps.COORD_DECIMALS`, so finer ones can only be a leak).
 
     A point is always a *pair*: a lone number equal to a child's easting or northing is not a
-    location."""
+    location.
+    """
     toks = _FLOAT_RE.findall(text)
     if len(toks) < 2:
         return np.empty((0, 2))
@@ -315,7 +324,8 @@ def _points_in_text(text: str, *, min_decimals: int = 0) -> np.ndarray:
 def _points_in_rows(rows: Iterable[Sequence[Any]], *, min_decimals: int = 0) -> np.ndarray:
     """Candidate points (EPSG:27700) in the rows of a table: every ordered pair of numbers in the
     same row (any two columns, or two numbers in one cell such as ``"POINT (E N)"``), read as
-    in :func:`_points_in_text`. Numbers in different rows are never paired."""
+    in :func:`_points_in_text`. Numbers in different rows are never paired.
+    """
     aa, bb, ff = [], [], []
     for row in rows:
         toks = [t for cell in row if cell is not None for t in _FLOAT_RE.findall(str(cell))]
@@ -350,7 +360,8 @@ def _points_in_vector_file(
 ) -> tuple[np.ndarray, str]:
     """The coordinates (EPSG:27700) of every layer of a vector file - all vertices, or with
     ``points_only`` those of point features only - plus number pairs in the same attribute row
-    (:func:`_points_in_rows`), and the attribute text."""
+    (:func:`_points_in_rows`), and the attribute text.
+    """
     import pyogrio
     import shapely
 
@@ -442,7 +453,8 @@ def assert_publishable(
     strict: bool = True,
 ) -> None:
     """Raise :class:`DisclosureError` if any published file contains personal data (see
-    :func:`check_published_file`). The message names files, never the data found."""
+    :func:`check_published_file`). The message names files, never the data found.
+    """
     forb = forbidden if isinstance(forbidden, ForbiddenStrings) else ForbiddenStrings(forbidden)
     problems: dict[str, int] = {}
     for p in paths:
@@ -459,4 +471,5 @@ def assert_publishable(
 
 
 def safe_value(v: Any) -> str:
+    """A value as text; None and NaN as ""."""
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)

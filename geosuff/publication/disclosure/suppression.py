@@ -53,7 +53,8 @@ class Suppression:
 
 class _Table:
     """A count table with its margins as one (R+1) x (C+1) matrix and the linear relations
-    between them that a reader of the published table knows."""
+    between them that a reader of the published table knows.
+    """
 
     def __init__(
         self,
@@ -175,7 +176,8 @@ class _Table:
     def partner(self, mask: np.ndarray, line: int) -> tuple[int, int] | None:
         """The cell to suppress with a lone suppressed cell of ``line``: the smallest non-zero
         suppressible cell (body cells before totals; among equals, one whose other line already
-        has suppressed cells), else the smallest zero one."""
+        has suppressed cells), else the smallest zero one.
+        """
         cand = [
             ij
             for ij in self.line_cells(line)
@@ -210,7 +212,7 @@ class _Table:
         return mask
 
 
-def suppress_table(
+def suppress_table(  # noqa: C901
     counts: Any,
     *,
     min_count: int = DEFAULT_MIN_COUNT,

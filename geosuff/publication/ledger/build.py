@@ -42,7 +42,7 @@ from geosuff.publication.ledger.figures import (
 logger = logging.getLogger(__name__)
 
 
-def build(results: Results) -> Published:
+def build(results: Results) -> Published:  # noqa: C901
     """Register every published figure of a run, solve the suppression, make the tables.
 
     Parameters

@@ -260,7 +260,8 @@ class Ledger:
     def headline(self, *handles: int) -> None:
         """Mark the report's headline figures, most important first: kept (see :meth:`add`) and
         ranked above every table (priorities ``-len(handles)`` .. ``-1``), so where only headline
-        figures could protect a small one the last of them goes first."""
+        figures could protect a small one the last of them goes first.
+        """
         if self.result is not None:
             raise RuntimeError("the ledger is solved: mark the headline figures before solve()")
         for i, h in enumerate(handles):
@@ -331,7 +332,8 @@ class Ledger:
 
     def percent(self, num: int, den: int, *, digits: int = 1) -> str:
         """``100 * num / den`` to ``digits`` decimals; ``"c"`` where either is suppressed and
-        ``":"`` where the base is 0."""
+        ``":"`` where the base is 0.
+        """
         d = self.count(den)
         if self.shown(den) and d == 0:
             return NOT_APPLICABLE
@@ -341,7 +343,8 @@ class Ledger:
 
     def audit(self) -> pd.DataFrame:
         """Every figure not shown exactly, with what a reader can work out about it (its range
-        given everything published); for tests and for the council's own assurance."""
+        given everything published); for tests and for the council's own assurance.
+        """
         sup = self._check()
         if not self.members:
             return pd.DataFrame(columns=["figure", "labels", "kind", "value", "lower", "upper"])
@@ -457,7 +460,8 @@ def distance_bands(
 ) -> list[tuple[float, float]]:
     """Bands (lower, upper] of the distance chart: the edges of :data:`MILE_BANDS` plus the far
     line, with a band of 1 to ``min_count - 1`` children merged into its smaller neighbour on
-    the same side of the line (so the chart shows counts rather than a row of "c")."""
+    the same side of the line (so the chart shows counts rather than a row of "c").
+    """
     edges = sorted({0.0, far_miles, *[hi for hi, _ in MILE_BANDS]})
     bands = list(zip(edges[:-1], edges[1:], strict=True))
     known = miles[np.isfinite(miles)]

@@ -42,7 +42,8 @@ def _register_flows(
 ) -> dict[str, Any]:
     """Flows home area -> placement council: drawn from the home area with at least
     ``min_count`` children, else merged per council ("elsewhere in the council"), else into one
-    "other" total that is not drawn."""
+    "other" total that is not drawn.
+    """
     from geosuff.publication import maps
 
     mc = led.min_count
@@ -294,7 +295,7 @@ def _fill_headline(pub: Published, led: Ledger, pending: dict[str, Any], results
     pub.headline = head
 
 
-def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:
+def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: Results) -> None:  # noqa: C901
     mc = led.min_count
     c = results.candidates
     if c is not None and len(c):
@@ -465,7 +466,8 @@ _CANDIDATE_PRIVATE = {
 
 def candidate_columns(c: pd.DataFrame) -> pd.DataFrame:
     """The candidate table's publishable columns (child counts still raw: :func:`build`
-    replaces them with published ones)."""
+    replaces them with published ones).
+    """
     return c.drop(
         columns=[col for col in c.columns if col in _CANDIDATE_PRIVATE or str(col).startswith("_")]
     ).reset_index(drop=True)

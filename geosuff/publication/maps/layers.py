@@ -95,7 +95,8 @@ def layer_group(name: str) -> str:
 def legend_ranks(ranks: pd.Series, *, most: int = 5) -> list[int]:
     """Up to ``most`` ranks to show in the candidates' legend: the best, the last and evenly
     spaced ones between, all of them ranks that a published candidate has (ties share a rank,
-    so ``1, 1, 3`` gives ``[1, 3]``)."""
+    so ``1, 1, 3`` gives ``[1, 3]``).
+    """
     real = sorted({int(v) for v in pd.to_numeric(ranks, errors="coerce").dropna()})
     if len(real) <= most:
         return real
@@ -136,7 +137,8 @@ def _add_boundaries(m: folium.Map, results: Results, boundary: gpd.GeoDataFrame)
 
 def _neighbours(results: Results) -> gpd.GeoDataFrame | None:
     """The adjoining LAs the pipeline put in ``results.neighbours`` (publication never re-reads
-    the boundaries: the scenario may have its own ``[inputs] boundaries``)."""
+    the boundaries: the scenario may have its own ``[inputs] boundaries``).
+    """
     nb = results.neighbours
     if nb is None or len(nb) == 0:
         return None
@@ -751,7 +753,8 @@ class _GroupedLayerControl(folium.LayerControl):
 
 class _FitClear(MacroElement):
     """Fit the map to ``bounds`` with the padding the title, legend and layer control take, so
-    no marker inside the council is drawn under a panel (plain 10 px on a narrow screen)."""
+    no marker inside the council is drawn under a panel (plain 10 px on a narrow screen).
+    """
 
     _template = Template(
         """{% macro script(this, kwargs) %}

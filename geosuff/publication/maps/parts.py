@@ -185,7 +185,8 @@ def _popup_table(title: str, rows: Iterable[tuple[str, str]], *, note: str = "")
 
 def _candidate_rows(row: pd.Series, *, minutes: float = 30.0) -> list[tuple[str, str]]:
     """The popup of a candidate property: every score component with its raw value, and the
-    reasons (published values only: child counts come from :mod:`geosuff.publish`)."""
+    reasons (published values only: child counts come from :mod:`geosuff.publish`).
+    """
 
     def num(col: str) -> float:
         try:
@@ -392,7 +393,8 @@ def _ordered_types(types: Iterable[str]) -> list[str]:
 
 def _la_points(results: Results) -> dict[str, tuple[float, float]]:
     """Representative point (metres, EPSG:27700) of every upper-tier LA in the run's boundaries
-    (``results.la_centres``, computed by the pipeline from the scenario's boundaries)."""
+    (``results.la_centres``, computed by the pipeline from the scenario's boundaries).
+    """
     return dict(results.la_centres or {})
 
 

@@ -39,7 +39,8 @@ _UNKNOWN_STYLE = (UNKNOWN_SITE_MARKER, UNKNOWN_SITE_COLOUR)
 
 def site_style(typ: str) -> tuple[str, str]:
     """Marker letter and colour of a provision type (``site_types.csv`` ``marker``/``colour``;
-    a grey "?" for a type not in it)."""
+    a grey "?" for a type not in it).
+    """
     st = site_types().get(str(typ))
     return (st.marker, st.colour) if st is not None else _UNKNOWN_STYLE
 

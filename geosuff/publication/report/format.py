@@ -68,7 +68,8 @@ def _env() -> Environment:
 def _breakable(v: Any) -> Markup:
     """A table cell's text, escaped, with a line-break opportunity after each ``_`` or ``/``
     inside a word: codes such as ``supported_accommodation`` or paths would otherwise widen a
-    table past the page. Markup (already HTML) is left as it is."""
+    table past the page. Markup (already HTML) is left as it is.
+    """
     if isinstance(v, Markup):
         return v
     return Markup(re.sub(r"([_/])(?=\S)", r"\1<wbr>", str(Markup.escape(v))))
@@ -83,7 +84,8 @@ def _unit(m: pd.DataFrame) -> str:
 
 def _dfe_years(results: Results) -> tuple[int | None, int | None]:
     """(year requested, year used) of the DfE 31 March figures: the comparison's own, else the
-    year of the reference date (None, None when neither is known)."""
+    year of the reference date (None, None when neither is known).
+    """
     d = results.dfe_comparison
     if d is not None and len(d) and {"year_requested", "year"} <= set(d.columns):
         at31 = d[d["table"] == "At 31 March"] if "table" in d.columns else d
@@ -112,7 +114,8 @@ def _dfe_far_shares(
     council: str, year_requested: int | None = None, year: int | None = None
 ) -> dict[str, Any]:
     """Published % placed over 20 miles in ``year`` (default the latest shipped): council,
-    statistical neighbours, England; with ``year`` and ``year_requested``."""
+    statistical neighbours, England; with ``year`` and ``year_requested``.
+    """
     try:
         from geosuff.inputs import dfe_stats as ds
 
