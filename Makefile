@@ -39,8 +39,8 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install
-	$(BIN)/ruff check geosuff tests benchmarks
-	$(BIN)/ruff format --check geosuff tests
+	$(BIN)/ruff check geosuff tests benchmarks scripts
+	$(BIN)/ruff format --check geosuff tests benchmarks scripts
 	$(BIN)/lint-imports
 	$(BIN)/mypy geosuff
 

@@ -66,7 +66,12 @@ def generate(folder: Path, n: int, n_cand: int, seed: int) -> dict[str, float]:
     rng = np.random.default_rng(seed + 1)
     pcs = df["HOME_POST"].to_numpy(dtype=object)
     pcs = pcs[[bool(p) and len(str(p)) <= 8 and " " in str(p) for p in pcs]]
-    uses = ["small_home", "care_leaver_unit", "supported_accommodation", "small_home;care_leaver_unit"]
+    uses = [
+        "small_home",
+        "care_leaver_unit",
+        "supported_accommodation",
+        "small_home;care_leaver_unit",
+    ]
     cand = pd.DataFrame(
         {
             "candidate_id": [f"P{i:06d}" for i in range(n_cand)],
@@ -90,7 +95,11 @@ def generate(folder: Path, n: int, n_cand: int, seed: int) -> dict[str, float]:
         f'council = "{COUNCIL}"\n[inputs]\nplacements = "placements.csv"\nsites = "sites.csv"\ncandidates = "candidates.csv"\nnetwork = "{DEMO_NETWORK.as_posix()}"\n[analysis]\nreference_date = 2025-03-31\n',
         encoding="utf-8",
     )
-    return {"seconds": time.perf_counter() - t, "faulty_rows": int(n - faults.get("clean", 0)), "file_mb": (folder / "placements.csv").stat().st_size / 1e6}
+    return {
+        "seconds": time.perf_counter() - t,
+        "faulty_rows": int(n - faults.get("clean", 0)),
+        "file_mb": (folder / "placements.csv").stat().st_size / 1e6,
+    }
 
 
 def stage_geosuff(folder: Path) -> dict[str, float]:
@@ -146,13 +155,31 @@ def stage_naive(folder: Path) -> dict[str, float]:
         df[col] = df[col].str.replace(" ", "", regex=False).str.upper()
     home = df.merge(onspd.add_prefix("h_"), left_on="HOME_POST", right_on="h_pcd_abbr", how="left")
     both = home.merge(onspd.add_prefix("p_"), left_on="PL_POST", right_on="p_pcd_abbr", how="left")
-    miles = (np.sqrt((both["h_oseast1m"] - both["p_oseast1m"]) ** 2 + (both["h_osnrth1m"] - both["p_osnrth1m"]) ** 2) / 1000 / 1.6093).round(1)
-    out.update(rows=float(len(both)), distance_known=float(miles.notna().sum()), over_20=float((miles > 20).sum()), total_s=time.perf_counter() - t0, peak_mb=_peak_mb())
+    miles = (
+        np.sqrt(
+            (both["h_oseast1m"] - both["p_oseast1m"]) ** 2
+            + (both["h_osnrth1m"] - both["p_osnrth1m"]) ** 2
+        )
+        / 1000
+        / 1.6093
+    ).round(1)
+    out.update(
+        rows=float(len(both)),
+        distance_known=float(miles.notna().sum()),
+        over_20=float((miles > 20).sum()),
+        total_s=time.perf_counter() - t0,
+        peak_mb=_peak_mb(),
+    )
     return out
 
 
 def _run(stage: str, folder: Path) -> dict[str, float]:
-    res = subprocess.run([sys.executable, __file__, "--stage", stage, "--folder", str(folder)], capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, __file__, "--stage", stage, "--folder", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"stage {stage} failed:\n{res.stderr[-3000:]}")
     result: dict[str, float] = json.loads(res.stdout.strip().splitlines()[-1])
@@ -173,26 +200,64 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="geosuff-bench-") as tmp:
         folder = Path(tmp)
-        res = subprocess.run([sys.executable, __file__, "--stage", "generate", "--folder", str(folder), "--n", str(a.n), "--candidates", str(a.candidates), "--seed", str(a.seed)], capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--stage",
+                "generate",
+                "--folder",
+                str(folder),
+                "--n",
+                str(a.n),
+                "--candidates",
+                str(a.candidates),
+                "--seed",
+                str(a.seed),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if res.returncode != 0:
             raise RuntimeError(res.stderr[-3000:])
         gen = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"Generated {a.n:,} placements ({gen['faulty_rows']:,} with a fault; {gen['file_mb']:.1f} MB CSV) and {a.candidates:,} candidates at real English postcodes in {gen['seconds']:.1f} s")
+        print(
+            f"Generated {a.n:,} placements ({gen['faulty_rows']:,} with a fault; {gen['file_mb']:.1f} MB CSV) and {a.candidates:,} candidates at real English postcodes in {gen['seconds']:.1f} s"
+        )
         g = _run("geosuff", folder)
         nv = _run("naive", folder)
     print()
-    print("geosuff: validate_scenario (lookup, boundaries, loaders, network extent, reconciliation) + placement_measures")
-    print(f"  rows {int(g['rows']):,}: {int(g['used']):,} used, {int(g['estimated']):,} used with an estimate, {int(g['excluded']):,} excluded (sum {int(g['used'] + g['estimated'] + g['excluded']):,}); {int(g['candidates']):,} candidate rows; {int(g['issues']):,} issues")
-    print(f"  DfE distance known for {int(g['distance_known']):,}; over 20 miles {int(g['over_20']):,}")
-    print(f"  time: validate {g['validate_s']:.1f} s, distance {g['distance_s']:.1f} s, total {g['total_s']:.1f} s (imports {g['import_s']:.1f} s)")
-    print(f"  peak RSS: {g['peak_mb']:.0f} MB (after imports {g['start_mb']:.0f} MB; after validation {g['validate_peak_mb']:.0f} MB peak, {g['after_validate_mb']:.0f} MB resident)")
+    print(
+        "geosuff: validate_scenario (lookup, boundaries, loaders, network extent, reconciliation) + placement_measures"
+    )
+    print(
+        f"  rows {int(g['rows']):,}: {int(g['used']):,} used, {int(g['estimated']):,} used with an estimate, {int(g['excluded']):,} excluded (sum {int(g['used'] + g['estimated'] + g['excluded']):,}); {int(g['candidates']):,} candidate rows; {int(g['issues']):,} issues"
+    )
+    print(
+        f"  DfE distance known for {int(g['distance_known']):,}; over 20 miles {int(g['over_20']):,}"
+    )
+    print(
+        f"  time: validate {g['validate_s']:.1f} s, distance {g['distance_s']:.1f} s, total {g['total_s']:.1f} s (imports {g['import_s']:.1f} s)"
+    )
+    print(
+        f"  peak RSS: {g['peak_mb']:.0f} MB (after imports {g['start_mb']:.0f} MB; after validation {g['validate_peak_mb']:.0f} MB peak, {g['after_validate_mb']:.0f} MB resident)"
+    )
     print()
-    print("obvious alternative: pandas.read_csv + whole ONSPD DataFrame + two merges on space-free postcodes + formula (no validation)")
-    print(f"  ONSPD rows {int(nv['onspd_rows']):,}; DfE distance known for {int(nv['distance_known']):,}; over 20 miles {int(nv['over_20']):,}")
+    print(
+        "obvious alternative: pandas.read_csv + whole ONSPD DataFrame + two merges on space-free postcodes + formula (no validation)"
+    )
+    print(
+        f"  ONSPD rows {int(nv['onspd_rows']):,}; DfE distance known for {int(nv['distance_known']):,}; over 20 miles {int(nv['over_20']):,}"
+    )
     print(f"  time {nv['total_s']:.1f} s; peak RSS {nv['peak_mb']:.0f} MB")
     print()
-    print(f"ratio geosuff / alternative: peak RSS {g['peak_mb'] / nv['peak_mb']:.2f}, time {g['total_s'] / nv['total_s']:.2f}")
-    print(f"distance known: geosuff {int(g['distance_known']):,} vs alternative {int(nv['distance_known']):,} (normalised and corrected postcodes)")
+    print(
+        f"ratio geosuff / alternative: peak RSS {g['peak_mb'] / nv['peak_mb']:.2f}, time {g['total_s'] / nv['total_s']:.2f}"
+    )
+    print(
+        f"distance known: geosuff {int(g['distance_known']):,} vs alternative {int(nv['distance_known']):,} (normalised and corrected postcodes)"
+    )
 
 
 if __name__ == "__main__":

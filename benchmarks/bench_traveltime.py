@@ -81,7 +81,16 @@ class CDijkstra:
         self._tmp = tempfile.TemporaryDirectory(prefix="geosuff-bench-")
         so = Path(self._tmp.name) / "libdijkstra_heap.so"
         res = subprocess.run(
-            [gcc, "-O3", "-march=native", "-shared", "-fPIC", str(HERE / "dijkstra_heap.c"), "-o", str(so)],
+            [
+                gcc,
+                "-O3",
+                "-march=native",
+                "-shared",
+                "-fPIC",
+                str(HERE / "dijkstra_heap.c"),
+                "-o",
+                str(so),
+            ],
             capture_output=True,
             text=True,
         )
@@ -131,13 +140,23 @@ def fmt_s(x: float) -> str:
     return f"{x * 1000:8.1f} ms" if x < 1 else f"{x:8.2f} s "
 
 
-def bench_reachable(name: str, g: RoadGraph, cdij: CDijkstra, *, nx_sources: int, ego_sources: int, rows: list[dict[str, Any]]) -> None:
+def bench_reachable(
+    name: str,
+    g: RoadGraph,
+    cdij: CDijkstra,
+    *,
+    nx_sources: int,
+    ego_sources: int,
+    rows: list[dict[str, Any]],
+) -> None:
     rng = np.random.default_rng(1)
     src = rng.choice(g.n_nodes, size=min(N_SOURCES, g.n_nodes), replace=False).astype(np.int32)
     k = src.shape[0]
     t_router, r = timed(lambda: tt.csgraph._router(g))
-    print(f"\n== {name}: {g.n_nodes:,} nodes, {g.n_edges:,} edges; core graph {r.core_nodes.size:,} nodes "
-          f"({r.core_nodes.size / g.n_nodes:.0%}), {r.core_fwd.tail.size:,} edges; router built in {fmt_s(t_router).strip()}")
+    print(
+        f"\n== {name}: {g.n_nodes:,} nodes, {g.n_edges:,} edges; core graph {r.core_nodes.size:,} nodes "
+        f"({r.core_nodes.size / g.n_nodes:.0%}), {r.core_fwd.tail.size:,} edges; router built in {fmt_s(t_router).strip()}"
+    )
     A = g.csr()
     G = None
     if nx_sources or ego_sources:
@@ -146,10 +165,22 @@ def bench_reachable(name: str, g: RoadGraph, cdij: CDijkstra, *, nx_sources: int
     for minutes in MINUTES:
         lim = minutes * 60.0
         xs, ys = g.x[src], g.y[src]
-        t_geo, R = timed(lambda xs=xs, ys=ys, minutes=minutes: tt.reachable(g, xs, ys, max_minutes=minutes), repeat=2)
+        t_geo, R = timed(
+            lambda xs=xs, ys=ys, minutes=minutes: tt.reachable(g, xs, ys, max_minutes=minutes),
+            repeat=2,
+        )
         reached = np.diff(R.indptr)
-        row: dict[str, Any] = {"graph": name, "nodes": g.n_nodes, "minutes": minutes, "sources": k, "geosuff_s": t_geo, "reached_mean": reached.mean()}
-        t_sp, D = timed(lambda lim=lim: [dijkstra(A, indices=src[i : i + 8], limit=lim) for i in range(0, k, 8)])
+        row: dict[str, Any] = {
+            "graph": name,
+            "nodes": g.n_nodes,
+            "minutes": minutes,
+            "sources": k,
+            "geosuff_s": t_geo,
+            "reached_mean": reached.mean(),
+        }
+        t_sp, D = timed(
+            lambda lim=lim: [dijkstra(A, indices=src[i : i + 8], limit=lim) for i in range(0, k, 8)]
+        )
         row["scipy_full_s"] = t_sp
         if cdij.lib is not None:
             t_c, counts = timed(lambda lim=lim: cdij.reach(A, src, lim), repeat=2)
@@ -160,7 +191,14 @@ def bench_reachable(name: str, g: RoadGraph, cdij: CDijkstra, *, nx_sources: int
             import networkx as nx
 
             sub = src[:nx_sources]
-            t_nx, res = timed(lambda sub=sub, lim=lim, G=G: [nx.single_source_dijkstra_path_length(G, int(s), cutoff=lim, weight="travel_time") for s in sub])
+            t_nx, res = timed(
+                lambda sub=sub, lim=lim, G=G: [
+                    nx.single_source_dijkstra_path_length(
+                        G, int(s), cutoff=lim, weight="travel_time"
+                    )
+                    for s in sub
+                ]
+            )
             row["nx_s"] = t_nx * k / sub.shape[0]
             row["nx_n"] = sub.shape[0]
             if [len(d) for d in res] != reached[: sub.shape[0]].tolist():
@@ -169,7 +207,11 @@ def bench_reachable(name: str, g: RoadGraph, cdij: CDijkstra, *, nx_sources: int
             import networkx as nx
 
             sub = src[:ego_sources]
-            t_ego, _ = timed(lambda sub=sub, lim=lim, G=G: [nx.ego_graph(G, int(s), radius=lim, distance="travel_time") for s in sub])
+            t_ego, _ = timed(
+                lambda sub=sub, lim=lim, G=G: [
+                    nx.ego_graph(G, int(s), radius=lim, distance="travel_time") for s in sub
+                ]
+            )
             row["ego_s"] = t_ego * k / sub.shape[0]
             row["ego_n"] = sub.shape[0]
         rows.append(row)
@@ -180,9 +222,13 @@ def bench_reachable(name: str, g: RoadGraph, cdij: CDijkstra, *, nx_sources: int
         print(line)
         extra = []
         if "nx_s" in row:
-            extra.append(f"networkx {row['nx_s'] / t_geo:6.1f}x slower (timed on {row['nx_n']} sources, scaled)")
+            extra.append(
+                f"networkx {row['nx_s'] / t_geo:6.1f}x slower (timed on {row['nx_n']} sources, scaled)"
+            )
         if "ego_s" in row:
-            extra.append(f"osmnx ego_graph {row['ego_s'] / t_geo:6.0f}x slower (timed on {row['ego_n']} sources, scaled)")
+            extra.append(
+                f"osmnx ego_graph {row['ego_s'] / t_geo:6.0f}x slower (timed on {row['ego_n']} sources, scaled)"
+            )
         if extra:
             print("      " + " | ".join(extra))
     del G
@@ -207,9 +253,13 @@ def bench_od(g: RoadGraph, n: int, m: int) -> None:
     orig, dest = pts(n), pts(m)
     t, od = timed(lambda: tt.od_matrix(g, orig, dest))
     t30, od30 = timed(lambda: tt.od_matrix(g, orig, dest, max_minutes=30))
-    print(f"\n== OD matrix {n:,} x {m:,} points on {g.n_nodes:,} nodes (minutes + km of fastest path)")
-    print(f"   no cutoff: {fmt_s(t)} ; 30-min cutoff: {fmt_s(t30)} ; median {np.nanmedian(od.minutes):.1f} min,"
-          f" {np.isfinite(od30.minutes).mean():.0%} of pairs within 30 min")
+    print(
+        f"\n== OD matrix {n:,} x {m:,} points on {g.n_nodes:,} nodes (minutes + km of fastest path)"
+    )
+    print(
+        f"   no cutoff: {fmt_s(t)} ; 30-min cutoff: {fmt_s(t30)} ; median {np.nanmedian(od.minutes):.1f} min,"
+        f" {np.isfinite(od30.minutes).mean():.0%} of pairs within 30 min"
+    )
 
 
 def bench_memory(n: int) -> None:
@@ -224,15 +274,23 @@ def bench_memory(n: int) -> None:
     R = tt.reachable(g, g.x[src], g.y[src], max_minutes=30)
     cur, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"   graph arrays {after_graph / 2**20:,.0f} MiB; graph + router + result {cur / 2**20:,.0f} MiB;"
-          f" peak during reachable(200 sources, 30 min) {peak / 2**20:,.0f} MiB (tracemalloc);"
-          f" {R.nnz:,} reached (source, node) pairs")
-    print(f"   process peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MiB")
+    print(
+        f"   graph arrays {after_graph / 2**20:,.0f} MiB; graph + router + result {cur / 2**20:,.0f} MiB;"
+        f" peak during reachable(200 sources, 30 min) {peak / 2**20:,.0f} MiB (tracemalloc);"
+        f" {R.nnz:,} reached (source, node) pairs"
+    )
+    print(
+        f"   process peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MiB"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="skip 10^6 nodes and subsample baselines more")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="skip 10^6 nodes and subsample baselines more"
+    )
     args = ap.parse_args()
     t_start = time.perf_counter()
     cdij = CDijkstra()
@@ -251,13 +309,36 @@ def main() -> None:
         t_gen, g = timed(lambda size=size: road_grid(size, seed=5))
         print(f"\n(synthetic graph of {size:,} nodes generated in {fmt_s(t_gen).strip()})")
         if size <= 10_000:
-            bench_reachable(f"synthetic 10^{len(str(size)) - 1}", g, cdij, nx_sources=nxs, ego_sources=egos, rows=rows)
+            bench_reachable(
+                f"synthetic 10^{len(str(size)) - 1}",
+                g,
+                cdij,
+                nx_sources=nxs,
+                ego_sources=egos,
+                rows=rows,
+            )
         elif size <= 100_000:
-            bench_reachable(f"synthetic 10^{len(str(size)) - 1}", g, cdij, nx_sources=max(nxs // 2, 4), ego_sources=max(egos // 2, 2), rows=rows)
+            bench_reachable(
+                f"synthetic 10^{len(str(size)) - 1}",
+                g,
+                cdij,
+                nx_sources=max(nxs // 2, 4),
+                ego_sources=max(egos // 2, 2),
+                rows=rows,
+            )
             g100k = g
         else:
-            print("   (networkx baselines skipped at 10^6 nodes: building the networkx graph alone needs minutes and GBs)")
-            bench_reachable(f"synthetic 10^{len(str(size)) - 1}", g, cdij, nx_sources=0, ego_sources=0, rows=rows)
+            print(
+                "   (networkx baselines skipped at 10^6 nodes: building the networkx graph alone needs minutes and GBs)"
+            )
+            bench_reachable(
+                f"synthetic 10^{len(str(size)) - 1}",
+                g,
+                cdij,
+                nx_sources=0,
+                ego_sources=0,
+                rows=rows,
+            )
             del g
     assert g100k is not None
     bench_sources(g100k, [10, 50, 200, 1000] if not args.quick else [10, 50, 200])
@@ -265,13 +346,18 @@ def main() -> None:
     if not args.quick:
         bench_memory(1_000_000)
     print("\n== summary (ratios = baseline time / geosuff time; C column = geosuff time / C time)")
-    print(f"   {'graph':22s} {'nodes':>9s} {'min':>4s} {'geosuff':>10s} {'networkx':>9s} {'ego_graph':>10s} {'scipy full':>10s} {'geosuff/C':>9s}")
+    print(
+        f"   {'graph':22s} {'nodes':>9s} {'min':>4s} {'geosuff':>10s} {'networkx':>9s} {'ego_graph':>10s} {'scipy full':>10s} {'geosuff/C':>9s}"
+    )
     for row in rows:
+
         def ratio(key: str, row: dict[str, Any] = row) -> str:
             return f"{row[key] / row['geosuff_s']:.1f}x" if key in row else "-"
 
         c = f"{row['geosuff_s'] / row['c_s']:.2f}" if "c_s" in row else "-"
-        print(f"   {row['graph']:22s} {row['nodes']:>9,d} {row['minutes']:>4d} {fmt_s(row['geosuff_s']):>10s} {ratio('nx_s'):>9s} {ratio('ego_s'):>10s} {ratio('scipy_full_s'):>10s} {c:>9s}")
+        print(
+            f"   {row['graph']:22s} {row['nodes']:>9,d} {row['minutes']:>4d} {fmt_s(row['geosuff_s']):>10s} {ratio('nx_s'):>9s} {ratio('ego_s'):>10s} {ratio('scipy_full_s'):>10s} {c:>9s}"
+        )
     print(f"\ntotal benchmark time {time.perf_counter() - t_start:.0f} s")
 
 

@@ -91,7 +91,11 @@ def road_grid(
     flip = oneway & (rng.random(a.shape[0]) < 0.5)
     a, b = np.where(flip, b, a), np.where(flip, a, b)
 
-    mph = np.where(cls == 2, rng.uniform(60, 70, a.shape[0]), np.where(cls == 1, rng.uniform(40, 50, a.shape[0]), rng.uniform(20, 30, a.shape[0])))
+    mph = np.where(
+        cls == 2,
+        rng.uniform(60, 70, a.shape[0]),
+        np.where(cls == 1, rng.uniform(40, 50, a.shape[0]), rng.uniform(20, 30, a.shape[0])),
+    )
     kph = mph * MPH_TO_KPH
     two = ~oneway
     u = np.concatenate([a, b[two]])
