@@ -26,7 +26,7 @@ import pandas as pd
 
 from geosuff._errors import DisclosureError
 from geosuff._io import atomic_path, atomic_write_text
-from geosuff.publication import disclosure
+from geosuff.publication import disclosure, qgis, workbook
 from geosuff.publication.ledger import BREAKDOWNS
 from geosuff.publication.maps import NETWORK_EDGE_NOTE, NETWORK_INSIDE_NOTE, generalise_points
 from geosuff.publication.rasters import write_rasters
@@ -198,6 +198,11 @@ SYNTHETIC_NOTE = "SYNTHETIC"
 #: Prefix of the hidden folder (inside the output folder) published files are checked in.
 STAGING_PREFIX = ".geosuff-staging-"
 
+#: Every published table in one Excel workbook (``[output] excel``), beside ``tables/``.
+WORKBOOK = "tables.xlsx"
+#: QGIS project over ``geosuff.gpkg``, in the same folder.
+QGIS_PROJECT = "geosuff.qgs"
+
 QA_DIR = "qa"
 QA_README = (
     "Row-level quality lists for the council's own checking: one line per input row (status and\n"
@@ -277,12 +282,18 @@ def _write_checked(
     cand = published_candidates(pub.candidates)
     gaps_pub = pub.gap_areas
     synthetic = bool(results.scenario.synthetic)
+    written: dict[str, pd.DataFrame] = {}
     for name, df in tables.items():
         if df is None:
             continue
         if synthetic:  # every published table says so, as the synthetic inputs do
             df = df.assign(data_note=SYNTHETIC_NOTE)
         files[f"{name}.csv"] = write_csv(stage / "tables" / f"{name}.csv", df)
+        written[name] = df
+    if results.scenario.output.excel:  # the same tables, one sheet each
+        files[WORKBOOK] = workbook.write_workbook(
+            stage / WORKBOOK, written, workbook.workbook_info(results)
+        )
 
     # row-level quality lists (not for publication, but nothing personal in them either)
     rec = results.reconciliation
@@ -318,6 +329,9 @@ def _write_checked(
             for k, v in layers.items()
         }
     files["geosuff.gpkg"] = write_gpkg(stage / "geosuff.gpkg", layers)
+    files[QGIS_PROJECT] = qgis.write_project(
+        stage / QGIS_PROJECT, files["geosuff.gpkg"], qgis.project_info(results)
+    )
 
     # access rasters (GeoTIFF), before the map that overlays them
     results.rasters.update(write_rasters(results.access_rasters, out / "rasters"))
@@ -335,10 +349,16 @@ def _write_checked(
     # child's home, placement or children's home / foster point (other than where a council
     # property, published anyway, stands on the same spot). Checked in the staging folder, so a
     # failure publishes nothing (the caller removes the staging folder).
-    checked = [p for p in files.values() if Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
-    disclosure.assert_publishable(
-        checked, forbidden, points=_personal_points(results), strict=False
-    )
+    checked = [
+        p for p in files.values() if Path(p).suffix in {".csv", ".html", ".json", ".gpkg", ".qgs"}
+    ]
+    with tempfile.TemporaryDirectory(dir=stage) as copies:  # an .xlsx is checked cell by cell
+        for p in files.values():
+            if Path(p).suffix == ".xlsx":
+                checked += workbook.workbook_csv_copies(p, copies)
+        disclosure.assert_publishable(
+            checked, forbidden, points=_personal_points(results), strict=False
+        )
     for p in sorted(q for q in stage.rglob("*") if q.is_file()):
         final = out / p.relative_to(stage)
         final.parent.mkdir(parents=True, exist_ok=True)
