@@ -41,7 +41,8 @@ def _assert_sheet_equals_csv(ws, rows: list[list[str]]) -> None:
                     j,
                     cell,
                 )
-                assert cell == pytest.approx(float(text), rel=0, abs=0), (ws.title, i, j)
+                # Excel keeps 15 significant digits (openpyxl writes 16)
+                assert cell == pytest.approx(float(text), rel=1e-15, abs=0), (ws.title, i, j)
             else:
                 assert cell == wb.excel_text(text), (ws.title, i, j)
 

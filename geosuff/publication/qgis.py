@@ -572,6 +572,9 @@ def project_xml(
         ET.SubElement(ml, "layerOpacity").text = "1"
 
     props = ET.SubElement(root, "properties")
+    srs = ET.SubElement(props, "SpatialRefSys")  # QGIS applies <projectCrs> only with this flag
+    ET.SubElement(srs, "ProjectionsEnabled", type="int").text = "1"
+    ET.SubElement(srs, "ProjectCrs", type="QString").text = BNG
     paths = ET.SubElement(props, "Paths")
     ET.SubElement(paths, "Absolute", type="bool").text = "false"
     meta = ET.SubElement(root, "projectMetadata")
