@@ -212,3 +212,18 @@ def test_workbook_goes_through_the_published_file_check(
     with pytest.raises(DisclosureError, match="tables.xlsx"):
         files.write_all(res)
     assert not (res.out_dir / WORKBOOK).exists() and not (res.out_dir / "tables").exists()
+
+
+def test_demo_workbook_and_project_hold_no_personal_data(demo_results, tmp_path: Path) -> None:
+    """The strict published-file check (every text pair at any precision) on every sheet of
+    tables.xlsx and on geosuff.qgs."""
+    from geosuff.publication import disclosure
+    from geosuff.publication.files import QGIS_PROJECT
+
+    out = demo_results.out_dir
+    forb = disclosure.personal_strings(demo_results.measures, sites=demo_results.sites)
+    pts = disclosure.personal_points(demo_results.measures, sites=demo_results.sites)
+    copies = wb.workbook_csv_copies(out / WORKBOOK, tmp_path)
+    assert len(copies) == len(load_workbook(out / WORKBOOK).sheetnames)
+    for p in [*copies, out / QGIS_PROJECT]:
+        assert disclosure.check_published_file(p, forb, points=pts, strict=True) == [], p.name
