@@ -138,6 +138,10 @@ def test_formula_like_text_is_stored_as_text(injected) -> None:
                     name
                 ).decode("utf-8"), name
     assert book[wb.README_SHEET]["A1"].value == "item"
+    # the CSV of the same table holds the same text (a carriage return quoted, the row whole)
+    rows = _csv_rows(res.out_dir / "tables" / "candidates_ranked.csv")
+    assert len(rows) == len(res.candidates) + 1
+    _assert_sheet_equals_csv(ws, rows)
 
 
 def test_cell_value_numbers_and_text() -> None:

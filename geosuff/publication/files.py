@@ -50,7 +50,9 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_csv(path: Path, df: pd.DataFrame, *, banner: str | None = None) -> Path:
-    text = df.to_csv(index=False, lineterminator="\n")
+    # rows end in \n; made with \r\n so that a field holding a carriage return is quoted
+    # (with "\n" alone the csv module leaves a lone \r bare, which splits the row for readers)
+    text = df.to_csv(index=False, lineterminator="\r\n").replace("\r\n", "\n")
     if banner:
         text = f"# {banner}\n" + text
     return write_text(path, text)

@@ -66,7 +66,7 @@ MAX_CELL_CHARS = 32767
 #: First characters that make a spreadsheet read a text cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-INTEGER_FORMAT = "#,##0"
+INTEGER_FORMAT = "0"  # no thousands separator: years and ids are integers too
 PERCENT_FORMAT = "0.0"
 
 _INT = re.compile(r"-?(?:0|[1-9]\d{0,14})")
