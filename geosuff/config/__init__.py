@@ -115,6 +115,7 @@ class OutputConfig(_Section):
     dir: Path = Path("outputs")
     self_contained: bool = False
     restricted: bool = False
+    excel: bool = True
 
 
 class Scenario(_Section):

@@ -29,7 +29,7 @@ import pandas as pd
 
 from geosuff._errors import DisclosureError
 from geosuff._io import atomic_path, atomic_write_text
-from geosuff.publication import disclosure
+from geosuff.publication import disclosure, qgis, workbook
 from geosuff.publication.ledger import BREAKDOWNS
 from geosuff.publication.maps import NETWORK_EDGE_NOTE, NETWORK_INSIDE_NOTE, generalise_points
 from geosuff.publication.rasters import write_rasters
@@ -129,7 +129,13 @@ def write_csv(
     and pandas - but into ``README.txt`` beside it (added once), and the file's name should say
     it too (``OFFICIAL-SENSITIVE_...``).
     """
-    text = csv_ready(df, date_style=date_style).to_csv(index=False, lineterminator="\n")
+    # rows end in \n; made with \r\n so that a field holding a carriage return is quoted
+    # (with "\n" alone the csv module leaves a lone \r bare, which splits the row for readers)
+    text = (
+        csv_ready(df, date_style=date_style)
+        .to_csv(index=False, lineterminator="\r\n")
+        .replace("\r\n", "\n")
+    )
     if banner:
         readme = Path(path).parent / "README.txt"
         have = readme.read_text(encoding="utf-8") if readme.is_file() else ""
@@ -281,6 +287,11 @@ SYNTHETIC_NOTE = "SYNTHETIC"
 #: Prefix of the hidden folder (inside the output folder) published files are checked in.
 STAGING_PREFIX = ".geosuff-staging-"
 
+#: Every published table in one Excel workbook (``[output] excel``), beside ``tables/``.
+WORKBOOK = "tables.xlsx"
+#: QGIS project over ``geosuff.gpkg``, in the same folder.
+QGIS_PROJECT = "geosuff.qgs"
+
 QA_DIR = "qa"
 QA_README = (
     "Row-level quality lists for the council's own checking: one line per input row (status and\n"
@@ -343,25 +354,12 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
     return files
 
 
-def _write_checked(
-    results: Results, pub: Published, stage: Path, maps: Any, report: Any
-) -> dict[str, Path]:
-    """Write the published files (and the row-level quality lists) into ``stage``, check them
-    all, then move them to the same places in the output folder. Raises
-    :class:`~geosuff._errors.DisclosureError` (having moved nothing) if the check fails.
-    """
-    out = results.out_dir
+def _write_tables(results: Results, pub: Published, stage: Path) -> dict[str, Path]:
+    """Write one CSV per filled :data:`TABLES` entry (and ``tables.xlsx``) into ``stage``."""
     files: dict[str, Path] = {}
-
-    # strings that may never be published: child ids, postcodes and grid references of children's
-    # homes and placements, and of children's homes / foster clusters
-    forbidden = disclosure.personal_strings(results.measures, sites=results.sites)
-
-    # tables (published): one file per TABLES entry that the run filled
     tables: dict[str, pd.DataFrame | None] = {name: t.frame(pub) for name, t in TABLES.items()}
-    cand = published_candidates(pub.candidates)
-    gaps_pub = pub.gap_areas
     synthetic = bool(results.scenario.synthetic)
+    written: dict[str, pd.DataFrame] = {}
     for name, df in tables.items():
         if df is None:
             continue
@@ -370,20 +368,19 @@ def _write_checked(
         files[f"{name}.csv"] = write_csv(
             stage / "tables" / f"{name}.csv", df, date_style=results.date_style
         )
-
-    # row-level quality lists (not for publication, but nothing personal in them either)
-    rec = results.reconciliation
-    if rec is not None:
-        write_text(stage / QA_DIR / "README.txt", QA_README)
-        files["qa_reconciliation"] = write_csv(
-            stage / QA_DIR / "reconciliation.csv", disclosure.redact_reconciliation(rec, forbidden)
+        written[name] = csv_ready(df, date_style=results.date_style)
+    if results.scenario.output.excel:  # the same tables, one sheet each
+        files[WORKBOOK] = workbook.write_workbook(
+            stage / WORKBOOK, written, workbook.workbook_info(results)
         )
-    if results.issues is not None:
-        files["qa_issues"] = write_csv(
-            stage / QA_DIR / "issues.csv", disclosure.redact_issues(results.issues, forbidden)
-        )
+    return files
 
-    # GeoPackage
+
+def _gpkg_layers(results: Results, pub: Published) -> dict[str, gpd.GeoDataFrame]:
+    """The published GeoPackage layers of a run (sites generalised, no child location)."""
+    cand = published_candidates(pub.candidates)
+    gaps_pub = pub.gap_areas
+    synthetic = bool(results.scenario.synthetic)
     layers: dict[str, gpd.GeoDataFrame] = {
         "council_boundary": results.boundary,
         "sites": published_sites(results.sites),
@@ -404,7 +401,44 @@ def _write_checked(
             k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v)
             for k, v in layers.items()
         }
+    return layers
+
+
+def _write_checked(
+    results: Results, pub: Published, stage: Path, maps: Any, report: Any
+) -> dict[str, Path]:
+    """Write the published files (and the row-level quality lists) into ``stage``, check them
+    all, then move them to the same places in the output folder. Raises
+    :class:`~geosuff._errors.DisclosureError` (having moved nothing) if the check fails.
+    """
+    out = results.out_dir
+    files: dict[str, Path] = {}
+
+    # strings that may never be published: child ids, postcodes and grid references of children's
+    # homes and placements, and of children's homes / foster clusters
+    forbidden = disclosure.personal_strings(results.measures, sites=results.sites)
+
+    # tables (published): one file per TABLES entry that the run filled, and the workbook
+    files.update(_write_tables(results, pub, stage))
+
+    # row-level quality lists (not for publication, but nothing personal in them either)
+    rec = results.reconciliation
+    if rec is not None:
+        write_text(stage / QA_DIR / "README.txt", QA_README)
+        files["qa_reconciliation"] = write_csv(
+            stage / QA_DIR / "reconciliation.csv", disclosure.redact_reconciliation(rec, forbidden)
+        )
+    if results.issues is not None:
+        files["qa_issues"] = write_csv(
+            stage / QA_DIR / "issues.csv", disclosure.redact_issues(results.issues, forbidden)
+        )
+
+    # GeoPackage
+    layers = _gpkg_layers(results, pub)
     files["geosuff.gpkg"] = write_gpkg(stage / "geosuff.gpkg", layers)
+    files[QGIS_PROJECT] = qgis.write_project(
+        stage / QGIS_PROJECT, files["geosuff.gpkg"], qgis.project_info(results)
+    )
 
     # access rasters (GeoTIFF), before the map that overlays them
     results.rasters.update(write_rasters(results.access_rasters, out / "rasters"))
@@ -422,10 +456,16 @@ def _write_checked(
     # child's home, placement or children's home / foster point (other than where a council
     # property, published anyway, stands on the same spot). Checked in the staging folder, so a
     # failure publishes nothing (the caller removes the staging folder).
-    checked = [p for p in files.values() if Path(p).suffix in {".csv", ".html", ".json", ".gpkg"}]
-    disclosure.assert_publishable(
-        checked, forbidden, points=_personal_points(results), strict=False
-    )
+    checked = [
+        p for p in files.values() if Path(p).suffix in {".csv", ".html", ".json", ".gpkg", ".qgs"}
+    ]
+    with tempfile.TemporaryDirectory(dir=stage) as copies:  # an .xlsx is checked cell by cell
+        for p in files.values():
+            if Path(p).suffix == ".xlsx":
+                checked += workbook.workbook_csv_copies(p, copies)
+        disclosure.assert_publishable(
+            checked, forbidden, points=_personal_points(results), strict=False
+        )
     for p in sorted(q for q in stage.rglob("*") if q.is_file()):
         final = out / p.relative_to(stage)
         final.parent.mkdir(parents=True, exist_ok=True)
