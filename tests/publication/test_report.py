@@ -323,5 +323,8 @@ def test_table_cells_can_break_inside_codes(html: str) -> None:
     assert str(report._breakable("Supported / independent living")) == (
         "Supported / independent living"
     )
+    assert str(report._breakable("Placements started 01/04/2025 to 31/03/2026")) == (
+        "Placements started 01/04/2025 to 31/03/2026"
+    )
     # the print CSS lets numeric headers wrap (they held the widest tables past the page)
     assert "thead th.num { white-space: normal; }" in html

@@ -68,11 +68,17 @@ def _env() -> Environment:
 def _breakable(v: Any) -> Markup:
     """A table cell's text, escaped, with a line-break opportunity after each ``_`` or ``/``
     inside a word: codes such as ``supported_accommodation`` or paths would otherwise widen a
-    table past the page. Markup (already HTML) is left as it is.
+    table past the page. Not between two digits (a date such as 01/04/2025 stays whole). Markup
+    (already HTML) is left as it is.
     """
     if isinstance(v, Markup):
         return v
-    return Markup(re.sub(r"([_/])(?=\S)", r"\1<wbr>", str(Markup.escape(v))))
+
+    def hint(m: re.Match[str]) -> str:
+        digits = m.group(1).isdigit() and m.group(3).isdigit()
+        return m.group(2) if digits else m.group(2) + "<wbr>"
+
+    return Markup(re.sub(r"(?<=(.))([_/])(?=(\S))", hint, str(Markup.escape(v))))
 
 
 def _unit(m: pd.DataFrame) -> str:
