@@ -106,7 +106,8 @@ def run_valhalla(folder: Path, pbf: Path) -> dict[str, Any]:
     cfg_path.write_text(json.dumps(cfg))
     t0 = time.perf_counter()
     res = subprocess.run(
-        [str(_valhalla_bin("valhalla_build_tiles")), "-c", str(cfg_path), str(pbf)],
+        [str(_valhalla_bin("valhalla_build_tiles")), "-c", str(cfg_path), str(pbf.resolve())],
+        cwd=folder,  # it writes duplicateways.txt into the working directory
         capture_output=True,
         text=True,
         check=False,
