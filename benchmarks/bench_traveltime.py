@@ -47,7 +47,7 @@ sys.path.insert(0, str(HERE))
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 from synthetic_graphs import road_grid  # noqa: E402
 
-from geosuff import routing as tt
+from geosuff import routing as tt  # noqa: E402
 from geosuff.network import RoadGraph, build_graph, to_networkx  # noqa: E402
 
 RUTLAND = HERE.parent / "geosuff" / "data" / "rutland-latest.osm.pbf"
