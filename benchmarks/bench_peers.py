@@ -29,7 +29,8 @@ for a reason other than the algorithm. To make the catchments comparable as far 
 the catchment and matrix comparison is repeated with one fixed speed everywhere: Valhalla's
 ``costing_options.auto.fixed_speed`` and a geosuff graph whose edge times are length / that speed
 (Valhalla still adds its turn and intersection costs, and generalises its contours). Only the
-native-speed runs are timed for the targets.
+native-speed runs are timed for the targets. Valhalla 3.5.1's ``fixed_speed`` isochrones are not
+reproducible between processes (own-speed ones are), so the fixed-speed agreement varies by run.
 
 The peers run in subprocesses of ``.venv-peers/bin/python`` (or ``$GEOSUFF_PEERS_PYTHON``) via
 ``benchmarks/peers_worker.py``; a missing peer is skipped with a message. Times are wall-clock
