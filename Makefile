@@ -11,7 +11,7 @@ $(BIN)/geosuff: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(BIN)/geosuff
 
-.PHONY: install demo test bench browser lint councils
+.PHONY: install demo test bench browser lint councils peers
 install: $(BIN)/geosuff
 
 demo: install
@@ -34,6 +34,18 @@ $(V903)/bin/python:
 test: install browser $(V903)/bin/python
 	GEOSUFF_V903_PYTHON=$(CURDIR)/$(V903)/bin/python GEOSUFF_REQUIRE_V903=1 GEOSUFF_REQUIRE_BROWSER=1 \
 	  $(BIN)/python -m pytest -q
+
+# Peer routers for benchmarks/bench_peers.py (pandana, Valhalla via pyvalhalla), in their own venv
+# so that their pins never touch geosuff's. pyvalhalla-weekly is the newest wheel for Python 3.11
+# that ships valhalla_build_tiles (pyvalhalla 3.9 has no cp311 wheel; its source build needs libcurl
+# and more). The benchmark skips a peer with a message when it is missing.
+PEERS := .venv-peers
+$(PEERS)/bin/python:
+	$(PY) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet --upgrade pip
+	$(PEERS)/bin/pip install --quiet --only-binary :all: pandana pyvalhalla-weekly || (rm -rf $(PEERS); echo "make peers: could not install pandana / pyvalhalla"; exit 1)
+
+peers: $(PEERS)/bin/python
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -17,7 +17,9 @@ Benchmarks (see benchmarks/README.md for what each measures and the figures of t
 * ``catchments`` - bench_catchments.py: catchment polygons vs the buffered-edge union and the
   convex-hull isochrone recipe;
 * ``siting`` - bench_siting.py: optimal site selection vs spopt MCLP solved by HiGHS;
-* ``memory`` - bench_memory.py: peak RSS of validation + DfE distance vs pandas + whole-ONSPD merge.
+* ``memory`` - bench_memory.py: peak RSS of validation + DfE distance vs pandas + whole-ONSPD merge;
+* ``peers`` - bench_peers.py: OD matrix vs pandana and Valhalla, catchments vs Valhalla isochrones
+  (peers from ``.venv-peers``; skipped with a message when missing).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     ),
     "siting": ("bench_siting.py", [], ["--quick"]),
     "memory": ("bench_memory.py", [], ["--n", "20000", "--candidates", "2000"]),
+    "peers": ("bench_peers.py", [], ["--quick"]),
 }
 
 

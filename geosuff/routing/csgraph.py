@@ -88,7 +88,7 @@ class ODResult:
         the time is beyond ``max_minutes``.
     km : ndarray of float64, shape (n_origins, n_destinations)
         Road distance of the fastest path in km (straight line x circuity for estimated pairs);
-        NaN wherever ``minutes`` is NaN.
+        NaN wherever ``minutes`` is NaN, and everywhere when ``od_matrix(..., with_km=False)``.
     estimated : ndarray of bool, shape (n_origins, n_destinations)
         True where a point of the pair is off the network and the pair is estimated.
     reason : ndarray of str (object), shape (n_origins, n_destinations)

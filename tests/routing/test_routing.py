@@ -365,6 +365,23 @@ def test_search_direction_does_not_change_results(synthetic: RoadGraph) -> None:
     np.testing.assert_allclose(small.km, big.km[:5], rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("n_orig", [5, 40])  # forward from origins / reverse from destinations
+def test_od_without_km_has_the_same_minutes(rutland: RoadGraph, n_orig: int) -> None:
+    g = rutland
+    rng = np.random.default_rng(11)
+    orig_pts = _random_points(g, n_orig, rng, 300.0)
+    orig_pts[0] = [g.x.min() - 50_000, g.y.min()]  # off the network: an estimated pair
+    orig_pts[1] = [np.nan, np.nan]
+    D = _random_points(g, 12, rng, 300.0)
+    for cutoff in (None, 20.0):
+        full = od_matrix(g, orig_pts, D, max_minutes=cutoff)
+        fast = od_matrix(g, orig_pts, D, max_minutes=cutoff, with_km=False)
+        np.testing.assert_array_equal(fast.minutes, full.minutes)
+        np.testing.assert_array_equal(fast.estimated, full.estimated)
+        np.testing.assert_array_equal(fast.reason, full.reason)
+        assert np.isnan(fast.km).all() and np.isfinite(full.km).any()
+
+
 # ------------------------------------------------------------------------------ nearest
 
 
