@@ -187,9 +187,8 @@ def od_matrix(
             reason[beyond] == "", "beyond max_minutes", reason[beyond] + "; beyond max_minutes"
         )
     minutes = np.where(np.isfinite(secs) & ~beyond, secs / 60.0, np.nan)
-    km = np.where(np.isfinite(secs) & ~beyond, metres / 1000.0, np.nan)
-    if not with_km:
-        km = np.full((n, m), np.nan)
+    # without with_km the lengths were not computed: km is all NaN
+    km = np.where(np.logical_and(with_km, np.isfinite(secs) & ~beyond), metres / 1000.0, np.nan)
     return ODResult(
         minutes=minutes,
         km=km,
