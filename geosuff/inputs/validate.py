@@ -18,6 +18,7 @@ from pyproj import Transformer
 
 from geosuff._errors import GeosuffError, InputFileError
 from geosuff.config import road_times
+from geosuff.config.database import DatabaseTable
 from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
     ID_COLUMNS,
@@ -35,6 +36,7 @@ from geosuff.inputs import (
     load_placements,
     load_sites,
 )
+from geosuff.inputs.reading import as_source
 from geosuff.reference import BNG, WGS84
 
 if TYPE_CHECKING:
@@ -495,7 +497,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         lookup = PostcodeLookup(fallback=inp.use_onspd_fallback)
 
     ref = scenario.analysis.reference_date or default_reference_date()
-    loaders: list[tuple[str, Path | None, Callable[[], Loaded]]] = [
+    loaders: list[tuple[str, Path | DatabaseTable | None, Callable[[], Loaded]]] = [
         (
             "placements",
             inp.placements,
@@ -523,7 +525,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         try:
             t = fn()
         except Exception as err:  # noqa: BLE001
-            issues.append(_fatal(Path(path).name if path else name, err))
+            issues.append(_fatal(as_source(path).name if path else name, err))
             continue
         loaded[name] = t
         issues += t.issues
@@ -542,7 +544,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                 for r in bad.itertuples(index=False):
                     issues.append(
                         Issue(
-                            Path(path).name,
+                            as_source(path).name,
                             int(r.row),
                             "geometry",
                             None,
@@ -551,7 +553,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                             "exclusions.geometry",
                         )
                     )
-                checked.append(f"exclusions: {Path(path).name} ({len(layer) - len(bad)} zone(s))")
+                checked.append(f"exclusions: {as_source(path).name} ({len(layer) - len(bad)} zone(s))")
             else:
                 from geosuff.inputs.points import read_points
 
@@ -560,7 +562,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                 for i in miss.index:
                     issues.append(
                         Issue(
-                            Path(path).name,
+                            as_source(path).name,
                             int(i) + 1,
                             None,
                             None,
@@ -570,10 +572,10 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                         )
                     )
                 checked.append(
-                    f"services: {Path(path).name} ({len(pts) - len(miss)} of {len(pts)} located)"
+                    f"services: {as_source(path).name} ({len(pts) - len(miss)} of {len(pts)} located)"
                 )
         except Exception as err:  # noqa: BLE001
-            issues.append(_fatal(Path(path).name, err))
+            issues.append(_fatal(as_source(path).name, err))
 
     # road network
     box: tuple[float, float, float, float] | None = None
