@@ -810,8 +810,11 @@ def write_outputs(results: Results) -> dict[str, Path]:
     """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
     from geosuff.publication import files as outputs
 
+    from geosuff.publication import ledger
+
     previous = _previous_files(results.out_dir)
-    files = outputs.write_all(results)
+    pub = ledger.build(results)
+    files = outputs.write_all(results, pub)
     results.files.update(files)
     written = sorted(
         str(p.relative_to(results.out_dir))
@@ -838,6 +841,10 @@ def write_outputs(results: Results) -> dict[str, Path]:
     outputs.write_text(path, json.dumps(manifest, indent=2, default=str, sort_keys=True))
     results.files["manifest"] = path
     _remove_stale(results.out_dir, previous, {*written, "manifest.json"})
+    if results.scenario.output.database is not None:
+        from geosuff.publication.database import write_database
+
+        write_database(results, pub, manifest, target=results.scenario.output.database)
     return results.files
 
 

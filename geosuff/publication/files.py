@@ -289,6 +289,46 @@ QA_README = (
 )
 
 
+def published_tables(results: Results, pub: Published) -> dict[str, pd.DataFrame]:
+    """Every published table the run filled (``tables/<name>.csv``), by name."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, t in TABLES.items():
+        df = t.frame(pub)
+        if df is None:
+            continue
+        if results.scenario.synthetic:  # every published table says so, as the synthetic inputs do
+            df = df.assign(data_note=SYNTHETIC_NOTE)
+        out[name] = df
+    return out
+
+
+def published_layers(results: Results, pub: Published) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``geosuff.gpkg`` (EPSG:27700), by name."""
+    cand = published_candidates(pub.candidates)
+    gaps_pub = pub.gap_areas
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "council_boundary": results.boundary,
+        "sites": published_sites(results.sites),
+    }
+    if results.catchments is not None:
+        layers["catchments"] = _with_extent_note(results.catchments)
+    if results.served is not None:
+        layers["served_areas"] = _with_extent_note(results.served)
+    pa = published_areas(results.areas)
+    if pa is not None:
+        layers["areas_access"] = pa
+    if gaps_pub is not None and len(gaps_pub) and isinstance(gaps_pub, gpd.GeoDataFrame):
+        layers["gap_areas"] = gaps_pub
+    if cand is not None and isinstance(cand, gpd.GeoDataFrame) and "geometry" in cand:
+        layers["candidates"] = cand
+    if results.scenario.synthetic:
+        layers = {
+            k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v)
+            for k, v in layers.items()
+        }
+    return layers
+
+
 def write_all(results: Results, published: Published | None = None) -> dict[str, Path]:
     """Write every output of a run; returns name -> path.
 
@@ -356,15 +396,7 @@ def _write_checked(
     forbidden = disclosure.personal_strings(results.measures, sites=results.sites)
 
     # tables (published): one file per TABLES entry that the run filled
-    tables: dict[str, pd.DataFrame | None] = {name: t.frame(pub) for name, t in TABLES.items()}
-    cand = published_candidates(pub.candidates)
-    gaps_pub = pub.gap_areas
-    synthetic = bool(results.scenario.synthetic)
-    for name, df in tables.items():
-        if df is None:
-            continue
-        if synthetic:  # every published table says so, as the synthetic inputs do
-            df = df.assign(data_note=SYNTHETIC_NOTE)
+    for name, df in published_tables(results, pub).items():
         files[f"{name}.csv"] = write_csv(
             stage / "tables" / f"{name}.csv", df, date_style=results.date_style
         )
@@ -382,27 +414,7 @@ def _write_checked(
         )
 
     # GeoPackage
-    layers: dict[str, gpd.GeoDataFrame] = {
-        "council_boundary": results.boundary,
-        "sites": published_sites(results.sites),
-    }
-    if results.catchments is not None:
-        layers["catchments"] = _with_extent_note(results.catchments)
-    if results.served is not None:
-        layers["served_areas"] = _with_extent_note(results.served)
-    pa = published_areas(results.areas)
-    if pa is not None:
-        layers["areas_access"] = pa
-    if gaps_pub is not None and len(gaps_pub) and isinstance(gaps_pub, gpd.GeoDataFrame):
-        layers["gap_areas"] = gaps_pub
-    if cand is not None and isinstance(cand, gpd.GeoDataFrame) and "geometry" in cand:
-        layers["candidates"] = cand
-    if synthetic:
-        layers = {
-            k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v)
-            for k, v in layers.items()
-        }
-    files["geosuff.gpkg"] = write_gpkg(stage / "geosuff.gpkg", layers)
+    files["geosuff.gpkg"] = write_gpkg(stage / "geosuff.gpkg", published_layers(results, pub))
 
     # access rasters (GeoTIFF), before the map that overlays them
     results.rasters.update(write_rasters(results.access_rasters, out / "rasters"))
