@@ -71,6 +71,11 @@ class Server:
     run_as: str | None
 
     @property
+    def password(self) -> str:
+        """The password of the TCP connections (give it in PGPASSWORD)."""
+        return PASSWORD
+
+    @property
     def socket_dir(self) -> Path:
         return self.root
 

@@ -48,12 +48,19 @@ def _ident(name: str) -> str:
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with object columns as text (NULL for missing), so mixed cells ("c" and counts)
-    are stored as they are written to the CSVs."""
+    are stored as they are written to the CSVs; datetimes that are all dates as DATE."""
     out = df.copy()
     for c in out.columns:
         if c == "geometry" or isinstance(out[c].dtype, gpd.array.GeometryDtype):
             continue
         col = out[c]
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            t = pd.to_datetime(col)
+            if (t.dropna() == t.dropna().dt.normalize()).all():  # dates, as the CSVs write them
+                out[c] = pd.Series(
+                    [None if pd.isna(v) else v.date() for v in t], index=col.index, dtype=object
+                )
+            continue
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             out[c] = pd.Series(
                 [None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v) for v in col],
