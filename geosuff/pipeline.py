@@ -809,7 +809,6 @@ def _sha256(path: Path) -> str:
 def write_outputs(results: Results) -> dict[str, Path]:
     """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
     from geosuff.publication import files as outputs
-
     from geosuff.publication import ledger
 
     previous = _previous_files(results.out_dir)

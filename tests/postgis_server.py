@@ -91,14 +91,24 @@ class Server:
 
     def stop(self) -> None:
         _run(
-            [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop"],
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
             self.run_as,
             check=False,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _run(cmd: list[str], run_as: str | None, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], run_as: str | None, *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         cmd, capture_output=True, text=True, check=check, user=run_as, group=run_as, timeout=120
     )
@@ -115,7 +125,9 @@ def start() -> Server:
         try:
             pw = pwd.getpwnam("postgres")
         except KeyError:
-            raise RuntimeError("running as root and there is no 'postgres' user to run the server") from None
+            raise RuntimeError(
+                "running as root and there is no 'postgres' user to run the server"
+            ) from None
         run_as = "postgres"
         os.chown(root, pw.pw_uid, pw.pw_gid)
     pwfile = root / "pw"
@@ -147,7 +159,19 @@ def start() -> Server:
             "-c synchronous_commit=off -c full_page_writes=off"
         )
         _run(
-            [str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-o", opts, "-w", "-t", "60", "start"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(root / "data"),
+                "-l",
+                str(root / "log"),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             run_as,
         )
     except subprocess.CalledProcessError as err:

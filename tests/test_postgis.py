@@ -18,8 +18,6 @@ from shapely.geometry import box
 
 from geosuff._errors import ConfigError
 
-pytestmark = pytest.mark.slow
-
 SCHEMA_OUT = "geosuff_e06000017"
 
 
@@ -93,7 +91,17 @@ def demo_db(postgis, tmp_path_factory: pytest.TempPathFactory):
                 [
                     tuple(r)
                     for r in pl[
-                        ["CHILD", "DOB", "UASC", "DECOM", "PLACE", "HOME_POST", "PL_POST", "URN", "data_note"]
+                        [
+                            "CHILD",
+                            "DOB",
+                            "UASC",
+                            "DECOM",
+                            "PLACE",
+                            "HOME_POST",
+                            "PL_POST",
+                            "URN",
+                            "data_note",
+                        ]
                     ].itertuples(index=False)
                 ],
             )
@@ -106,7 +114,17 @@ def demo_db(postgis, tmp_path_factory: pytest.TempPathFactory):
                 "INSERT INTO cla.sites VALUES (%s, %s, %s, %s::int, nullif(%s, '')::int, "
                 "nullif(%s, ''), %s, ST_Transform(ST_SetSRID(ST_MakePoint(%s::float8, %s::float8), 27700), 4326))",
                 [
-                    (r.site_id, r.name, r.type, r.places, r.available_places, r.rating, r.data_note, r.easting, r.northing)
+                    (
+                        r.site_id,
+                        r.name,
+                        r.type,
+                        r.places,
+                        r.available_places,
+                        r.rating,
+                        r.data_note,
+                        r.easting,
+                        r.northing,
+                    )
                     for r in si.itertuples(index=False)
                 ],
             )
@@ -123,9 +141,17 @@ def demo_db(postgis, tmp_path_factory: pytest.TempPathFactory):
 
 def _config(postgis, inputs: Path, out: Path, *, restricted: bool = False) -> Path:
     text = Path(inputs / "config.toml").read_text(encoding="utf-8")
-    for key, table in (("placements", "episodes"), ("sites", "sites"), ("candidates", "candidates")):
-        text = text.replace(f'{key} = "{key}.csv"', f'{key} = "{postgis.url(table=f"cla.{table}")}"')
-    text = text.replace('dir = ".."', f'dir = "{out}"\ndatabase = "{postgis.url(schema=SCHEMA_OUT)}"')
+    for key, table in (
+        ("placements", "episodes"),
+        ("sites", "sites"),
+        ("candidates", "candidates"),
+    ):
+        text = text.replace(
+            f'{key} = "{key}.csv"', f'{key} = "{postgis.url(table=f"cla.{table}")}"'
+        )
+    text = text.replace(
+        'dir = ".."', f'dir = "{out}"\ndatabase = "{postgis.url(schema=SCHEMA_OUT)}"'
+    )
     if restricted:
         text = text.replace("[output]", "[output]\nrestricted = true")
     cfg = inputs / ("config_db_restricted.toml" if restricted else "config_db.toml")
@@ -133,35 +159,52 @@ def _config(postgis, inputs: Path, out: Path, *, restricted: bool = False) -> Pa
     return cfg
 
 
+@pytest.mark.postgis
 def test_database_inputs_load_like_the_csvs(postgis, demo_db, monkeypatch) -> None:
     """Every row of the database tables gets the same status, reason and location as the CSV's."""
     from geosuff.config import load_config
-    from geosuff.inputs import Boundaries, default_lookup, load_candidates, load_placements, load_sites
+    from geosuff.inputs import (
+        Boundaries,
+        default_lookup,
+        load_candidates,
+        load_placements,
+        load_sites,
+    )
 
     monkeypatch.setenv("PGPASSWORD", postgis.password)
     sc = load_config(_config(postgis, demo_db, demo_db.parent / "out_inputs"))
     lookup = default_lookup(sc.inputs.postcodes, fallback=True)
     bnd = Boundaries.load(sc.inputs.boundaries)
     ref = sc.analysis.reference_date
-    for loader, key in ((load_placements, "placements"), (load_sites, "sites"), (load_candidates, "candidates")):
+    for loader, key in (
+        (load_placements, "placements"),
+        (load_sites, "sites"),
+        (load_candidates, "candidates"),
+    ):
         kw = {"reference_date": ref} if key == "placements" else {}
         db = loader(getattr(sc.inputs, key), lookup=lookup, boundaries=bnd, **kw)
         csv = loader(demo_db / f"{key}.csv", lookup=lookup, boundaries=bnd, **kw)
         assert len(db.table) == len(csv.table) > 0
         assert db.table["row"].tolist() == csv.table["row"].tolist()
         cols = ["status", "reason"] + [
-            c for c in ("easting", "northing", "home_e", "pl_e", "age", "uasc", "DECOM") if c in csv.table
+            c
+            for c in ("easting", "northing", "home_e", "pl_e", "age", "uasc", "DECOM")
+            if c in csv.table
         ]
         a = db.table[cols].reset_index(drop=True)
         b = csv.table[cols].reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b, check_dtype=False, atol=0.01)
-        assert db.path is not None and db.path.name == f"database table cla.{ {'placements': 'episodes'}.get(key, key)}"
+        assert (
+            db.path is not None
+            and db.path.name == f"database table cla.{ {'placements': 'episodes'}.get(key, key) }"
+        )
 
 
+@pytest.mark.postgis
 def test_missing_table_and_wrong_password_say_how_to_fix(postgis, monkeypatch) -> None:
+    from geosuff._errors import InputFileError
     from geosuff.config.database import DatabaseTable
     from geosuff.inputs import default_lookup, load_sites
-    from geosuff._errors import InputFileError
 
     lookup = default_lookup(None, fallback=True)
     monkeypatch.setenv("PGPASSWORD", postgis.password)
@@ -172,6 +215,7 @@ def test_missing_table_and_wrong_password_say_how_to_fix(postgis, monkeypatch) -
         load_sites(DatabaseTable(postgis.url(table="cla.sites")), lookup=lookup)
 
 
+@pytest.mark.postgis
 def test_polygon_inputs_from_postgis(postgis, tmp_path) -> None:
     """areas and exclusions read from PostGIS tables as from a GeoPackage."""
     from sqlalchemy import create_engine
@@ -189,7 +233,9 @@ def test_polygon_inputs_from_postgis(postgis, tmp_path) -> None:
         geometry=[box(485000, 300000, 486000, 301000)],
         crs="EPSG:27700",
     )
-    eng = create_engine("postgresql+psycopg://", creator=lambda: __import__("psycopg").connect(postgis.conninfo))
+    eng = create_engine(
+        "postgresql+psycopg://", creator=lambda: __import__("psycopg").connect(postgis.conninfo)
+    )
     zones.to_postgis("zones", eng, schema="public")
     areas.to_postgis("lsoa", eng, schema="public")
     eng.dispose()
@@ -225,6 +271,8 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(object).where(df.notna(), "").astype(str).reset_index(drop=True)
 
 
+@pytest.mark.postgis
+@pytest.mark.slow
 def test_review_round_trips_through_postgis(postgis, demo_db, monkeypatch) -> None:
     """Run from database tables into a schema: its tables are the CSVs; a second run replaces them."""
     import psycopg
@@ -250,9 +298,10 @@ def test_review_round_trips_through_postgis(postgis, demo_db, monkeypatch) -> No
             if wn.notna().all() and gn.notna().all():
                 pd.testing.assert_series_equal(gn, wn, check_names=False, check_dtype=False)
             else:
-                assert g[c].str.replace(r"\.0$", "", regex=True).tolist() == w[c].str.replace(
-                    r"\.0$", "", regex=True
-                ).tolist(), (name, c)
+                assert (
+                    g[c].str.replace(r"\.0$", "", regex=True).tolist()
+                    == w[c].str.replace(r"\.0$", "", regex=True).tolist()
+                ), (name, c)
     # every GeoPackage layer, in EPSG:27700 with a spatial index
     layers = gpd.list_layers(out / "geosuff.gpkg")["name"].tolist()
     with psycopg.connect(postgis.conninfo) as con:

@@ -196,7 +196,9 @@ def read_db_vector(src: DatabaseTable, what: str, *, fix: str) -> gpd.GeoDataFra
             gdf = gpd.read_postgis(sql, con, geom_col=geoms[0])
     except Exception as err:  # noqa: BLE001 - one clear error naming the table
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InputFileError(f"The {what} {src.name} could not be read ({first}).", fix=fix) from None
+        raise InputFileError(
+            f"The {what} {src.name} could not be read ({first}).", fix=fix
+        ) from None
     finally:
         eng.dispose()
     extra = [c for c, udt in cols if udt == "geometry" and c != geoms[0]]

@@ -118,7 +118,10 @@ def _status(
 
 
 def load_sites(
-    path: str | Path | DatabaseTable, *, lookup: PostcodeLookup, boundaries: Boundaries | None = None
+    path: str | Path | DatabaseTable,
+    *,
+    lookup: PostcodeLookup,
+    boundaries: Boundaries | None = None,
 ) -> Loaded:
     """Load provision sites: ``site_id``, ``type``, ``places`` and a location; optional
     ``available_places``, ``urn``, ``rating``, ``name``.

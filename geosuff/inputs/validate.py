@@ -553,7 +553,9 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                             "exclusions.geometry",
                         )
                     )
-                checked.append(f"exclusions: {as_source(path).name} ({len(layer) - len(bad)} zone(s))")
+                checked.append(
+                    f"exclusions: {as_source(path).name} ({len(layer) - len(bad)} zone(s))"
+                )
             else:
                 from geosuff.inputs.points import read_points
 

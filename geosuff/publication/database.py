@@ -63,7 +63,10 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
             continue
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             out[c] = pd.Series(
-                [None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v) for v in col],
+                [
+                    None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)
+                    for v in col
+                ],
                 index=col.index,
                 dtype=object,
             )
