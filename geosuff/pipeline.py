@@ -26,6 +26,7 @@ from geosuff import __version__
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
 from geosuff.config import Scenario, load_config, road_times
 from geosuff.config import sections as settings
+from geosuff.config.database import DatabaseTable
 from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
     Boundaries,
@@ -831,6 +832,11 @@ def write_outputs(results: Results) -> dict[str, Path]:
             k: {"path": str(v), "sha256": _sha256(Path(v))}
             for k, v in results.scenario.inputs.model_dump().items()
             if isinstance(v, Path) and Path(v).is_file()
+        }
+        | {
+            k: {"database": str(v), "table": f"{v.schema}.{v.table}"}
+            for k, v in dict(results.scenario.inputs).items()
+            if isinstance(v, DatabaseTable)
         },
         "graph": results.graph_meta,
         "timings_s": results.timings,

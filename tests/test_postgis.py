@@ -328,6 +328,8 @@ def test_review_round_trips_through_postgis(postgis, demo_db, monkeypatch) -> No
     assert len(run_rows) == 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert run_rows["manifest"].iloc[0]["files"] == manifest["files"]
+    assert manifest["inputs"]["placements"]["table"] == "cla.episodes"
+    assert "password" not in json.dumps(manifest).lower()
     assert set(json.loads(run_rows["tables"].iloc[0])) == set(tables) - {"run"}
     assert not [n for n in tables if n.startswith("restricted_")]
     assert "CHILD" not in {c for t in tables.values() for c in t.columns}
