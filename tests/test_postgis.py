@@ -350,3 +350,19 @@ def test_review_round_trips_through_postgis(postgis, demo_db, monkeypatch) -> No
     assert "CHILD" in restricted["restricted_placement_measures"].columns
     run_config(cfg)
     assert set(_read_schema(postgis)) == set(first)
+
+    # a write that fails part way (here a view in the way of a new table, met after the previous
+    # run's tables were dropped) changes nothing: the previous run stays whole
+    from geosuff._errors import DatabaseError
+
+    with psycopg.connect(postgis.conninfo, autocommit=True) as con:
+        con.execute(f"CREATE VIEW {SCHEMA_OUT}.restricted_issues AS SELECT 1 AS x")
+    before = _read_schema(postgis)
+    with pytest.raises(DatabaseError, match="previous run's tables are unchanged") as err:
+        run_config(_config(postgis, demo_db, out, restricted=True))
+    assert "restricted_issues" in str(err.value)
+    after = _read_schema(postgis)
+    assert {n: len(t) for n, t in after.items()} == {n: len(t) for n, t in before.items()}
+    assert after["run"]["written_at"].tolist() == before["run"]["written_at"].tolist()
+    with psycopg.connect(postgis.conninfo, autocommit=True) as con:
+        con.execute(f"DROP VIEW {SCHEMA_OUT}.restricted_issues")
