@@ -7,6 +7,7 @@ published tables read back from the schema equal the CSVs; a second run replaces
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -267,8 +268,9 @@ def _read_schema(postgis) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _as_text(df: pd.DataFrame) -> pd.DataFrame:
-    return df.astype(object).where(df.notna(), "").astype(str).reset_index(drop=True)
+def _as_text(df: pd.DataFrame, date_format: str = "%Y-%m-%d") -> pd.DataFrame:
+    df = df.astype(object).map(lambda v: v.strftime(date_format) if isinstance(v, dt.date) else v)
+    return df.where(df.notna(), "").astype(str).reset_index(drop=True)
 
 
 @pytest.mark.postgis
@@ -278,6 +280,7 @@ def test_review_round_trips_through_postgis(postgis, demo_db, monkeypatch) -> No
     import psycopg
 
     from geosuff.pipeline import run_config
+    from geosuff.publication.files import DATE_FORMATS
 
     monkeypatch.setenv("PGPASSWORD", postgis.password)
     out = demo_db.parent / "out"
@@ -292,7 +295,7 @@ def test_review_round_trips_through_postgis(postgis, demo_db, monkeypatch) -> No
         got = tables[name].drop(columns="geometry", errors="ignore")
         assert list(got.columns) == list(want.columns), name
         # numbers as stored vs as written: compare as numbers where both parse
-        g, w = _as_text(got), _as_text(want)
+        g, w = _as_text(got, DATE_FORMATS[res.date_style]), _as_text(want)
         for c in w.columns:
             gn, wn = pd.to_numeric(g[c], errors="coerce"), pd.to_numeric(w[c], errors="coerce")
             if wn.notna().all() and gn.notna().all():

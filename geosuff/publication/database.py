@@ -26,7 +26,7 @@ import pandas as pd
 from geosuff._errors import DatabaseError
 from geosuff.config.database import DatabaseSchema
 from geosuff.inputs.database import engine
-from geosuff.publication.files import published_layers, published_tables
+from geosuff.publication.files import csv_ready, published_layers, published_tables
 from geosuff.reference import BNG
 
 if TYPE_CHECKING:
@@ -47,9 +47,23 @@ def _ident(name: str) -> str:
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with object columns as text (NULL for missing), so mixed cells ("c" and counts)
-    are stored as they are written to the CSVs; datetimes that are all dates as DATE."""
+    """``df`` with its figures as the CSVs show them (:func:`~geosuff.publication.files.csv_ready`:
+    whole numbers as integers, others rounded) but typed: object columns as text (NULL for
+    missing), so mixed cells ("c" and counts) are stored as written; datetimes that are all
+    dates as DATE, other datetimes as timestamps."""
     out = df.copy()
+    other = [
+        c
+        for c in out.columns
+        if c != "geometry"
+        and not isinstance(out[c].dtype, gpd.array.GeometryDtype)
+        and not pd.api.types.is_datetime64_any_dtype(out[c].dtype)
+        and not any(isinstance(v, dt.date) for v in out[c] if v is not None)
+    ]
+    if other:
+        ready = csv_ready(pd.DataFrame(out[other]))
+        for c in other:
+            out[c] = ready[c]
     for c in out.columns:
         if c == "geometry" or isinstance(out[c].dtype, gpd.array.GeometryDtype):
             continue
@@ -60,6 +74,16 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
                 out[c] = pd.Series(
                     [None if pd.isna(v) else v.date() for v in t], index=col.index, dtype=object
                 )
+            continue
+        present = [v for v in col if v is not None and not (isinstance(v, float) and np.isnan(v))]
+        if col.dtype == object and present and all(isinstance(v, dt.date) for v in present):
+            t = pd.to_datetime(col)
+            if (t.dropna() == t.dropna().dt.normalize()).all():
+                out[c] = pd.Series(
+                    [None if pd.isna(v) else v.date() for v in t], index=col.index, dtype=object
+                )
+            else:
+                out[c] = t
             continue
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             out[c] = pd.Series(
