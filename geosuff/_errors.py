@@ -29,6 +29,10 @@ class NetworkError(GeosuffError, ValueError):
     """The road network cannot be built or used (bad OSM file, no drivable roads, ...)."""
 
 
+class DatabaseError(GeosuffError, RuntimeError):
+    """A PostgreSQL database (``[output] database``) cannot be reached or written."""
+
+
 class DisclosureError(GeosuffError, RuntimeError):
     """An output would publish personal data (child-level points, carer addresses)."""
 

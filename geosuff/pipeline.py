@@ -26,6 +26,7 @@ from geosuff import __version__
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
 from geosuff.config import Scenario, load_config, road_times
 from geosuff.config import sections as settings
+from geosuff.config.database import DatabaseTable
 from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
     Boundaries,
@@ -810,9 +811,11 @@ def _sha256(path: Path) -> str:
 def write_outputs(results: Results) -> dict[str, Path]:
     """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
     from geosuff.publication import files as outputs
+    from geosuff.publication import ledger
 
     previous = _previous_files(results.out_dir)
-    files = outputs.write_all(results)
+    pub = ledger.build(results)
+    files = outputs.write_all(results, pub)
     results.files.update(files)
     written = sorted(
         str(p.relative_to(results.out_dir))
@@ -830,6 +833,11 @@ def write_outputs(results: Results) -> dict[str, Path]:
             k: {"path": str(v), "sha256": _sha256(Path(v))}
             for k, v in results.scenario.inputs.model_dump().items()
             if isinstance(v, Path) and Path(v).is_file()
+        }
+        | {
+            k: {"database": str(v), "table": f"{v.schema}.{v.table}"}
+            for k, v in dict(results.scenario.inputs).items()
+            if isinstance(v, DatabaseTable)
         },
         "graph": results.graph_meta,
         "timings_s": results.timings,
@@ -839,6 +847,10 @@ def write_outputs(results: Results) -> dict[str, Path]:
     outputs.write_text(path, json.dumps(manifest, indent=2, default=str, sort_keys=True))
     results.files["manifest"] = path
     _remove_stale(results.out_dir, previous, {*written, "manifest.json"})
+    if results.scenario.output.database is not None:
+        from geosuff.publication.database import write_database
+
+        write_database(results, pub, manifest, target=results.scenario.output.database)
     return results.files
 
 

@@ -32,3 +32,25 @@ def demo_restricted_results(tmp_path_factory: pytest.TempPathFactory):
     sc = load_config(syn.config)
     sc = sc.model_copy(update={"output": sc.output.model_copy(update={"restricted": True})})
     return run(sc)
+
+
+@pytest.fixture(scope="session")
+def postgis():
+    """A temporary PostgreSQL + PostGIS server (tests/postgis_server.py), stopped at the end.
+
+    Skipped with a message when the server binaries or PostGIS are missing, unless
+    GEOSUFF_REQUIRE_POSTGIS=1 (as `make test` sets), when that fails the test instead.
+    """
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import postgis_server
+
+    bindir, why = postgis_server.find_bindir()
+    if bindir is None:
+        if os.environ.get("GEOSUFF_REQUIRE_POSTGIS"):
+            pytest.fail(why + "; `make test` requires it")
+        pytest.skip(why)
+    server = postgis_server.start()
+    yield server
+    server.stop()

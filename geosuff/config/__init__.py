@@ -37,6 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from geosuff._errors import ConfigError
+from geosuff.config.database import DatabaseSchema, DatabaseTable, is_database_url, resolve_input
 
 GSS_RE = re.compile(r"^[EWSN]\d{8}$")
 
@@ -46,17 +47,20 @@ class _Section(BaseModel):
 
 
 class InputsConfig(_Section):
-    """Input files. Relative paths are resolved against the config file's folder."""
+    """Input files. Relative paths are resolved against the config file's folder. placements,
+    sites, candidates, areas and exclusions may also be PostgreSQL tables
+    (:class:`~geosuff.config.database.DatabaseTable`).
+    """
 
-    placements: Path
-    sites: Path
-    candidates: Path | None = None
+    placements: DatabaseTable | Path
+    sites: DatabaseTable | Path
+    candidates: DatabaseTable | Path | None = None
     postcodes: Path | None = None
     #: OSM road network covering the council; may be omitted only with ``[analysis] travel = "estimate"``.
     network: Path | None = None
     boundaries: Path | None = None
-    areas: Path | None = None
-    exclusions: Path | None = None
+    areas: DatabaseTable | Path | None = None
+    exclusions: DatabaseTable | Path | None = None
     services: Path | None = None
     use_onspd_fallback: bool = True
 
@@ -116,6 +120,8 @@ class OutputConfig(_Section):
     self_contained: bool = False
     restricted: bool = False
     excel: bool = True
+    #: also write every published table and layer to this PostgreSQL schema (replacing the last run's)
+    database: DatabaseSchema | None = None
 
 
 class Scenario(_Section):
@@ -212,7 +218,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     data = dict(data)
     inputs = dict(data.get("inputs", {}) or {})
     for key, value in inputs.items():
-        if isinstance(value, str) and key != "use_onspd_fallback":
+        if is_database_url(value):
+            inputs[key] = resolve_input(key, value)
+        elif isinstance(value, str) and key != "use_onspd_fallback":
             p = Path(value).expanduser()
             inputs[key] = (p if p.is_absolute() else (base / p)).resolve()
     if "inputs" in data:
@@ -221,6 +229,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     if isinstance(out.get("dir"), str):
         p = Path(out["dir"]).expanduser()
         out["dir"] = (p if p.is_absolute() else (base / p)).resolve()
+    if isinstance(out.get("database"), str):
+        out["database"] = DatabaseSchema(out["database"])
     if out:
         data["output"] = out
     return data

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from geosuff import reference
+from geosuff.config.database import DatabaseTable
 from geosuff.reference import LTLA_UTLA_FILE, candidate_uses
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class Loaded:
     """
 
     name: str
-    path: Path | None
+    path: Path | DatabaseTable | None
     table: pd.DataFrame
     issues: list[Issue] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from geosuff._errors import InputFileError
+from geosuff.config.database import DatabaseTable
 from geosuff.inputs._base import (
     CANDIDATE_USES,
     LSOA_POINTS,
@@ -26,7 +27,7 @@ from geosuff.inputs.dates import date_style, parse_uk_dates_detail
 from geosuff.inputs.locations import locate_points
 from geosuff.inputs.placements import CANDIDATE_COLUMNS, _date_issues, _whole_number_issues
 from geosuff.inputs.postcodes import PostcodeLookup
-from geosuff.inputs.reading import _col, _find_col, _where
+from geosuff.inputs.reading import _col, _find_col, _where, as_source
 from geosuff.inputs.sites import _ids, _load_common, _loc_columns, _status
 from geosuff.reference import BNG, WGS84
 
@@ -45,7 +46,7 @@ _USE_ALIASES = {
 
 
 def load_candidates(
-    path: str | Path,
+    path: str | Path | DatabaseTable,
     *,
     lookup: PostcodeLookup,
     boundaries: Boundaries | None = None,
@@ -185,7 +186,7 @@ def load_lsoa_points(
 
 
 def load_areas(
-    path: str | Path | None = None, *, council: str | None = None
+    path: str | Path | DatabaseTable | None = None, *, council: str | None = None
 ) -> gpd.GeoDataFrame | None:
     """Small-area polygons (LSOA) with ``pop_0_17`` in EPSG:27700, or None when not available."""
     if path is None:
@@ -194,9 +195,13 @@ def load_areas(
             path = shipped
         else:
             return None
-    gdf = _read_vector(
-        Path(path), "areas", fix="Give a GeoJSON or GeoPackage of LSOA polygons with pop_0_17."
-    )
+    fix = "Give a GeoJSON or GeoPackage (or PostGIS table) of LSOA polygons with pop_0_17."
+    if isinstance(path, DatabaseTable):
+        from geosuff.inputs.database import read_db_vector
+
+        gdf = read_db_vector(path, "areas", fix=fix)
+    else:
+        gdf = _read_vector(Path(path), "areas", fix=fix)
     if gdf.crs is None:
         gdf = gdf.set_crs(WGS84)
     gdf = gdf.to_crs(BNG)
@@ -205,7 +210,7 @@ def load_areas(
     popc = _find_col(gdf, "pop_0_17", "population", "demand")
     if idc is None or popc is None:
         raise InputFileError(
-            f"The areas file {Path(path).name} needs an id column (e.g. lsoa11_code) and pop_0_17."
+            f"The areas file {as_source(path).name} needs an id column (e.g. lsoa11_code) and pop_0_17."
         )
     out = gpd.GeoDataFrame(
         {
@@ -219,7 +224,7 @@ def load_areas(
     return out
 
 
-def load_exclusions(path: str | Path) -> gpd.GeoDataFrame:
+def load_exclusions(path: str | Path | DatabaseTable) -> gpd.GeoDataFrame:
     """Exclusion zones for candidate properties (e.g. flood zones, sites the council has ruled
     out): polygons in any CRS (made EPSG:27700) from a GeoPackage, GeoJSON or shapefile, with an
     optional ``name`` and ``buffer_m`` (metres around the zone also excluded).
@@ -230,17 +235,19 @@ def load_exclusions(path: str | Path) -> gpd.GeoDataFrame:
         ``row`` (1-based), ``name``, ``buffer_m``, ``status`` ("used" / "excluded"), ``reason``,
         geometry. Rows with an empty or invalid geometry are kept with the reason.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputFileError(
-            f"The exclusions file {p.name} does not exist ({p}).",
-            fix="Check [inputs] exclusions in the config.",
-        )
-    gdf = _read_vector(
-        p,
-        "exclusions",
-        fix="Give a GeoPackage, GeoJSON or shapefile of polygons (optional columns name, buffer_m).",
-    )
+    p = as_source(path)
+    fix = "Give a GeoPackage, GeoJSON or shapefile (or PostGIS table) of polygons (optional columns name, buffer_m)."
+    if isinstance(p, DatabaseTable):
+        from geosuff.inputs.database import read_db_vector
+
+        gdf = read_db_vector(p, "exclusions", fix=fix)
+    else:
+        if not p.exists():
+            raise InputFileError(
+                f"The exclusions file {p.name} does not exist ({p}).",
+                fix="Check [inputs] exclusions in the config.",
+            )
+        gdf = _read_vector(p, "exclusions", fix=fix)
     if gdf.crs is None:
         raise InputFileError(
             f"The exclusions file {p.name} has no coordinate reference system.",

@@ -11,6 +11,7 @@ import pandas as pd
 
 from geosuff import reference
 from geosuff._errors import InputFileError
+from geosuff.config.database import DatabaseTable
 from geosuff.inputs._base import (
     MAX_CHILD_AGE_YEARS,
     STATUS_ESTIMATE,
@@ -31,6 +32,7 @@ from geosuff.inputs.reading import (
     _require,
     _unused_columns_issue,
     _where,
+    as_source,
     read_raw,
 )
 
@@ -121,7 +123,7 @@ def _join_reasons(*parts: str) -> str:
 
 
 def load_placements(  # noqa: C901
-    path: str | Path,
+    path: str | Path | DatabaseTable,
     *,
     lookup: PostcodeLookup,
     boundaries: Boundaries | None = None,
@@ -161,7 +163,7 @@ def load_placements(  # noqa: C901
         ``age_band``, ``uasc``, ``DECOM``, ``DEC`` (NaT when blank), ``status`` and ``reason``. Record-level personal data:
         never publish it (see :mod:`geosuff.disclosure`).
     """
-    path = Path(path)
+    path = as_source(path)
     fname = path.name
     raw = read_raw(path, name="placements", expect_columns=_PLACEMENT_KEYS)
     df, map_issues = _map_columns(raw, PLACEMENT_COLUMNS, fname=fname, name="placements")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geosuff._errors import InputFileError, MissingColumnError
+from geosuff.config.database import DatabaseTable
 from geosuff.inputs._base import (
     _EXCEL_ERRORS,
     _STRIP_CHARS,
@@ -78,10 +79,25 @@ def read_table(
     return raw.df
 
 
+def as_source(path: str | Path | DatabaseTable) -> Path | DatabaseTable:
+    """An input as a :class:`Path`, or the :class:`DatabaseTable` it is."""
+    return path if isinstance(path, DatabaseTable) else Path(path)
+
+
 def read_raw(
-    path: str | Path, *, name: str = "input", expect_columns: Iterable[str] | None = None
+    path: str | Path | DatabaseTable,
+    *,
+    name: str = "input",
+    expect_columns: Iterable[str] | None = None,
 ) -> RawTable:
-    """Read a table like :func:`read_table`, keeping line numbers, unreadable rows and issues."""
+    """Read a table like :func:`read_table`, keeping line numbers, unreadable rows and issues.
+    A :class:`DatabaseTable` is read from PostgreSQL
+    (:func:`geosuff.inputs.database.read_db_raw`).
+    """
+    if isinstance(path, DatabaseTable):
+        from geosuff.inputs.database import read_db_raw
+
+        return read_db_raw(path, name=name, expect_columns=expect_columns)
     path = Path(path)
     fname = path.name
     if not path.exists():
@@ -625,7 +641,12 @@ def _rows_to_table(  # noqa: C901
 
 
 def _require(
-    df: pd.DataFrame, columns: list[str], *, name: str, path: Path | None, hint: str = ""
+    df: pd.DataFrame,
+    columns: list[str],
+    *,
+    name: str,
+    path: Path | DatabaseTable | None,
+    hint: str = "",
 ) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from geosuff._errors import InputFileError
+from geosuff.config.database import DatabaseTable
 from geosuff.inputs._base import STATUS_ESTIMATE, STATUS_EXCLUDED, STATUS_USED, Issue, Loaded
 from geosuff.inputs.boundaries import Boundaries
 from geosuff.inputs.codes import normalise_site_type, site_types
@@ -22,6 +23,7 @@ from geosuff.inputs.reading import (
     _require,
     _unused_columns_issue,
     _where,
+    as_source,
     read_raw,
 )
 
@@ -29,9 +31,14 @@ logger = logging.getLogger(__name__)
 
 
 def _load_common(
-    path: str | Path, *, name: str, spec: dict[str, tuple[str, ...]], required: list[str], hint: str
-) -> tuple[Path, RawTable, pd.DataFrame, list[Issue], np.ndarray, np.ndarray]:
-    path = Path(path)
+    path: str | Path | DatabaseTable,
+    *,
+    name: str,
+    spec: dict[str, tuple[str, ...]],
+    required: list[str],
+    hint: str,
+) -> tuple[Path | DatabaseTable, RawTable, pd.DataFrame, list[Issue], np.ndarray, np.ndarray]:
+    path = as_source(path)
     fname = path.name
     raw = read_raw(path, name=name, expect_columns=list(spec))
     df, map_issues = _map_columns(raw, spec, fname=fname, name=name)
@@ -111,7 +118,10 @@ def _status(
 
 
 def load_sites(
-    path: str | Path, *, lookup: PostcodeLookup, boundaries: Boundaries | None = None
+    path: str | Path | DatabaseTable,
+    *,
+    lookup: PostcodeLookup,
+    boundaries: Boundaries | None = None,
 ) -> Loaded:
     """Load provision sites: ``site_id``, ``type``, ``places`` and a location; optional
     ``available_places``, ``urn``, ``rating``, ``name``.

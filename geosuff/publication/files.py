@@ -301,6 +301,46 @@ QA_README = (
 )
 
 
+def published_tables(results: Results, pub: Published) -> dict[str, pd.DataFrame]:
+    """Every published table the run filled (``tables/<name>.csv``), by name."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, t in TABLES.items():
+        df = t.frame(pub)
+        if df is None:
+            continue
+        if results.scenario.synthetic:  # every published table says so, as the synthetic inputs do
+            df = df.assign(data_note=SYNTHETIC_NOTE)
+        out[name] = df
+    return out
+
+
+def published_layers(results: Results, pub: Published) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``geosuff.gpkg`` (EPSG:27700), by name."""
+    cand = published_candidates(pub.candidates)
+    gaps_pub = pub.gap_areas
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "council_boundary": results.boundary,
+        "sites": published_sites(results.sites),
+    }
+    if results.catchments is not None:
+        layers["catchments"] = _with_extent_note(results.catchments)
+    if results.served is not None:
+        layers["served_areas"] = _with_extent_note(results.served)
+    pa = published_areas(results.areas)
+    if pa is not None:
+        layers["areas_access"] = pa
+    if gaps_pub is not None and len(gaps_pub) and isinstance(gaps_pub, gpd.GeoDataFrame):
+        layers["gap_areas"] = gaps_pub
+    if cand is not None and isinstance(cand, gpd.GeoDataFrame) and "geometry" in cand:
+        layers["candidates"] = cand
+    if results.scenario.synthetic:
+        layers = {
+            k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v)
+            for k, v in layers.items()
+        }
+    return layers
+
+
 def write_all(results: Results, published: Published | None = None) -> dict[str, Path]:
     """Write every output of a run; returns name -> path.
 
@@ -357,14 +397,8 @@ def write_all(results: Results, published: Published | None = None) -> dict[str,
 def _write_tables(results: Results, pub: Published, stage: Path) -> dict[str, Path]:
     """Write one CSV per filled :data:`TABLES` entry (and ``tables.xlsx``) into ``stage``."""
     files: dict[str, Path] = {}
-    tables: dict[str, pd.DataFrame | None] = {name: t.frame(pub) for name, t in TABLES.items()}
-    synthetic = bool(results.scenario.synthetic)
     written: dict[str, pd.DataFrame] = {}
-    for name, df in tables.items():
-        if df is None:
-            continue
-        if synthetic:  # every published table says so, as the synthetic inputs do
-            df = df.assign(data_note=SYNTHETIC_NOTE)
+    for name, df in published_tables(results, pub).items():
         files[f"{name}.csv"] = write_csv(
             stage / "tables" / f"{name}.csv", df, date_style=results.date_style
         )
@@ -374,34 +408,6 @@ def _write_tables(results: Results, pub: Published, stage: Path) -> dict[str, Pa
             stage / WORKBOOK, written, workbook.workbook_info(results)
         )
     return files
-
-
-def _gpkg_layers(results: Results, pub: Published) -> dict[str, gpd.GeoDataFrame]:
-    """The published GeoPackage layers of a run (sites generalised, no child location)."""
-    cand = published_candidates(pub.candidates)
-    gaps_pub = pub.gap_areas
-    synthetic = bool(results.scenario.synthetic)
-    layers: dict[str, gpd.GeoDataFrame] = {
-        "council_boundary": results.boundary,
-        "sites": published_sites(results.sites),
-    }
-    if results.catchments is not None:
-        layers["catchments"] = _with_extent_note(results.catchments)
-    if results.served is not None:
-        layers["served_areas"] = _with_extent_note(results.served)
-    pa = published_areas(results.areas)
-    if pa is not None:
-        layers["areas_access"] = pa
-    if gaps_pub is not None and len(gaps_pub) and isinstance(gaps_pub, gpd.GeoDataFrame):
-        layers["gap_areas"] = gaps_pub
-    if cand is not None and isinstance(cand, gpd.GeoDataFrame) and "geometry" in cand:
-        layers["candidates"] = cand
-    if synthetic:
-        layers = {
-            k: (v.assign(data_note=SYNTHETIC_NOTE) if v is not None else v)
-            for k, v in layers.items()
-        }
-    return layers
 
 
 def _write_checked(
@@ -434,7 +440,7 @@ def _write_checked(
         )
 
     # GeoPackage
-    layers = _gpkg_layers(results, pub)
+    layers = published_layers(results, pub)
     files["geosuff.gpkg"] = write_gpkg(stage / "geosuff.gpkg", layers)
     files[QGIS_PROJECT] = qgis.write_project(
         stage / QGIS_PROJECT, files["geosuff.gpkg"], qgis.project_info(results)

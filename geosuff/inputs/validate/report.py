@@ -13,6 +13,7 @@ import pandas as pd
 
 from geosuff._errors import InputFileError
 from geosuff.config import road_times
+from geosuff.config.database import DatabaseTable
 from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
     STATUS_EXCLUDED,
@@ -29,6 +30,7 @@ from geosuff.inputs import (
 
 if TYPE_CHECKING:
     from geosuff.config import Scenario
+from geosuff.inputs.reading import as_source
 from geosuff.inputs.validate.common import (
     NETWORK_MARGIN_M,
     REPORT_EXAMPLES,
@@ -258,7 +260,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         lookup = PostcodeLookup(fallback=inp.use_onspd_fallback)
 
     ref = scenario.analysis.reference_date or default_reference_date()
-    loaders: list[tuple[str, Path | None, Callable[[], Loaded]]] = [
+    loaders: list[tuple[str, Path | DatabaseTable | None, Callable[[], Loaded]]] = [
         (
             "placements",
             inp.placements,
@@ -286,7 +288,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         try:
             t = fn()
         except Exception as err:  # noqa: BLE001
-            issues.append(_fatal(Path(path).name if path else name, err))
+            issues.append(_fatal(as_source(path).name if path else name, err))
             continue
         loaded[name] = t
         issues += t.issues
@@ -305,7 +307,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                 for r in bad.itertuples(index=False):
                     issues.append(
                         Issue(
-                            Path(path).name,
+                            as_source(path).name,
                             int(r.row),
                             "geometry",
                             None,
@@ -314,7 +316,9 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                             "exclusions.geometry",
                         )
                     )
-                checked.append(f"exclusions: {Path(path).name} ({len(layer) - len(bad)} zone(s))")
+                checked.append(
+                    f"exclusions: {as_source(path).name} ({len(layer) - len(bad)} zone(s))"
+                )
             else:
                 from geosuff.inputs.points import read_points
 
@@ -323,7 +327,7 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                 for i in miss.index:
                     issues.append(
                         Issue(
-                            Path(path).name,
+                            as_source(path).name,
                             int(i) + 1,
                             None,
                             None,
@@ -333,10 +337,10 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
                         )
                     )
                 checked.append(
-                    f"services: {Path(path).name} ({len(pts) - len(miss)} of {len(pts)} located)"
+                    f"services: {as_source(path).name} ({len(pts) - len(miss)} of {len(pts)} located)"
                 )
         except Exception as err:  # noqa: BLE001
-            issues.append(_fatal(Path(path).name, err))
+            issues.append(_fatal(as_source(path).name, err))
 
     # road network
     box: tuple[float, float, float, float] | None = None
