@@ -7,13 +7,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from geosuff._errors import ConfigError
 from geosuff.config import did_you_mean
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from geosuff.config import Scenario
+    from geosuff.config.siting import SitingSettings
+
+_T = TypeVar("_T", bound="DataclassInstance")
 
 
 #: Points further than this from any drivable road (m) are not snapped but estimated.
@@ -129,7 +134,7 @@ class SnapSettings:
                 )
 
 
-def _build(cls: type, data: dict[str, Any], section: str, origin: str) -> Any:
+def _build(cls: type[_T], data: dict[str, Any], section: str, origin: str) -> _T:
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(names))
     if unknown:
@@ -164,17 +169,17 @@ def _build(cls: type, data: dict[str, Any], section: str, origin: str) -> Any:
         raise ConfigError(f"{origin}: [{section}] {err}.") from None
 
 
-def speed_settings(scenario: Scenario, origin: str = "config") -> Any:
+def speed_settings(scenario: Scenario, origin: str = "config") -> SpeedSettings:
     """The scenario's ``[network]`` speed calibration, validated."""
     return _build(SpeedSettings, scenario.network, "network", origin)
 
 
-def snap_settings(scenario: Scenario, origin: str = "config") -> Any:
+def snap_settings(scenario: Scenario, origin: str = "config") -> SnapSettings:
     """The scenario's ``[snapping]`` settings, validated."""
     return _build(SnapSettings, scenario.snapping, "snapping", origin)
 
 
-def siting_settings(scenario: Scenario, origin: str = "config") -> Any:
+def siting_settings(scenario: Scenario, origin: str = "config") -> SitingSettings:
     """The scenario's ``[siting]`` settings (weights, k, eligibility rules), validated."""
     from geosuff.config.siting import settings_from_dict
 
