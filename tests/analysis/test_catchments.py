@@ -360,7 +360,7 @@ def test_every_catchment_on_a_tiny_extract_touches_its_edge() -> None:
 
     # a 0.4 x 0.6 km extract of Leeds: every node is within 1 km of its outline
     leeds = build_graph(
-        Path(__file__).parent / "data" / "its-example-leeds.osm.pbf", use_cache=False
+        Path(__file__).resolve().parents[1] / "data" / "its-example-leeds.osm.pbf", use_cache=False
     )
     assert C.network_edge_nodes(leeds).all()
     mid = int(np.argmin(np.hypot(leeds.x - leeds.x.mean(), leeds.y - leeds.y.mean())))
