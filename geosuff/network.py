@@ -162,7 +162,8 @@ CACHE_DIR_ENV = "GEOSUFF_CACHE_DIR"
 
 #: OSM ``highway`` classes a car can drive on. Everything else (footway, path, track, cycleway,
 #: bridleway, steps, pedestrian, bus_guideway, construction, proposed, raceway, ...) is excluded.
-DRIVABLE_HIGHWAYS = frozenset(
+#: Classified roads, motorway to tertiary with their links (through roads between places).
+MAIN_HIGHWAYS = frozenset(
     {
         "motorway",
         "motorway_link",
@@ -174,6 +175,10 @@ DRIVABLE_HIGHWAYS = frozenset(
         "secondary_link",
         "tertiary",
         "tertiary_link",
+    }
+)
+DRIVABLE_HIGHWAYS = MAIN_HIGHWAYS | frozenset(
+    {
         "unclassified",
         "residential",
         "living_street",

@@ -58,7 +58,7 @@ import scipy.sparse as sp
 import shapely
 
 from geosuff._errors import ConfigError, InputFileError
-from geosuff.network import RoadGraph
+from geosuff.network import MAIN_HIGHWAYS, RoadGraph
 from geosuff.reference import BNG
 
 logger = logging.getLogger(__name__)
@@ -85,20 +85,7 @@ METHOD_REFERENCE = "buffered-edge union"
 EDGE_BAND_M = 1000.0
 #: OSM road classes whose dead ends count as the network's edge wherever they lie: a through road
 #: does not end in a cul-de-sac, so its dead end is where the extract was clipped.
-THROUGH_ROADS: frozenset[str] = frozenset(
-    {
-        "motorway",
-        "motorway_link",
-        "trunk",
-        "trunk_link",
-        "primary",
-        "primary_link",
-        "secondary",
-        "secondary_link",
-        "tertiary",
-        "tertiary_link",
-    }
-)
+THROUGH_ROADS: frozenset[str] = MAIN_HIGHWAYS
 
 #: ``ratio`` of the concave hull (:func:`shapely.concave_hull`) that outlines an extract's polygon
 #: for the dead ends of :data:`THROUGH_ROADS` (0: tightest, 1: the convex hull).
