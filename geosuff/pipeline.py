@@ -24,6 +24,13 @@ import shapely
 
 from geosuff import __version__
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
+from geosuff.analysis.trend import (
+    TrendRecords,
+    snapshot_date,
+    snapshot_years,
+    trend_records,
+    trend_table,
+)
 from geosuff.config import Scenario, load_config, road_times
 from geosuff.config import sections as settings
 from geosuff.config.database import DatabaseTable
@@ -108,6 +115,66 @@ def load_inputs(scenario: Scenario) -> dict[str, Any]:
         "candidates": candidates,
         "reference_date": ref,
     }
+
+
+def _year_measures(
+    scenario: Scenario, inp: dict[str, Any], measures: pd.DataFrame, year: int
+) -> pd.DataFrame:
+    """Placement measures of the snapshot at 31 March ``year`` (travel times from ``measures``,
+    by input row: the same episodes, so the same journeys).
+    """
+    from geosuff.analysis import distance
+
+    a = scenario.analysis
+    pt = load_placements(
+        scenario.inputs.placements,
+        lookup=inp["lookup"],
+        boundaries=inp["boundaries"],
+        reference_date=snapshot_date(year),
+    ).table
+    by_row = pd.Series(
+        pd.to_numeric(measures["road_minutes"], errors="coerce").to_numpy(float),
+        index=pd.to_numeric(measures["row"]).to_numpy(),
+    )
+    mins = pd.to_numeric(pt["row"]).map(by_row).to_numpy(float)
+    return distance.placement_measures(
+        pt,
+        council=scenario.council,
+        far_miles=a.far_miles,
+        boundaries=inp["boundaries"],
+        road_minutes=mins,
+        far_minutes=a.far_minutes,
+    )
+
+
+def placement_trend(
+    scenario: Scenario, inp: dict[str, Any], measures: pd.DataFrame
+) -> TrendRecords | None:
+    """The children of each year's 31 March snapshot (``[analysis] years``, default every 31
+    March the episodes cover); None when the placements have no start dates (DECOM).
+    """
+    pt = inp["placements"].table
+    ref = inp["reference_date"]
+    if "DECOM" not in pt.columns or not pt["DECOM"].notna().any():
+        logger.info("trend not measured: the placements have no episode start dates (DECOM)")
+        return None
+    years = scenario.analysis.years or snapshot_years(pt["DECOM"], pt["DEC"], until=ref)
+    later = [y for y in years if snapshot_date(y) > ref]
+    if later:
+        logger.warning("trend: years %s are after the reference date %s; left out", later, ref)
+    own = ref.year if snapshot_date(ref.year) == ref else None
+    by_year = {
+        int(y): measures if y == own else _year_measures(scenario, inp, measures, int(y))
+        for y in years
+        if snapshot_date(y) <= ref
+    }
+    routed = {int(r) for r in pd.to_numeric(measures["row"]).to_numpy()}
+    return trend_records(
+        by_year,
+        local_minutes=scenario.analysis.local_minutes,
+        routed_rows=routed,
+        reference_year=own,
+    )
 
 
 def neighbours_and_centres(
@@ -435,6 +502,7 @@ def run(
             minutes_source="road" if road_times(scenario) else "straight-line estimate",
         )
         flows = placement_flows(counted)
+        trend_rec = placement_trend(scenario, inp, measures)
 
     candidates = None
     selection = None
@@ -489,6 +557,8 @@ def run(
             },
         },
         timings=clock.timings,
+        trend=None if trend_rec is None else trend_table(trend_rec),
+        trend_records=trend_rec,
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
     styles = {t.meta.get("date_style") for t in tables} - {None}

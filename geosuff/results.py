@@ -19,6 +19,7 @@ from geosuff.config import Scenario
 
 if TYPE_CHECKING:
     from geosuff.analysis.access import AccessRaster
+    from geosuff.analysis.trend import TrendRecords
     from geosuff.siting import Selection
 
 #: Positions of rows of :attr:`Results.measures` (int64).
@@ -112,6 +113,11 @@ class Results:
         Seconds per stage.
     files : dict[str, Path]
         Files written.
+    trend : DataFrame or None
+        Measures at each 31 March (:data:`geosuff.analysis.trend.TREND_COLUMNS`; raw counts,
+        unsuppressed); None when the placements have no episode dates.
+    trend_records : TrendRecords or None
+        *Restricted.* The children of each year's snapshot (for the ledger).
     date_style : str
         How the inputs wrote dates, so outputs write them the same way: ``"uk"`` (dd/mm/yyyy,
         the default) or ``"iso"`` (yyyy-mm-dd) when every dated input used ISO dates.
@@ -143,6 +149,8 @@ class Results:
     graph_meta: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    trend: pd.DataFrame | None = None
+    trend_records: TrendRecords | None = None
     date_style: str = "uk"
 
     @property

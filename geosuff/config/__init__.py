@@ -82,6 +82,16 @@ class AnalysisConfig(_Section):
     #: "road": travel times on the [inputs] network (which must cover the council); "estimate":
     #: straight-line estimates (no network needed; published labels say "estimated").
     travel: Literal["road", "estimate"] = "road"
+    #: years whose 31 March snapshot ``tables/trend.csv`` shows (None: every 31 March the
+    #: episodes cover)
+    years: list[int] | None = None
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(not 1990 <= y <= 2100 for y in v):
+            raise ValueError("years must be calendar years such as 2024 (the 31 March snapshot)")
+        return sorted(set(v)) if v is not None else None
 
     @field_validator("minutes", "sensitivity_minutes", "sensitivity_miles")
     @classmethod

@@ -279,6 +279,7 @@ TABLES: dict[str, Table] = {
     "candidates_ranked": Table("candidates", make=_candidates_table),
     "chosen_sites": Table("chosen_sites"),
     "gap_areas": Table("gap_areas", make=_without_geometry),
+    "trend": Table("trend"),
 }
 
 #: The ``data_note`` of every published table and layer of a run on synthetic data.
