@@ -149,3 +149,16 @@ def test_report_draws_a_trend_chart_per_measure(history_run) -> None:
     assert report.count('<figure class="trend">') == 3
     assert "Placed more than 20 miles from home (straight line, %)" in report
     assert "Placed within 30 minutes of home (%)" in report
+
+
+def test_ledger_audit_cannot_pin_down_the_uasc_children(history_run) -> None:
+    """The implied UASC figures (all minus excluding UASC) are protected: a reader's range for
+    each, given everything published, is wider than one value.
+    """
+    from geosuff.publication.ledger import build
+
+    led = build(history_run).ledger
+    a = led.audit()
+    uasc = a[a["labels"].str.contains("trend: 2024 far excluding_uasc all UASC")]
+    assert len(uasc) == 1 and int(uasc["value"].iloc[0]) == 2
+    assert float(uasc["upper"].iloc[0]) - float(uasc["lower"].iloc[0]) >= 1
