@@ -242,7 +242,5 @@ def trend_table(records: TrendRecords) -> pd.DataFrame:
     rows = []
     for c in trend_cells(records):
         n, d = int(c.count.sum()), int(c.denominator.sum())
-        rows.append(
-            (c.year, c.measure, c.breakdown, c.group, n, d, 100.0 * n / d if d else np.nan)
-        )
+        rows.append((c.year, c.measure, c.breakdown, c.group, n, d, 100.0 * n / d if d else np.nan))
     return pd.DataFrame(rows, columns=list(TREND_COLUMNS))

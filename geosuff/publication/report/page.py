@@ -35,7 +35,6 @@ from geosuff.publication.report.format import (
     _year_note,
 )
 from geosuff.publication.report.method import _method, to_toml
-from geosuff.publication.report.trend import missing_years_note, trend_charts
 from geosuff.publication.report.tables import (
     _candidate_table,
     _dfe_table,
@@ -49,6 +48,7 @@ from geosuff.publication.report.tables import (
     _selection,
     _sensitivity_table,
 )
+from geosuff.publication.report.trend import missing_years_note, trend_charts
 
 logger = logging.getLogger(__name__)
 
