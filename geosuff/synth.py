@@ -257,6 +257,65 @@ def _council_postcodes(council: str) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # The generator
 # ----------------------------------------------------------------------------------------------
+def _open_at(decom: pd.Series, dec: pd.Series, day: pd.Timestamp) -> int:
+    return int(((decom <= day) & (dec.isna() | (dec > day))).sum())
+
+
+def synth_history(
+    snapshot: pd.DataFrame, *, ref: dt.date, years: int, rng: np.random.Generator, seed: int
+) -> pd.DataFrame:
+    """Today's snapshot plus ended episodes, so each of ``years`` 31 Marches has about as many
+    children as today (all SYNTHETIC).
+
+    Parameters
+    ----------
+    snapshot : DataFrame
+        Today's synthetic episodes (``DECOM`` dd/mm/yyyy, no end date).
+    ref : date
+        The reference date (31 March of the latest year).
+    years : int
+        Number of 31 March snapshots covered (the latest is ``ref``).
+    rng : Generator
+        Random numbers (the dataset's, so the same seed gives the same file).
+    seed : int
+        The dataset's seed (in the child ids).
+
+    Returns
+    -------
+    DataFrame
+        The snapshot's columns plus ``DEC`` (blank for open episodes).
+    """
+    # no episode starts before the year of the first snapshot: the default years are exactly these
+    floor = pd.Timestamp(ref.year - years, 4, 1)
+    decom = pd.to_datetime(snapshot["DECOM"], format="%d/%m/%Y").clip(lower=floor)
+    out = snapshot.assign(DEC="", DECOM=decom.dt.strftime("%d/%m/%Y"))
+    dec = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    n, extra = len(snapshot), []
+    for k in range(1, years):
+        day = pd.Timestamp(ref.year - k, 3, 31)
+        need = n - _open_at(decom, dec, day)
+        if need <= 0:
+            continue
+        src = snapshot.iloc[rng.integers(0, n, size=need)].reset_index(drop=True)
+        start = day - pd.to_timedelta(rng.integers(1, 700, size=need), unit="D")
+        end = day + pd.to_timedelta(rng.integers(1, 365, size=need), unit="D")
+        shift = pd.Timestamp(ref) - day  # the same age at that 31 March as the copied child now
+        dob = pd.to_datetime(src["DOB"], format="%d/%m/%Y") - shift
+        start = pd.Series(np.maximum(start.to_numpy(), dob.to_numpy())).clip(lower=floor)
+        ids = [f"SYH{seed % 1000:03d}{k:02d}{i + 1:04d}" for i in range(need)]
+        batch = src.assign(
+            CHILD=ids,
+            DOB=dob.dt.strftime("%d/%m/%Y"),
+            DECOM=start.dt.strftime("%d/%m/%Y"),
+            DEC=pd.Series(end).dt.strftime("%d/%m/%Y"),
+        )
+        extra.append(batch)
+        decom = pd.concat([decom, start], ignore_index=True)
+        dec = pd.concat([dec, pd.Series(end)], ignore_index=True)
+    cols = [c for c in out.columns if c != "data_note"] + ["data_note"]
+    return pd.concat([out, *extra], ignore_index=True)[cols]
+
+
 def synthesise(  # noqa: C901
     council: str = "E06000017",
     out_dir: str | Path = "outputs/synthetic",
@@ -268,6 +327,7 @@ def synthesise(  # noqa: C901
     network: str | Path | None = None,
     reference_date: dt.date | None = None,
     output_dir: str | None = None,
+    years: int = 1,
 ) -> SynthResult:
     """Write a synthetic council dataset (placements, sites, candidates, config) to ``out_dir``.
 
@@ -292,6 +352,10 @@ def synthesise(  # noqa: C901
     output_dir : str, optional
         ``[output] dir`` of the config, relative to the config's folder. Default
         ``outputs/<council code>``, so reviews of different councils never share a folder.
+    years : int
+        Years of episodes history: with ``years > 1`` the file also holds ended episodes (with
+        ``DEC``) of children looked after at each of the ``years - 1`` earlier 31 Marches, so
+        ``tables/trend.csv`` shows a trend. Default 1: today's snapshot only.
 
     Raises
     ------
@@ -444,6 +508,8 @@ def synthesise(  # noqa: C901
             "data_note": "SYNTHETIC",
         }
     )
+    if years > 1:
+        placements = synth_history(placements, ref=ref, years=years, rng=rng, seed=seed)
 
     graph = None
     if net is not None:

@@ -162,3 +162,25 @@ def test_ledger_audit_cannot_pin_down_the_uasc_children(history_run) -> None:
     uasc = a[a["labels"].str.contains("trend: 2024 far excluding_uasc all UASC")]
     assert len(uasc) == 1 and int(uasc["value"].iloc[0]) == 2
     assert float(uasc["upper"].iloc[0]) - float(uasc["lower"].iloc[0]) >= 1
+
+
+def test_synthetic_history_shows_a_trend(tmp_path) -> None:
+    """`synthesise(..., years=3)`: ended episodes (DEC) give each 31 March about n children."""
+    from geosuff.config import load_config
+    from geosuff.pipeline import run
+    from geosuff.synth import synthesise
+
+    syn = synthesise("E06000047", tmp_path / "in", seed=5, n_children=40, years=3)
+    eps = pd.read_csv(syn.placements, dtype=str, keep_default_na=False)
+    assert (eps["data_note"] == "SYNTHETIC").all()
+    assert (eps["DEC"] != "").any() and (eps["DEC"] == "").sum() == 40
+    res = run(load_config(syn.config))
+    t = res.trend
+    assert sorted(set(t["year"])) == [2023, 2024, 2025]
+    base = t[(t["measure"] == "far") & (t["breakdown"] == "all")].set_index("year")["denominator"]
+    assert base[2025] == 40 and all(30 <= base[y] <= 45 for y in (2023, 2024))
+    out = Path(res.scenario.output.dir)
+    pub = pd.read_csv(out / "tables" / "trend.csv", dtype=str, keep_default_na=False)
+    assert (pub["data_note"] == "SYNTHETIC").all()
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.count('<figure class="trend">') == 3
