@@ -347,7 +347,8 @@ def calibrate_speeds(base_kph: np.ndarray, speeds: SpeedSettings) -> np.ndarray:
         speeds.urban_congestion_factor,
         speeds.congestion_factor,
     )
-    return np.maximum(base * factor, speeds.min_speed_kph)
+    result: np.ndarray = np.maximum(base * factor, speeds.min_speed_kph)
+    return result
 
 
 def _osm_format(path: Path) -> str:
