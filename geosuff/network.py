@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import osmium
@@ -36,6 +36,40 @@ from geosuff.config.sections import MAX_SPEED_KPH, SpeedSettings
 logger = logging.getLogger(__name__)
 
 CRS = "EPSG:27700"
+
+
+class _SettingsKey(TypedDict):
+    """The settings part of a graph's cache key (also copied into its ``meta``)."""
+
+    speeds: dict[str, object]
+    speed_table_sha256: str
+    crs: str
+    format_version: int
+
+
+class GraphMeta(TypedDict, total=False):
+    """A :class:`RoadGraph`'s provenance (``RoadGraph.meta``); every key is optional.
+
+    Set by :func:`build_graph` (``source`` .. ``cache_path``; ``speeds`` is
+    ``asdict(SpeedSettings)``), by the OSM reader (``n_ways``, ``nodes_without_location``), by
+    :func:`largest_strong_component` (``scc_nodes_dropped``) and by the no-road-graph run
+    (``source``, ``travel``). JSON-serialisable (it is stored in the cache file).
+    """
+
+    source: str
+    sha256: str
+    speeds: dict[str, object]
+    speed_table_sha256: str
+    crs: str
+    format_version: int
+    built_at: str
+    build_seconds: float
+    from_cache: bool
+    cache_path: str | None
+    n_ways: int
+    nodes_without_location: int
+    scc_nodes_dropped: int
+    travel: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +92,7 @@ class RoadGraph:
         Modelled speed in km/h (after calibration) used to compute ``time_s``.
     highway : ndarray of object, shape (n_edges,)
         OSM ``highway`` class of each edge ("" for synthetic graphs).
-    meta : dict
+    meta : GraphMeta
         Provenance: source file, its sha256, speed settings, build time.
     """
 
@@ -71,7 +105,7 @@ class RoadGraph:
     time_s: np.ndarray
     speed_kph: np.ndarray
     highway: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: GraphMeta = field(default_factory=lambda: GraphMeta())
 
     @property
     def n_nodes(self) -> int:
@@ -93,7 +127,7 @@ class RoadGraph:
         length_m: Any | None = None,
         osmid: Any | None = None,
         highway: Any | None = None,
-        meta: dict[str, Any] | None = None,
+        meta: GraphMeta | None = None,
     ) -> RoadGraph:
         """Build a graph from node coordinates (m, EPSG:27700) and directed edges.
 
@@ -124,7 +158,7 @@ class RoadGraph:
             highway=np.full(u.shape[0], "", dtype=object)
             if highway is None
             else np.asarray(highway, dtype=object),
-            meta=dict(meta or {}),
+            meta=GraphMeta(**(meta or {})),
         )
 
     def csr(self, weight: str = "time_s", *, reverse: bool = False) -> sp.csr_matrix:
@@ -347,7 +381,8 @@ def calibrate_speeds(base_kph: np.ndarray, speeds: SpeedSettings) -> np.ndarray:
         speeds.urban_congestion_factor,
         speeds.congestion_factor,
     )
-    return np.maximum(base * factor, speeds.min_speed_kph)
+    result: np.ndarray = np.maximum(base * factor, speeds.min_speed_kph)
+    return result
 
 
 def _osm_format(path: Path) -> str:
@@ -507,7 +542,7 @@ def largest_strong_component(graph: RoadGraph) -> RoadGraph:
     new_id = np.full(n, -1, dtype=np.int64)
     new_id[keep_node] = np.arange(int(keep_node.sum()))
     keep_edge = keep_node[graph.u] & keep_node[graph.v]
-    meta = dict(graph.meta)
+    meta = graph.meta.copy()
     meta["scc_nodes_dropped"] = int(n - keep_node.sum())
     return RoadGraph(
         x=graph.x[keep_node],
@@ -608,7 +643,7 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _settings_key(speeds: SpeedSettings, crs: str) -> dict[str, Any]:
+def _settings_key(speeds: SpeedSettings, crs: str) -> _SettingsKey:
     table_sha = hashlib.sha256(_speed_table_text(speeds.speed_table).encode("utf-8")).hexdigest()
     return {
         "speeds": asdict(speeds),
@@ -649,7 +684,7 @@ def _load_cache(path: Path, key: str) -> RoadGraph | None:
                 return None
             arrays = {name: np.array(data[name]) for name in _ARRAYS}
             highway = np.array(data["highway"]).astype(object)
-            meta = json.loads(str(data["meta_json"]))
+            meta: GraphMeta = json.loads(str(data["meta_json"]))
         n = arrays["x"].shape[0]
         m = arrays["u"].shape[0]
         checks = [
@@ -731,12 +766,14 @@ def build_graph(
             return cached
     t0 = time.perf_counter()
     graph = _graph_from_osm(path, speeds, crs)
-    meta = dict(graph.meta)
+    meta = graph.meta.copy()
+    meta.update({"source": str(path), "sha256": sha})
+    meta["speeds"] = settings["speeds"]
+    meta["speed_table_sha256"] = settings["speed_table_sha256"]
+    meta["crs"] = settings["crs"]
+    meta["format_version"] = settings["format_version"]
     meta.update(
         {
-            "source": str(path),
-            "sha256": sha,
-            **settings,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - t0, 3),
             "from_cache": False,
