@@ -9,9 +9,7 @@ nodes: snapping to the nearest edge and cutting an edge part-way (catchments) ne
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import logging
 import os
@@ -20,7 +18,6 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -30,8 +27,9 @@ import scipy.sparse as sp
 from pyproj import Transformer
 from scipy.sparse import csgraph
 
-from geosuff._errors import ConfigError, NetworkError
+from geosuff._errors import NetworkError
 from geosuff.config.sections import MAX_SPEED_KPH, SpeedSettings
+from geosuff.reference import MPH_TO_KPH, speed_table, speed_table_text
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +183,6 @@ class RoadGraph:
 # Building a graph from OpenStreetMap
 # --------------------------------------------------------------------------------------------
 
-MPH_TO_KPH = 1.609344
 KNOTS_TO_KPH = 1.852
 #: Speed used for ``maxspeed=walk`` (walking pace on shared surfaces), km/h.
 MAXSPEED_WALK_KPH = 8.0
@@ -335,42 +332,14 @@ def load_speed_table(path: str | Path | None = None) -> dict[str, float]:
     ----------
     path : str or Path, optional
         CSV with a ``highway`` column and ``speed_mph`` or ``speed_kph``. None reads the shipped UK
-        table ``geosuff/data/uk_speeds.csv``.
+        table (:func:`geosuff.reference.uk_speeds`).
 
     Returns
     -------
     dict of str to float
         Speed in km/h for each highway class.
     """
-    text = _speed_table_text(path)
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if not rows or "highway" not in rows[0]:
-        raise ConfigError(
-            f"Speed table {path} has no 'highway' column.",
-            fix="Use columns highway,speed_mph (see geosuff/data/uk_speeds.csv).",
-        )
-    out: dict[str, float] = {}
-    for row in rows:
-        hw = (row.get("highway") or "").strip()
-        try:
-            if row.get("speed_kph") not in (None, ""):
-                kph = float(row["speed_kph"])
-            else:
-                kph = float(row["speed_mph"]) * MPH_TO_KPH
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"Speed table {path or 'uk_speeds.csv'}: bad speed for highway {hw!r}.",
-                fix="Every row needs a number in speed_mph (or speed_kph).",
-            ) from exc
-        if hw:
-            out[hw] = kph
-    return out
-
-
-def _speed_table_text(path: str | Path | None) -> str:
-    if path is None:
-        return resources.files("geosuff").joinpath("data/uk_speeds.csv").read_text(encoding="utf-8")
-    return Path(path).expanduser().read_text(encoding="utf-8")
+    return {hw: row.kph for hw, row in speed_table(path).items()}
 
 
 def calibrate_speeds(base_kph: np.ndarray, speeds: SpeedSettings) -> np.ndarray:
@@ -644,7 +613,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def _settings_key(speeds: SpeedSettings, crs: str) -> _SettingsKey:
-    table_sha = hashlib.sha256(_speed_table_text(speeds.speed_table).encode("utf-8")).hexdigest()
+    table_sha = hashlib.sha256(speed_table_text(speeds.speed_table).encode("utf-8")).hexdigest()
     return {
         "speeds": asdict(speeds),
         "speed_table_sha256": table_sha,
