@@ -46,12 +46,12 @@ BASEMAP_SIMPLIFY_M = 30.0
 BASEMAP_MARGIN_M = 15_000.0
 #: Line colour and width (px) of each road class.
 ROAD_STYLE: dict[str, tuple[str, float]] = {
-    "motorway": ("#e892a2", 3.0),
-    "trunk": ("#f9b29c", 2.6),
-    "primary": ("#fcd6a4", 2.2),
-    "secondary": ("#d9d3a0", 1.8),
-    "tertiary": ("#c8c8c8", 1.3),
-    "minor": ("#d6d6d6", 0.8),
+    "motorway": ("#c2456b", 3.0),
+    "trunk": ("#d0652f", 2.6),
+    "primary": ("#d99a2b", 2.2),
+    "secondary": ("#8f8550", 1.7),
+    "tertiary": ("#7d7d7d", 1.2),
+    "minor": ("#9a9a9a", 0.7),
 }
 #: Minor roads are drawn only from this zoom level on.
 MINOR_MIN_ZOOM = 12
@@ -216,15 +216,17 @@ def basemap_geojson(basemap: gpd.GeoDataFrame) -> dict[str, Any]:
 
 
 class _Basemap(MacroElement):
-    """Roads in a pane under every overlay, place names in a pane above the areas."""
+    """Roads and place names in panes over the shaded areas (so they show through the travel-time
+    colours) and under the markers; neither takes a click.
+    """
 
     _template = Template(
         """{% macro script(this, kwargs) %}
         (function(){
           var map = {{ this._parent.get_name() }};
-          var roads = map.createPane('gsBasemap'); roads.style.zIndex = 250;
+          var roads = map.createPane('gsBasemap'); roads.style.zIndex = 410;
           roads.style.pointerEvents = 'none';
-          var labels = map.createPane('gsPlaces'); labels.style.zIndex = 390;
+          var labels = map.createPane('gsPlaces'); labels.style.zIndex = 450;
           labels.style.pointerEvents = 'none';
           var styles = {{ this.styles|tojson }};
           var data = {{ this.data }};
@@ -233,7 +235,7 @@ class _Basemap(MacroElement):
             filter: function(f){ return f.geometry.type !== 'Point' &&
               (f.properties.c === 'minor') === minor; },
             style: function(f){ var s = styles[f.properties.c] || ['#cccccc', 1];
-              return {color: s[0], weight: s[1], opacity: 0.9, lineCap: 'round',
+              return {color: s[0], weight: s[1], opacity: 0.75, lineCap: 'round',
                 className: 'gs-road gs-road-' + f.properties.c}; }
           }); }
           var minor = lines(true);
