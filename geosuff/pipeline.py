@@ -312,6 +312,18 @@ def area_minutes_to_types(
 
 
 # ----------------------------------------------------------------------------------------------
+def _basemap(scenario: Scenario, graph: Any, boundary: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """The map's offline background (``[output] basemap = "roads"``), or None (other backgrounds,
+    or no road network).
+    """
+    network_path = scenario.inputs.network
+    if scenario.output.background != "roads" or network_path is None or not road_times(scenario):
+        return None
+    from geosuff.publication.maps.basemap import basemap_extent, build_basemap
+
+    return build_basemap(graph, network_path, basemap_extent(boundary))
+
+
 def estimate_graph() -> Any:
     """A stand-in road graph with no road anywhere near Great Britain, for ``travel = "estimate"``.
 
@@ -405,6 +417,7 @@ def run(
             )
             graph = estimate_graph()
         snap = settings.snap_settings(scenario)
+        basemap = _basemap(scenario, graph, boundary)
 
     with clock.stage("travel times"):
         pt = placements.table
@@ -559,6 +572,7 @@ def run(
         timings=clock.timings,
         trend=None if trend_rec is None else trend_table(trend_rec),
         trend_records=trend_rec,
+        basemap=basemap,
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
     styles = {t.meta.get("date_style") for t in tables} - {None}

@@ -107,6 +107,11 @@ class Results:
         ``rehoming`` (candidate id -> rows), ``scenario`` (indicator -> (before rows, rows with
         the new sites alone, rows if today's spare places were also filled)), ``assigned`` (chosen
         candidate id -> rows). Used by :mod:`geosuff.publish` only.
+    basemap : GeoDataFrame | None
+        The map's offline background (``[output] basemap = "roads"``): main roads by class
+        (``kind`` "road", ``cls``, simplified lines) and place names (``kind`` "place", ``cls``
+        city/town/village, ``name``), from the run's road graph and OSM extract
+        (:func:`geosuff.publication.maps.basemap.build_basemap`). None when not made.
     graph_meta : dict
         Road graph size and provenance (nodes, edges, speeds, source file hash).
     timings : dict[str, float]
@@ -147,6 +152,7 @@ class Results:
     flows: pd.DataFrame | None = None
     linkage: Linkage = field(default_factory=lambda: Linkage())
     graph_meta: dict[str, Any] = field(default_factory=dict)
+    basemap: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     trend: pd.DataFrame | None = None
