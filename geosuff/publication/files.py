@@ -120,11 +120,54 @@ def csv_ready(df: pd.DataFrame, *, date_style: str = "uk") -> pd.DataFrame:
     return out
 
 
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A number as a person writes it (``-2``, ``+5``, ``1,234.5``, ``12.5%``, ``1e-3``): never
+#: neutralised, even when it starts with a sign.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d[\d,]*)?\.?\d+(?:[eE][+-]?\d+)?%?")
+
+
+def neutral_text(value: Any) -> Any:
+    """A cell as a spreadsheet must show it: text that would be read as a formula is prefixed.
+
+    Parameters
+    ----------
+    value : object
+        One cell. Only a ``str`` starting with one of :data:`FORMULA_START` that is not a
+        number as written (``-2``, ``+5``) is changed: it gets a leading ``'`` (OWASP's
+        advice against CSV injection), so ``=HYPERLINK(...)`` is shown as typed.
+
+    Returns
+    -------
+    object
+        ``value``, or the prefixed text.
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and not _NUMBER_TEXT.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell (and column name) passed through :func:`neutral_text`."""
+    out = df.rename(columns=neutral_text)
+    for j in range(out.shape[1]):
+        col = out.iloc[:, j]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            out.isetitem(j, col.map(neutral_text, na_action="ignore").astype(col.dtype))
+    return out
+
+
 def write_csv(
     path: Path, df: pd.DataFrame, *, banner: str | None = None, date_style: str = "uk"
 ) -> Path:
     """Write a table as CSV atomically, tidied by :func:`csv_ready`.
 
+    Text cells that a spreadsheet would read as a formula are prefixed with ``'``
+    (:func:`neutral_text`); numbers are unchanged.
     ``banner`` (a restriction notice) is not written into the CSV - a ``#`` line breaks Excel
     and pandas - but into ``README.txt`` beside it (added once), and the file's name should say
     it too (``OFFICIAL-SENSITIVE_...``).
@@ -132,7 +175,7 @@ def write_csv(
     # rows end in \n; made with \r\n so that a field holding a carriage return is quoted
     # (with "\n" alone the csv module leaves a lone \r bare, which splits the row for readers)
     text = (
-        csv_ready(df, date_style=date_style)
+        neutralise_formulas(csv_ready(df, date_style=date_style))
         .to_csv(index=False, lineterminator="\r\n")
         .replace("\r\n", "\n")
     )
