@@ -90,8 +90,9 @@ def test_a_held_lock_names_the_holder_and_a_stale_one_is_taken_over(tmp_path: Pa
     with output_lock(tmp_path) as lock:
         held = json.loads(lock.read_text(encoding="utf-8"))
         assert held["pid"] == os.getpid()
-        code = "from geosuff._lock import output_lock\nwith output_lock(%r): pass" % str(tmp_path)
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        code = f"from geosuff._lock import output_lock\nwith output_lock({str(tmp_path)!r}): pass"
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
         assert r.returncode != 0
         assert f"process {os.getpid()} on {held['host']}, started {held['started']}" in r.stderr
     assert not (tmp_path / LOCK_NAME).exists()

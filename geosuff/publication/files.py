@@ -397,6 +397,7 @@ def publish_stage(stage: Path, out: Path) -> None:
         _move(stage / rel, Path(out) / rel)
     shutil.rmtree(stage, ignore_errors=True)
 
+
 #: Every published table in one Excel workbook (``[output] excel``), beside ``tables/``.
 WORKBOOK = "tables.xlsx"
 #: QGIS project over ``geosuff.gpkg``, in the same folder.

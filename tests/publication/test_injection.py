@@ -68,9 +68,9 @@ def test_hostile_names_are_neutralised_everywhere(tmp_path: Path) -> None:
     outputs.write_all(res)
 
     ranked = (out / "tables" / "candidates_ranked.csv").read_text(encoding="utf-8")
-    names = pd.read_csv(
-        out / "tables" / "candidates_ranked.csv", dtype=str, keep_default_na=False
-    )["name"].tolist()
+    names = pd.read_csv(out / "tables" / "candidates_ranked.csv", dtype=str, keep_default_na=False)[
+        "name"
+    ].tolist()
     assert {f"'{h}" for h in FORMULAS} <= set(names), ranked[:500]
     # no cell of any CSV starts with a formula character unless it is a number as written
     csvs = sorted(out.rglob("*.csv"))
