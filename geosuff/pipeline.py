@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import pandas as pd
 import shapely
 
 from geosuff import __version__
+from geosuff._lock import output_lock
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
 from geosuff.analysis.trend import (
     TrendRecords,
@@ -351,6 +353,40 @@ def run(
     cache_dir: Path | None = None,
 ) -> Results:
     """Run the whole job on a scenario and (by default) write every output.
+
+    A writing run holds the output folder's lock (:func:`geosuff._lock.output_lock`) from start
+    to end: a second run into the same folder meanwhile raises
+    :class:`~geosuff._errors.LockedError`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`geosuff.config.load_config`.
+    progress : callable, optional
+        ``progress(stage_name, index, n_stages)`` called as each stage starts (the CLI draws a bar).
+    write : bool
+        Write outputs to ``scenario.output.dir`` (default True).
+    cache_dir : Path, optional
+        Road-graph cache folder (default: ``$GEOSUFF_CACHE_DIR`` or ``~/.cache/geosuff``).
+
+    Returns
+    -------
+    Results
+    """
+    if not write:
+        return _run(scenario, progress=progress, write=False, cache_dir=cache_dir)
+    with output_lock(scenario.output.dir):
+        return _run(scenario, progress=progress, write=True, cache_dir=cache_dir)
+
+
+def _run(
+    scenario: Scenario,
+    *,
+    progress: ProgressFn | None = None,
+    write: bool = True,
+    cache_dir: Path | None = None,
+) -> Results:
+    """The run behind :func:`run` (which holds the lock).
 
     Parameters
     ----------
@@ -893,20 +929,45 @@ def _sha256(path: Path) -> str:
 
 
 def write_outputs(results: Results) -> dict[str, Path]:
-    """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
+    """Write map, report, GeoPackage, CSVs and the run manifest into the output folder.
+
+    Every file is written into a staging folder beside the output folder, checked, and only
+    then moved in (:func:`geosuff.publication.files.publish_stage`), the manifest last; files
+    of the previous run that this run did not write are then removed. ``manifest.json`` lists
+    every file of the run with its sha256. Call it holding the folder's lock (as :func:`run`
+    does): staging folders left by killed runs are removed first.
+    """
     from geosuff.publication import files as outputs
     from geosuff.publication import ledger
 
-    previous = _previous_files(results.out_dir)
+    out = results.out_dir
+    previous = _previous_files(out)
     pub = ledger.build(results)
-    files = outputs.write_all(results, pub)
-    results.files.update(files)
-    written = sorted(
-        str(p.relative_to(results.out_dir))
-        for p in results.files.values()
-        if Path(p).is_relative_to(results.out_dir)
-    )
-    manifest = {
+    outputs.clean_stages(out)
+    stage = outputs.new_stage(out)
+    try:
+        files = outputs.write_all(results, pub, stage=stage)
+        results.files.update(files)
+        written = outputs.staged_files(stage)
+        manifest = _manifest(results, written, {rel: _sha256(stage / rel) for rel in written})
+        outputs.write_text(
+            stage / "manifest.json", json.dumps(manifest, indent=2, default=str, sort_keys=True)
+        )
+        outputs.publish_stage(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    results.files["manifest"] = out / "manifest.json"
+    _remove_stale(out, previous, {*written, "manifest.json"})
+    if results.scenario.output.database is not None:
+        from geosuff.publication.database import write_database
+
+        write_database(results, pub, manifest, target=results.scenario.output.database)
+    return results.files
+
+
+def _manifest(results: Results, written: list[str], sha256: dict[str, str]) -> dict[str, Any]:
+    """The run manifest: versions, council, config, inputs (sha256), timings and every file."""
+    return {
         "geosuff_version": __version__,
         "python": platform.python_version(),
         "council": results.scenario.council,
@@ -926,16 +987,8 @@ def write_outputs(results: Results) -> dict[str, Path]:
         "graph": results.graph_meta,
         "timings_s": results.timings,
         "files": written,
+        "files_sha256": sha256,
     }
-    path = results.out_dir / "manifest.json"
-    outputs.write_text(path, json.dumps(manifest, indent=2, default=str, sort_keys=True))
-    results.files["manifest"] = path
-    _remove_stale(results.out_dir, previous, {*written, "manifest.json"})
-    if results.scenario.output.database is not None:
-        from geosuff.publication.database import write_database
-
-        write_database(results, pub, manifest, target=results.scenario.output.database)
-    return results.files
 
 
 def _previous_files(out_dir: Path) -> list[str]:
