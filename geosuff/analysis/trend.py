@@ -100,7 +100,8 @@ class TrendRecords:
 def _bool(df: pd.DataFrame, col: str) -> np.ndarray:
     if col not in df.columns:
         return np.zeros(len(df), dtype=bool)
-    return pd.array(df[col], dtype="boolean").fillna(False).to_numpy(dtype=bool)
+    out: np.ndarray = pd.array(df[col], dtype="boolean").fillna(False).to_numpy(dtype=bool)
+    return out
 
 
 def year_records(measures: pd.DataFrame, year: int, *, local_minutes: float) -> pd.DataFrame:

@@ -116,6 +116,8 @@ def read_places(
             osmium.filter.KeyFilter("place")
         )
         for node in fp:
+            if not isinstance(node, osmium.osm.Node):
+                continue
             kind = node.tags.get("place")
             name = node.tags.get("name")
             if kind in PLACE_KINDS and name and node.location.valid():
