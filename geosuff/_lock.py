@@ -111,6 +111,9 @@ def _acquire(path: Path) -> IO[str]:
 def output_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
     """Hold ``folder``'s lock (created with the folder if needed) while the block runs.
 
+    Folders this call created are removed at the end if the block left them empty, so a run
+    refused before it wrote anything leaves no trace.
+
     Parameters
     ----------
     folder : str or PathLike
@@ -128,6 +131,9 @@ def output_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
         time and says how to proceed.
     """
     path = Path(folder) / LOCK_NAME
+    # the folders this call creates: removed again at the end if the run left them empty (a run
+    # refused before writing anything leaves no trace)
+    created = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     stale = lock_holder(folder)
     f = _acquire(path)
@@ -148,3 +154,6 @@ def output_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             path.unlink()  # before the lock is released: a waiting run then locks a new file
         f.close()
+        for d in created:  # deepest first; a folder holding anything stays
+            with contextlib.suppress(OSError):
+                d.rmdir()

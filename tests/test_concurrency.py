@@ -105,6 +105,23 @@ def test_a_held_lock_names_the_holder_and_a_stale_one_is_taken_over(tmp_path: Pa
     assert isinstance(err.value, RuntimeError)
 
 
+def test_a_lock_removes_only_the_empty_folders_it_made(tmp_path: Path) -> None:
+    """A run refused before writing leaves no ``outputs/<code>`` behind; a folder with files,
+    or one that was there before, stays."""
+    target = tmp_path / "outputs" / "E06000017"
+    with output_lock(target):
+        assert (target / LOCK_NAME).exists()
+    assert not (tmp_path / "outputs").exists()
+    with output_lock(target):
+        (target / "report.html").write_text("x", encoding="utf-8")
+    assert (target / "report.html").exists() and not (target / LOCK_NAME).exists()
+    before = tmp_path / "kept"
+    before.mkdir()
+    with output_lock(before):
+        pass
+    assert before.is_dir()
+
+
 def test_a_killed_review_leaves_the_previous_run_and_its_stage_is_cleaned(tmp_path: Path) -> None:
     from geosuff.config import load_config
     from geosuff.pipeline import run
