@@ -47,3 +47,9 @@ class UnknownCodeError(InputFileError):
     """A code (PLACE, site type, candidate use, LA code) is not in geosuff's code lists
     (``geosuff/data/``); the message names the code and the allowed ones.
     """
+
+
+class LockedError(GeosuffError, RuntimeError):
+    """Another geosuff run is writing to the same output folder; the message names its process
+    id, host and start time.
+    """

@@ -228,6 +228,12 @@ def synth(
         0, "--n", help=_h("Number of children (default: the council's DfE count at 31 March).")
     ),
     candidates: int = typer.Option(12, help=_h("Number of candidate council properties.")),
+    years: int = typer.Option(
+        1,
+        "--years",
+        min=1,
+        help=_h("Years of episodes history (ended episodes too), for tables/trend.csv."),
+    ),
     network_file: Path | None = typer.Option(
         None,
         "--network",
@@ -247,6 +253,7 @@ def synth(
             n_children=n or None,
             n_candidates=candidates,
             network=network_file,
+            years=years,
         )
     )
     out_console.print(

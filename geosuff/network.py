@@ -9,9 +9,7 @@ nodes: snapping to the nearest edge and cutting an edge part-way (catchments) ne
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import logging
 import os
@@ -20,9 +18,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import osmium
@@ -30,12 +27,47 @@ import scipy.sparse as sp
 from pyproj import Transformer
 from scipy.sparse import csgraph
 
-from geosuff._errors import ConfigError, NetworkError
+from geosuff._errors import NetworkError
 from geosuff.config.sections import MAX_SPEED_KPH, SpeedSettings
+from geosuff.reference import MPH_TO_KPH, speed_table, speed_table_text
 
 logger = logging.getLogger(__name__)
 
 CRS = "EPSG:27700"
+
+
+class _SettingsKey(TypedDict):
+    """The settings part of a graph's cache key (also copied into its ``meta``)."""
+
+    speeds: dict[str, object]
+    speed_table_sha256: str
+    crs: str
+    format_version: int
+
+
+class GraphMeta(TypedDict, total=False):
+    """A :class:`RoadGraph`'s provenance (``RoadGraph.meta``); every key is optional.
+
+    Set by :func:`build_graph` (``source`` .. ``cache_path``; ``speeds`` is
+    ``asdict(SpeedSettings)``), by the OSM reader (``n_ways``, ``nodes_without_location``), by
+    :func:`largest_strong_component` (``scc_nodes_dropped``) and by the no-road-graph run
+    (``source``, ``travel``). JSON-serialisable (it is stored in the cache file).
+    """
+
+    source: str
+    sha256: str
+    speeds: dict[str, object]
+    speed_table_sha256: str
+    crs: str
+    format_version: int
+    built_at: str
+    build_seconds: float
+    from_cache: bool
+    cache_path: str | None
+    n_ways: int
+    nodes_without_location: int
+    scc_nodes_dropped: int
+    travel: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +90,7 @@ class RoadGraph:
         Modelled speed in km/h (after calibration) used to compute ``time_s``.
     highway : ndarray of object, shape (n_edges,)
         OSM ``highway`` class of each edge ("" for synthetic graphs).
-    meta : dict
+    meta : GraphMeta
         Provenance: source file, its sha256, speed settings, build time.
     """
 
@@ -71,7 +103,7 @@ class RoadGraph:
     time_s: np.ndarray
     speed_kph: np.ndarray
     highway: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: GraphMeta = field(default_factory=lambda: GraphMeta())
 
     @property
     def n_nodes(self) -> int:
@@ -93,7 +125,7 @@ class RoadGraph:
         length_m: Any | None = None,
         osmid: Any | None = None,
         highway: Any | None = None,
-        meta: dict[str, Any] | None = None,
+        meta: GraphMeta | None = None,
     ) -> RoadGraph:
         """Build a graph from node coordinates (m, EPSG:27700) and directed edges.
 
@@ -124,7 +156,7 @@ class RoadGraph:
             highway=np.full(u.shape[0], "", dtype=object)
             if highway is None
             else np.asarray(highway, dtype=object),
-            meta=dict(meta or {}),
+            meta=GraphMeta(**(meta or {})),
         )
 
     def csr(self, weight: str = "time_s", *, reverse: bool = False) -> sp.csr_matrix:
@@ -151,7 +183,6 @@ class RoadGraph:
 # Building a graph from OpenStreetMap
 # --------------------------------------------------------------------------------------------
 
-MPH_TO_KPH = 1.609344
 KNOTS_TO_KPH = 1.852
 #: Speed used for ``maxspeed=walk`` (walking pace on shared surfaces), km/h.
 MAXSPEED_WALK_KPH = 8.0
@@ -306,42 +337,14 @@ def load_speed_table(path: str | Path | None = None) -> dict[str, float]:
     ----------
     path : str or Path, optional
         CSV with a ``highway`` column and ``speed_mph`` or ``speed_kph``. None reads the shipped UK
-        table ``geosuff/data/uk_speeds.csv``.
+        table (:func:`geosuff.reference.uk_speeds`).
 
     Returns
     -------
     dict of str to float
         Speed in km/h for each highway class.
     """
-    text = _speed_table_text(path)
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if not rows or "highway" not in rows[0]:
-        raise ConfigError(
-            f"Speed table {path} has no 'highway' column.",
-            fix="Use columns highway,speed_mph (see geosuff/data/uk_speeds.csv).",
-        )
-    out: dict[str, float] = {}
-    for row in rows:
-        hw = (row.get("highway") or "").strip()
-        try:
-            if row.get("speed_kph") not in (None, ""):
-                kph = float(row["speed_kph"])
-            else:
-                kph = float(row["speed_mph"]) * MPH_TO_KPH
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"Speed table {path or 'uk_speeds.csv'}: bad speed for highway {hw!r}.",
-                fix="Every row needs a number in speed_mph (or speed_kph).",
-            ) from exc
-        if hw:
-            out[hw] = kph
-    return out
-
-
-def _speed_table_text(path: str | Path | None) -> str:
-    if path is None:
-        return resources.files("geosuff").joinpath("data/uk_speeds.csv").read_text(encoding="utf-8")
-    return Path(path).expanduser().read_text(encoding="utf-8")
+    return {hw: row.kph for hw, row in speed_table(path).items()}
 
 
 def calibrate_speeds(base_kph: np.ndarray, speeds: SpeedSettings) -> np.ndarray:
@@ -352,7 +355,8 @@ def calibrate_speeds(base_kph: np.ndarray, speeds: SpeedSettings) -> np.ndarray:
         speeds.urban_congestion_factor,
         speeds.congestion_factor,
     )
-    return np.maximum(base * factor, speeds.min_speed_kph)
+    result: np.ndarray = np.maximum(base * factor, speeds.min_speed_kph)
+    return result
 
 
 def _osm_format(path: Path) -> str:
@@ -512,7 +516,7 @@ def largest_strong_component(graph: RoadGraph) -> RoadGraph:
     new_id = np.full(n, -1, dtype=np.int64)
     new_id[keep_node] = np.arange(int(keep_node.sum()))
     keep_edge = keep_node[graph.u] & keep_node[graph.v]
-    meta = dict(graph.meta)
+    meta = graph.meta.copy()
     meta["scc_nodes_dropped"] = int(n - keep_node.sum())
     return RoadGraph(
         x=graph.x[keep_node],
@@ -613,8 +617,8 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _settings_key(speeds: SpeedSettings, crs: str) -> dict[str, Any]:
-    table_sha = hashlib.sha256(_speed_table_text(speeds.speed_table).encode("utf-8")).hexdigest()
+def _settings_key(speeds: SpeedSettings, crs: str) -> _SettingsKey:
+    table_sha = hashlib.sha256(speed_table_text(speeds.speed_table).encode("utf-8")).hexdigest()
     return {
         "speeds": asdict(speeds),
         "speed_table_sha256": table_sha,
@@ -654,7 +658,7 @@ def _load_cache(path: Path, key: str) -> RoadGraph | None:
                 return None
             arrays = {name: np.array(data[name]) for name in _ARRAYS}
             highway = np.array(data["highway"]).astype(object)
-            meta = json.loads(str(data["meta_json"]))
+            meta: GraphMeta = json.loads(str(data["meta_json"]))
         n = arrays["x"].shape[0]
         m = arrays["u"].shape[0]
         checks = [
@@ -736,12 +740,14 @@ def build_graph(
             return cached
     t0 = time.perf_counter()
     graph = _graph_from_osm(path, speeds, crs)
-    meta = dict(graph.meta)
+    meta = graph.meta.copy()
+    meta.update({"source": str(path), "sha256": sha})
+    meta["speeds"] = settings["speeds"]
+    meta["speed_table_sha256"] = settings["speed_table_sha256"]
+    meta["crs"] = settings["crs"]
+    meta["format_version"] = settings["format_version"]
     meta.update(
         {
-            "source": str(path),
-            "sha256": sha,
-            **settings,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - t0, 3),
             "from_cache": False,

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,15 @@ import pandas as pd
 import shapely
 
 from geosuff import __version__
+from geosuff._lock import output_lock
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
+from geosuff.analysis.trend import (
+    TrendRecords,
+    snapshot_date,
+    snapshot_years,
+    trend_records,
+    trend_table,
+)
 from geosuff.config import Scenario, load_config, road_times
 from geosuff.config import sections as settings
 from geosuff.config.database import DatabaseTable
@@ -108,6 +117,66 @@ def load_inputs(scenario: Scenario) -> dict[str, Any]:
         "candidates": candidates,
         "reference_date": ref,
     }
+
+
+def _year_measures(
+    scenario: Scenario, inp: dict[str, Any], measures: pd.DataFrame, year: int
+) -> pd.DataFrame:
+    """Placement measures of the snapshot at 31 March ``year`` (travel times from ``measures``,
+    by input row: the same episodes, so the same journeys).
+    """
+    from geosuff.analysis import distance
+
+    a = scenario.analysis
+    pt = load_placements(
+        scenario.inputs.placements,
+        lookup=inp["lookup"],
+        boundaries=inp["boundaries"],
+        reference_date=snapshot_date(year),
+    ).table
+    by_row = pd.Series(
+        pd.to_numeric(measures["road_minutes"], errors="coerce").to_numpy(float),
+        index=pd.to_numeric(measures["row"]).to_numpy(),
+    )
+    mins = pd.to_numeric(pt["row"]).map(by_row).to_numpy(float)
+    return distance.placement_measures(
+        pt,
+        council=scenario.council,
+        far_miles=a.far_miles,
+        boundaries=inp["boundaries"],
+        road_minutes=mins,
+        far_minutes=a.far_minutes,
+    )
+
+
+def placement_trend(
+    scenario: Scenario, inp: dict[str, Any], measures: pd.DataFrame
+) -> TrendRecords | None:
+    """The children of each year's 31 March snapshot (``[analysis] years``, default every 31
+    March the episodes cover); None when the placements have no start dates (DECOM).
+    """
+    pt = inp["placements"].table
+    ref = inp["reference_date"]
+    if "DECOM" not in pt.columns or not pt["DECOM"].notna().any():
+        logger.info("trend not measured: the placements have no episode start dates (DECOM)")
+        return None
+    years = scenario.analysis.years or snapshot_years(pt["DECOM"], pt["DEC"], until=ref)
+    later = [y for y in years if snapshot_date(y) > ref]
+    if later:
+        logger.warning("trend: years %s are after the reference date %s; left out", later, ref)
+    own = ref.year if snapshot_date(ref.year) == ref else None
+    by_year = {
+        int(y): measures if y == own else _year_measures(scenario, inp, measures, int(y))
+        for y in years
+        if snapshot_date(y) <= ref
+    }
+    routed = {int(r) for r in pd.to_numeric(measures["row"]).to_numpy()}
+    return trend_records(
+        by_year,
+        local_minutes=scenario.analysis.local_minutes,
+        routed_rows=routed,
+        reference_year=own,
+    )
 
 
 def neighbours_and_centres(
@@ -245,6 +314,18 @@ def area_minutes_to_types(
 
 
 # ----------------------------------------------------------------------------------------------
+def _basemap(scenario: Scenario, graph: Any, boundary: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """The map's offline background (``[output] basemap = "roads"``), or None (other backgrounds,
+    or no road network).
+    """
+    network_path = scenario.inputs.network
+    if scenario.output.background != "roads" or network_path is None or not road_times(scenario):
+        return None
+    from geosuff.publication.maps.basemap import basemap_extent, build_basemap
+
+    return build_basemap(graph, network_path, basemap_extent(boundary))
+
+
 def estimate_graph() -> Any:
     """A stand-in road graph with no road anywhere near Great Britain, for ``travel = "estimate"``.
 
@@ -272,6 +353,40 @@ def run(
     cache_dir: Path | None = None,
 ) -> Results:
     """Run the whole job on a scenario and (by default) write every output.
+
+    A writing run holds the output folder's lock (:func:`geosuff._lock.output_lock`) from start
+    to end: a second run into the same folder meanwhile raises
+    :class:`~geosuff._errors.LockedError`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`geosuff.config.load_config`.
+    progress : callable, optional
+        ``progress(stage_name, index, n_stages)`` called as each stage starts (the CLI draws a bar).
+    write : bool
+        Write outputs to ``scenario.output.dir`` (default True).
+    cache_dir : Path, optional
+        Road-graph cache folder (default: ``$GEOSUFF_CACHE_DIR`` or ``~/.cache/geosuff``).
+
+    Returns
+    -------
+    Results
+    """
+    if not write:
+        return _run(scenario, progress=progress, write=False, cache_dir=cache_dir)
+    with output_lock(scenario.output.dir):
+        return _run(scenario, progress=progress, write=True, cache_dir=cache_dir)
+
+
+def _run(
+    scenario: Scenario,
+    *,
+    progress: ProgressFn | None = None,
+    write: bool = True,
+    cache_dir: Path | None = None,
+) -> Results:
+    """The run behind :func:`run` (which holds the lock).
 
     Parameters
     ----------
@@ -338,6 +453,7 @@ def run(
             )
             graph = estimate_graph()
         snap = settings.snap_settings(scenario)
+        basemap = _basemap(scenario, graph, boundary)
 
     with clock.stage("travel times"):
         pt = placements.table
@@ -435,6 +551,7 @@ def run(
             minutes_source="road" if road_times(scenario) else "straight-line estimate",
         )
         flows = placement_flows(counted)
+        trend_rec = placement_trend(scenario, inp, measures)
 
     candidates = None
     selection = None
@@ -489,6 +606,9 @@ def run(
             },
         },
         timings=clock.timings,
+        trend=None if trend_rec is None else trend_table(trend_rec),
+        trend_records=trend_rec,
+        basemap=basemap,
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
     styles = {t.meta.get("date_style") for t in tables} - {None}
@@ -809,20 +929,45 @@ def _sha256(path: Path) -> str:
 
 
 def write_outputs(results: Results) -> dict[str, Path]:
-    """Write map, report, GeoPackage, CSVs and the run manifest into the output folder."""
+    """Write map, report, GeoPackage, CSVs and the run manifest into the output folder.
+
+    Every file is written into a staging folder beside the output folder, checked, and only
+    then moved in (:func:`geosuff.publication.files.publish_stage`), the manifest last; files
+    of the previous run that this run did not write are then removed. ``manifest.json`` lists
+    every file of the run with its sha256. Call it holding the folder's lock (as :func:`run`
+    does): staging folders left by killed runs are removed first.
+    """
     from geosuff.publication import files as outputs
     from geosuff.publication import ledger
 
-    previous = _previous_files(results.out_dir)
+    out = results.out_dir
+    previous = _previous_files(out)
     pub = ledger.build(results)
-    files = outputs.write_all(results, pub)
-    results.files.update(files)
-    written = sorted(
-        str(p.relative_to(results.out_dir))
-        for p in results.files.values()
-        if Path(p).is_relative_to(results.out_dir)
-    )
-    manifest = {
+    outputs.clean_stages(out)
+    stage = outputs.new_stage(out)
+    try:
+        files = outputs.write_all(results, pub, stage=stage)
+        results.files.update(files)
+        written = outputs.staged_files(stage)
+        manifest = _manifest(results, written, {rel: _sha256(stage / rel) for rel in written})
+        outputs.write_text(
+            stage / "manifest.json", json.dumps(manifest, indent=2, default=str, sort_keys=True)
+        )
+        outputs.publish_stage(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    results.files["manifest"] = out / "manifest.json"
+    _remove_stale(out, previous, {*written, "manifest.json"})
+    if results.scenario.output.database is not None:
+        from geosuff.publication.database import write_database
+
+        write_database(results, pub, manifest, target=results.scenario.output.database)
+    return results.files
+
+
+def _manifest(results: Results, written: list[str], sha256: dict[str, str]) -> dict[str, Any]:
+    """The run manifest: versions, council, config, inputs (sha256), timings and every file."""
+    return {
         "geosuff_version": __version__,
         "python": platform.python_version(),
         "council": results.scenario.council,
@@ -842,16 +987,8 @@ def write_outputs(results: Results) -> dict[str, Path]:
         "graph": results.graph_meta,
         "timings_s": results.timings,
         "files": written,
+        "files_sha256": sha256,
     }
-    path = results.out_dir / "manifest.json"
-    outputs.write_text(path, json.dumps(manifest, indent=2, default=str, sort_keys=True))
-    results.files["manifest"] = path
-    _remove_stale(results.out_dir, previous, {*written, "manifest.json"})
-    if results.scenario.output.database is not None:
-        from geosuff.publication.database import write_database
-
-        write_database(results, pub, manifest, target=results.scenario.output.database)
-    return results.files
 
 
 def _previous_files(out_dir: Path) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import math
 import re
 import tomllib
@@ -18,7 +19,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from geosuff._errors import InputFileError
+from geosuff._errors import ConfigError, InputFileError
 
 #: British National Grid: all metric work.
 BNG = "EPSG:27700"
@@ -34,6 +35,10 @@ LTLA_UTLA_FILE = DATA_DIR / "ltla_utla_apr23.csv"
 SITE_TYPES_FILE = DATA_DIR / "site_types.csv"
 PLACEMENT_CODES_FILE = DATA_DIR / "placement_codes.csv"
 PLACEMENT_GROUPS_FILE = DATA_DIR / "placement_groups.csv"
+UK_SPEEDS_FILE = DATA_DIR / "uk_speeds.csv"
+
+#: Miles per hour to km/h (exact: 1 mile = 1.609344 km).
+MPH_TO_KPH = 1.609344
 
 #: DfE age bands for children looked after: (lower, upper) years, label.
 AGE_BANDS: tuple[tuple[float, float, str], ...] = (
@@ -92,6 +97,114 @@ def describe_la_code(code: str) -> str | None:
     if la is None or not la.is_district:
         return None
     return f"{code} is {la.name}, a district of {la.utla_name} ({la.utla_code})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Road speeds by OSM highway class
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RoadSpeed:
+    """One row of a highway-class speed table (``geosuff/data/uk_speeds.csv``).
+
+    Attributes
+    ----------
+    highway : str
+        The OSM ``highway`` value (``motorway``, ``residential``...).
+    kph : float
+        Free-flow speed in km/h (the row's ``speed_kph``, or ``speed_mph`` converted).
+    basis : str
+        Why the speed is what it is (the ``basis`` column; empty when the table has none).
+    """
+
+    highway: str
+    kph: float
+    basis: str = ""
+
+
+@cache
+def _uk_speeds_text() -> str:
+    return UK_SPEEDS_FILE.read_text(encoding="utf-8")
+
+
+def speed_table_text(path: str | Path | None = None) -> str:
+    """The text of a highway-class speed table.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A scenario's own table (``[network] speed_table``); None for the shipped UK table
+        ``geosuff/data/uk_speeds.csv`` (read once, cached).
+
+    Returns
+    -------
+    str
+        The CSV text (its sha256 keys the network cache).
+    """
+    if path is None:
+        return _uk_speeds_text()
+    return Path(path).expanduser().read_text(encoding="utf-8")
+
+
+def _road_speed(row: dict[str, str], name: str) -> RoadSpeed:
+    hw = (row.get("highway") or "").strip()
+    try:
+        if row.get("speed_kph") not in (None, ""):
+            kph = float(row["speed_kph"])
+        else:
+            kph = float(row["speed_mph"]) * MPH_TO_KPH
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"Speed table {name}: bad speed for highway {hw!r}.",
+            fix="Every row needs a number in speed_mph (or speed_kph).",
+        ) from exc
+    return RoadSpeed(hw, kph, (row.get("basis") or "").strip())
+
+
+def _parse_speed_table(text: str, name: str) -> dict[str, RoadSpeed]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or "highway" not in rows[0]:
+        raise ConfigError(
+            f"Speed table {name} has no 'highway' column.",
+            fix="Use columns highway,speed_mph (see geosuff/data/uk_speeds.csv).",
+        )
+    out: dict[str, RoadSpeed] = {}
+    for row in rows:
+        rs = _road_speed(row, name)
+        if rs.highway:
+            out[rs.highway] = rs
+    return out
+
+
+@cache
+def uk_speeds() -> Mapping[str, RoadSpeed]:
+    """The shipped UK speed table ``geosuff/data/uk_speeds.csv`` by highway class, in file
+    order; cached, do not mutate.
+    """
+    return _parse_speed_table(_uk_speeds_text(), UK_SPEEDS_FILE.name)
+
+
+def speed_table(path: str | Path | None = None) -> Mapping[str, RoadSpeed]:
+    """A highway-class speed table by highway class.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        CSV with a ``highway`` column and ``speed_mph`` or ``speed_kph`` (optional ``basis``).
+        None gives the shipped UK table (:func:`uk_speeds`).
+
+    Returns
+    -------
+    Mapping of str to RoadSpeed
+        Each highway class's row.
+
+    Raises
+    ------
+    ConfigError
+        When the table has no ``highway`` column or a row has no number for its speed.
+    """
+    if path is None:
+        return uk_speeds()
+    return _parse_speed_table(speed_table_text(path), str(path))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,5 +404,12 @@ def placement_groups() -> Mapping[str, PlacementGroup]:
 
 def clear_caches() -> None:
     """Forget the code lists read so far (after changing a data path, e.g. in tests)."""
-    for f in (site_types, _site_type_aliases, placement_codes, placement_groups):
+    for f in (
+        site_types,
+        _site_type_aliases,
+        placement_codes,
+        placement_groups,
+        _uk_speeds_text,
+        uk_speeds,
+    ):
         f.cache_clear()

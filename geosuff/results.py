@@ -19,6 +19,7 @@ from geosuff.config import Scenario
 
 if TYPE_CHECKING:
     from geosuff.analysis.access import AccessRaster
+    from geosuff.analysis.trend import TrendRecords
     from geosuff.siting import Selection
 
 #: Positions of rows of :attr:`Results.measures` (int64).
@@ -106,12 +107,22 @@ class Results:
         ``rehoming`` (candidate id -> rows), ``scenario`` (indicator -> (before rows, rows with
         the new sites alone, rows if today's spare places were also filled)), ``assigned`` (chosen
         candidate id -> rows). Used by :mod:`geosuff.publish` only.
+    basemap : GeoDataFrame | None
+        The map's offline background (``[output] basemap = "roads"``): main roads by class
+        (``kind`` "road", ``cls``, simplified lines) and place names (``kind`` "place", ``cls``
+        city/town/village, ``name``), from the run's road graph and OSM extract
+        (:func:`geosuff.publication.maps.basemap.build_basemap`). None when not made.
     graph_meta : dict
         Road graph size and provenance (nodes, edges, speeds, source file hash).
     timings : dict[str, float]
         Seconds per stage.
     files : dict[str, Path]
         Files written.
+    trend : DataFrame or None
+        Measures at each 31 March (:data:`geosuff.analysis.trend.TREND_COLUMNS`; raw counts,
+        unsuppressed); None when the placements have no episode dates.
+    trend_records : TrendRecords or None
+        *Restricted.* The children of each year's snapshot (for the ledger).
     date_style : str
         How the inputs wrote dates, so outputs write them the same way: ``"uk"`` (dd/mm/yyyy,
         the default) or ``"iso"`` (yyyy-mm-dd) when every dated input used ISO dates.
@@ -141,8 +152,11 @@ class Results:
     flows: pd.DataFrame | None = None
     linkage: Linkage = field(default_factory=lambda: Linkage())
     graph_meta: dict[str, Any] = field(default_factory=dict)
+    basemap: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    trend: pd.DataFrame | None = None
+    trend_records: TrendRecords | None = None
     date_style: str = "uk"
 
     @property

@@ -53,12 +53,15 @@ REFERENCE_DATA_FILES = (
     "placement_groups.csv",
     "ltla_utla_apr23.csv",
     "siting_rules.toml",
+    "uk_speeds.csv",
 )
 
 
 def _data_file_literals(package: Path) -> list[str]:
     """``file:line name`` of every string literal (docstrings aside) outside ``reference.py``
-    that names one of :data:`REFERENCE_DATA_FILES`."""
+    that is a path to one of :data:`REFERENCE_DATA_FILES` (ends with its name: ``"data/x.csv"``,
+    ``DATA / "x.csv"``, an f-string's tail), so that prose naming a file (a report's method
+    text) is not a reader."""
     import ast
 
     found = []
@@ -83,13 +86,15 @@ def _data_file_literals(package: Path) -> list[str]:
                 and id(node) not in docstrings
             ):
                 for name in REFERENCE_DATA_FILES:
-                    if name in node.value:
+                    # a path to the file ends with its name; prose that mentions it does not
+                    if node.value.strip().endswith(name):
                         found.append(f"{path.relative_to(package.parent)}:{node.lineno} {name}")
     return found
 
 
 def test_only_reference_reads_the_code_list_files(tmp_path: Path) -> None:
-    # site types, PLACE codes and groups, LTLA -> UTLA and the siting rules are read in one place
+    # site types, PLACE codes and groups, LTLA -> UTLA, the siting rules and the UK road
+    # speeds are read in one place
     # (geosuff.reference): every other module uses its typed readers
     assert _data_file_literals(ROOT / "geosuff") == []
     # the check sees a module that opens one (as gaps.py and demand.py used to), docstrings aside
@@ -99,5 +104,10 @@ def test_only_reference_reads_the_code_list_files(tmp_path: Path) -> None:
     (pkg / "gaps.py").write_text(
         '"""Reads ``site_types.csv``."""\nimport pandas as pd\n'
         'T = pd.read_csv(DATA / "site_types.csv")\n'
+        'S = open(f"{DATA}/uk_speeds.csv")\n'
+        'M = "speeds of the shipped table (geosuff/data/uk_speeds.csv)"\n'
     )
-    assert _data_file_literals(pkg) == ["geosuff/gaps.py:3 site_types.csv"]
+    assert _data_file_literals(pkg) == [
+        "geosuff/gaps.py:3 site_types.csv",
+        "geosuff/gaps.py:4 uk_speeds.csv",
+    ]

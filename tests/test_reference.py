@@ -171,3 +171,22 @@ def test_sensitive_flag_fails_closed(site_types_with: Callable[[str], Path]) -> 
     site_types_with("day_centre,Day centre,,D,#000000,maybe,\n")
     with pytest.raises(InputFileError, match="sensitive"):
         reference.site_types()
+
+
+def test_uk_speeds_are_typed_rows_the_network_uses(tmp_path: Path) -> None:
+    from geosuff._errors import ConfigError
+    from geosuff.network import load_speed_table
+
+    speeds = reference.uk_speeds()
+    mw = speeds["motorway"]
+    assert isinstance(mw, reference.RoadSpeed)
+    assert mw.kph == pytest.approx(70 * reference.MPH_TO_KPH)
+    assert "70 mph" in mw.basis
+    assert load_speed_table() == {hw: s.kph for hw, s in speeds.items()}
+    assert reference.speed_table() is speeds  # cached
+    own = tmp_path / "speeds.csv"
+    own.write_text("highway,speed_kph\nresidential,30\n", encoding="utf-8")
+    assert reference.speed_table(own) == {"residential": reference.RoadSpeed("residential", 30.0)}
+    own.write_text("highway,speed_mph\nresidential,fast\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad speed for highway 'residential'"):
+        reference.speed_table(own)

@@ -476,7 +476,8 @@ def _cells_polygon(lay: _Layout, cell_ids: np.ndarray) -> shapely.Geometry:
 
 
 def _sample_times(lay: _Layout, t: np.ndarray) -> np.ndarray:
-    return np.minimum(t[lay.sa] + lay.ca, t[lay.sb] + lay.cb)
+    result: np.ndarray = np.minimum(t[lay.sa] + lay.ca, t[lay.sb] + lay.cb)
+    return result
 
 
 def _cell_times(lay: _Layout, sample_t: np.ndarray) -> np.ndarray:

@@ -122,15 +122,19 @@ _BOUNDARY_FILE = "england_utla2023_buc.geojson"
 def _as_float(values: Any) -> np.ndarray:
     """Any array-like (pandas NA, None, strings of numbers) as a float64 ndarray with NaN."""
     if isinstance(values, pd.Series | pd.Index):
-        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        result: np.ndarray = pd.to_numeric(values, errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        return result
     arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if arr.dtype.kind == "f":
         return arr.astype(float, copy=False)
-    return (
+    result = (
         pd.to_numeric(pd.Series(arr.ravel()), errors="coerce")
         .to_numpy(dtype=float, na_value=np.nan)
         .reshape(arr.shape)
     )
+    return result
 
 
 def dfe_miles(home_e: Any, home_n: Any, pl_e: Any, pl_n: Any) -> np.ndarray:
@@ -152,7 +156,8 @@ def dfe_miles(home_e: Any, home_n: Any, pl_e: Any, pl_n: Any) -> np.ndarray:
     he, hn, pe, pn = (_as_float(v) for v in (home_e, home_n, pl_e, pl_n))
     with np.errstate(invalid="ignore"):
         raw = np.sqrt((he - pe) ** 2 + (hn - pn) ** 2) / M_PER_KM / KM_PER_MILE_DFE
-    return np.round(raw, 1)
+    result: np.ndarray = np.round(raw, 1)
+    return result
 
 
 def category_labels(far_miles: float = DFE_FAR_MILES) -> tuple[str, str, str]:
@@ -471,7 +476,8 @@ def _clean_codes(values: Any, n: int) -> np.ndarray:
     )
     s = s.str.strip().str.upper()
     s = s.mask(s == "")
-    return s.to_numpy(dtype=object, na_value=None)
+    result: np.ndarray = s.to_numpy(dtype=object, na_value=None)
+    return result
 
 
 def locate_placements(
@@ -625,7 +631,8 @@ def far_mask(measures: pd.DataFrame) -> np.ndarray:
             "The placement measures lack the boolean column 'far'.",
             fix="Compute them with geosuff.analysis.distance.placement_measures.",
         )
-    return measures["far"].astype("boolean").fillna(False).to_numpy(bool)
+    result: np.ndarray = measures["far"].astype("boolean").fillna(False).to_numpy(bool)
+    return result
 
 
 def placement_measures(

@@ -34,7 +34,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from geosuff._errors import ConfigError
 from geosuff.config.database import DatabaseSchema, DatabaseTable, is_database_url, resolve_input
@@ -82,6 +82,16 @@ class AnalysisConfig(_Section):
     #: "road": travel times on the [inputs] network (which must cover the council); "estimate":
     #: straight-line estimates (no network needed; published labels say "estimated").
     travel: Literal["road", "estimate"] = "road"
+    #: years whose 31 March snapshot ``tables/trend.csv`` shows (None: every 31 March the
+    #: episodes cover)
+    years: list[int] | None = None
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(not 1990 <= y <= 2100 for y in v):
+            raise ValueError("years must be calendar years such as 2024 (the 31 March snapshot)")
+        return sorted(set(v)) if v is not None else None
 
     @field_validator("minutes", "sensitivity_minutes", "sensitivity_miles")
     @classmethod
@@ -122,6 +132,26 @@ class OutputConfig(_Section):
     excel: bool = True
     #: also write every published table and layer to this PostgreSQL schema (replacing the last run's)
     database: DatabaseSchema | None = None
+    #: the map's background: "roads" (drawn from the run's own OSM extract, inlined), "osm"
+    #: (OpenStreetMap tiles, needs a network) or "none"; None: "roads" when self_contained, else "osm"
+    basemap: Literal["roads", "osm", "none"] | None = None
+
+    @model_validator(mode="after")
+    def _basemap_offline(self) -> OutputConfig:
+        if self.self_contained and self.basemap == "osm":
+            raise ValueError(
+                'basemap = "osm" needs OpenStreetMap tiles from the internet, which a self_contained '
+                'map never loads: use basemap = "roads" (drawn from your OSM extract) or set '
+                "self_contained = false"
+            )
+        return self
+
+    @property
+    def background(self) -> Literal["roads", "osm", "none"]:
+        """The map background in effect: ``basemap``, or its default for ``self_contained``."""
+        if self.basemap is not None:
+            return self.basemap
+        return "roads" if self.self_contained else "osm"
 
 
 class Scenario(_Section):

@@ -65,7 +65,7 @@ def _to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _in_grid(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return (
+    result: np.ndarray = (
         np.isfinite(x)
         & np.isfinite(y)
         & (x >= BNG_MIN_E)
@@ -73,6 +73,7 @@ def _in_grid(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         & (y >= BNG_MIN_N)
         & (y <= BNG_MAX_N)
     )
+    return result
 
 
 def _is_lonlat(x: np.ndarray, y: np.ndarray) -> np.ndarray:

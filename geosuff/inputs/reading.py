@@ -763,7 +763,8 @@ def _unused_columns_issue(
 # ----------------------------------------------------------------------------------------------
 def _col(df: pd.DataFrame, name: str) -> np.ndarray:
     """A column's values as an object array (for indexing row by row without pandas overhead)."""
-    return df[name].to_numpy(dtype=object)
+    result: np.ndarray = df[name].to_numpy(dtype=object)
+    return result
 
 
 def _where(mask: Any) -> list[int]:

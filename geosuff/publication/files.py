@@ -4,15 +4,20 @@ Published files carry no child-level rows, ids, postcodes or points: counts go t
 :mod:`geosuff.disclosure`. Record-level tables are written only in ``restricted`` mode, into a
 separate ``RESTRICTED/`` folder whose file names and ``README.txt`` say OFFICIAL-SENSITIVE
 (no ``#`` line in the CSVs: Excel and pandas read them as they are).
-Every file is written atomically (temporary file in the same folder, then rename). Published
-files are first written to a hidden staging folder inside the output folder and moved beside
-each other only once the last disclosure check has passed: a failed check leaves none of them
-(and no flagged file) in the output folder.
+Every file of a run (published, ``qa/``, ``rasters/``, ``RESTRICTED/`` and, from
+:mod:`geosuff.pipeline`, ``manifest.json``) is first written to a hidden staging folder beside
+the output folder (:func:`new_stage`, same file system) and moved into the output folder only
+once the last disclosure check has passed (:func:`publish_stage`): a failed check or a killed
+run leaves none of them (and no flagged file) in the output folder, whose previous files stay
+as they were; the next run removes the staging folder left behind (:func:`clean_stages`).
+Each file is moved with one rename, so each published file is replaced atomically (a reader
+sees the previous or the new version, never part of one); ``manifest.json`` is moved last.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import re
@@ -120,11 +125,54 @@ def csv_ready(df: pd.DataFrame, *, date_style: str = "uk") -> pd.DataFrame:
     return out
 
 
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A number as a person writes it (``-2``, ``+5``, ``1,234.5``, ``12.5%``, ``1e-3``): never
+#: neutralised, even when it starts with a sign.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d[\d,]*)?\.?\d+(?:[eE][+-]?\d+)?%?")
+
+
+def neutral_text(value: Any) -> Any:
+    """A cell as a spreadsheet must show it: text that would be read as a formula is prefixed.
+
+    Parameters
+    ----------
+    value : object
+        One cell. Only a ``str`` starting with one of :data:`FORMULA_START` that is not a
+        number as written (``-2``, ``+5``) is changed: it gets a leading ``'`` (OWASP's
+        advice against CSV injection), so ``=HYPERLINK(...)`` is shown as typed.
+
+    Returns
+    -------
+    object
+        ``value``, or the prefixed text.
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and not _NUMBER_TEXT.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell (and column name) passed through :func:`neutral_text`."""
+    out = df.rename(columns=neutral_text)
+    for j in range(out.shape[1]):
+        col = out.iloc[:, j]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            out.isetitem(j, col.map(neutral_text, na_action="ignore").astype(col.dtype))
+    return out
+
+
 def write_csv(
     path: Path, df: pd.DataFrame, *, banner: str | None = None, date_style: str = "uk"
 ) -> Path:
     """Write a table as CSV atomically, tidied by :func:`csv_ready`.
 
+    Text cells that a spreadsheet would read as a formula are prefixed with ``'``
+    (:func:`neutral_text`); numbers are unchanged.
     ``banner`` (a restriction notice) is not written into the CSV - a ``#`` line breaks Excel
     and pandas - but into ``README.txt`` beside it (added once), and the file's name should say
     it too (``OFFICIAL-SENSITIVE_...``).
@@ -132,7 +180,7 @@ def write_csv(
     # rows end in \n; made with \r\n so that a field holding a carriage return is quoted
     # (with "\n" alone the csv module leaves a lone \r bare, which splits the row for readers)
     text = (
-        csv_ready(df, date_style=date_style)
+        neutralise_formulas(csv_ready(df, date_style=date_style))
         .to_csv(index=False, lineterminator="\r\n")
         .replace("\r\n", "\n")
     )
@@ -279,13 +327,77 @@ TABLES: dict[str, Table] = {
     "candidates_ranked": Table("candidates", make=_candidates_table),
     "chosen_sites": Table("chosen_sites"),
     "gap_areas": Table("gap_areas", make=_without_geometry),
+    "trend": Table("trend"),
 }
 
 #: The ``data_note`` of every published table and layer of a run on synthetic data.
 SYNTHETIC_NOTE = "SYNTHETIC"
 
-#: Prefix of the hidden folder (inside the output folder) published files are checked in.
+#: Part of the name of the hidden staging folder a run's files are written and checked in,
+#: beside the output folder: ``.<folder name>.geosuff-staging-<random>``.
 STAGING_PREFIX = ".geosuff-staging-"
+#: Written last of a run's files (so a reader that finds it finds the whole run).
+LAST_FILES = ("manifest.json",)
+
+
+def _stage_prefix(out: Path) -> str:
+    return f".{out.resolve().name}{STAGING_PREFIX}"
+
+
+def clean_stages(out: Path) -> list[Path]:
+    """Remove staging folders a killed or failed run left beside (or, before 0.x, inside)
+    ``out``. Call it only while holding ``out``'s lock (:func:`geosuff._lock.output_lock`),
+    which no other live run then holds.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    out = Path(out).resolve()
+    left = [*out.parent.glob(_stage_prefix(out) + "*"), *out.glob(STAGING_PREFIX + "*")]
+    for d in left:
+        shutil.rmtree(d, ignore_errors=True)
+        logger.info("removed %s, left by an unfinished earlier run", d)
+    return left
+
+
+def new_stage(out: Path) -> Path:
+    """A new empty staging folder for a run into ``out``, beside it (same file system)."""
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=_stage_prefix(out), dir=out.parent))
+
+
+def staged_files(stage: Path) -> list[str]:
+    """Every file in ``stage``, as sorted paths relative to it (``tables/x.csv``)."""
+    return sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+
+
+def _move(src: Path, dst: Path) -> None:
+    """Replace ``dst`` by ``src`` with one rename (a copy beside ``dst`` first when the staging
+    folder is on another file system, e.g. the output folder is a mount point).
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, dst)
+    except OSError as err:
+        if err.errno != errno.EXDEV:
+            raise
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+
+
+def publish_stage(stage: Path, out: Path) -> None:
+    """Move every file of ``stage`` to the same place in ``out``, :data:`LAST_FILES` last, then
+    remove ``stage``. Each move is one rename: each file is replaced atomically.
+    """
+    rels = staged_files(stage)
+    rels = [r for r in rels if r not in LAST_FILES] + [r for r in rels if r in LAST_FILES]
+    for rel in rels:
+        _move(stage / rel, Path(out) / rel)
+    shutil.rmtree(stage, ignore_errors=True)
+
 
 #: Every published table in one Excel workbook (``[output] excel``), beside ``tables/``.
 WORKBOOK = "tables.xlsx"
@@ -341,56 +453,91 @@ def published_layers(results: Results, pub: Published) -> dict[str, gpd.GeoDataF
     return layers
 
 
-def write_all(results: Results, published: Published | None = None) -> dict[str, Path]:
-    """Write every output of a run; returns name -> path.
+def write_all(
+    results: Results, published: Published | None = None, *, stage: Path | None = None
+) -> dict[str, Path]:
+    """Write every output of a run; returns name -> path (in the output folder).
 
     Published files (report, map, GeoPackage, ``tables/``) are made from
-    :func:`geosuff.publish.build`; row-level quality lists go to ``qa/`` and record-level
-    tables, on request, to ``RESTRICTED/``.
+    :func:`geosuff.publication.ledger.build`; row-level quality lists go to ``qa/``, access
+    rasters to ``rasters/`` and record-level tables, on request, to ``RESTRICTED/``.
+
+    Parameters
+    ----------
+    results : Results
+    published : Published, optional
+        The run's published figures (made here if not given).
+    stage : Path, optional
+        A staging folder from :func:`new_stage`: the files are written there (the paths
+        returned are where :func:`publish_stage` will put them) and the caller publishes them.
+        Without it, the files are staged here and published before returning.
+
+    Raises
+    ------
+    DisclosureError
+        If a published file fails the last check (nothing is then published).
     """
     from geosuff.publication import ledger as publish
-    from geosuff.publication import maps, report
 
     out = results.out_dir
-    out.mkdir(parents=True, exist_ok=True)
     pub = published if published is not None else publish.build(results)
-    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    own = stage is None
+    where = new_stage(out) if stage is None else stage
     try:
-        files = _write_checked(results, pub, stage, maps, report)
+        staged = _write_staged(results, pub, where)
+        if own:
+            publish_stage(where, out)
     except DisclosureError:
         logger.error(
             "disclosure check failed: no published file of this run was written to %s", out
         )
         raise
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if own:
+            shutil.rmtree(where, ignore_errors=True)
+    files = {key: out / Path(p).relative_to(where) for key, p in staged.items()}
     for name, p in results.rasters.items():
-        files[f"raster_{name}"] = Path(p)
-
-    # restricted, record-level (only when asked)
-    rec = results.reconciliation
-    if results.scenario.output.restricted or results.scenario.mode == "restricted":
-        rdir = out / RESTRICTED_DIR
-        write_text(rdir / "README.txt", RESTRICTED_BANNER + "\n")
-        files["restricted_measures"] = write_csv(
-            rdir / "OFFICIAL-SENSITIVE_placement_measures.csv",
-            results.measures,
-            banner=RESTRICTED_BANNER,
-            date_style=results.date_style,
-        )
-        if rec is not None:
-            files["restricted_reconciliation"] = write_csv(
-                rdir / "OFFICIAL-SENSITIVE_reconciliation_with_ids.csv",
-                rec,
-                banner=RESTRICTED_BANNER,
-            )
-        if results.issues is not None:
-            files["restricted_issues"] = write_csv(
-                rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv",
-                results.issues,
-                banner=RESTRICTED_BANNER,
-            )
+        p = Path(p)
+        final = out / p.relative_to(where) if p.is_relative_to(where) else p
+        results.rasters[name] = final
+        files[f"raster_{name}"] = final
     logger.info("wrote %d files to %s", len(files), out)
+    return files
+
+
+def _write_staged(results: Results, pub: Published, stage: Path) -> dict[str, Path]:
+    """Write every file of the run into ``stage`` (published ones checked): name -> path."""
+    from geosuff.publication import maps, report
+
+    files = _write_checked(results, pub, stage, maps, report)
+    if results.scenario.output.restricted or results.scenario.mode == "restricted":
+        files.update(_write_restricted(results, stage / RESTRICTED_DIR))
+    return files
+
+
+def _write_restricted(results: Results, rdir: Path) -> dict[str, Path]:
+    """Write the record-level tables (only when asked) into ``rdir``."""
+    files: dict[str, Path] = {}
+    rec = results.reconciliation
+    write_text(rdir / "README.txt", RESTRICTED_BANNER + "\n")
+    files["restricted_measures"] = write_csv(
+        rdir / "OFFICIAL-SENSITIVE_placement_measures.csv",
+        results.measures,
+        banner=RESTRICTED_BANNER,
+        date_style=results.date_style,
+    )
+    if rec is not None:
+        files["restricted_reconciliation"] = write_csv(
+            rdir / "OFFICIAL-SENSITIVE_reconciliation_with_ids.csv",
+            rec,
+            banner=RESTRICTED_BANNER,
+        )
+    if results.issues is not None:
+        files["restricted_issues"] = write_csv(
+            rdir / "OFFICIAL-SENSITIVE_issues_with_values.csv",
+            results.issues,
+            banner=RESTRICTED_BANNER,
+        )
     return files
 
 
@@ -413,11 +560,10 @@ def _write_tables(results: Results, pub: Published, stage: Path) -> dict[str, Pa
 def _write_checked(
     results: Results, pub: Published, stage: Path, maps: Any, report: Any
 ) -> dict[str, Path]:
-    """Write the published files (and the row-level quality lists) into ``stage``, check them
-    all, then move them to the same places in the output folder. Raises
-    :class:`~geosuff._errors.DisclosureError` (having moved nothing) if the check fails.
+    """Write the published files (and the row-level quality lists and rasters) into ``stage``
+    and check them all; returns name -> path in ``stage``. Raises
+    :class:`~geosuff._errors.DisclosureError` if the check fails.
     """
-    out = results.out_dir
     files: dict[str, Path] = {}
 
     # strings that may never be published: child ids, postcodes and grid references of children's
@@ -447,7 +593,7 @@ def _write_checked(
     )
 
     # access rasters (GeoTIFF), before the map that overlays them
-    results.rasters.update(write_rasters(results.access_rasters, out / "rasters"))
+    results.rasters.update(write_rasters(results.access_rasters, stage / "rasters"))
 
     # map and report
     files["map.html"] = maps.write_map(
@@ -472,11 +618,7 @@ def _write_checked(
         disclosure.assert_publishable(
             checked, forbidden, points=_personal_points(results), strict=False
         )
-    for p in sorted(q for q in stage.rglob("*") if q.is_file()):
-        final = out / p.relative_to(stage)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(p, final)
-    return {key: out / Path(p).relative_to(stage) for key, p in files.items()}
+    return files
 
 
 def _with_extent_note(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

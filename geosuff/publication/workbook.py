@@ -9,7 +9,8 @@ text ``c``.
 
 Text that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return, e.g. a candidate property named ``=HYPERLINK(...)``) is stored as a
-string with Excel's quote prefix, so it is shown as typed and never evaluated. Line breaks are
+string with Excel's quote prefix, so it is shown as typed and never evaluated (the CSV holds
+the same text after a ``'``, see :func:`geosuff.publication.files.neutral_text`). Line breaks are
 Excel's (a carriage return becomes a line feed) and control characters that a workbook cannot
 hold are dropped; nothing else differs from the CSV.
 

@@ -74,7 +74,8 @@ class Snapped:
     @property
     def has_coords(self) -> np.ndarray:
         """True where the input point has finite coordinates."""
-        return np.isfinite(self.x) & np.isfinite(self.y)
+        result: np.ndarray = np.isfinite(self.x) & np.isfinite(self.y)
+        return result
 
 
 @dataclass(frozen=True, eq=False)

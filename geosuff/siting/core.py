@@ -309,7 +309,7 @@ def _dominated_columns(
     """
     size = np.asarray(cover.sum(axis=0)).reshape(-1)
     cand = ~fixed & (exclusive < 0)
-    out = cand & (size == 0)
+    out: np.ndarray = cand & (size == 0)
     idx = np.flatnonzero(cand & (size > 0))
     if idx.size < 2:
         return out

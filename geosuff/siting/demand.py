@@ -40,7 +40,8 @@ def straight_line_minutes(
 
     o = np.asarray(origins_xy, dtype=np.float64).reshape(-1, 2)
     d = np.asarray(destinations_xy, dtype=np.float64).reshape(-1, 2)
-    return cdist(o, d) / 1000.0 / speed_kph * 60.0
+    result: np.ndarray = cdist(o, d) / 1000.0 / speed_kph * 60.0
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,7 +99,8 @@ def _bool_column(df: pd.DataFrame, name: str) -> np.ndarray:
     """A yes/no column as float (1, 0, nan = not known)."""
     col = df[name]
     if col.dtype == bool:
-        return col.to_numpy(dtype=np.float64)
+        result: np.ndarray = col.to_numpy(dtype=np.float64)
+        return result
     mapping = {
         "true": 1.0,
         "yes": 1.0,
@@ -344,4 +346,5 @@ def _existing_compat(
 
 def _within(minutes: np.ndarray, limit: float) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return np.isfinite(minutes) & (minutes <= limit)
+        result: np.ndarray = np.isfinite(minutes) & (minutes <= limit)
+        return result

@@ -172,15 +172,17 @@ def scenario_masks(  # noqa: C901
 
     def _known(name: str, fallback: str) -> np.ndarray | None:
         if name in demand:
-            return np.nan_to_num(_bool_column(demand, name), nan=0.0) > 0
+            result: np.ndarray = np.nan_to_num(_bool_column(demand, name), nan=0.0) > 0
+            return result
         if fallback in demand:
-            return np.nan_to_num(_bool_column(demand, fallback), nan=1.0) == 0
+            result = np.nan_to_num(_bool_column(demand, fallback), nan=1.0) == 0
+            return result
         return None
 
     def _after(before: np.ndarray, mv: np.ndarray, asg: np.ndarray, ok: Any) -> np.ndarray:
         """``before`` with the re-homed rows counted where their new site ``ok`` says."""
         rows = np.flatnonzero(mv & (asg >= 0))
-        after = before & ~mv
+        after: np.ndarray = before & ~mv
         after[rows[ok(rows, asg[rows])]] = True
         return after
 
@@ -201,7 +203,8 @@ def scenario_masks(  # noqa: C901
     if inside is not None:
 
         def _in(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-            return col_inside[cols]
+            result: np.ndarray = col_inside[cols]
+            return result
 
         out["Placed inside the council"] = EffectMasks(
             inside,

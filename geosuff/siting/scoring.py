@@ -165,7 +165,8 @@ def score_candidates(  # noqa: C901
             ],
             dtype=bool,
         )
-        return within_ex[:, kinds].any(axis=1)
+        result: np.ndarray = within_ex[:, kinds].any(axis=1)
+        return result
 
     # per-option raw components
     cand = opts["cand"].to_numpy()

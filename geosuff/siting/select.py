@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 def _site_xy(df: pd.DataFrame | None) -> np.ndarray:
     if df is None or not {"easting", "northing"} <= set(df.columns):
         return np.full((0 if df is None else len(df), 2), np.nan)
-    return df[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    result: np.ndarray = (
+        df[["easting", "northing"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    )
+    return result
 
 
 def select_sites(

@@ -497,3 +497,51 @@ def test_the_demo_outputs_in_the_browser(browser: Any, demo_results: Any) -> Non
     assert shown and set(shown) <= marks, (shown, marks)
     assert watch.errors == []
     page.close()
+
+
+@pytest.mark.slow
+def test_offline_demo_map_draws_the_roads_basemap_with_no_request(
+    browser: Any, demo_results: Any
+) -> None:
+    """The demo map, self-contained with ``basemap = "roads"``: roads and place names drawn from
+    the Rutland extract, every non-file request blocked and none attempted.
+    """
+    import dataclasses
+
+    from geosuff.network import build_graph
+    from geosuff.publication.maps.basemap import basemap_extent, build_basemap
+
+    network = demo_results.scenario.inputs.network
+    bm = build_basemap(build_graph(network), network, basemap_extent(demo_results.boundary))
+    res = dataclasses.replace(demo_results, basemap=bm)
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = maps.write_map(res, ARTIFACTS / "offline_map.html", self_contained=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    watch = Watch(page)
+    blocked: list[str] = []
+
+    def only_files(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    page.route("**/*", only_files)
+    page.goto(path.as_uri())
+    page.wait_for_selector(".leaflet-gsBasemap-pane path", state="attached")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "offline_map.png"))
+    assert blocked == [], "the offline map tried the network"
+    assert watch.external(path.as_uri()) == []
+    assert watch.errors == []
+    roads = page.locator(".leaflet-gsBasemap-pane path")
+    assert roads.count() >= 4  # trunk, primary, secondary, tertiary (minor from zoom 12)
+    assert roads.first.is_visible()
+    box = page.locator(".leaflet-gsBasemap-pane svg").bounding_box()
+    assert box is not None and box["width"] > 500 and box["height"] > 300
+    towns = page.locator(".leaflet-gsPlaces-pane .gs-place-town")
+    assert towns.count() >= 2 and towns.first.is_visible()
+    assert "Oakham" in towns.all_inner_texts()
+    page.close()

@@ -245,7 +245,8 @@ def area_parents(areas: pd.DataFrame) -> pd.DataFrame:
     namec = next((c for c in _PARENT_NAME_COLS if c in cols), None)
 
     def clean(c: str) -> np.ndarray:
-        return areas[c].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        result: np.ndarray = areas[c].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        return result
 
     if idc is not None or namec is not None:
         pid = clean(idc) if idc is not None else clean(str(namec))
@@ -301,7 +302,8 @@ def area_hierarchy(areas: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray, np
     cols = set(areas.columns)
 
     def clean(c: str) -> np.ndarray:
-        return areas[c].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        result: np.ndarray = areas[c].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        return result
 
     par = area_parents(areas)
     out = [

@@ -91,7 +91,10 @@ def count_band(n: Any) -> np.ndarray:
 def _col_float(df: pd.DataFrame, name: str) -> np.ndarray:
     if name not in df.columns:
         return np.full(len(df), np.nan)
-    return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    result: np.ndarray = pd.to_numeric(df[name], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    return result
 
 
 def _col_bool(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -408,12 +411,16 @@ def snapshot_mask(measures: pd.DataFrame) -> np.ndarray:
     """Rows in the snapshot (open on the reference date): every row not ``status`` "excluded"."""
     if "status" not in measures.columns:
         return np.ones(len(measures), dtype=bool)
-    return (measures["status"].astype(str) != "excluded").to_numpy(dtype=bool)
+    result: np.ndarray = (measures["status"].astype(str) != "excluded").to_numpy(dtype=bool)
+    return result
 
 
 def year_start(reference_date: dt.date) -> dt.date:
     """First day of the 12 months ending on ``reference_date`` (1 April for a 31 March date)."""
-    return (pd.Timestamp(reference_date) - pd.DateOffset(years=1) + pd.Timedelta(days=1)).date()
+    result: dt.date = (
+        pd.Timestamp(reference_date) - pd.DateOffset(years=1) + pd.Timedelta(days=1)
+    ).date()
+    return result
 
 
 def new_in_year(measures: pd.DataFrame, reference_date: dt.date) -> np.ndarray | None:
@@ -452,7 +459,7 @@ def new_in_year(measures: pd.DataFrame, reference_date: dt.date) -> np.ndarray |
         ended = ((dec <= ref) & (dec >= decom)).fillna(False).to_numpy(dtype=bool)
     else:
         ended = np.zeros(len(measures), dtype=bool)
-    out = in_year & (snapshot_mask(measures) | ended)
+    out: np.ndarray = in_year & (snapshot_mask(measures) | ended)
     if "CHILD" in measures.columns and out.any():
         idx = np.flatnonzero(out)
         child = measures["CHILD"].astype("string").fillna("").str.strip().iloc[idx].to_numpy()

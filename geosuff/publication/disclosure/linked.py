@@ -302,7 +302,8 @@ def suppress_linked(  # noqa: C901
     nested &= (diff > _EPS) & (diff < min_count - _EPS)
 
     def shown() -> np.ndarray:
-        return (exact & ~sup) | forced
+        result: np.ndarray = (exact & ~sup) | forced
+        return result
 
     # differencing first: it only needs shown pairs, and suppression never makes a new pair
     s = shown()

@@ -389,13 +389,14 @@ def suppress_matrix(
     """
     c = np.asarray(counts, dtype=float)
     if c.ndim == 1:
-        return suppress_table(
+        result: np.ndarray = suppress_table(
             c[None, :],
             min_count=min_count,
             row_totals=True,
             col_totals=False,
             margins_in_table=False,
         ).cells[0]
+        return result
     return suppress_table(
         c, min_count=min_count, row_totals=row_totals, col_totals=col_totals, margins_in_table=False
     ).cells

@@ -38,6 +38,7 @@ from geosuff.publication.ledger.figures import (
     _register_flows,
     _register_quality,
 )
+from geosuff.publication.ledger.trend import fill_trend, register_trend
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +263,8 @@ def build(results: Results) -> Published:  # noqa: C901
 
     # data quality: the children's table rows by status, reason and validation issue
     pending["quality"] = _register_quality(led, results, m)
+    # every year's snapshot (its other years' children are records added to the ledger)
+    pending["trend"] = register_trend(led, results)
 
     if "ind:overall" in pending:
         # the report's headlines, in its order: all children, placed far, placed inside, near
@@ -279,6 +282,7 @@ def build(results: Results) -> Published:  # noqa: C901
         pub.gap_not_shown = led.text(pending["gaps_not_shown"])
     _fill_places(pub, led, pending)
     _fill_quality(pub, led, pending, results)
+    fill_trend(pub, led, pending)
     audit = led.result
     if audit is not None and audit.unprotected.any():
         logger.warning(

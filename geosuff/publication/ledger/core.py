@@ -88,6 +88,7 @@ TABLE_PRIORITY: tuple[tuple[str, int], ...] = (
     ("chosen_sites", 2),
     ("sensitivity", 3),
     ("distance_bands", 3),
+    ("trend", 3),
     ("quality", 4),
     ("issues", 4),
 )
@@ -144,6 +145,8 @@ class Ledger:
 
     def __init__(self, n_records: int, *, min_count: int) -> None:
         self.n_records = int(n_records)
+        #: the run's own records (a mask of this length covers them only; see add_records)
+        self.n_base = self.n_records
         self.min_count = int(min_count)
         self._index: dict[bytes, int] = {}
         self.members: list[np.ndarray] = []
@@ -159,10 +162,21 @@ class Ledger:
         self.result: dc.LinkedSuppression | None = None
 
     # -- registering ---------------------------------------------------------------------------
+    def add_records(self, n: int) -> int:
+        """Add ``n`` records beyond the run's own (e.g. other years' children); their first position.
+
+        Masks of the run's own length (``n_base``) still cover the run's records only.
+        """
+        if self.result is not None:
+            raise RuntimeError("the ledger is solved: add records before solve()")
+        start = self.n_records
+        self.n_records += int(n)
+        return start
+
     def _members(self, rows: Any) -> np.ndarray:
         a = np.asarray(rows)
         if a.dtype == bool:
-            if a.size != self.n_records:
+            if a.size not in (self.n_records, self.n_base):
                 raise ValueError(f"mask of {a.size} rows for a ledger of {self.n_records}")
             return np.flatnonzero(a)
         idx = np.unique(a.astype(np.int64).reshape(-1))
@@ -430,6 +444,8 @@ class Published:
         ``placement_la``, ``placement_la_name``, ``children``, ``far``.
     reconciliation_summary, reasons, issues_summary : DataFrame or None
         Data-quality counts (rows of the children's table go through disclosure control).
+    trend : DataFrame or None
+        :data:`geosuff.analysis.trend.TREND_COLUMNS` (counts published, percent 1 decimal).
     ledger : Ledger
         The figures (internal: tests and assurance).
     """
@@ -452,6 +468,7 @@ class Published:
     reconciliation_summary: pd.DataFrame | None = None
     reasons: pd.DataFrame | None = None
     issues_summary: pd.DataFrame | None = None
+    trend: pd.DataFrame | None = None
     ledger: Ledger | None = None
 
 

@@ -19,6 +19,7 @@ from geosuff.reference import (
 if TYPE_CHECKING:
     from geosuff.publication.ledger import Published
     from geosuff.results import Results
+from geosuff.publication.maps.basemap import add_background
 from geosuff.publication.maps.geo import to_lonlat
 from geosuff.publication.maps.layers import (
     _add_access_rasters,
@@ -58,6 +59,7 @@ def write_map(
     *,
     self_contained: bool = False,
     published: Published | None = None,
+    basemap: str | None = None,
 ) -> Path:
     """Write the interactive map of a run to ``path`` (HTML).
 
@@ -72,21 +74,29 @@ def write_map(
         its plugin are inlined either way).
     published : Published, keyword-only, optional
         The run's published figures (:func:`geosuff.publish.build`); made here if not given.
+    basemap : {"roads", "osm", "none"}, keyword-only, optional
+        The background; default the scenario's ``[output] basemap`` ("roads": drawn from the
+        run's OSM extract, inlined, :mod:`geosuff.publication.maps.basemap`). A self-contained map
+        never loads tiles: "osm" becomes "roads".
 
     Returns
     -------
     Path
         ``path``.
     """
-    text = render_map(results, self_contained=self_contained, published=published)
+    text = render_map(results, self_contained=self_contained, published=published, basemap=basemap)
     return atomic_write_text(Path(path), text)
 
 
 def render_map(
-    results: Results, *, self_contained: bool = False, published: Published | None = None
+    results: Results,
+    *,
+    self_contained: bool = False,
+    published: Published | None = None,
+    basemap: str | None = None,
 ) -> str:
     """The map's HTML (see :func:`write_map`)."""
-    m = build_map(results, self_contained=self_contained, published=published)
+    m = build_map(results, self_contained=self_contained, published=published, basemap=basemap)
     _stable_ids(m.get_root())
     text = m.get_root().render()
     if self_contained:
@@ -99,7 +109,11 @@ def render_map(
 
 
 def build_map(
-    results: Results, *, self_contained: bool = False, published: Published | None = None
+    results: Results,
+    *,
+    self_contained: bool = False,
+    published: Published | None = None,
+    basemap: str | None = None,
 ) -> folium.Map:
     """The folium map of a run (see the module docstring for the layers)."""
     from geosuff.publication import ledger as publish
@@ -124,9 +138,10 @@ def build_map(
     m.default_js = []
     m.default_css = []
     _inline_assets(m)
-    if not self_contained:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True, opacity=0.6).add_to(m)
-    root.header.add_child(Element(f"<style>{_map_css(self_contained)}</style>"), name="geosuff_css")
+    background = add_background(m, results, self_contained=self_contained, basemap=basemap)
+    root.header.add_child(
+        Element(f"<style>{_map_css(background != 'osm')}</style>"), name="geosuff_css"
+    )
 
     legend: list[tuple[list[str], str]] = []
     unavailable: list[str] = []
