@@ -12,7 +12,7 @@ $(BIN)/geosuff: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(BIN)/geosuff
 
-.PHONY: install demo test bench browser postgis lint councils peers
+.PHONY: install demo test bench browser postgis qgis lint councils peers
 install: $(BIN)/geosuff
 
 demo: install
@@ -28,6 +28,12 @@ browser:
 # in /usr/lib/postgresql/15/bin look. make test installs it with apt when missing (as root) and
 # fails if it cannot.
 PG_BIN := /usr/lib/postgresql/15/bin
+# The QGIS-project test opens geosuff.qgs in headless QGIS (Debian python3-qgis, system Python).
+qgis:
+	@/usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 \
+	  || (apt-get update -qq && apt-get install -y -qq python3-qgis qgis-providers >/dev/null) \
+	  || (echo "make test: could not install Debian python3-qgis (apt-get install python3-qgis qgis-providers, as root)"; exit 1)
+
 postgis:
 	@(test -x $(PG_BIN)/postgres && test -f "$$($(PG_BIN)/pg_config --sharedir)/extension/postgis.control") \
 	  || (apt-get update -qq && apt-get install -y -qq postgresql-15-postgis-3 >/dev/null) \
@@ -44,9 +50,9 @@ $(V903)/bin/python:
 
 # The cross-checks and the database tests are required here: a missing browser, validator or
 # PostGIS fails the run (plain `pytest` outside make skips them with a message instead).
-test: install browser postgis $(V903)/bin/python
+test: install browser postgis qgis $(V903)/bin/python
 	GEOSUFF_V903_PYTHON=$(CURDIR)/$(V903)/bin/python GEOSUFF_REQUIRE_V903=1 GEOSUFF_REQUIRE_BROWSER=1 \
-	  GEOSUFF_REQUIRE_POSTGIS=1 GEOSUFF_PG_BINDIR=$(PG_BIN) $(BIN)/python -m pytest -q
+	  GEOSUFF_REQUIRE_POSTGIS=1 GEOSUFF_REQUIRE_QGIS=1 GEOSUFF_PG_BINDIR=$(PG_BIN) $(BIN)/python -m pytest -q
 
 # Peer routers for benchmarks/bench_peers.py (pandana, Valhalla via pyvalhalla), in their own venv
 # so that their pins never touch geosuff's. pyvalhalla-weekly is the newest wheel for Python 3.11

@@ -227,6 +227,22 @@ def siting_rules() -> dict[str, dict[str, object]]:
     return {str(use): dict(table) for use, table in data.items()}
 
 
+def candidate_use_aliases() -> dict[str, str]:
+    """Other spellings of the candidate uses (``[aliases]`` of ``geosuff/data/siting_rules.toml``):
+    spelling -> use.
+    """
+    data = tomllib.loads(_siting_rules_text()).get("aliases", {})
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def cluster_site_types() -> tuple[str, ...]:
+    """Site types counted as a cluster of registered homes by the clustering score
+    (``[clustering] site_types`` of ``geosuff/data/siting_rules.toml``).
+    """
+    data = tomllib.loads(_siting_rules_text()).get("clustering", {})
+    return tuple(str(t) for t in data.get("site_types", ()))
+
+
 def candidate_uses() -> tuple[str, ...]:
     """Candidate uses the shipped siting rules define, in file order. A scenario adds more with
     ``[siting.rules.<use>]``.

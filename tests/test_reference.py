@@ -190,3 +190,33 @@ def test_uk_speeds_are_typed_rows_the_network_uses(tmp_path: Path) -> None:
     own.write_text("highway,speed_mph\nresidential,fast\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="bad speed for highway 'residential'"):
         reference.speed_table(own)
+
+
+def test_use_aliases_and_cluster_types_come_from_the_rules_file() -> None:
+    """Issue #11: the other spellings of candidate uses and the clustering score's site types are
+    data (``siting_rules.toml``), not code; every alias names a shipped use and every cluster type
+    is a shipped site type."""
+    import tomllib
+
+    from geosuff.config.siting import SitingSettings
+    from geosuff.inputs import candidates
+
+    raw = tomllib.loads((reference.DATA_DIR / "siting_rules.toml").read_text(encoding="utf-8"))
+    assert reference.candidate_use_aliases() == raw["aliases"]
+    assert candidates._USE_ALIASES == raw["aliases"]
+    assert set(raw["aliases"].values()) <= set(reference.candidate_uses())
+    assert not set(raw["aliases"]) & set(reference.candidate_uses())
+    assert reference.cluster_site_types() == tuple(raw["clustering"]["site_types"])
+    assert SitingSettings().cluster_site_types == reference.cluster_site_types()
+    assert set(reference.cluster_site_types()) <= set(reference.site_types())
+
+
+def test_method_text_states_the_reference_constants() -> None:
+    """The report's method paragraph quotes the DfE km-per-mile from :mod:`geosuff.reference`."""
+    import inspect
+
+    from geosuff.publication.report import method
+
+    src = inspect.getsource(method)
+    assert "1.6093" not in src and "1.609344" not in src
+    assert f"{reference.DFE_KM_PER_MILE:g}" == "1.6093"

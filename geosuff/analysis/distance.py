@@ -51,7 +51,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-import geosuff
 from geosuff._errors import ConfigError, InputFileError
 from geosuff.reference import (
     BNG,
@@ -112,8 +111,6 @@ MEASURE_COLUMNS = (
     "measures_disagree",
     "reason",
 )
-
-_BOUNDARY_FILE = "england_utla2023_buc.geojson"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -217,12 +214,9 @@ def utla_of_ltla(code: str) -> str | None:
 
 def default_boundaries_path() -> Path:
     """The shipped England upper-tier LA boundaries (``geosuff.inputs.DEFAULT_BOUNDARIES``)."""
-    try:
-        from geosuff.inputs import DEFAULT_BOUNDARIES
+    from geosuff.inputs import DEFAULT_BOUNDARIES
 
-        return Path(DEFAULT_BOUNDARIES)
-    except (ImportError, AttributeError):  # pragma: no cover - until inputs exposes it
-        return Path(geosuff.__file__).resolve().parent.parent / "boundaries" / _BOUNDARY_FILE
+    return Path(DEFAULT_BOUNDARIES)
 
 
 @dataclass(eq=False)

@@ -13,10 +13,12 @@ from typing import Any
 
 from geosuff._errors import ConfigError
 from geosuff.config import did_you_mean
-from geosuff.reference import SITING_RULES_FILE, candidate_uses, siting_rules
+from geosuff.reference import SITING_RULES_FILE, candidate_uses, cluster_site_types, siting_rules
 
 #: Candidate uses the shipped rules file (``geosuff/data/siting_rules.toml``) defines.
 DEFAULT_USES: tuple[str, ...] = candidate_uses()
+#: Site types the clustering score counts by default (``[clustering]`` of siting_rules.toml).
+DEFAULT_CLUSTER_SITE_TYPES: tuple[str, ...] = cluster_site_types()
 FAR_RULES: tuple[str, ...] = ("either", "over_20_miles", "outside_la")
 
 logger = logging.getLogger(__name__)
@@ -115,7 +117,8 @@ class SitingSettings:
     cluster_full_count : int
         This many nearby homes or more give the full clustering penalty (1).
     cluster_site_types : tuple of str
-        Existing site types (``site_type`` column) that count for clustering.
+        Existing site types (``site_type`` column) that count for clustering (default: the
+        ``[clustering]`` table of ``geosuff/data/siting_rules.toml``).
     exclusion_buffer_m : float
         Extra buffer (metres) added around every exclusion zone (zones may carry ``buffer_m``).
     excluded_conditions : tuple of str
@@ -154,7 +157,7 @@ class SitingSettings:
     cluster_radius_m: float = 1000.0
     cluster_minutes: float = 0.0
     cluster_full_count: int = 3
-    cluster_site_types: tuple[str, ...] = ("childrens_home", "secure_home")
+    cluster_site_types: tuple[str, ...] = DEFAULT_CLUSTER_SITE_TYPES
     exclusion_buffer_m: float = 0.0
     excluded_conditions: tuple[str, ...] = ()
     allowed_tenures: tuple[str, ...] = ()

@@ -19,11 +19,8 @@ logger = logging.getLogger(__name__)
 
 
 PACKAGE_DATA = Path(str(resources.files("geosuff") / "data"))
-_REPO_BOUNDARIES = (
-    Path(__file__).resolve().parents[2] / "boundaries" / "england_utla2023_buc.geojson"
-)
-_PKG_BOUNDARIES = PACKAGE_DATA / "england_utla2023_buc.geojson"
-DEFAULT_BOUNDARIES = _REPO_BOUNDARIES if _REPO_BOUNDARIES.exists() else _PKG_BOUNDARIES
+#: The shipped England upper-tier LA boundaries (package data: also in a wheel install).
+DEFAULT_BOUNDARIES = PACKAGE_DATA / "england_utla2023_buc.geojson"
 DEMO_NETWORK = PACKAGE_DATA / "rutland-latest.osm.pbf"
 DEMO_POSTCODES = PACKAGE_DATA / "postcodes_rutland_codepoint2014.csv"
 LSOA_POINTS = PACKAGE_DATA / "lsoa11_pop0_17_mid2020_england.csv.gz"

@@ -29,20 +29,14 @@ from geosuff.inputs.placements import CANDIDATE_COLUMNS, _date_issues, _whole_nu
 from geosuff.inputs.postcodes import PostcodeLookup
 from geosuff.inputs.reading import _col, _find_col, _where, as_source
 from geosuff.inputs.sites import _ids, _load_common, _loc_columns, _status
-from geosuff.reference import BNG, WGS84
+from geosuff.reference import BNG, WGS84, candidate_use_aliases
 
 logger = logging.getLogger(__name__)
 
 
-#: Other spellings of the shipped uses (used only when the spelling is not itself a known use).
-_USE_ALIASES = {
-    "care_leavers": "care_leaver_unit",
-    "care_leaver": "care_leaver_unit",
-    "small_childrens_home": "small_home",
-    "childrens_home": "small_home",
-    "supported": "supported_accommodation",
-    "short_break": "short_breaks",
-}
+#: Other spellings of the shipped uses (used only when the spelling is not itself a known use):
+#: ``[aliases]`` of ``geosuff/data/siting_rules.toml``.
+_USE_ALIASES = candidate_use_aliases()
 
 
 def load_candidates(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import textwrap
@@ -103,6 +104,8 @@ def _has_qgis() -> bool:
 def test_demo_project_opens_in_qgis_after_moving(demo_results, tmp_path: Path) -> None:
     """Headless QGIS (python3-qgis) reads the project from another folder: every layer valid."""
     if not _has_qgis():
+        if os.environ.get("GEOSUFF_REQUIRE_QGIS"):
+            pytest.fail("GEOSUFF_REQUIRE_QGIS is set but QGIS is missing (make qgis)")
         pytest.skip("QGIS not installed (apt-get install python3-qgis qgis-providers)")
     moved = tmp_path / "moved"
     moved.mkdir()

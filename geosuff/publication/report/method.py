@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geosuff.config import road_times
+from geosuff.reference import DFE_KM_PER_MILE, MPH_TO_KPH
 
 if TYPE_CHECKING:
     from geosuff.results import Results
@@ -22,7 +23,7 @@ def _method(results: Results) -> dict[str, Any]:
     items = [
         (
             "DfE distance measure",
-            f"Straight line between the grid references of the home and placement postcodes, in miles rounded to one decimal (km / 1.6093); 'over {a.far_miles:g} miles' when the rounded distance is greater than {a.far_miles:g}. Unknown postcodes count as 'not known'.",
+            f"Straight line between the grid references of the home and placement postcodes, in miles rounded to one decimal (km / {DFE_KM_PER_MILE:g}); 'over {a.far_miles:g} miles' when the rounded distance is greater than {a.far_miles:g}. Unknown postcodes count as 'not known'.",
         ),
         (
             "Inside / outside",
@@ -104,7 +105,7 @@ def _speeds_text(results: Results) -> str:
         sp = gs.speed_settings(results.scenario)
     except Exception:
         return "Shortest car travel time on the OpenStreetMap road network."
-    limit_mph = sp.urban_limit_kph / 1.609344
+    limit_mph = sp.urban_limit_kph / MPH_TO_KPH
     table = (
         "the shipped UK table (geosuff/data/uk_speeds.csv)"
         if not sp.speed_table
