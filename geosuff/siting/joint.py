@@ -344,6 +344,11 @@ def joint_from_cost_matrix(
     if isinstance(k, bool) or int(k) != k or k < 0:
         raise ConfigError(f"k must be a whole number >= 0 (got {k!r}).")
     n_dem, n_cand = cost.shape
+    if n_cand == 0:
+        raise InputFileError(
+            "Joint siting has no candidate property to choose from.",
+            fix="Give at least one eligible candidate of one council.",
+        )
     cand_c = _council_index(candidate_council, n_cand, "candidate_council", n_councils)
     dem_c = _council_index(demand_council, n_dem, "demand_council", n_councils)
     if n_councils is None:
