@@ -437,6 +437,9 @@ class CouncilSiting:
         Its existing sites (``site_type``, ``vacancies``, ``easting``, ``northing``).
     prefer : mapping, optional
         Candidate id -> tie-break value (the score ``total``).
+    exclusion_zones : GeoDataFrame, optional
+        The council's own exclusion zones (``name``, ``buffer_m``), applied to its candidates
+        together with the region's.
     """
 
     council: str
@@ -444,6 +447,7 @@ class CouncilSiting:
     demand: pd.DataFrame
     existing: pd.DataFrame | None = None
     prefer: Mapping[Any, float] | None = None
+    exclusion_zones: Any | None = None
 
 
 #: ``minutes(origins_xy, destinations_xy) -> (n, m) minutes`` (BNG metres in, minutes out).
@@ -475,6 +479,23 @@ def _check_councils(councils: Sequence[CouncilSiting]) -> None:
             + ").",
             fix="Give every council its LA code once.",
         )
+
+
+def _zones(own: Any, region: Any) -> Any:
+    """A council's exclusion zones and the region's together (either may be None)."""
+    parts = [z for z in (own, region) if z is not None and len(z)]
+    if len(parts) < 2:
+        return parts[0] if parts else None
+    import geopandas as gpd
+
+    frames = [
+        z if isinstance(z, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=gpd.GeoSeries(z))
+        for z in parts
+    ]
+    crs = next((f.crs for f in frames if f.crs is not None), None)
+    if crs is not None:
+        frames = [f.to_crs(crs) if f.crs is not None else f.set_crs(crs) for f in frames]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
 
 
 def _region_matrix(
@@ -521,7 +542,8 @@ def select_joint(  # noqa: C901
         :func:`geosuff.routing.od_matrix` on the region's graph). Default: straight line at
         40 km/h, a stand-in only (logged).
     exclusion_zones : GeoDataFrame, optional
-        The region's exclusion zones (``name``, ``buffer_m``).
+        The region's exclusion zones (``name``, ``buffer_m``), applied to every council's
+        candidates (with each council's own).
     k, capacitated : optional
         Override the settings (``k``: properties chosen, all councils together).
 
@@ -532,6 +554,12 @@ def select_joint(  # noqa: C901
     """
     _check_councils(councils)
     settings = settings or SitingSettings()
+    if settings.target > 0:
+        logger.warning(
+            "Joint siting chooses k = %d properties; the [siting] target (%g) is not used.",
+            settings.k if k is None else k,
+            settings.target,
+        )
     k = settings.k if k is None else k
     cap_mode = settings.capacitated if capacitated is None else capacitated
     codes = tuple(str(c.council) for c in councils)
@@ -540,7 +568,7 @@ def select_joint(  # noqa: C901
     opt_frames: list[pd.DataFrame] = []
     offset = 0
     for ci, c in enumerate(councils):
-        o = _options(c.candidates, settings, exclusion_zones)
+        o = _options(c.candidates, settings, _zones(c.exclusion_zones, exclusion_zones))
         o = o[o["eligible"]].assign(cand=o["cand"] + offset, council=ci)
         opt_frames.append(o)
         offset += len(c.candidates)
@@ -747,9 +775,49 @@ def joint_siting_long(joint: JointSelection, *, ids: pd.DataFrame | None = None)
     return out.astype(JOINT_SITING_LONG_COLUMNS)
 
 
+#: Columns of :func:`joint_council_summary` and their dtypes.
+JOINT_COUNCIL_COLUMNS: dict[str, str] = {
+    "council": "string",
+    "properties_chosen": "int64",
+    "places_added": "float64",
+    "before": "float64",
+    "after": "float64",
+    "gain": "float64",
+    "new_sites_effect": "float64",
+}
+
+
+def joint_council_summary(joint: JointSelection) -> pd.DataFrame:
+    """One row per council: what it gives to the joint choice and what its children get.
+
+    Returns
+    -------
+    DataFrame
+        :data:`JOINT_COUNCIL_COLUMNS`: ``council``, ``properties_chosen`` (of its own),
+        ``places_added`` (by them), ``before`` / ``after`` (its children placed far who could
+        come home today / with the chosen properties, today's spare places of the region open),
+        ``gain`` (``after - before``), ``new_sites_effect`` (its children the new sites alone
+        take). Counts of children: apply the disclosure rules before publishing.
+    """
+    codes = joint.councils or tuple(str(i) for i in range(joint.n_councils))
+    n = len(codes)
+    return pd.DataFrame(
+        {
+            "council": list(codes),
+            "properties_chosen": np.bincount(joint.owner, minlength=n).astype(np.int64),
+            "places_added": np.bincount(joint.owner, weights=joint.places, minlength=n),
+            "before": joint.before_by_council,
+            "after": joint.after_by_council,
+            "gain": joint.gain_by_council.sum(axis=0),
+            "new_sites_effect": joint.new_sites_effect,
+        }
+    ).astype(JOINT_COUNCIL_COLUMNS)
+
+
 #: The region's output tables built from a :class:`JointSelection`, by file name (for the region
 #: orchestration to write; not wired into the single-council run).
 REGION_TABLES: dict[str, Callable[[JointSelection], pd.DataFrame]] = {
     "joint_siting": joint_siting_table,
     "joint_siting_by_council": joint_siting_long,
+    "joint_siting_councils": joint_council_summary,
 }

@@ -18,10 +18,12 @@ from geosuff._errors import ConfigError, InputFileError
 from geosuff.config.siting import SitingSettings
 from geosuff.siting import from_cost_matrix, select_sites
 from geosuff.siting.joint import (
+    JOINT_COUNCIL_COLUMNS,
     JOINT_SITING_COLUMNS,
     JOINT_SITING_LONG_COLUMNS,
     REGION_TABLES,
     CouncilSiting,
+    joint_council_summary,
     joint_from_cost_matrix,
     joint_siting_long,
     joint_siting_table,
@@ -466,7 +468,18 @@ def test_wrapper_two_councils_table() -> None:
     assert list(long.columns) == list(JOINT_SITING_LONG_COLUMNS)
     assert len(long) == 4 and long["gain"].sum() == 3.0
     assert long.groupby("rank")["gain"].sum().tolist() == t["gain"].tolist()
-    assert set(REGION_TABLES) == {"joint_siting", "joint_siting_by_council"}
+    assert set(REGION_TABLES) == {
+        "joint_siting",
+        "joint_siting_by_council",
+        "joint_siting_councils",
+    }
+    summary = joint_council_summary(j)
+    assert list(summary.columns) == list(JOINT_COUNCIL_COLUMNS)
+    assert summary.dtypes.astype(str).tolist() == list(JOINT_COUNCIL_COLUMNS.values())
+    # B's P1 (2 places) plus A's P1 or B's P3 (1 place each): 3 places, 3 children
+    assert summary["properties_chosen"].sum() == 2 and summary["places_added"].sum() == 3.0
+    assert summary["gain"].tolist() == (summary["after"] - summary["before"]).tolist()
+    assert summary["gain"].sum() == 3.0 and summary["before"].sum() == 0.0
     assert REGION_TABLES["joint_siting"](j).equals(joint_siting_table(j))
     for c, b in zip(councils, before, strict=True):  # inputs never modified
         pd.testing.assert_frame_equal(c.demand, b)
@@ -561,3 +574,34 @@ def test_wrapper_errors() -> None:
     c = _council_tables()
     with pytest.raises(ConfigError, match="its own code"):
         select_joint([c[0], CouncilSiting("E0600000A", c[1].candidates, c[1].demand)])
+
+
+def test_council_and_region_exclusion_zones() -> None:
+    """A zone of council A's own around its P1 (1 km) and a region zone around B's P3 (79 km):
+    neither can be chosen, so B's P1 alone brings a1 and b0 home (gain 2)."""
+    import geopandas as gpd
+    import shapely
+
+    c = _council_tables()
+    own = gpd.GeoDataFrame(
+        {"name": ["A's flood zone"]}, geometry=[shapely.Point(1000, 0).buffer(50)], crs=27700
+    )
+    region = gpd.GeoDataFrame(
+        {"name": ["region"]}, geometry=[shapely.Point(79000, 0).buffer(50)], crs=27700
+    )
+    councils = [
+        CouncilSiting("E0600000A", c[0].candidates, c[0].demand, exclusion_zones=own),
+        c[1],
+    ]
+    j = select_joint(
+        councils,
+        settings=SitingSettings(max_minutes=10.0),
+        minutes=_road,
+        k=2,
+        exclusion_zones=region,
+    )
+    assert j.sites is not None
+    chosen = set(zip(j.sites["council"], j.sites["candidate_id"], strict=True))
+    assert ("E0600000A", "P1") not in chosen and ("E0600000B", "P3") not in chosen
+    assert ("E0600000B", "P1") in chosen
+    assert j.gain == 2.0
