@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 
 #: Tolerance (share of a demand group's weight) when carrying a step's served shares to the next.
 _SHARE_TOL = 1e-9
+#: Decimals the per-council counts (children) are rounded to, above the LP's tolerances.
+_DECIMALS = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -379,9 +381,9 @@ def joint_from_cost_matrix(
     )
     w = np.ones(n_dem) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
     refined, group_council = _by_council_groups(prob, w, dem_c, n_councils)
-    served = _served_steps(refined, sel.chosen, group_council, n_councils)
-    gain_by = np.diff(served, axis=0)
-    gain_by[np.abs(gain_by) < 1e-9] = 0.0
+    # LP solutions carry the solver's tolerances (~1e-7): round to the micro-child
+    served = np.round(_served_steps(refined, sel.chosen, group_council, n_councils), _DECIMALS)
+    gain_by = np.maximum(np.diff(served, axis=0), 0.0)
     total = sel.objective - sel.fixed_objective
     if abs(served[-1].sum() - sel.objective) > 1e-6 * max(1.0, sel.objective):
         logger.warning(
@@ -407,8 +409,8 @@ def joint_from_cost_matrix(
         gain_by_council=gain_by,
         before_by_council=served[0],
         after_by_council=served[-1],
-        new_sites_serve=serve,
-        new_sites_effect=serve.sum(axis=0),
+        new_sites_serve=np.round(serve, _DECIMALS),
+        new_sites_effect=np.round(serve.sum(axis=0), _DECIMALS),
         selection=sel,
         councils=tuple(str(i) for i in range(n_councils)),
     )
