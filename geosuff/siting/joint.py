@@ -13,7 +13,9 @@ Two figures per chosen property and council, never mixed:
   was added (in the order of addition, with today's spare places and the properties chosen
   before it open). The served set only grows from one step to the next (each step's allocation
   keeps every child served at the step before), so every split is >= 0, a property's split sums
-  to its addition gain, and all of them sum to the total gain.
+  to its addition gain, and all of them sum to the total gain. Where today's spare places could
+  go to either of two councils' children, the split follows the assignment HiGHS finds for
+  today (the total does not depend on it).
 * ``new_sites_serve``: the children of each council the property takes when the new sites alone
   are open (today's spare places left as they are): the selection's ``new_allocation``. A
   property never serves more than its places (capacitated), so the per-council effect of the new

@@ -96,6 +96,12 @@ def test_hand_matrix_known_optimum() -> None:
     one = _hand(1)
     assert one.chosen.tolist() == [1] and one.gain == 2.0
     assert one.gain_by_council.tolist() == [[1.0, 1.0]]
+    # the table of the array core: ids are the candidate columns, councils their numbers
+    t = joint_siting_table(j)
+    assert t["candidate_id"].tolist() == ["1", "2"] and t["council"].tolist() == ["1", "1"]
+    assert t[["gain_0", "gain_1"]].to_numpy().tolist() == [[1.0, 1.0], [0.0, 1.0]]
+    assert t["new_sites_serve"].tolist() == [3.0, 1.0]
+    assert (t["new_sites_serve"] <= t["places"]).all()
 
 
 def test_hand_matrix_highs_certificate() -> None:
