@@ -21,6 +21,16 @@ from geosuff.siting.core import (
 from geosuff.siting.demand import (
     straight_line_minutes,
 )
+from geosuff.siting.joint import (
+    REGION_TABLES,
+    CouncilSiting,
+    JointSelection,
+    joint_council_summary,
+    joint_from_cost_matrix,
+    joint_siting_long,
+    joint_siting_table,
+    select_joint,
+)
 from geosuff.siting.scenario import (
     COME_HOME_LABEL,
     NEW_PLACES_LABEL,
@@ -66,4 +76,12 @@ __all__ = [
     "scenario_effects",
     "scenario_masks",
     "scenario_table",
+    "REGION_TABLES",
+    "CouncilSiting",
+    "JointSelection",
+    "joint_council_summary",
+    "joint_from_cost_matrix",
+    "joint_siting_long",
+    "joint_siting_table",
+    "select_joint",
 ]
