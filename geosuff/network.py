@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 import osmium
 import scipy.sparse as sp
 from pyproj import Transformer
@@ -116,15 +117,15 @@ class RoadGraph:
     @classmethod
     def from_arrays(
         cls,
-        x: Any,
-        y: Any,
-        u: Any,
-        v: Any,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        u: npt.ArrayLike,
+        v: npt.ArrayLike,
         *,
-        time_s: Any,
-        length_m: Any | None = None,
-        osmid: Any | None = None,
-        highway: Any | None = None,
+        time_s: npt.ArrayLike,
+        length_m: npt.ArrayLike | None = None,
+        osmid: npt.ArrayLike | None = None,
+        highway: npt.ArrayLike | None = None,
         meta: GraphMeta | None = None,
     ) -> RoadGraph:
         """Build a graph from node coordinates (m, EPSG:27700) and directed edges.

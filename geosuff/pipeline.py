@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -51,7 +51,7 @@ from geosuff.inputs import (
     site_types,
 )
 from geosuff.reference import BNG
-from geosuff.results import Linkage, Results
+from geosuff.results import Linkage, Results, RunGraphMeta
 
 if TYPE_CHECKING:
     from geosuff.siting import Selection
@@ -596,15 +596,18 @@ def _run(
         access_rasters=rasters,
         flows=flows,
         linkage=linkage,
-        graph_meta={
-            "nodes": graph.n_nodes,
-            "edges": graph.n_edges,
-            **{
-                k: v
-                for k, v in graph.meta.items()
-                if isinstance(v, (str, int, float, bool, dict, list))
+        graph_meta=cast(
+            RunGraphMeta,
+            {
+                "nodes": graph.n_nodes,
+                "edges": graph.n_edges,
+                **{
+                    k: v
+                    for k, v in graph.meta.items()
+                    if isinstance(v, (str, int, float, bool, dict, list))
+                },
             },
-        },
+        ),
         timings=clock.timings,
         trend=None if trend_rec is None else trend_table(trend_rec),
         trend_records=trend_rec,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from geosuff.config import Scenario
+from geosuff.network import GraphMeta
 
 if TYPE_CHECKING:
     from geosuff.analysis.access import AccessRaster
@@ -38,6 +39,17 @@ class Linkage(TypedDict, total=False):
     scenario: dict[str, tuple[Rows, Rows, Rows]]
     #: Chosen candidate id -> rows of the children assigned to it.
     assigned: dict[str, Rows]
+
+
+class RunGraphMeta(GraphMeta, total=False):
+    """The road graph a run used (:attr:`Results.graph_meta`, written into the manifest): its
+    :class:`~geosuff.network.GraphMeta` provenance plus its size.
+    """
+
+    #: Nodes of the graph routed on.
+    nodes: int
+    #: Directed edges of the graph routed on.
+    edges: int
 
 
 @dataclass
@@ -151,7 +163,7 @@ class Results:
     rasters: dict[str, Path] = field(default_factory=dict)
     flows: pd.DataFrame | None = None
     linkage: Linkage = field(default_factory=lambda: Linkage())
-    graph_meta: dict[str, Any] = field(default_factory=dict)
+    graph_meta: RunGraphMeta = field(default_factory=lambda: RunGraphMeta())
     basemap: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)

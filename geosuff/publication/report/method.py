@@ -10,7 +10,7 @@ from geosuff.config import road_times
 from geosuff.reference import DFE_KM_PER_MILE, MPH_TO_KPH
 
 if TYPE_CHECKING:
-    from geosuff.results import Results
+    from geosuff.results import Results, RunGraphMeta
 from geosuff.publication.report.tables import _gap_note
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _speeds_text(results: Results) -> str:
     )
 
 
-def _graph_text(gm: dict[str, Any]) -> str:
+def _graph_text(gm: RunGraphMeta) -> str:
     if not gm:
         return "not recorded"
     parts = []
