@@ -42,6 +42,8 @@ _USE_ALIASES = {
     "childrens_home": "small_home",
     "supported": "supported_accommodation",
     "short_break": "short_breaks",
+    "lease": "lease_to_provider",
+    "leased_to_provider": "lease_to_provider",
 }
 
 

@@ -771,6 +771,7 @@ SITE_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("SITE_NAME",),
     "urn": ("OFSTED_URN",),
     "rating": ("OFSTED_RATING",),
+    "sector": ("PROVIDER_SECTOR", "OPERATOR", "RUN_BY"),
     "data_note": (),
     **_LOCATION_COLUMNS,
 }

@@ -24,6 +24,7 @@ from geosuff.publication.ledger.core import (
     Ledger,
     Published,
 )
+from geosuff.publication.ledger.costs import publish_costs
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +332,7 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
                 else len(out.columns)
             )
             out.insert(pos, "places_it_could_fill", fill)
+            out = publish_costs(out, fill)
         pub.candidates = out
     sel = results.selection
     scen = pending.get("scenario")
