@@ -145,3 +145,29 @@ def test_trend_without_providers_is_unchanged() -> None:
     t = tr.trend_table(rec)
     assert set(t["measure"]) == set(tr.TREND_MEASURES)
     assert "provider" not in set(t["breakdown"])
+
+
+def test_site_sector_column_is_read_and_bad_words_are_reported(tmp_path: Path) -> None:
+    from geosuff.inputs import load_sites
+
+    p = tmp_path / "sites.csv"
+    p.write_text(
+        "site_id,type,places,available_places,postcode,sector\n"
+        "S1,childrens_home,2,0,LE15 6AA,In-house\n"
+        "S2,childrens_home,3,1,LE15 9AE,Private\n"
+        "S3,childrens_home,2,0,LE15 6AA,PR5\n"
+        "S4,childrens_home,2,0,LE15 6AA,\n"
+        "S5,childrens_home,2,0,LE15 6AA,run by aliens\n"
+    )
+    lookup = default_lookup(DEMO_POSTCODES)
+    loaded = load_sites(p, lookup=lookup, boundaries=Boundaries.load())
+    assert loaded.table["sector"].tolist() == [
+        "in_house",
+        "external",
+        "external",
+        "not_known",
+        "not_known",
+    ]
+    bad = [i for i in loaded.issues if i.code == "site.sector_unknown"]
+    assert [i.row for i in bad] == [5]
+    assert (loaded.table["status"] != "excluded").all()  # an unknown sector excludes nothing
