@@ -195,3 +195,19 @@ def test_community_impact_within_1km_and_the_catchment() -> None:
     assert a["homes_per_10k_council"] == pytest.approx(2 / 4000 * 10_000)
     assert a["places_per_10k_council"] == pytest.approx(5 / 4000 * 10_000)
     assert np.isnan(out.iloc[1]["homes_1km"])  # no location
+
+
+def test_readme_documents_every_costs_key() -> None:
+    from pathlib import Path
+
+    from geosuff.config.costs import COST_KEYS
+    from geosuff.siting.costs import COST_COLUMNS
+    from geosuff.siting.impact import IMPACT_COLUMNS
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    assert "[costs]" in block and "[costs.weekly_gbp]" in block
+    for key in COST_KEYS:
+        assert key in block, key
+    for col in (*COST_COLUMNS, *IMPACT_COLUMNS, "PLACE_PROVIDER", "providers.csv"):
+        assert f"`{col}" in text, col

@@ -63,3 +63,86 @@ def publish_costs(table: pd.DataFrame, children: Sequence[str]) -> pd.DataFrame:
         if col in out:
             out[col] = [_money(float(v)) for v in pd.to_numeric(out[col], errors="coerce")]
     return out
+
+
+#: Rows the chosen set's costs add to the before/after table (``scenario_comparison``).
+SAVING_LABEL = "Yearly placement cost saving of the chosen set (£)"
+CONVERSION_LABEL = "Conversion cost of the chosen set (£)"
+PAYBACK_LABEL = "Payback of the chosen set (years)"
+
+
+def chosen_set_costs(
+    chosen: pd.DataFrame | None, candidates: pd.DataFrame | None, *, weeks_per_year: float
+) -> tuple[str, str, str] | None:
+    """The chosen set's yearly saving, conversion cost and payback as published text.
+
+    The saving is each chosen property's children it would take (published
+    ``children_assigned``) x its weekly cost difference x ``weeks_per_year``; it is ``c`` when
+    any of those counts is. None when no chosen property has a weekly cost difference.
+
+    Parameters
+    ----------
+    chosen : DataFrame or None
+        ``pub.chosen_sites``: ``candidate_id``, ``children_assigned`` (text).
+    candidates : DataFrame or None
+        The raw candidate table with ``weekly_cost_now_gbp``, ``weekly_cost_new_gbp``, ``cost``.
+    weeks_per_year : float
+    """
+    if chosen is None or candidates is None or len(chosen) == 0:
+        return None
+    if "weekly_cost_now_gbp" not in candidates.columns:
+        return None
+    c = candidates.drop_duplicates("candidate_id").set_index(candidates["candidate_id"].astype(str))
+    ids = chosen["candidate_id"].astype(str).tolist()
+    diff = [
+        float(c.at[i, "weekly_cost_now_gbp"]) - float(c.at[i, "weekly_cost_new_gbp"])
+        if i in c.index
+        else math.nan
+        for i in ids
+    ]
+    if not any(math.isfinite(d) for d in diff):
+        return None
+    conv = pd.to_numeric(c.reindex(ids).get("cost"), errors="coerce")
+    conv_total = float(conv.sum()) if conv is not None and conv.notna().all() else math.nan
+    kids = [str(v) for v in chosen["children_assigned"]]
+    if any(k == SUPPRESSED for k in kids):
+        return SUPPRESSED, _money(conv_total), SUPPRESSED
+    saving = sum(
+        float(k) * d * weeks_per_year
+        for k, d in zip(kids, diff, strict=True)
+        if math.isfinite(d) and k.replace(".", "", 1).isdigit()
+    )
+    payback = float(sc_payback(conv_total, saving))
+    pay_txt = (
+        "" if math.isnan(payback) else (NO_SAVING if math.isinf(payback) else f"{payback:.1f}")
+    )
+    return _money(saving), _money(conv_total), pay_txt
+
+
+def sc_payback(cost: float, saving: float) -> float:
+    """Payback years of one cost and saving (:func:`geosuff.siting.costs.payback_years`)."""
+    from geosuff.siting.costs import payback_years
+
+    return float(payback_years([cost], [saving])[0])
+
+
+def scenario_cost_rows(
+    scenario: pd.DataFrame | None, values: tuple[str, str, str] | None
+) -> pd.DataFrame | None:
+    """The before/after table with the chosen set's saving, conversion cost and payback rows
+    (in the ``change_new_sites`` column; the other columns do not apply).
+    """
+    if scenario is None or values is None:
+        return scenario
+    rows = [
+        {
+            "indicator": label,
+            "before": "",
+            "after_new_sites": "",
+            "change_new_sites": v,
+            "after_with_spare_places": "",
+            "change_with_spare_places": "",
+        }
+        for label, v in zip((SAVING_LABEL, CONVERSION_LABEL, PAYBACK_LABEL), values, strict=True)
+    ]
+    return pd.concat([scenario, pd.DataFrame(rows, columns=scenario.columns)], ignore_index=True)
