@@ -209,5 +209,5 @@ def test_readme_documents_every_costs_key() -> None:
     assert "[costs]" in block and "[costs.weekly_gbp]" in block
     for key in COST_KEYS:
         assert key in block, key
-    for col in (*COST_COLUMNS, *IMPACT_COLUMNS, "PLACE_PROVIDER", "providers.csv"):
+    for col in (*COST_COLUMNS, *IMPACT_COLUMNS, "PLACE_PROVIDER", "tables/providers.csv"):
         assert f"`{col}" in text, col
