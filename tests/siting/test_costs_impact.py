@@ -211,3 +211,44 @@ def test_readme_documents_every_costs_key() -> None:
         assert key in block, key
     for col in (*COST_COLUMNS, *IMPACT_COLUMNS, "PLACE_PROVIDER", "tables/providers.csv"):
         assert f"`{col}" in text, col
+
+
+def test_chosen_set_saving_and_payback_rows() -> None:
+    from geosuff.publication.ledger.costs import (
+        PAYBACK_LABEL,
+        SAVING_LABEL,
+        chosen_set_costs,
+        scenario_cost_rows,
+    )
+
+    cands = pd.DataFrame(
+        {
+            "candidate_id": ["A", "B", "C"],
+            "weekly_cost_now_gbp": [6000.0, 1600.0, np.nan],
+            "weekly_cost_new_gbp": [5000.0, 900.0, np.nan],
+            "cost": [100_000, 50_000, 20_000],
+        }
+    )
+    chosen = pd.DataFrame({"candidate_id": ["A", "B"], "children_assigned": ["2", "5"]})
+    # 2 x 1,000 x 52 + 5 x 700 x 52 = 104,000 + 182,000 = 286,000; 150,000 / 286,000 = 0.5 years
+    vals = chosen_set_costs(chosen, cands, weeks_per_year=52)
+    assert vals == ("286000", "150000", "0.5")
+    withheld = chosen.assign(children_assigned=["2", "c"])
+    assert chosen_set_costs(withheld, cands, weeks_per_year=52) == ("c", "150000", "c")
+    only_c = pd.DataFrame({"candidate_id": ["C"], "children_assigned": ["3"]})
+    assert chosen_set_costs(only_c, cands, weeks_per_year=52) is None  # no costs apply
+    scen = pd.DataFrame(
+        [["Placed inside", "10", "12", "+2", "12", "+2"]],
+        columns=[
+            "indicator",
+            "before",
+            "after_new_sites",
+            "change_new_sites",
+            "after_with_spare_places",
+            "change_with_spare_places",
+        ],
+    )
+    out = scenario_cost_rows(scen, vals)
+    assert out is not None and len(out) == 4
+    assert out.loc[out["indicator"] == SAVING_LABEL, "change_new_sites"].item() == "286000"
+    assert out.loc[out["indicator"] == PAYBACK_LABEL, "change_new_sites"].item() == "0.5"

@@ -105,12 +105,10 @@ def chosen_set_costs(
     conv = pd.to_numeric(c.reindex(ids).get("cost"), errors="coerce")
     conv_total = float(conv.sum()) if conv is not None and conv.notna().all() else math.nan
     kids = [str(v) for v in chosen["children_assigned"]]
-    if any(k == SUPPRESSED for k in kids):
+    if not all(k.replace(".", "", 1).isdigit() for k in kids):  # "c" (or a band)
         return SUPPRESSED, _money(conv_total), SUPPRESSED
     saving = sum(
-        float(k) * d * weeks_per_year
-        for k, d in zip(kids, diff, strict=True)
-        if math.isfinite(d) and k.replace(".", "", 1).isdigit()
+        float(k) * d * weeks_per_year for k, d in zip(kids, diff, strict=True) if math.isfinite(d)
     )
     payback = float(sc_payback(conv_total, saving))
     pay_txt = (
