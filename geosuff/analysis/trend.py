@@ -231,7 +231,7 @@ class TrendCell:
 
 
 def _groups(
-    f: pd.DataFrame, year_mask: np.ndarray, *, providers: bool = False
+    f: pd.DataFrame, year_mask: np.ndarray, *, providers: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, str, np.ndarray]]:
     yield "all", ALL, year_mask
     yield "excluding_uasc", ALL, year_mask & ~f["uasc"].to_numpy(dtype=bool)
@@ -240,7 +240,7 @@ def _groups(
         yield "place_group", g, year_mask & (pg == g)
     if providers:
         sec = f["provider_sector"].astype(str).to_numpy()
-        for s in PROVIDER_SECTORS:
+        for s in providers:
             yield PROVIDER_BREAKDOWN, s, year_mask & (sec == s)
 
 
@@ -248,7 +248,10 @@ def trend_cells(records: TrendRecords) -> list[TrendCell]:
     """Every row of the trend table, as masks (years, then measures, then breakdowns)."""
     f = records.frame
     year = f["year"].to_numpy(dtype=np.int64)
-    prov = records.has_providers
+    prov: tuple[str, ...] = ()
+    if records.has_providers:  # the sectors some child of some year has, in a fixed order
+        sec = f["provider_sector"].astype(str).to_numpy()
+        prov = tuple(s for s in PROVIDER_SECTORS if (sec == s).any())
     measures = (*TREND_MEASURES, PROVIDER_MEASURE) if prov else TREND_MEASURES
     cells = []
     for y in records.years:

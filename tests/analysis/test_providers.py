@@ -171,3 +171,20 @@ def test_site_sector_column_is_read_and_bad_words_are_reported(tmp_path: Path) -
     bad = [i for i in loaded.issues if i.code == "site.sector_unknown"]
     assert [i.row for i in bad] == [5]
     assert (loaded.table["status"] != "excluded").all()  # an unknown sector excludes nothing
+
+
+def test_trend_provider_groups_are_the_sectors_present() -> None:
+    m = pd.DataFrame(
+        {
+            "row": [1, 2],
+            "far": [True, False],
+            "inside_la": [True, True],
+            "uasc": [False, False],
+            "place_group": ["foster", "foster"],
+            "provider_sector": ["in_house", "external"],
+            "road_minutes": [5.0, 5.0],
+        }
+    )
+    t = tr.trend_table(tr.trend_records({2024: m}, local_minutes=30, routed_rows={1, 2}))
+    groups = t.loc[t["breakdown"] == "provider", "group"].drop_duplicates().tolist()
+    assert groups == ["in_house", "external"]  # no empty parent / not-known rows
