@@ -252,3 +252,25 @@ def test_chosen_set_saving_and_payback_rows() -> None:
     assert out is not None and len(out) == 4
     assert out.loc[out["indicator"] == SAVING_LABEL, "change_new_sites"].item() == "286000"
     assert out.loc[out["indicator"] == PAYBACK_LABEL, "change_new_sites"].item() == "0.5"
+
+
+def test_costs_section_is_checked_when_the_config_is_read(tmp_path) -> None:
+    from geosuff.config import load_config
+    from geosuff.config.sections import cost_settings
+
+    base = (
+        'council = "E06000017"\n[inputs]\nplacements = "p.csv"\nsites = "s.csv"\n'
+        '[analysis]\ntravel = "estimate"\n'
+    )
+    good = tmp_path / "good.toml"
+    good.write_text(
+        base + "[costs]\nlease_discount = 0.2\n[costs.weekly_gbp]\n"
+        "childrens_home = { in_house = 5200, external = 6100 }\n"
+    )
+    sc = load_config(good, check_files=False)
+    c = cost_settings(sc)
+    assert c.lease_discount == 0.2 and c.weekly("childrens_home", "external") == 6100
+    bad = tmp_path / "bad.toml"
+    bad.write_text(base + "[costs]\nlease_discount = 0.2\nweekly = 5\n")
+    with pytest.raises(ConfigError, match="unknown key 'weekly' in \\[costs\\]"):
+        load_config(bad, check_files=False)
