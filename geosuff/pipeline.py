@@ -573,6 +573,7 @@ def _run(
                 boundaries=boundaries,
                 exclusions=exclusions,
                 services=services,
+                costs=settings.cost_settings(scenario),
             )
 
     results = Results(
@@ -665,6 +666,7 @@ def siting_stage(
     boundaries: Boundaries,
     exclusions: gpd.GeoDataFrame | None = None,
     services: pd.DataFrame | None = None,
+    costs: Any | None = None,
 ) -> tuple[pd.DataFrame, Selection | None, pd.DataFrame | None, Linkage]:
     """Score every candidate and choose the best set (exact MILP), with before/after indicators.
 
@@ -812,6 +814,17 @@ def siting_stage(
         .rename(columns={"uses": "suitable_uses"})
         .merge(scores, on="candidate_id", how="left")
     )
+    table = _candidate_costs_and_impact(
+        table,
+        sites,
+        areas,
+        p_cand,
+        graph=graph,
+        snap=snap,
+        settings=settings,
+        costs=costs,
+        council=council,
+    )
     excluded = candidates[candidates["status"] == "excluded"][info_cols].rename(
         columns={"uses": "suitable_uses"}
     )
@@ -822,6 +835,41 @@ def siting_stage(
     table["chosen"] = table["candidate_id"].isin(chosen)
     table = table.sort_values(["rank", "row"], na_position="last").reset_index(drop=True)
     return table, selection, scen, linkage
+
+
+def _candidate_costs_and_impact(
+    table: pd.DataFrame,
+    sites: pd.DataFrame,
+    areas: Any,
+    area_minutes: np.ndarray,
+    *,
+    graph: Any,
+    snap: Any,
+    settings: Any,
+    costs: Any | None,
+    council: str,
+) -> pd.DataFrame:
+    """The usable candidates' table with the yearly saving and payback (``[costs]``) and the
+    community impact columns (:mod:`geosuff.siting.costs`, :mod:`geosuff.siting.impact`).
+    """
+    from geosuff import routing as traveltime
+    from geosuff.config.costs import CostSettings
+    from geosuff.siting import costs as sc
+    from geosuff.siting import impact
+
+    table = sc.candidate_costs(table, settings=settings, costs=costs or CostSettings())
+    if len(table) == 0:
+        return table
+    site_minutes = traveltime.od_matrix(graph, _xy(sites), _xy(table), settings=snap).minutes
+    return impact.community_impact(
+        table,
+        sites,
+        areas,
+        site_minutes=site_minutes,
+        area_minutes=area_minutes,
+        max_minutes=settings.max_minutes,
+        council=council,
+    )
 
 
 def _siting_layers(

@@ -36,6 +36,8 @@ SITE_TYPES_FILE = DATA_DIR / "site_types.csv"
 PLACEMENT_CODES_FILE = DATA_DIR / "placement_codes.csv"
 PLACEMENT_GROUPS_FILE = DATA_DIR / "placement_groups.csv"
 UK_SPEEDS_FILE = DATA_DIR / "uk_speeds.csv"
+PLACEMENT_PROVIDERS_FILE = DATA_DIR / "placement_providers.csv"
+PLACEMENT_COSTS_FILE = DATA_DIR / "placement_costs.csv"
 
 #: Miles per hour to km/h (exact: 1 mile = 1.609344 km).
 MPH_TO_KPH = 1.609344
@@ -418,6 +420,101 @@ def placement_groups() -> Mapping[str, PlacementGroup]:
     return {g.group: g for g in sorted(rows, key=lambda g: g.order)}
 
 
+# ----------------------------------------------------------------------------------------------
+# SSDA903 PLACE_PROVIDER codes and weekly placement costs
+# ----------------------------------------------------------------------------------------------
+#: Provider sectors: the council's own provision, every other provider, a parent (PR0).
+SECTOR_IN_HOUSE = "in_house"
+SECTOR_EXTERNAL = "external"
+SECTOR_PARENT = "parent"
+#: Sector of a placement whose PLACE_PROVIDER is blank or not a code of the file.
+SECTOR_NOT_KNOWN = "not_known"
+#: The sectors a weekly cost may be given for (``placement_costs.csv``, ``[costs]``).
+COST_SECTORS: tuple[str, ...] = (SECTOR_IN_HOUSE, SECTOR_EXTERNAL)
+
+
+@dataclass(frozen=True)
+class ProviderCode:
+    """An SSDA903 PLACE_PROVIDER code: one row of ``geosuff/data/placement_providers.csv``.
+
+    ``sector`` is ``in_house`` (PR1), ``external`` (PR2-PR5) or ``parent`` (PR0).
+    """
+
+    code: str
+    description: str
+    sector: str
+    sector_label: str
+
+
+@cache
+def provider_codes() -> Mapping[str, ProviderCode]:
+    """PLACE_PROVIDER codes of ``geosuff/data/placement_providers.csv``, in file order; cached."""
+    out: dict[str, ProviderCode] = {}
+    for r in _read_rows(PLACEMENT_PROVIDERS_FILE):
+        code = r.get("code", "").strip().upper()
+        if not code:
+            continue
+        sector = r.get("sector", "").strip()
+        if sector not in (SECTOR_IN_HOUSE, SECTOR_EXTERNAL, SECTOR_PARENT):
+            raise InputFileError(
+                f"{PLACEMENT_PROVIDERS_FILE.name}: code {code} has sector {sector!r}.",
+                fix="Use in_house, external or parent in the sector column.",
+            )
+        out[code] = ProviderCode(
+            code, r.get("description", ""), sector, r.get("sector_label", "") or sector
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class PlacementCost:
+    """A default weekly placement cost: one row of ``geosuff/data/placement_costs.csv``.
+
+    Attributes
+    ----------
+    group : str
+        Placement group (``placement_groups.csv``).
+    sector : str
+        ``in_house`` or ``external``.
+    weekly_cost_gbp : float
+        Cost of one child's placement for one week, pounds.
+    price_year : str
+        The financial year of the prices (e.g. 2018-19).
+    source : str
+        Where the figure comes from.
+    note : str
+        Caveats (the shipped figures are indicative defaults).
+    """
+
+    group: str
+    sector: str
+    weekly_cost_gbp: float
+    price_year: str
+    source: str
+    note: str = ""
+
+
+@cache
+def placement_costs() -> Mapping[tuple[str, str], PlacementCost]:
+    """Default weekly costs of ``geosuff/data/placement_costs.csv`` by (group, sector); cached."""
+    out: dict[tuple[str, str], PlacementCost] = {}
+    for r in _read_rows(PLACEMENT_COSTS_FILE):
+        group, sector = r.get("group", "").strip(), r.get("sector", "").strip()
+        if not group:
+            continue
+        try:
+            cost = float(r["weekly_cost_gbp"])
+        except (KeyError, ValueError) as exc:
+            raise InputFileError(
+                f"{PLACEMENT_COSTS_FILE.name}: no weekly_cost_gbp number for {group} {sector}.",
+                fix="Give every row a weekly cost in pounds.",
+            ) from exc
+        out[(group, sector)] = PlacementCost(
+            group, sector, cost, r.get("price_year", ""), r.get("source", ""), r.get("note", "")
+        )
+    return out
+
+
 def clear_caches() -> None:
     """Forget the code lists read so far (after changing a data path, e.g. in tests)."""
     for f in (
@@ -427,5 +524,7 @@ def clear_caches() -> None:
         placement_groups,
         _uk_speeds_text,
         uk_speeds,
+        provider_codes,
+        placement_costs,
     ):
         f.cache_clear()

@@ -510,6 +510,7 @@ def synthesise(  # noqa: C901
     )
     if years > 1:
         placements = synth_history(placements, ref=ref, years=years, rng=rng, seed=seed)
+    placements = synth_place_providers(placements, seed=seed)
 
     graph = None
     if net is not None:
@@ -518,6 +519,8 @@ def synthesise(  # noqa: C901
         graph = build_graph(net)  # cached: the review then loads the same graph
     sites = _synth_sites(council, own, lsoa, home_pcs, rng, group_counts, graph=graph)
     candidates = _synth_candidates(home_pcs, own, rng, n_candidates)
+    sites = synth_site_sectors(sites, seed=seed)
+    candidates = synth_candidate_costs(candidates, seed=seed)
 
     files = {
         "placements": out / "placements.csv",
@@ -729,6 +732,111 @@ def _synth_candidates(
             }
         )
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Providers, site sectors and conversion costs (own random stream: the rest of the dataset is
+# the same with or without them)
+# ----------------------------------------------------------------------------------------------
+#: PLACE_PROVIDER shares by PLACE code (or its first letter), an assumption shaped on the DfE
+#: pattern (children's homes and supported accommodation mostly private, foster care mostly the
+#: council's own carers, P1 with parents): code -> {PR code: share}. SYNTHETIC.
+PROVIDER_SHARES: dict[str, dict[str, float]] = {
+    "K2": {"PR1": 0.15, "PR2": 0.03, "PR4": 0.74, "PR5": 0.08},
+    "K1": {"PR1": 0.10, "PR2": 0.70, "PR3": 0.10, "PR4": 0.10},
+    "U1": {"PR1": 1.0},
+    "U2": {"PR1": 1.0},
+    "U3": {"PR1": 1.0},
+    "U": {"PR1": 0.60, "PR4": 0.30, "PR5": 0.10},
+    "H5": {"PR1": 0.20, "PR4": 0.60, "PR5": 0.20},
+    "P2": {"PR1": 0.30, "PR4": 0.50, "PR5": 0.20},
+    "P1": {"PR0": 1.0},
+    "A": {"PR1": 0.80, "PR2": 0.10, "PR5": 0.10},
+    "": {"PR1": 0.30, "PR3": 0.40, "PR4": 0.30},
+}
+#: In ended (history) episodes a children's home placement is external this much less often
+#: than today, so the synthetic trend shows external residential care growing.
+HISTORY_EXTERNAL_FACTOR = 0.7
+
+
+def _provider_shares(place: str, *, history: bool) -> dict[str, float]:
+    shares = PROVIDER_SHARES.get(place) or PROVIDER_SHARES.get(place[:1]) or PROVIDER_SHARES[""]
+    if history and place == "K2":
+        ext = {k: v * HISTORY_EXTERNAL_FACTOR for k, v in shares.items() if k != "PR1"}
+        shares = {"PR1": 1.0 - sum(ext.values()), **ext}
+    return shares
+
+
+def synth_place_providers(placements: pd.DataFrame, *, seed: int) -> pd.DataFrame:
+    """``PLACE_PROVIDER`` for synthetic episodes (after ``PLACE``), drawn by :data:`PROVIDER_SHARES`;
+    a file that has the column already is returned unchanged.
+    """
+    if "PLACE_PROVIDER" in placements.columns:
+        return placements
+    rng = np.random.default_rng([seed, 903])
+    dec = (
+        placements["DEC"].astype(str)
+        if "DEC" in placements
+        else pd.Series("", index=placements.index)
+    )
+    codes = []
+    for place, ended in zip(placements["PLACE"].astype(str), dec.ne("").to_numpy(), strict=True):
+        sh = _provider_shares(place, history=bool(ended))
+        keys = list(sh)
+        p = np.array([sh[k] for k in keys], dtype=float)
+        codes.append(keys[int(rng.choice(len(keys), p=p / p.sum()))])
+    out = placements.copy()
+    out.insert(list(out.columns).index("PLACE") + 1, "PLACE_PROVIDER", codes)
+    return out
+
+
+#: Share of synthetic sites of each type the council runs itself (the rest are external).
+SITE_IN_HOUSE_SHARE: dict[str, float] = {
+    "childrens_home": 0.25,
+    "foster_cluster": 0.6,
+    "supported_accommodation": 0.2,
+    "care_leaver_unit": 1.0,
+}
+
+
+def synth_site_sectors(sites: pd.DataFrame, *, seed: int) -> pd.DataFrame:
+    """A ``sector`` (in_house / external) for synthetic sites: neighbouring councils' homes
+    (``NH`` ids) are external, others by :data:`SITE_IN_HOUSE_SHARE`; unchanged if present.
+    """
+    if "sector" in sites.columns or len(sites) == 0:
+        return sites
+    rng = np.random.default_rng([seed, 904])
+    sector = []
+    for sid, typ in zip(sites["site_id"].astype(str), sites["type"].astype(str), strict=True):
+        share = 0.0 if sid.startswith("NH") else SITE_IN_HOUSE_SHARE.get(typ, 0.0)
+        sector.append("in_house" if rng.random() < share else "external")
+    out = sites.copy()
+    out.insert(list(out.columns).index("type") + 1, "sector", sector)
+    return out
+
+
+def synth_candidate_costs(candidates: pd.DataFrame, *, seed: int) -> pd.DataFrame:
+    """A conversion ``cost`` (pounds, to the nearest 1,000) for synthetic candidates without one,
+    and the use ``lease_to_provider`` on some properties of 3 or more bedrooms.
+    """
+    if len(candidates) == 0:
+        return candidates
+    rng = np.random.default_rng([seed, 905])
+    out = candidates.copy()
+    # some larger properties could also be leased to a provider (the lease_to_provider use)
+    beds = pd.to_numeric(out["bedrooms"], errors="coerce").to_numpy(float)
+    lease = (beds >= 3) & (rng.random(len(out)) < 0.4)
+    out["uses"] = [
+        f"{u};lease_to_provider" if le and "lease_to_provider" not in str(u) else u
+        for u, le in zip(out["uses"], lease, strict=True)
+    ]
+    cost = pd.to_numeric(out.get("cost"), errors="coerce") if "cost" in out else None
+    draw = np.round(rng.uniform(20_000, 250_000, size=len(out)), -3).astype(int)
+    if cost is None:
+        out["cost"] = draw
+    else:
+        out["cost"] = np.where(cost.isna(), draw, cost).astype(int)
+    return out
 
 
 def synth_network(council: str, network: str | Path | None) -> Path | None:

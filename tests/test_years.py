@@ -146,7 +146,8 @@ def test_trend_csv_published_and_small_counts_protected(history_run) -> None:
 def test_report_draws_a_trend_chart_per_measure(history_run) -> None:
     out = Path(history_run.scenario.output.dir)
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert report.count('<figure class="trend">') == 3
+    assert report.count('<figure class="trend">') == 3  # no PLACE_PROVIDER: no external chart
+    assert "Placed with an external provider" not in report
     assert "Placed more than 20 miles from home (straight line, %)" in report
     assert "Placed within 30 minutes of home (%)" in report
 
@@ -183,4 +184,6 @@ def test_synthetic_history_shows_a_trend(tmp_path) -> None:
     pub = pd.read_csv(out / "tables" / "trend.csv", dtype=str, keep_default_na=False)
     assert (pub["data_note"] == "SYNTHETIC").all()
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert report.count('<figure class="trend">') == 3
+    # far, outside the council, within local minutes, and (synthetic PLACE_PROVIDER) external
+    assert report.count('<figure class="trend">') == 4
+    assert "Placed with an external provider" in report

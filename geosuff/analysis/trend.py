@@ -15,6 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from geosuff.reference import (
+    SECTOR_EXTERNAL as EXTERNAL,
+)
+from geosuff.reference import (
+    SECTOR_IN_HOUSE,
+    SECTOR_PARENT,
+)
+from geosuff.reference import (
+    SECTOR_NOT_KNOWN as NOT_KNOWN,
+)
+
 logger = logging.getLogger(__name__)
 
 #: Columns of the trend table, in order.
@@ -32,7 +43,13 @@ TREND_COLUMNS: tuple[str, ...] = (
 TREND_MEASURES: tuple[str, ...] = ("far", "outside_la", "within_local_minutes")
 #: Breakdowns: every child, children who are not UASC, each placement group.
 TREND_BREAKDOWNS: tuple[str, ...] = ("all", "excluding_uasc", "place_group")
+#: Only when the placements have ``PLACE_PROVIDER``: the measure "placed with an external
+#: provider" (PR2-PR5) and the breakdown by provider sector (in_house, external, parent, not_known).
+PROVIDER_MEASURE = "external"
+PROVIDER_BREAKDOWN = "provider"
 ALL = "all"
+#: Groups of the provider breakdown.
+PROVIDER_SECTORS: tuple[str, ...] = (SECTOR_IN_HOUSE, EXTERNAL, SECTOR_PARENT, NOT_KNOWN)
 
 
 def snapshot_date(year: int) -> dt.date:
@@ -96,6 +113,12 @@ class TrendRecords:
         """The years, ascending."""
         return sorted({int(y) for y in self.frame["year"]})
 
+    @property
+    def has_providers(self) -> bool:
+        """True when some child has a known provider sector (``PLACE_PROVIDER`` given)."""
+        f = self.frame
+        return "provider_sector" in f.columns and bool((f["provider_sector"] != NOT_KNOWN).any())
+
 
 def _bool(df: pd.DataFrame, col: str) -> np.ndarray:
     if col not in df.columns:
@@ -140,6 +163,9 @@ def year_records(measures: pd.DataFrame, year: int, *, local_minutes: float) -> 
             if "place_group" in m
             else "unknown",
             "minutes_known": np.isfinite(mins_a),
+            "provider_sector": m["provider_sector"].astype(str).to_numpy()
+            if "provider_sector" in m
+            else NOT_KNOWN,
         }
     )
 
@@ -204,26 +230,42 @@ class TrendCell:
     denominator: np.ndarray
 
 
-def _groups(f: pd.DataFrame, year_mask: np.ndarray) -> Iterator[tuple[str, str, np.ndarray]]:
+def _groups(
+    f: pd.DataFrame, year_mask: np.ndarray, *, providers: tuple[str, ...] = ()
+) -> Iterator[tuple[str, str, np.ndarray]]:
     yield "all", ALL, year_mask
     yield "excluding_uasc", ALL, year_mask & ~f["uasc"].to_numpy(dtype=bool)
     pg = f["place_group"].astype(str).to_numpy()
     for g in sorted(set(pg[year_mask])):
         yield "place_group", g, year_mask & (pg == g)
+    if providers:
+        sec = f["provider_sector"].astype(str).to_numpy()
+        for s in providers:
+            yield PROVIDER_BREAKDOWN, s, year_mask & (sec == s)
 
 
 def trend_cells(records: TrendRecords) -> list[TrendCell]:
     """Every row of the trend table, as masks (years, then measures, then breakdowns)."""
     f = records.frame
     year = f["year"].to_numpy(dtype=np.int64)
+    prov: tuple[str, ...] = ()
+    if records.has_providers:  # the sectors some child of some year has, in a fixed order
+        sec = f["provider_sector"].astype(str).to_numpy()
+        prov = tuple(s for s in PROVIDER_SECTORS if (sec == s).any())
+    measures = (*TREND_MEASURES, PROVIDER_MEASURE) if prov else TREND_MEASURES
     cells = []
     for y in records.years:
         ym = year == y
-        for measure in TREND_MEASURES:
+        for measure in measures:
             if measure == "within_local_minutes" and y not in records.minutes_years:
                 continue
-            flag = f[measure].to_numpy(dtype=bool)
-            for breakdown, group, sel in _groups(f, ym):
+            if measure == PROVIDER_MEASURE:
+                flag = f["provider_sector"].astype(str).to_numpy() == EXTERNAL
+            else:
+                flag = f[measure].to_numpy(dtype=bool)
+            for breakdown, group, sel in _groups(f, ym, providers=prov):
+                if measure == PROVIDER_MEASURE and breakdown == PROVIDER_BREAKDOWN:
+                    continue  # the share of external placements among the external ones
                 cells.append(TrendCell(y, measure, breakdown, group, sel & flag, sel))
     return cells
 

@@ -166,6 +166,7 @@ class Scenario(_Section):
     network: dict[str, Any] = Field(default_factory=dict)
     snapping: dict[str, Any] = Field(default_factory=dict)
     siting: dict[str, Any] = Field(default_factory=dict)
+    costs: dict[str, Any] = Field(default_factory=dict)
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     source: Path | None = None

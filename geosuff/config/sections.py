@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
     from geosuff.config import Scenario
+    from geosuff.config.costs import CostSettings
     from geosuff.config.siting import SitingSettings
 
 _T = TypeVar("_T", bound="DataclassInstance")
@@ -186,8 +187,18 @@ def siting_settings(scenario: Scenario, origin: str = "config") -> SitingSetting
     return settings_from_dict(scenario.siting)
 
 
+def cost_settings(scenario: Scenario, origin: str = "config") -> CostSettings:
+    """The scenario's ``[costs]`` weekly placement costs (defaults from
+    ``geosuff/data/placement_costs.csv``), validated.
+    """
+    from geosuff.config.costs import cost_settings_from_dict
+
+    return cost_settings_from_dict(scenario.costs, origin=origin)
+
+
 def check_keys(scenario: Scenario, *, origin: str = "config") -> None:
     """Validate every free-form section; raises :class:`ConfigError` naming the key."""
     speed_settings(scenario, origin)
     snap_settings(scenario, origin)
     siting_settings(scenario, origin)
+    cost_settings(scenario, origin)

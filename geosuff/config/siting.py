@@ -48,6 +48,10 @@ class EligibilityRules:
         empty means any need.
     site_type : str
         Matching site type of ``site_types.csv`` (used to find existing sites of the same kind).
+    operator : {"in_house", "external"}
+        Who runs the home: the council (``in_house``, default) or a provider the council leases
+        the property to (``external``); decides the weekly cost the saving is counted against
+        (``[costs]``).
     """
 
     min_bedrooms: int = 1
@@ -58,9 +62,15 @@ class EligibilityRules:
     max_age: float = 26.0
     serves_needs: tuple[str, ...] = ()
     site_type: str = ""
+    operator: str = "in_house"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "serves_needs", tuple(str(s) for s in self.serves_needs))
+        if self.operator not in ("in_house", "external"):
+            raise ConfigError(
+                f"operator = {self.operator!r} is not known.",
+                fix='Use operator = "in_house" (the council runs it) or "external" (leased to a provider).',
+            )
         if self.min_bedrooms < 0 or self.max_bedrooms < self.min_bedrooms:
             raise ConfigError(
                 f"Bedroom range {self.min_bedrooms}-{self.max_bedrooms} is empty.",

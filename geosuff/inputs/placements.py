@@ -72,6 +72,7 @@ PLACEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "PLACE": ("PLACEMENT_TYPE", "PLACEMENT_CODE", "PL_TYPE", "PLACE_CODE"),
     "URN": ("OFSTED_URN", "PROVIDER_URN"),
+    "PLACE_PROVIDER": ("PLACEMENT_PROVIDER", "PROVIDER", "PROVIDER_TYPE", "PL_PROVIDER"),
     "DOB": ("DATE_OF_BIRTH", "BIRTH_DATE", "D_O_B"),
     "AGE": ("AGE_YEARS",),
     "UASC": ("UASC_FLAG", "UNACCOMPANIED"),
@@ -247,6 +248,7 @@ def load_placements(  # noqa: C901
                     "place.unknown",
                 )
             )
+    provider_notes = _provider_columns(df, out, issues, fname, live)
     blank_child = (out["CHILD"].fillna("").str.strip() == "").to_numpy() & live
     for i in _where(blank_child):
         issues.append(
@@ -520,6 +522,8 @@ def load_placements(  # noqa: C901
         else:
             status.append(STATUS_USED)
             reasons.append("; ".join(parts))
+        if provider_notes[i] and not excluded[i]:
+            reasons[-1] = _join_reasons(reasons[-1], provider_notes[i])
     out["reason"] = pd.array(reasons, dtype=object)
     out["status"] = pd.array(status, dtype=object)
     both = (out["home_reason"] == "") & (out["pl_reason"] == "")
@@ -533,6 +537,45 @@ def load_placements(  # noqa: C901
     meta = dict(raw.meta)
     meta["date_style"] = date_style(*(df[c] for c in ("DECOM", "DEC", "DOB") if c in df))
     return Loaded("placements", path, out, issues, meta)
+
+
+def _provider_columns(
+    df: pd.DataFrame, out: pd.DataFrame, issues: list[Issue], fname: str, live: np.ndarray
+) -> np.ndarray:
+    """``PLACE_PROVIDER`` (SSDA903 PR0-PR5) and its sector (``placement_providers.csv``) into
+    ``out``; the note each row's reason gets (unknown code), one per row ("" for none).
+
+    A row whose code is blank or not in the file keeps its place in every count; its sector is
+    ``not_known``. Without the column, every sector is ``not_known`` and no issue is raised.
+    """
+    n = len(df)
+    notes = np.full(n, "", dtype=object)
+    codes = reference.provider_codes()
+    if "PLACE_PROVIDER" not in df.columns:
+        out["PLACE_PROVIDER"] = pd.array([pd.NA] * n, dtype="string")
+        out["provider_sector"] = reference.SECTOR_NOT_KNOWN
+        return notes
+    raw_v = df["PLACE_PROVIDER"].astype(str).str.strip()
+    code = raw_v.str.upper().str.replace(r"\s+", "", regex=True)
+    out["PLACE_PROVIDER"] = pd.array(code.to_numpy(), dtype="string")
+    sector = code.map({c: p.sector for c, p in codes.items()}).fillna(reference.SECTOR_NOT_KNOWN)
+    out["provider_sector"] = sector.to_numpy(dtype=object)
+    unknown = (sector == reference.SECTOR_NOT_KNOWN).to_numpy() & live
+    allowed = ", ".join(codes)
+    for i in _where(unknown):
+        v = str(raw_v.iat[i])
+        if v == "":
+            msg = "PLACE_PROVIDER is blank; provider sector not known (the placement is still counted)"
+            code_ = "place_provider.missing"
+        else:
+            msg = (
+                f"unknown PLACE_PROVIDER code {v[:12]!r} (SSDA903 codes are {allowed}); "
+                "provider sector not known (the placement is still counted)"
+            )
+            code_ = "place_provider.unknown"
+        issues.append(Issue(fname, int(i) + 1, "PLACE_PROVIDER", v, msg, "warning", code_))
+        notes[i] = msg
+    return notes
 
 
 TOO_OLD_REASON = "aged 18 or over at the reference date: not a child looked after"
@@ -728,6 +771,7 @@ SITE_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("SITE_NAME",),
     "urn": ("OFSTED_URN",),
     "rating": ("OFSTED_RATING",),
+    "sector": ("PROVIDER_SECTOR", "OPERATOR", "RUN_BY"),
     "data_note": (),
     **_LOCATION_COLUMNS,
 }

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geosuff import reference
 from geosuff._errors import InputFileError
 from geosuff.config.database import DatabaseTable
 from geosuff.inputs._base import STATUS_ESTIMATE, STATUS_EXCLUDED, STATUS_USED, Issue, Loaded
@@ -243,6 +244,7 @@ def load_sites(
     for c in ("name", "urn", "rating", "data_note"):
         if c in df.columns:
             out[c] = pd.array(df[c].astype(str).to_numpy(), dtype="string")
+    out["sector"] = site_sectors(df, fname, live, issues)
     out = pd.concat([out, loc], axis=1)
     status, reasons = _status(
         excluded,
@@ -256,6 +258,63 @@ def load_sites(
     out["reason"] = reasons
     out["status"] = status
     return Loaded("sites", path, out, issues, dict(raw.meta))
+
+
+#: Spellings of a site's ``sector`` (lower case, single spaces) -> in_house / external.
+_SECTOR_WORDS: dict[str, str] = {
+    **{
+        w: reference.SECTOR_IN_HOUSE
+        for w in ("in_house", "in house", "in-house", "council", "own", "own provision", "la")
+    },
+    **{
+        w: reference.SECTOR_EXTERNAL
+        for w in (
+            "external",
+            "private",
+            "voluntary",
+            "independent",
+            "charity",
+            "third sector",
+            "other la",
+            "other public",
+        )
+    },
+    **{c.lower(): p.sector for c, p in reference.provider_codes().items() if p.sector != "parent"},
+}
+
+
+def site_sectors(df: pd.DataFrame, fname: str, live: np.ndarray, issues: list[Issue]) -> np.ndarray:
+    """Each site's provider sector from the optional ``sector`` column: ``in_house`` (the
+    council runs it: "in-house", "council", PR1), ``external`` ("private", "voluntary",
+    "independent", PR2-PR5) or ``not_known`` (blank, no column, or another word: a warning).
+    """
+    n = len(df)
+    out = np.full(n, reference.SECTOR_NOT_KNOWN, dtype=object)
+    if "sector" not in df.columns:
+        return out
+    vals = df["sector"].astype(str).to_numpy(dtype=object)
+    for i in range(n):
+        v = " ".join(str(vals[i]).strip().lower().split())
+        if not v:
+            continue
+        sec = _SECTOR_WORDS.get(v)
+        if sec is None:
+            if live[i]:
+                issues.append(
+                    Issue(
+                        fname,
+                        i + 1,
+                        "sector",
+                        str(vals[i]),
+                        f"sector {str(vals[i])[:20]!r} is not known; use in_house or external "
+                        "(or private, voluntary, council); the site is kept with sector not known",
+                        "warning",
+                        "site.sector_unknown",
+                    )
+                )
+            continue
+        out[i] = sec
+    return out
 
 
 def _loc_columns(df: pd.DataFrame) -> dict[str, str | None]:

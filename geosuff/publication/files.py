@@ -328,6 +328,7 @@ TABLES: dict[str, Table] = {
     "chosen_sites": Table("chosen_sites"),
     "gap_areas": Table("gap_areas", make=_without_geometry),
     "trend": Table("trend"),
+    "providers": Table("providers"),
 }
 
 #: The ``data_note`` of every published table and layer of a run on synthetic data.

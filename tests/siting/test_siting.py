@@ -237,6 +237,7 @@ def test_default_rules_from_toml() -> None:
         "care_leaver_unit",
         "supported_accommodation",
         "short_breaks",
+        "lease_to_provider",
     }
     assert s.uses == tuple(s.rules)  # every shipped use is considered by default
     small = s.rules["small_home"]

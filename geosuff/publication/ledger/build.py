@@ -38,6 +38,7 @@ from geosuff.publication.ledger.figures import (
     _register_flows,
     _register_quality,
 )
+from geosuff.publication.ledger.providers import fill_providers, register_providers
 from geosuff.publication.ledger.trend import fill_trend, register_trend
 
 logger = logging.getLogger(__name__)
@@ -265,6 +266,7 @@ def build(results: Results) -> Published:  # noqa: C901
     pending["quality"] = _register_quality(led, results, m)
     # every year's snapshot (its other years' children are records added to the ledger)
     pending["trend"] = register_trend(led, results)
+    pending["providers"] = register_providers(led, results)
 
     if "ind:overall" in pending:
         # the report's headlines, in its order: all children, placed far, placed inside, near
@@ -283,6 +285,7 @@ def build(results: Results) -> Published:  # noqa: C901
     _fill_places(pub, led, pending)
     _fill_quality(pub, led, pending, results)
     fill_trend(pub, led, pending)
+    fill_providers(pub, led, pending)
     audit = led.result
     if audit is not None and audit.unprotected.any():
         logger.warning(

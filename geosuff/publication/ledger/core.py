@@ -89,6 +89,7 @@ TABLE_PRIORITY: tuple[tuple[str, int], ...] = (
     ("sensitivity", 3),
     ("distance_bands", 3),
     ("trend", 3),
+    ("providers", 2),
     ("quality", 4),
     ("issues", 4),
 )
@@ -446,6 +447,8 @@ class Published:
         Data-quality counts (rows of the children's table go through disclosure control).
     trend : DataFrame or None
         :data:`geosuff.analysis.trend.TREND_COLUMNS` (counts published, percent 1 decimal).
+    providers : DataFrame or None
+        :data:`geosuff.analysis.providers.PROVIDER_COLUMNS`: placements by provider sector.
     ledger : Ledger
         The figures (internal: tests and assurance).
     """
@@ -469,6 +472,7 @@ class Published:
     reasons: pd.DataFrame | None = None
     issues_summary: pd.DataFrame | None = None
     trend: pd.DataFrame | None = None
+    providers: pd.DataFrame | None = None
     ledger: Ledger | None = None
 
 

@@ -15,6 +15,7 @@ from geosuff.siting import COME_HOME_LABEL, SCENARIO_COLUMNS
 
 if TYPE_CHECKING:
     from geosuff.results import Results
+from geosuff.config.sections import cost_settings
 from geosuff.publication.ledger.core import (
     BREAKDOWNS,
     FLOW_BANDS,
@@ -24,6 +25,7 @@ from geosuff.publication.ledger.core import (
     Ledger,
     Published,
 )
+from geosuff.publication.ledger.costs import chosen_set_costs, publish_costs, scenario_cost_rows
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +333,7 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
                 else len(out.columns)
             )
             out.insert(pos, "places_it_could_fill", fill)
+            out = publish_costs(out, fill)
         pub.candidates = out
     sel = results.selection
     scen = pending.get("scenario")
@@ -418,6 +421,14 @@ def _fill_siting(pub: Published, led: Ledger, pending: dict[str, Any], results: 
                     }
                 )
         pub.scenario = pd.DataFrame(rows, columns=list(SCENARIO_COLUMNS))
+        pub.scenario = scenario_cost_rows(
+            pub.scenario,
+            chosen_set_costs(
+                pub.chosen_sites,
+                results.candidates,
+                weeks_per_year=cost_settings(results.scenario).weeks_per_year,
+            ),
+        )
 
 
 def _difference(led: Ledger, before: int, after: int) -> str:

@@ -266,6 +266,28 @@ def _candidate_rows(row: pd.Series, *, minutes: float = 30.0) -> list[tuple[str,
     ):
         if col in row.index and not pd.isna(row[col]) and str(row[col]) != "":
             out.append((label, _fmt_value(col, row[col])))
+    out += _cost_and_impact(row)
+    return out
+
+
+def _cost_and_impact(row: pd.Series) -> list[tuple[str, str]]:
+    """Popup lines of a candidate's yearly saving and payback (published text: a number, ``c``
+    or "no saving") and the registered homes within 1 km.
+    """
+    out = []
+    save = str(row.get("yearly_saving_gbp", "") or "")
+    if save and save != "nan":
+        money = f"£{float(save):,.0f}" if save.lstrip("-").isdigit() else save
+        pay = str(row.get("payback_years", "") or "")
+        if pay.replace(".", "", 1).isdigit():
+            money += f"; payback {pay} years"
+        elif pay:
+            money += f"; payback: {pay}"
+        out.append(("yearly saving", money))
+    homes = pd.to_numeric(pd.Series([row.get("homes_1km")]), errors="coerce").iloc[0]
+    if np.isfinite(homes):
+        places = pd.to_numeric(pd.Series([row.get("places_1km")]), errors="coerce").iloc[0]
+        out.append(("homes within 1 km", f"{homes:.0f} ({places:.0f} places)"))
     return out
 
 

@@ -17,6 +17,7 @@ from geosuff.publication import disclosure as dc
 if TYPE_CHECKING:
     from geosuff.publication.ledger import Published
     from geosuff.results import Results
+from geosuff.publication.report import costs as report_costs
 from geosuff.publication.report.figures import (
     _chart_bands,
     _chart_by_type,
@@ -225,6 +226,9 @@ def report_context(results: Results, published: Published | None = None) -> dict
     ctx["candidate_table"] = _candidate_table(pub, results)
     ctx["selection"] = _selection(pub, results)
     ctx["scenario_table"] = _scenario_table(pub)
+    ctx["providers_table"] = report_costs.providers_table(pub)
+    ctx["cost_table"] = report_costs.cost_table(pub, results)
+    ctx["impact_table"] = report_costs.impact_table(pub, results)
     ctx["quality_tables"] = _quality_tables(pub)
     ctx["method"] = _method(results)
     ctx["config_toml"] = to_toml(sc.to_toml_dict())

@@ -28,6 +28,7 @@ def _titles(results: Results) -> dict[str, str]:
         "far": f"Placed more than {a.far_miles:g} miles from home (straight line, %)",
         "outside_la": f"Placed outside {results.council_name} (%)",
         "within_local_minutes": f"Placed within {a.local_minutes:g} minutes of home (%)",
+        "external": "Placed with an external provider (PLACE_PROVIDER PR2-PR5, %)",
     }
 
 
