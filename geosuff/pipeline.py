@@ -139,7 +139,7 @@ def _year_measures(
         index=pd.to_numeric(measures["row"]).to_numpy(),
     )
     mins = pd.to_numeric(pt["row"]).map(by_row).to_numpy(float)
-    return distance.placement_measures(
+    out = distance.placement_measures(
         pt,
         council=scenario.council,
         far_miles=a.far_miles,
@@ -147,6 +147,20 @@ def _year_measures(
         road_minutes=mins,
         far_minutes=a.far_minutes,
     )
+    if inp.get("areas") is not None:
+        out["home_district"] = home_districts(pt, inp["areas"])
+    return out
+
+
+def home_districts(pt: pd.DataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Lower-tier LA (district) code of each row's home, by the small area containing it ("" =
+    not known): the projection's home-district series.
+    """
+    aid = assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas)
+    if "district_code" not in areas.columns:
+        return np.full(len(pt), "", dtype=object)
+    of = dict(zip(areas["area_id"].astype(str), areas["district_code"].astype(str), strict=True))
+    return np.array([of.get(str(a), "") if a is not None else "" for a in aid], dtype=object)
 
 
 def placement_trend(
@@ -176,6 +190,122 @@ def placement_trend(
         local_minutes=scenario.analysis.local_minutes,
         routed_rows=routed,
         reference_year=own,
+    )
+
+
+def care_leaver_stage(
+    scenario: Scenario,
+    inp: dict[str, Any],
+    boundary: gpd.GeoDataFrame,
+    centre: tuple[float, float] | None,
+) -> Loaded | None:
+    """The care leavers (``[inputs] care_leavers``) with their measures, or None when not given.
+
+    The returned table is :func:`geosuff.inputs.care_leavers.load_care_leavers`' with the
+    columns of :func:`geosuff.analysis.care_leavers.care_leaver_measures`; ``meta["centre"]``
+    is the council's representative point (where care leavers living outside stand as demand).
+    """
+    path = scenario.inputs.care_leavers
+    if path is None:
+        return None
+    from geosuff.analysis.care_leavers import care_leaver_measures
+    from geosuff.inputs.care_leavers import load_care_leavers
+
+    a = scenario.analysis
+    loaded = load_care_leavers(
+        path,
+        lookup=inp["lookup"],
+        boundaries=inp["boundaries"],
+        reference_date=inp["reference_date"],
+        min_age=a.care_leaver_min_age,
+        max_age=a.care_leaver_max_age,
+    )
+    geom = boundary.to_crs(BNG).geometry.iloc[0] if boundary.crs else boundary.geometry.iloc[0]
+    loaded.table = care_leaver_measures(
+        loaded.table, council=scenario.council, boundary=geom, far_miles=a.far_miles
+    )
+    if centre is None:
+        rp = geom.representative_point()
+        centre = (float(rp.x), float(rp.y))
+    loaded.meta.update(
+        centre=centre,
+        min_age=a.care_leaver_min_age,
+        max_age=a.care_leaver_max_age,
+        far_miles=a.far_miles,
+    )
+    return loaded
+
+
+def projection_stage(scenario: Scenario, records: TrendRecords) -> pd.DataFrame | None:
+    """The raw projection (:func:`geosuff.analysis.projection.projection_table`) of the years'
+    snapshots, ``[analysis] projection_years`` ahead; None without snapshots.
+    """
+    from geosuff.analysis.projection import projection_table
+
+    if len(records.frame) == 0:
+        return None
+    a = scenario.analysis
+    return projection_table(
+        records.frame, horizon=a.projection_years, growth=a.child_population_growth
+    )
+
+
+def siting_demand_extras(
+    scenario: Scenario,
+    leavers: Loaded | None,
+    projection: pd.DataFrame | None,
+    *,
+    n_measures: int,
+) -> dict[str, Any]:
+    """Keyword arguments of :func:`siting_stage` beyond the children placed far: the
+    care-leaver demand rows and, with ``[siting] demand = "projected"``, the weights' scale.
+    """
+    from geosuff.analysis.care_leavers import demand_points
+    from geosuff.analysis.projection import demand_ratio
+
+    out: dict[str, Any] = {}
+    if leavers is not None:
+        pts = demand_points(leavers.table, centre=leavers.meta["centre"])
+        pts["position"] = pts["position"] + n_measures  # ledger records after the children
+        out["care_leaver_demand"] = pts
+    if scenario.siting.get("demand") == "projected":
+        ratio = demand_ratio(projection) if projection is not None else {}
+        if not ratio:
+            logger.warning(
+                '[siting] demand = "projected" but no projection was made (the placements need '
+                "episode dates, DECOM/DEC, over two or more years): current demand used"
+            )
+        out["demand_scale"] = ratio
+    return out
+
+
+def leaver_results(leavers: Loaded | None, projection: pd.DataFrame | None) -> dict[str, Any]:
+    """The :class:`Results` fields of the care leavers and the projection."""
+    from geosuff.analysis.care_leavers import care_leaver_table
+
+    out: dict[str, Any] = {"projection": projection}
+    if leavers is not None:
+        out["care_leavers"] = leavers.table
+        out["care_leaver_table"] = care_leaver_table(
+            leavers.table,
+            min_age=int(leavers.meta.get("min_age", 18)),
+            max_age=int(leavers.meta.get("max_age", 21)),
+            far_miles=float(leavers.meta.get("far_miles", 20.0)),
+        )
+    return out
+
+
+def leaver_reconciliation(leavers: Loaded) -> pd.DataFrame:
+    """The care leavers' rows of ``qa/reconciliation.csv`` (every row: status and reason)."""
+    t = leavers.table
+    return pd.DataFrame(
+        {
+            "table": "care_leavers",
+            "row": t["row"].to_numpy(),
+            "id": t["CHILD"].astype(str).to_numpy(),
+            "status": t["status"].astype(str).to_numpy(),
+            "reason": t["reason"].astype(str).to_numpy(),
+        }
     )
 
 
@@ -417,6 +547,7 @@ def _run(
         council_name = boundaries.name(scenario.council)
         boundary = boundaries.gdf[boundaries.gdf["code"] == scenario.council].copy()
         areas = council_areas(scenario, boundaries)
+        inp["areas"] = areas
         neighbours, la_centres = neighbours_and_centres(scenario.council, boundaries)
 
     net_box: tuple[float, float, float, float] | None = None
@@ -512,6 +643,7 @@ def _run(
             assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas),
             dtype="string",
         )
+        measures["home_district"] = home_districts(pt, areas)
         loader_status = pt["status"].astype(str).to_numpy()
         estimated = measures["road_estimated"].fillna(False).to_numpy(bool)
         measures["status"] = np.where(
@@ -552,6 +684,8 @@ def _run(
         )
         flows = placement_flows(counted)
         trend_rec = placement_trend(scenario, inp, measures)
+        leavers = care_leaver_stage(scenario, inp, boundary, la_centres.get(scenario.council))
+        projection = None if trend_rec is None else projection_stage(scenario, trend_rec)
 
     candidates = None
     selection = None
@@ -573,6 +707,7 @@ def _run(
                 boundaries=boundaries,
                 exclusions=exclusions,
                 services=services,
+                **siting_demand_extras(scenario, leavers, projection, n_measures=len(measures)),
             )
 
     results = Results(
@@ -609,6 +744,7 @@ def _run(
         trend=None if trend_rec is None else trend_table(trend_rec),
         trend_records=trend_rec,
         basemap=basemap,
+        **leaver_results(leavers, projection),
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
     styles = {t.meta.get("date_style") for t in tables} - {None}
@@ -635,6 +771,8 @@ def _run(
         for name, layer, idc in (("exclusions", exclusions, "name"), ("services", services, "id"))
         if layer is not None
     ]
+    if leavers is not None:
+        extra_rec.append(leaver_reconciliation(leavers))
     if extra_rec:
         results.reconciliation = pd.concat([results.reconciliation, *extra_rec], ignore_index=True)
     results.issues = pd.DataFrame(
@@ -662,6 +800,8 @@ def siting_stage(
     boundaries: Boundaries,
     exclusions: gpd.GeoDataFrame | None = None,
     services: pd.DataFrame | None = None,
+    care_leaver_demand: pd.DataFrame | None = None,
+    demand_scale: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, Selection | None, pd.DataFrame | None, Linkage]:
     """Score every candidate and choose the best set (exact MILP), with before/after indicators.
 
@@ -692,6 +832,10 @@ def siting_stage(
             "easting": m["home_e"].to_numpy(float),
             "northing": m["home_n"].to_numpy(float),
         }
+    )
+    positions = measures.index.to_numpy(dtype=np.int64)[home_ok.to_numpy()]
+    demand, positions = with_leaver_demand(
+        demand, positions, care_leaver_demand, demand_scale=demand_scale
     )
     cxy = _xy(usable)
     cand_in = boundaries.la_at(cxy[:, 0], cxy[:, 1]) == council
@@ -736,7 +880,6 @@ def siting_stage(
     # as positions in ``measures``
     # ``measures`` is a row-filtered view of the run's measures table (a RangeIndex): its index
     # labels are positions in that table
-    positions = measures.index.to_numpy(dtype=np.int64)[home_ok.to_numpy()]
     members = scores.attrs.get("rehoming_members") or [np.zeros(0, np.int64)] * len(scores)
     linkage: Linkage = {
         "rehoming": {
@@ -819,6 +962,46 @@ def siting_stage(
     table["chosen"] = table["candidate_id"].isin(chosen)
     table = table.sort_values(["rank", "row"], na_position="last").reset_index(drop=True)
     return table, selection, scen, linkage
+
+
+def with_leaver_demand(
+    demand: pd.DataFrame,
+    positions: np.ndarray,
+    care_leavers: pd.DataFrame | None,
+    *,
+    demand_scale: dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The siting demand with the care leavers' rows appended, weights scaled.
+
+    ``demand_scale`` (``[siting] demand = "projected"``) multiplies each child's weight by the
+    projected / current ratio of their placement group. A care leaver (in unsuitable
+    accommodation or living outside the council) is one row of need ``care_leaver`` that counts
+    as placed far (so only a use serving ``care_leaver``, the care-leaver unit, can take them);
+    ``positions`` (ledger records) grows by their record positions.
+    """
+    from geosuff.analysis.projection import scale_weights
+
+    if demand_scale:
+        demand = demand.assign(weight=scale_weights(demand["need"], demand_scale))
+    if care_leavers is None or len(care_leavers) == 0:
+        return demand, positions
+    cl = pd.DataFrame(
+        {
+            "weight": 1.0,
+            "over_20_miles": True,
+            "within_20_miles": False,
+            "outside_la": care_leavers["outside_la"].to_numpy(bool),
+            "inside_la": ~care_leavers["outside_la"].to_numpy(bool),
+            "need": "care_leaver",
+            "age": care_leavers["age"].to_numpy(float),
+            "easting": care_leavers["easting"].to_numpy(float),
+            "northing": care_leavers["northing"].to_numpy(float),
+        }
+    )
+    return (
+        pd.concat([demand, cl], ignore_index=True),
+        np.concatenate([positions, care_leavers["position"].to_numpy(np.int64)]),
+    )
 
 
 def _siting_layers(

@@ -78,7 +78,8 @@ class TrendRecords:
     ----------
     frame : DataFrame
         ``year`` (int), ``row`` (input row, int), ``far``, ``outside_la``,
-        ``within_local_minutes``, ``uasc`` (bool; False where not known) and ``place_group``.
+        ``within_local_minutes``, ``uasc`` (bool; False where not known), ``place_group`` and
+        ``home_district`` (lower-tier LA of the home; "" where not known).
     minutes_years : tuple of int
         Years whose every child has a travel time: ``within_local_minutes`` is measured only
         for these.
@@ -140,6 +141,10 @@ def year_records(measures: pd.DataFrame, year: int, *, local_minutes: float) -> 
             if "place_group" in m
             else "unknown",
             "minutes_known": np.isfinite(mins_a),
+            # the child's home district (lower-tier LA; "" = not known), for the projection
+            "home_district": m["home_district"].fillna("").astype(str).to_numpy()
+            if "home_district" in m
+            else "",
         }
     )
 

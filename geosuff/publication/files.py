@@ -328,6 +328,8 @@ TABLES: dict[str, Table] = {
     "chosen_sites": Table("chosen_sites"),
     "gap_areas": Table("gap_areas", make=_without_geometry),
     "trend": Table("trend"),
+    "care_leavers": Table("care_leavers"),
+    "projection": Table("projection"),
 }
 
 #: The ``data_note`` of every published table and layer of a run on synthetic data.
