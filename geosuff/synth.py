@@ -844,7 +844,14 @@ def _readme_text(council: str, tg: dict[str, Any], seed: int, n: int) -> str:
 # Care leavers (SSDA903 OC3-style)
 # ----------------------------------------------------------------------------------------------
 #: Shares of IN_TOUCH codes of the synthetic care leavers (England-like: most in touch).
-CARE_LEAVER_IN_TOUCH = {"YES": 0.84, "NO": 0.05, "REFU": 0.03, "NREQ": 0.04, "DIED": 0.01, "RHOM": 0.03}
+CARE_LEAVER_IN_TOUCH = {
+    "YES": 0.84,
+    "NO": 0.05,
+    "REFU": 0.03,
+    "NREQ": 0.04,
+    "DIED": 0.01,
+    "RHOM": 0.03,
+}
 #: Shares of accommodation letters (OC3 ACCOM) of those with accommodation.
 CARE_LEAVER_ACCOM = {"U": 0.34, "D": 0.18, "B": 0.14, "Z": 0.08, "E": 0.07, "T": 0.05}
 CARE_LEAVER_ACCOM |= {"C": 0.03, "K": 0.03, "X": 0.03, "S": 0.02, "W": 0.01, "V": 0.01, "Y": 0.01}

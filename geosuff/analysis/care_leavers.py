@@ -153,10 +153,13 @@ def distance_label(category: str, far_miles: float) -> str:
 
 def _values(t: pd.DataFrame, measure: str) -> np.ndarray:
     applicable = t["accom_type"].astype(str).to_numpy() != NOT_APPLICABLE
-    if measure == "in_touch":
-        return t["in_touch"].astype(str).to_numpy(dtype=object)
-    if measure == "accommodation_type":
-        return t["accom_type"].astype(str).to_numpy(dtype=object)
+    out: np.ndarray
+    if measure in ("in_touch", "accommodation_type", "distance"):
+        col = {"accommodation_type": "accom_type", "distance": "distance_band"}.get(
+            measure, measure
+        )
+        out = t[col].astype(str).to_numpy(dtype=object)
+        return out
     if measure == "accommodation_suitable":
         s = t["suitable"].astype("boolean")
         v = np.where(s.isna(), NOT_KNOWN, np.where(s.fillna(False), "suitable", "unsuitable"))
@@ -165,8 +168,6 @@ def _values(t: pd.DataFrame, measure: str) -> np.ndarray:
         i = t["inside_la"].astype("boolean")
         v = np.where(i.isna(), NOT_KNOWN, np.where(i.fillna(False), "inside_la", "outside_la"))
         return np.where(applicable | i.notna().to_numpy(), v, NOT_APPLICABLE).astype(object)
-    if measure == "distance":
-        return t["distance_band"].astype(str).to_numpy(dtype=object)
     return np.where(t["demand"].to_numpy(bool), "demand", "not_demand").astype(object)
 
 
@@ -214,7 +215,9 @@ def care_leaver_blocks(
         vals = _values(measures, measure)
         counted = bands[0][1]
         cats = tuple(
-            c for c in _categories(measure, far_miles) if c == NOT_KNOWN or (counted & (vals == c)).any()
+            c
+            for c in _categories(measure, far_miles)
+            if c == NOT_KNOWN or (counted & (vals == c)).any()
         )
         for label, sel in bands:
             out.append(

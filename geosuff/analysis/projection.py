@@ -111,7 +111,9 @@ def fit_log_linear(
     nan = np.full(horizon, np.nan)
     if n < 2 or np.ptp(y) == 0:
         base = float(c[-1]) if n else math.nan
-        return Fit(math.nan, ahead, base * pop, {lv: nan for lv in levels}, {lv: nan for lv in levels}, n)
+        return Fit(
+            math.nan, ahead, base * pop, {lv: nan for lv in levels}, {lv: nan for lv in levels}, n
+        )
     shift = 0.5 if (c <= 0).any() else 0.0
     ly = np.log(c + shift)
     ym = y.mean()
@@ -158,9 +160,7 @@ def series_counts(frame: pd.DataFrame) -> dict[tuple[str, str], dict[int, int]]:
     return out
 
 
-def projection_table(
-    frame: pd.DataFrame, *, horizon: int, growth: float = 0.0
-) -> pd.DataFrame:
+def projection_table(frame: pd.DataFrame, *, horizon: int, growth: float = 0.0) -> pd.DataFrame:
     """The raw projection: :data:`PROJECTION_COLUMNS`, one row per series and year ahead.
 
     ``base_year``/``base_count`` are the last snapshot; projected figures and intervals are

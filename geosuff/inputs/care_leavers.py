@@ -146,7 +146,17 @@ def load_care_leavers(
         if not excluded[i]:
             reasons[i] = [why]
             excluded[i] = True
-            issues.append(Issue(fname, i + 1, column, None, why, "error", "care_leavers." + column if column else "care_leavers.row"))
+            issues.append(
+                Issue(
+                    fname,
+                    i + 1,
+                    column,
+                    None,
+                    why,
+                    "error",
+                    "care_leavers." + column if column else "care_leavers.row",
+                )
+            )
 
     blank = df.apply(lambda r: all(str(x).strip() == "" for x in r), axis=1).to_numpy(bool)
     for i in np.flatnonzero(blank):
@@ -170,44 +180,15 @@ def load_care_leavers(
             "DOB",
         )
 
-    touch_codes = oc3_codes().get("IN_TOUCH", {})
-    it_code = text["IN_TOUCH"].str.upper().to_numpy(dtype=object)
-    in_touch = np.full(n, NOT_KNOWN, dtype=object)
-    accom_code = np.full(n, "", dtype=object)
-    accom_type = np.full(n, NOT_KNOWN, dtype=object)
-    suitable = np.full(n, np.nan)
-    for i in range(n):
-        if excluded[i]:
-            continue
-        c = touch_codes.get(str(it_code[i]))
-        if c is not None:
-            in_touch[i] = c.category
-        else:
-            reasons[i].append(
-                f"IN_TOUCH {it_code[i]!r} is not an OC3 code: counted as not known"
-                if it_code[i]
-                else "IN_TOUCH not given: counted as not known"
-            )
-        accom_code[i], accom_type[i], suitable[i], problem = _accom(
-            str(text["ACCOM"].iat[i]), str(suit.iat[i])
-        )
-        if problem:
-            reasons[i].append(problem)
-
-    east = np.full(n, np.nan)
-    north = np.full(n, np.nan)
-    la = np.full(n, None, dtype=object)
-    if pcol is not None:
-        res = lookup.resolve(df[pcol].astype(str).str.strip().replace("", None))
-        east = res["easting"].to_numpy(dtype=float)
-        north = res["northing"].to_numpy(dtype=float)
-        la = res["utla"].astype(object).where(res["utla"].notna(), None).to_numpy(dtype=object)
-        gone = np.isfinite(east) & np.array([v is None for v in la])
-        if gone.any() and boundaries is not None:
-            la[gone] = boundaries.la_at(east[gone], north[gone])
+    it_code, in_touch, accom_code, accom_type, suitable = _codes(
+        text["IN_TOUCH"], text["ACCOM"], suit, excluded, reasons
+    )
+    east, north, la = _locate(df, pcol, lookup, boundaries)
     applicable = accom_type != NOT_APPLICABLE
-    for i in np.flatnonzero(~np.isfinite(east) & ~excluded & applicable):
-        reasons[i].append("accommodation postcode not known: inside / outside and distance not known")
+    for j in np.flatnonzero(~np.isfinite(east) & ~excluded & applicable):
+        reasons[int(j)].append(
+            "accommodation postcode not known: inside / outside and distance not known"
+        )
     status = np.where(
         excluded,
         STATUS_EXCLUDED,
@@ -240,3 +221,60 @@ def load_care_leavers(
         int(excluded.sum()),
     )
     return Loaded(TABLE, Path(str(path)), table, issues, dict(raw.meta))
+
+
+def _codes(
+    in_touch_text: pd.Series,
+    accom_text: pd.Series,
+    suit: pd.Series,
+    excluded: np.ndarray,
+    reasons: list[list[str]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """IN_TOUCH code and category, ACCOM letter and category, suitability (1 / 0 / NaN) of
+    each row; a problem with a code is appended to the row's reasons.
+    """
+    n = len(in_touch_text)
+    touch_codes = oc3_codes().get("IN_TOUCH", {})
+    it_code = in_touch_text.str.upper().to_numpy(dtype=object)
+    in_touch = np.full(n, NOT_KNOWN, dtype=object)
+    accom_code = np.full(n, "", dtype=object)
+    accom_type = np.full(n, NOT_KNOWN, dtype=object)
+    suitable = np.full(n, np.nan)
+    for i in range(n):
+        if excluded[i]:
+            continue
+        c = touch_codes.get(str(it_code[i]))
+        if c is not None:
+            in_touch[i] = c.category
+        else:
+            reasons[i].append(
+                f"IN_TOUCH {it_code[i]!r} is not an OC3 code: counted as not known"
+                if it_code[i]
+                else "IN_TOUCH not given: counted as not known"
+            )
+        accom_code[i], accom_type[i], suitable[i], problem = _accom(
+            str(accom_text.iat[i]), str(suit.iat[i])
+        )
+        if problem:
+            reasons[i].append(problem)
+    return it_code, in_touch, accom_code, accom_type, suitable
+
+
+def _locate(
+    df: pd.DataFrame, pcol: str | None, lookup: PostcodeLookup, boundaries: Boundaries | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Easting, northing (m; NaN: not located) and upper-tier LA (None) of each accommodation."""
+    n = len(df)
+    east = np.full(n, np.nan)
+    north = np.full(n, np.nan)
+    la = np.full(n, None, dtype=object)
+    if pcol is None:
+        return east, north, la
+    res = lookup.resolve(df[pcol].astype(str).str.strip().replace("", None))
+    east = res["easting"].to_numpy(dtype=float)
+    north = res["northing"].to_numpy(dtype=float)
+    la = res["utla"].astype(object).where(res["utla"].notna(), None).to_numpy(dtype=object)
+    gone = np.isfinite(east) & np.array([v is None for v in la], dtype=bool)
+    if gone.any() and boundaries is not None:
+        la[gone] = boundaries.la_at(east[gone], north[gone])
+    return east, north, la

@@ -75,7 +75,9 @@ def register_care_leavers(led: Ledger, results: Results) -> list[Any] | None:
     return out
 
 
-def fill_care_leavers(pub: Published, led: Ledger, items: list[Any] | None, results: Results) -> None:
+def fill_care_leavers(
+    pub: Published, led: Ledger, items: list[Any] | None, results: Results
+) -> None:
     """``pub.care_leavers`` from the solved ledger (counts or ``"c"``, percent 1 dp)."""
     if items is None:
         return
@@ -156,9 +158,9 @@ def fill_projection(pub: Published, led: Ledger, handles: Any, results: Results)
         for col in ("projected", "lower_80", "upper_80", "lower_95", "upper_95"):
             row[col] = _rounded(getattr(r, col)) if ok else SUPPRESSED
         row["annual_change_pct"] = (
-            f"{r.annual_change_pct:.1f}" if ok and np.isfinite(r.annual_change_pct) else (
-                ":" if ok else SUPPRESSED
-            )
+            f"{r.annual_change_pct:.1f}"
+            if ok and np.isfinite(r.annual_change_pct)
+            else (":" if ok else SUPPRESSED)
         )
         row["years_fitted"] = int(r.years_fitted)
         rows.append(row)
