@@ -139,7 +139,7 @@ def _categories(measure: str, far_miles: float) -> list[str]:
     elif measure == "distance":
         cats = ["inside_la", "outside_near", "outside_far", NOT_APPLICABLE]
     else:
-        cats = ["demand", "not_demand"]
+        return ["demand", "not_demand"]  # always known
     return [*dict.fromkeys([*cats, NOT_KNOWN])]
 
 

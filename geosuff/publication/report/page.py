@@ -48,6 +48,7 @@ from geosuff.publication.report.tables import (
     _selection,
     _sensitivity_table,
 )
+from geosuff.publication.report import leavers
 from geosuff.publication.report.trend import missing_years_note, trend_charts
 
 logger = logging.getLogger(__name__)
@@ -213,6 +214,7 @@ def report_context(results: Results, published: Published | None = None) -> dict
     ctx["chart_trend"] = Markup(_chart_trend(results, heads))
     ctx["trend_charts"] = [(cap, Markup(svg)) for cap, svg in trend_charts(pub, results)]
     ctx["trend_note"] = missing_years_note(pub)
+    ctx.update(leavers.context(pub, results))
     ctx["gap_table"] = _gap_table(pub)
     ctx["gap_note"] = _gap_note(results)
     ctx["gap_not_shown"] = _gap_not_shown(pub, results)
