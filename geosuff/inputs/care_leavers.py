@@ -271,9 +271,11 @@ def _locate(
     if pcol is None:
         return east, north, la
     res = lookup.resolve(df[pcol].astype(str).str.strip().replace("", None))
-    east = res["easting"].to_numpy(dtype=float)
-    north = res["northing"].to_numpy(dtype=float)
-    la = res["utla"].astype(object).where(res["utla"].notna(), None).to_numpy(dtype=object)
+    east = res["easting"].to_numpy(dtype=float).copy()
+    north = res["northing"].to_numpy(dtype=float).copy()
+    la = np.array(
+        [None if pd.isna(v) or str(v) == "" else str(v) for v in res["utla"]], dtype=object
+    )
     gone = np.isfinite(east) & np.array([v is None for v in la], dtype=bool)
     if gone.any() and boundaries is not None:
         la[gone] = boundaries.la_at(east[gone], north[gone])
