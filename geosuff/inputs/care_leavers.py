@@ -49,6 +49,7 @@ CARE_LEAVER_COLUMNS = (
     "accom_e",
     "accom_n",
     "accom_la",
+    "ACCOM_POST",
     "status",
     "reason",
 )
@@ -183,7 +184,7 @@ def load_care_leavers(
     it_code, in_touch, accom_code, accom_type, suitable = _codes(
         text["IN_TOUCH"], text["ACCOM"], suit, excluded, reasons
     )
-    east, north, la = _locate(df, pcol, lookup, boundaries)
+    east, north, la, post = _locate(df, pcol, lookup, boundaries)
     applicable = accom_type != NOT_APPLICABLE
     for j in np.flatnonzero(~np.isfinite(east) & ~excluded & applicable):
         reasons[int(j)].append(
@@ -209,6 +210,7 @@ def load_care_leavers(
             "accom_e": east,
             "accom_n": north,
             "accom_la": la,
+            "ACCOM_POST": post,
             "status": status,
             "reason": ["; ".join(r) for r in reasons],
         }
@@ -262,14 +264,16 @@ def _codes(
 
 def _locate(
     df: pd.DataFrame, pcol: str | None, lookup: PostcodeLookup, boundaries: Boundaries | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Easting, northing (m; NaN: not located) and upper-tier LA (None) of each accommodation."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Easting, northing (m; NaN: not located), upper-tier LA (None) and the postcode as given
+    ("") of each accommodation.
+    """
     n = len(df)
     east = np.full(n, np.nan)
     north = np.full(n, np.nan)
     la = np.full(n, None, dtype=object)
     if pcol is None:
-        return east, north, la
+        return east, north, la, np.full(n, "", dtype=object)
     res = lookup.resolve(df[pcol].astype(str).str.strip().replace("", None))
     east = res["easting"].to_numpy(dtype=float).copy()
     north = res["northing"].to_numpy(dtype=float).copy()
@@ -279,4 +283,4 @@ def _locate(
     gone = np.isfinite(east) & np.array([v is None for v in la], dtype=bool)
     if gone.any() and boundaries is not None:
         la[gone] = boundaries.la_at(east[gone], north[gone])
-    return east, north, la
+    return east, north, la, df[pcol].astype(str).str.strip().to_numpy(dtype=object)
