@@ -160,7 +160,7 @@ def fill_projection(pub: Published, led: Ledger, handles: Any, results: Results)
         row["annual_change_pct"] = (
             f"{r.annual_change_pct:.1f}"
             if ok and np.isfinite(r.annual_change_pct)
-            else (":" if ok else SUPPRESSED)
+            else ("" if ok else SUPPRESSED)  # "": no trend (one year)
         )
         row["years_fitted"] = int(r.years_fitted)
         rows.append(row)
