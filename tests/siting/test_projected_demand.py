@@ -8,8 +8,8 @@ import pytest
 
 from geosuff._errors import ConfigError
 from geosuff.analysis import projection as pj
+from geosuff.analysis.leaver_stage import with_leaver_demand
 from geosuff.config.siting import SitingSettings, settings_from_dict
-from geosuff.pipeline import with_leaver_demand
 from geosuff.siting import select_sites
 
 
