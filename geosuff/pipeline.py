@@ -26,6 +26,14 @@ import shapely
 from geosuff import __version__
 from geosuff._lock import output_lock
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
+from geosuff.analysis.leaver_stage import (
+    care_leaver_stage,
+    leaver_reconciliation,
+    leaver_results,
+    projection_stage,
+    siting_demand_extras,
+    with_leaver_demand,
+)
 from geosuff.analysis.trend import (
     TrendRecords,
     snapshot_date,
@@ -139,7 +147,7 @@ def _year_measures(
         index=pd.to_numeric(measures["row"]).to_numpy(),
     )
     mins = pd.to_numeric(pt["row"]).map(by_row).to_numpy(float)
-    return distance.placement_measures(
+    out = distance.placement_measures(
         pt,
         council=scenario.council,
         far_miles=a.far_miles,
@@ -147,6 +155,20 @@ def _year_measures(
         road_minutes=mins,
         far_minutes=a.far_minutes,
     )
+    if inp.get("areas") is not None:
+        out["home_district"] = home_districts(pt, inp["areas"])
+    return out
+
+
+def home_districts(pt: pd.DataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Lower-tier LA (district) code of each row's home, by the small area containing it ("" =
+    not known): the projection's home-district series.
+    """
+    aid = assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas)
+    if "district_code" not in areas.columns:
+        return np.full(len(pt), "", dtype=object)
+    of = dict(zip(areas["area_id"].astype(str), areas["district_code"].astype(str), strict=True))
+    return np.array([of.get(str(a), "") if a is not None else "" for a in aid], dtype=object)
 
 
 def placement_trend(
@@ -417,6 +439,7 @@ def _run(
         council_name = boundaries.name(scenario.council)
         boundary = boundaries.gdf[boundaries.gdf["code"] == scenario.council].copy()
         areas = council_areas(scenario, boundaries)
+        inp["areas"] = areas
         neighbours, la_centres = neighbours_and_centres(scenario.council, boundaries)
 
     net_box: tuple[float, float, float, float] | None = None
@@ -512,6 +535,7 @@ def _run(
             assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas),
             dtype="string",
         )
+        measures["home_district"] = home_districts(pt, areas)
         loader_status = pt["status"].astype(str).to_numpy()
         estimated = measures["road_estimated"].fillna(False).to_numpy(bool)
         measures["status"] = np.where(
@@ -552,6 +576,8 @@ def _run(
         )
         flows = placement_flows(counted)
         trend_rec = placement_trend(scenario, inp, measures)
+        leavers = care_leaver_stage(scenario, inp, boundary, la_centres.get(scenario.council))
+        projection = None if trend_rec is None else projection_stage(scenario, trend_rec)
 
     candidates = None
     selection = None
@@ -574,6 +600,7 @@ def _run(
                 exclusions=exclusions,
                 services=services,
                 costs=settings.cost_settings(scenario),
+                **siting_demand_extras(scenario, leavers, projection, n_measures=len(measures)),
             )
 
     results = Results(
@@ -613,6 +640,7 @@ def _run(
         trend=None if trend_rec is None else trend_table(trend_rec),
         trend_records=trend_rec,
         basemap=basemap,
+        **leaver_results(leavers, projection),
     )
     tables: list[Loaded] = [placements, sites_l] + ([cands_l] if cands_l is not None else [])
     styles = {t.meta.get("date_style") for t in tables} - {None}
@@ -639,6 +667,8 @@ def _run(
         for name, layer, idc in (("exclusions", exclusions, "name"), ("services", services, "id"))
         if layer is not None
     ]
+    if leavers is not None:
+        extra_rec.append(leaver_reconciliation(leavers))
     if extra_rec:
         results.reconciliation = pd.concat([results.reconciliation, *extra_rec], ignore_index=True)
     results.issues = pd.DataFrame(
@@ -667,6 +697,8 @@ def siting_stage(
     exclusions: gpd.GeoDataFrame | None = None,
     services: pd.DataFrame | None = None,
     costs: Any | None = None,
+    care_leaver_demand: pd.DataFrame | None = None,
+    demand_scale: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, Selection | None, pd.DataFrame | None, Linkage]:
     """Score every candidate and choose the best set (exact MILP), with before/after indicators.
 
@@ -697,6 +729,10 @@ def siting_stage(
             "easting": m["home_e"].to_numpy(float),
             "northing": m["home_n"].to_numpy(float),
         }
+    )
+    positions = measures.index.to_numpy(dtype=np.int64)[home_ok.to_numpy()]
+    demand, positions = with_leaver_demand(
+        demand, positions, care_leaver_demand, demand_scale=demand_scale
     )
     cxy = _xy(usable)
     cand_in = boundaries.la_at(cxy[:, 0], cxy[:, 1]) == council
@@ -741,7 +777,6 @@ def siting_stage(
     # as positions in ``measures``
     # ``measures`` is a row-filtered view of the run's measures table (a RangeIndex): its index
     # labels are positions in that table
-    positions = measures.index.to_numpy(dtype=np.int64)[home_ok.to_numpy()]
     members = scores.attrs.get("rehoming_members") or [np.zeros(0, np.int64)] * len(scores)
     linkage: Linkage = {
         "rehoming": {

@@ -38,6 +38,7 @@ PLACEMENT_GROUPS_FILE = DATA_DIR / "placement_groups.csv"
 UK_SPEEDS_FILE = DATA_DIR / "uk_speeds.csv"
 PLACEMENT_PROVIDERS_FILE = DATA_DIR / "placement_providers.csv"
 PLACEMENT_COSTS_FILE = DATA_DIR / "placement_costs.csv"
+OC3_CODES_FILE = DATA_DIR / "oc3_codes.csv"
 
 #: Miles per hour to km/h (exact: 1 mile = 1.609344 km).
 MPH_TO_KPH = 1.609344
@@ -515,6 +516,41 @@ def placement_costs() -> Mapping[tuple[str, str], PlacementCost]:
     return out
 
 
+@dataclass(frozen=True)
+class OC3Code:
+    """One code of an SSDA903 OC3 (care leavers) field: a row of ``geosuff/data/oc3_codes.csv``.
+
+    ``field`` is ``IN_TOUCH``, ``ACCOM`` (the accommodation letter, or ``0`` not applicable) or
+    ``ACCOM_SUITABLE`` (the second character of the 903 ``ACCOM`` code: 1 suitable, 2 not);
+    ``category`` is geosuff's grouping (``in_touch``, ``suitable``...); ``suitability`` lists the
+    suitability digits the DfE allows with an accommodation letter (``S`` and ``X``: only 2).
+    """
+
+    field: str
+    code: str
+    label: str
+    category: str
+    suitability: tuple[str, ...]
+
+
+@cache
+def oc3_codes() -> Mapping[str, Mapping[str, OC3Code]]:
+    """The OC3 code lists of ``geosuff/data/oc3_codes.csv`` by field, then code; cached."""
+    out: dict[str, dict[str, OC3Code]] = {}
+    for r in _read_rows(OC3_CODES_FILE):
+        fld, code = r.get("field", "").strip(), r.get("code", "").strip()
+        if not fld or not code:
+            continue
+        out.setdefault(fld, {})[code] = OC3Code(
+            fld,
+            code,
+            r.get("label", "").strip(),
+            r.get("category", "").strip(),
+            _split(r.get("suitability")),
+        )
+    return out
+
+
 def clear_caches() -> None:
     """Forget the code lists read so far (after changing a data path, e.g. in tests)."""
     for f in (
@@ -526,5 +562,6 @@ def clear_caches() -> None:
         uk_speeds,
         provider_codes,
         placement_costs,
+        oc3_codes,
     ):
         f.cache_clear()

@@ -135,6 +135,13 @@ class Results:
         unsuppressed); None when the placements have no episode dates.
     trend_records : TrendRecords or None
         *Restricted.* The children of each year's snapshot (for the ledger).
+    care_leavers : DataFrame or None
+        *Restricted.* The care-leavers table (``[inputs] care_leavers``), one row per input row
+        with its measures (:func:`geosuff.analysis.care_leavers.care_leaver_measures`).
+    care_leaver_table : DataFrame or None
+        The raw (unsuppressed) ``tables/care_leavers.csv``.
+    projection : DataFrame or None
+        The raw projection (:data:`geosuff.analysis.projection.PROJECTION_COLUMNS`, unrounded).
     date_style : str
         How the inputs wrote dates, so outputs write them the same way: ``"uk"`` (dd/mm/yyyy,
         the default) or ``"iso"`` (yyyy-mm-dd) when every dated input used ISO dates.
@@ -169,6 +176,9 @@ class Results:
     files: dict[str, Path] = field(default_factory=dict)
     trend: pd.DataFrame | None = None
     trend_records: TrendRecords | None = None
+    care_leavers: pd.DataFrame | None = None
+    care_leaver_table: pd.DataFrame | None = None
+    projection: pd.DataFrame | None = None
     date_style: str = "uk"
 
     @property

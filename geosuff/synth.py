@@ -536,6 +536,7 @@ def synthesise(  # noqa: C901
         encoding="utf-8",
     )
     (out / "README_SYNTHETIC.txt").write_text(_readme_text(council, tg, seed, n), encoding="utf-8")
+    synth_care_leavers(out, cfg, home_pcs, placements, ref=ref, seed=seed, n_children=n)
     return SynthResult(
         out,
         cfg,
@@ -945,3 +946,95 @@ def _readme_text(council: str, tg: dict[str, Any], seed: int, n: int) -> str:
         "Placement postcodes are real postcodes (ONS Postcode Directory, Nov 2025) chosen at the right distance.\n"
         "Provision sites and council properties are invented. Suppressed DfE cells ('c') were taken as 2.\n"
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# Care leavers (SSDA903 OC3-style)
+# ----------------------------------------------------------------------------------------------
+#: Shares of IN_TOUCH codes of the synthetic care leavers (England-like: most in touch).
+CARE_LEAVER_IN_TOUCH = {
+    "YES": 0.84,
+    "NO": 0.05,
+    "REFU": 0.03,
+    "NREQ": 0.04,
+    "DIED": 0.01,
+    "RHOM": 0.03,
+}
+#: Shares of accommodation letters (OC3 ACCOM) of those with accommodation.
+CARE_LEAVER_ACCOM = {"U": 0.34, "D": 0.18, "B": 0.14, "Z": 0.08, "E": 0.07, "T": 0.05}
+CARE_LEAVER_ACCOM |= {"C": 0.03, "K": 0.03, "X": 0.03, "S": 0.02, "W": 0.01, "V": 0.01, "Y": 0.01}
+#: Share of synthetic care leavers whose accommodation is suitable (DfE England: about 88%).
+CARE_LEAVER_SUITABLE = 0.88
+#: Share of synthetic care leavers living outside the council (at a placement postcode).
+CARE_LEAVER_OUTSIDE = 0.3
+
+
+def synth_care_leavers(
+    out: Path,
+    config: Path,
+    home_pcs: pd.DataFrame,
+    placements: pd.DataFrame,
+    *,
+    ref: dt.date,
+    seed: int,
+    n_children: int,
+) -> Path:
+    """Write a SYNTHETIC OC3-style ``care_leavers.csv`` and name it in the config's [inputs].
+
+    About 0.6 care leavers per child looked after, aged 18-21 at the reference date (a few
+    22-24, whom the default ages exclude with a reason). Accommodation postcodes are the
+    council's home postcodes or, for about 30%, the placements' postcodes (many outside the
+    council). Its own random stream (seeded by ``seed``), so the other files do not change.
+    """
+    rng = np.random.default_rng([seed, 903])
+    n = max(10, int(round(0.6 * n_children)))
+    age = rng.integers(18, 22, size=n)
+    older = rng.random(n) < 0.08
+    age[older] = rng.integers(22, 25, size=int(older.sum()))
+    birthday = pd.Timestamp(ref) - pd.to_timedelta(rng.integers(0, 365, size=n), unit="D")
+    dob = [
+        (b - pd.DateOffset(years=int(a))).strftime("%d/%m/%Y")
+        for b, a in zip(birthday, age, strict=True)
+    ]
+    codes = list(CARE_LEAVER_IN_TOUCH)
+    p = np.array(list(CARE_LEAVER_IN_TOUCH.values()))
+    touch = rng.choice(codes, size=n, p=p / p.sum())
+    letters = list(CARE_LEAVER_ACCOM)
+    q = np.array(list(CARE_LEAVER_ACCOM.values()))
+    letter = rng.choice(letters, size=n, p=q / q.sum())
+    suitable = np.where(rng.random(n) < CARE_LEAVER_SUITABLE, "1", "2")
+    suitable[np.isin(letter, ["S", "X"])] = "2"  # homeless / custody: never suitable (OC3)
+    accom = np.char.add(letter.astype(str), suitable.astype(str)).astype(object)
+    inside = home_pcs["postcode"].astype(str).to_numpy()
+    away = placements["PL_POST"].dropna().astype(str).to_numpy()
+    away = away[away != ""] if away.size else inside
+    post = np.where(
+        rng.random(n) < CARE_LEAVER_OUTSIDE,
+        rng.choice(away if away.size else inside, size=n),
+        rng.choice(inside, size=n),
+    ).astype(object)
+    gone = np.isin(touch, ["DIED", "RHOM"])
+    accom[gone] = "0"
+    post[gone] = ""
+    df = pd.DataFrame(
+        {
+            "CHILD": [f"CL{seed % 1000:03d}{i:04d}" for i in range(1, n + 1)],
+            "DOB": dob,
+            "IN_TOUCH": touch,
+            "ACCOM": accom,
+            "ACCOM_POST": post,
+            "data_note": "SYNTHETIC",
+        }
+    )
+    path = out / "care_leavers.csv"
+    df.to_csv(path, index=False, lineterminator="\n")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace(
+            'candidates = "candidates.csv"\n',
+            'candidates = "candidates.csv"\ncare_leavers = "care_leavers.csv"   # SYNTHETIC OC3-style\n',
+            1,
+        ),
+        encoding="utf-8",
+    )
+    return path

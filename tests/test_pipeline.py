@@ -390,6 +390,12 @@ def test_far_miles_25_still_counts_far_children_in_flows_and_rehoming(
     assert int(res.flows["far"].sum()) == int((over & in_flows).sum()) > 0
     # re-homing demand: every located child over 25 miles is flagged far
     demand = captured["demand"]
+    # the synthetic care leavers in unsuitable accommodation or living outside are demand rows
+    # too (need "care_leaver", counted as placed far): the children's rows come first
+    leavers = demand["need"] == "care_leaver"
+    assert int(leavers.sum()) == int(res.care_leavers["demand"].sum())
+    assert demand.loc[leavers, "over_20_miles"].all()
+    demand = demand[~leavers]
     home_ok = counted & (m["home_e"].notna() & m["home_n"].notna()).to_numpy()
     assert int(demand["over_20_miles"].sum()) == int((over & home_ok).sum())
     assert int(demand["within_20_miles"].sum()) == int((np.isfinite(miles) & ~over & home_ok).sum())

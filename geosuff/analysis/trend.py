@@ -95,7 +95,8 @@ class TrendRecords:
     ----------
     frame : DataFrame
         ``year`` (int), ``row`` (input row, int), ``far``, ``outside_la``,
-        ``within_local_minutes``, ``uasc`` (bool; False where not known) and ``place_group``.
+        ``within_local_minutes``, ``uasc`` (bool; False where not known), ``place_group`` and
+        ``home_district`` (lower-tier LA of the home; "" where not known).
     minutes_years : tuple of int
         Years whose every child has a travel time: ``within_local_minutes`` is measured only
         for these.
@@ -166,6 +167,10 @@ def year_records(measures: pd.DataFrame, year: int, *, local_minutes: float) -> 
             "provider_sector": m["provider_sector"].astype(str).to_numpy()
             if "provider_sector" in m
             else NOT_KNOWN,
+            # the child's home district (lower-tier LA; "" = not known), for the projection
+            "home_district": m["home_district"].fillna("").astype(str).to_numpy()
+            if "home_district" in m
+            else "",
         }
     )
 

@@ -62,6 +62,9 @@ class InputsConfig(_Section):
     areas: DatabaseTable | Path | None = None
     exclusions: DatabaseTable | Path | None = None
     services: Path | None = None
+    #: optional SSDA903 OC3-style care leavers table (CHILD, DOB, IN_TOUCH, ACCOM,
+    #: ACCOM_SUITABLE, ACCOM_POST): tables/care_leavers.csv and care-leaver unit demand
+    care_leavers: Path | None = None
     use_onspd_fallback: bool = True
 
 
@@ -85,6 +88,21 @@ class AnalysisConfig(_Section):
     #: years whose 31 March snapshot ``tables/trend.csv`` shows (None: every 31 March the
     #: episodes cover)
     years: list[int] | None = None
+    #: care leavers counted: aged care_leaver_min_age to care_leaver_max_age (inclusive, whole
+    #: years at the reference date); the DfE publishes 19-21 (and 17-18), duties run to 25
+    care_leaver_min_age: int = Field(default=18, ge=16, le=25)
+    care_leaver_max_age: int = Field(default=21, ge=16, le=25)
+    #: years ahead of the reference year that tables/projection.csv projects
+    projection_years: int = Field(default=3, ge=1, le=10)
+    #: annual growth of the child population (0.01 = 1% a year) applied on top of the fitted
+    #: trend; 0 by default (geosuff ships ONS LSOA child population for mid-2020 only, no series)
+    child_population_growth: float = Field(default=0.0, ge=-0.5, le=0.5)
+
+    @model_validator(mode="after")
+    def _care_leaver_ages(self) -> AnalysisConfig:
+        if self.care_leaver_min_age > self.care_leaver_max_age:
+            raise ValueError("care_leaver_min_age must not be above care_leaver_max_age")
+        return self
 
     @field_validator("years")
     @classmethod

@@ -20,6 +20,9 @@ DEFAULT_USES: tuple[str, ...] = candidate_uses()
 #: Site types the clustering score counts by default (``[clustering]`` of siting_rules.toml).
 DEFAULT_CLUSTER_SITE_TYPES: tuple[str, ...] = cluster_site_types()
 FAR_RULES: tuple[str, ...] = ("either", "over_20_miles", "outside_la")
+#: ``[siting] demand``: today's children placed far, or them scaled to the projection
+#: (tables/projection.csv: projected / current children of each placement group).
+DEMAND_MODES: tuple[str, ...] = ("current", "projected")
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +157,10 @@ class SitingSettings:
         HiGHS time limit in seconds.
     rules : mapping of str to EligibilityRules
         Eligibility rules per use; defaults from ``geosuff/data/siting_rules.toml``.
+    demand : {"current", "projected"}
+        ``"projected"``: each child placed far weighs the projected / current ratio of their
+        placement group at the end of the projection (``[analysis] projection_years`` ahead);
+        ``"current"`` (default): every child weighs 1.
     """
 
     max_minutes: float = 30.0
@@ -180,6 +187,7 @@ class SitingSettings:
     mip_rel_gap: float = 0.0
     time_limit_s: float = 60.0
     rules: Mapping[str, EligibilityRules] = field(default_factory=_load_default_rules)
+    demand: str = "current"
 
     def __post_init__(self) -> None:
         for name in ("cluster_site_types", "excluded_conditions", "allowed_tenures", "uses"):
@@ -191,6 +199,11 @@ class SitingSettings:
             raise ConfigError(
                 "[siting] max_minutes and access_max_minutes must be greater than 0.",
                 fix="Use e.g. max_minutes = 30.",
+            )
+        if self.demand not in DEMAND_MODES:
+            raise ConfigError(
+                f"[siting] demand = {self.demand!r} is not known.",
+                fix="Use one of: " + ", ".join(DEMAND_MODES) + ".",
             )
         if self.far_rule not in FAR_RULES:
             raise ConfigError(

@@ -258,8 +258,36 @@ def published_candidates(c: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
     )
 
 
+def _leaver_strings(results: Results) -> list[str]:
+    """Care leavers' ids, accommodation postcodes and their grid references ("E N"): never
+    published.
+    """
+    t = results.care_leavers
+    if t is None or len(t) == 0:
+        return []
+    out = {str(v) for v in t["CHILD"].dropna() if len(str(v)) >= 4}
+    for v in t.get("ACCOM_POST", pd.Series(dtype=object)).dropna().astype(str).str.strip():
+        if v:
+            out |= {v, v.replace(" ", ""), v.upper(), v.upper().replace(" ", "")}
+    xy = t[["accom_e", "accom_n"]].apply(pd.to_numeric, errors="coerce").dropna().to_numpy()
+    out |= {f"{x:.0f} {y:.0f}" for x, y in xy}
+    return sorted(out)
+
+
+def _leaver_points(results: Results) -> np.ndarray:
+    """Care leavers' accommodation points (EPSG:27700): never published exactly."""
+    t = results.care_leavers
+    if t is None or len(t) == 0:
+        return np.zeros((0, 2))
+    xy = t[["accom_e", "accom_n"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    return xy[np.isfinite(xy).all(axis=1)]
+
+
 def _personal_points(results: Results) -> np.ndarray:
     pts = disclosure.personal_points(results.measures, sites=results.sites)
+    extra = _leaver_points(results)
+    if len(extra):
+        pts = np.vstack([pts.reshape(-1, 2), extra])
     c = results.candidates
     if c is None or not len(pts) or not {"easting", "northing"} <= set(c.columns):
         return pts
@@ -329,6 +357,8 @@ TABLES: dict[str, Table] = {
     "gap_areas": Table("gap_areas", make=_without_geometry),
     "trend": Table("trend"),
     "providers": Table("providers"),
+    "care_leavers": Table("care_leavers"),
+    "projection": Table("projection"),
 }
 
 #: The ``data_note`` of every published table and layer of a run on synthetic data.
@@ -569,7 +599,9 @@ def _write_checked(
 
     # strings that may never be published: child ids, postcodes and grid references of children's
     # homes and placements, and of children's homes / foster clusters
-    forbidden = disclosure.personal_strings(results.measures, sites=results.sites)
+    forbidden = disclosure.personal_strings(
+        results.measures, sites=results.sites, extra=_leaver_strings(results)
+    )
 
     # tables (published): one file per TABLES entry that the run filled, and the workbook
     files.update(_write_tables(results, pub, stage))

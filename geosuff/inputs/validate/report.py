@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ from geosuff.config import road_times
 from geosuff.config.database import DatabaseTable
 from geosuff.config.siting import scenario_uses
 from geosuff.inputs import (
+    STATUS_ESTIMATE,
     STATUS_EXCLUDED,
+    STATUS_USED,
     Boundaries,
     Issue,
     Loaded,
@@ -204,6 +207,38 @@ class ValidationReport:
         return "\n".join(out) + "\n"
 
 
+def _check_care_leavers(
+    scenario: Scenario,
+    lookup: PostcodeLookup,
+    boundaries: Boundaries | None,
+    ref: dt.date,
+    checked: list[str],
+) -> list[Issue]:
+    """Load ``[inputs] care_leavers``: its issues, and a checked line with its rows' fates."""
+    from geosuff.inputs.care_leavers import load_care_leavers
+
+    path = scenario.inputs.care_leavers
+    assert path is not None
+    a = scenario.analysis
+    try:
+        t = load_care_leavers(
+            path,
+            lookup=lookup,
+            boundaries=boundaries,
+            reference_date=ref,
+            min_age=a.care_leaver_min_age,
+            max_age=a.care_leaver_max_age,
+        )
+    except Exception as err:  # noqa: BLE001 - every failure becomes a report row
+        return [_fatal(Path(path).name, err)]
+    c = t.status_counts()
+    checked.append(
+        f"care leavers: {Path(path).name} ({len(t.table)} rows = {c[STATUS_USED]} used + "
+        f"{c[STATUS_ESTIMATE]} used with an estimate + {c[STATUS_EXCLUDED]} excluded)"
+    )
+    return list(t.issues)
+
+
 def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> ValidationReport:  # noqa: C901
     """Check every input of a scenario and return one report of all problems.
 
@@ -292,6 +327,10 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
             continue
         loaded[name] = t
         issues += t.issues
+
+    # optional care leavers (OC3-style): every row's fate, as review reconciles it
+    if getattr(inp, "care_leavers", None) is not None:
+        issues += _check_care_leavers(scenario, lookup, boundaries, ref, checked)
 
     # optional siting layers: exclusion zones and services
     for key in ("exclusions", "services"):

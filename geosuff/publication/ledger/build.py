@@ -38,6 +38,13 @@ from geosuff.publication.ledger.figures import (
     _register_flows,
     _register_quality,
 )
+from geosuff.publication.ledger.leavers import (
+    add_leaver_records,
+    fill_care_leavers,
+    fill_projection,
+    register_care_leavers,
+    register_projection,
+)
 from geosuff.publication.ledger.providers import fill_providers, register_providers
 from geosuff.publication.ledger.trend import fill_trend, register_trend
 
@@ -62,6 +69,7 @@ def build(results: Results) -> Published:  # noqa: C901
     m = results.measures.reset_index(drop=True)
     n_rec = len(m)
     led = Ledger(n_rec, min_count=mc)
+    add_leaver_records(led, results)  # care leavers: the records right after the children
     status = m["status"].astype(str).to_numpy() if "status" in m else np.full(n_rec, "used")
     counted = status != "excluded"
     cm = m[counted]
@@ -267,6 +275,8 @@ def build(results: Results) -> Published:  # noqa: C901
     # every year's snapshot (its other years' children are records added to the ledger)
     pending["trend"] = register_trend(led, results)
     pending["providers"] = register_providers(led, results)
+    pending["care_leavers"] = register_care_leavers(led, results)
+    pending["projection"] = register_projection(led, results, led.record_sets.get("trend"))
 
     if "ind:overall" in pending:
         # the report's headlines, in its order: all children, placed far, placed inside, near
@@ -286,6 +296,8 @@ def build(results: Results) -> Published:  # noqa: C901
     _fill_quality(pub, led, pending, results)
     fill_trend(pub, led, pending)
     fill_providers(pub, led, pending)
+    fill_care_leavers(pub, led, pending["care_leavers"], results)
+    fill_projection(pub, led, pending["projection"], results)
     audit = led.result
     if audit is not None and audit.unprotected.any():
         logger.warning(

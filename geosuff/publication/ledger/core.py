@@ -90,6 +90,8 @@ TABLE_PRIORITY: tuple[tuple[str, int], ...] = (
     ("distance_bands", 3),
     ("trend", 3),
     ("providers", 2),
+    ("care_leavers", 2),
+    ("projection", 3),
     ("quality", 4),
     ("issues", 4),
 )
@@ -161,6 +163,10 @@ class Ledger:
         self.blocks: list[tuple[list[list[int]], list[int]]] = []
         self._groups: dict[str, int] = {}
         self.result: dc.LinkedSuppression | None = None
+        #: input row -> record position, by table (e.g. ``care_leavers``), for the quality counts
+        self.row_positions: dict[str, dict[int, int]] = {}
+        #: record positions of other tables' rows (e.g. ``trend``: one per trend-frame row)
+        self.record_sets: dict[str, np.ndarray] = {}
 
     # -- registering ---------------------------------------------------------------------------
     def add_records(self, n: int) -> int:
@@ -449,6 +455,10 @@ class Published:
         :data:`geosuff.analysis.trend.TREND_COLUMNS` (counts published, percent 1 decimal).
     providers : DataFrame or None
         :data:`geosuff.analysis.providers.PROVIDER_COLUMNS`: placements by provider sector.
+    care_leavers : DataFrame or None
+        :data:`geosuff.analysis.care_leavers.CARE_LEAVER_TABLE_COLUMNS` (counts published).
+    projection : DataFrame or None
+        :data:`geosuff.analysis.projection.PROJECTION_COLUMNS` (projected figures rounded).
     ledger : Ledger
         The figures (internal: tests and assurance).
     """
@@ -473,6 +483,8 @@ class Published:
     issues_summary: pd.DataFrame | None = None
     trend: pd.DataFrame | None = None
     providers: pd.DataFrame | None = None
+    care_leavers: pd.DataFrame | None = None
+    projection: pd.DataFrame | None = None
     ledger: Ledger | None = None
 
 

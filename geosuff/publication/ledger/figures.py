@@ -162,7 +162,9 @@ def _quality_figure(
     led: Ledger, table: Any, grp: pd.DataFrame, pos_of_row: dict[int, int], label: str
 ) -> int | None:
     """A ledger figure for rows of the children's table (None for other tables: not children)."""
-    if str(table) != "placements" or "row" not in grp.columns:
+    if str(table) in led.row_positions and "row" in grp.columns:
+        pos_of_row = led.row_positions[str(table)]  # young people of another table (care leavers)
+    elif str(table) != "placements" or "row" not in grp.columns:
         return None
     rows = pd.to_numeric(grp["row"], errors="coerce").dropna().astype(int)
     pos = [pos_of_row[r] for r in rows if r in pos_of_row]

@@ -61,6 +61,7 @@ def register_trend(led: Ledger, results: Results) -> list[tuple[tr.TrendCell, in
     if records is None or len(records.frame) == 0:
         return None
     pos = record_positions(led, records, results.measures.reset_index(drop=True))
+    led.record_sets[TABLE] = pos
     cells = tr.trend_cells(records)
     out = []
     allc: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}

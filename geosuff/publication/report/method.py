@@ -55,6 +55,9 @@ def _method(results: Results) -> dict[str, Any]:
             "Postcodes: ONSPD / Code-Point Open as configured (shipped fallback: Code-Point Open 2014 for Rutland and a packaged ONSPD extract); LSOA 2011 population aged 0-17: ONS mid-2020; LA boundaries: ONS upper-tier LAs April 2023 (generalised); DfE statistics: children looked after in England 2021-2025.",
         ),
     ]
+    from geosuff.publication.report.leavers import method_items
+
+    items += method_items(results)
     return {
         "items": items,
         "timings": ", ".join(f"{k} {v:.1f} s" for k, v in (results.timings or {}).items())

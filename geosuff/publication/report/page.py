@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from geosuff.publication.ledger import Published
     from geosuff.results import Results
 from geosuff.publication.report import costs as report_costs
+from geosuff.publication.report import leavers
 from geosuff.publication.report.figures import (
     _chart_bands,
     _chart_by_type,
@@ -214,6 +215,7 @@ def report_context(results: Results, published: Published | None = None) -> dict
     ctx["chart_trend"] = Markup(_chart_trend(results, heads))
     ctx["trend_charts"] = [(cap, Markup(svg)) for cap, svg in trend_charts(pub, results)]
     ctx["trend_note"] = missing_years_note(pub)
+    ctx.update(leavers.context(pub, results))
     ctx["gap_table"] = _gap_table(pub)
     ctx["gap_note"] = _gap_note(results)
     ctx["gap_not_shown"] = _gap_not_shown(pub, results)
