@@ -54,6 +54,7 @@ REFERENCE_DATA_FILES = (
     "ltla_utla_apr23.csv",
     "siting_rules.toml",
     "uk_speeds.csv",
+    "needs.csv",
 )
 
 

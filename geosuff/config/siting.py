@@ -13,7 +13,13 @@ from typing import Any
 
 from geosuff._errors import ConfigError
 from geosuff.config import did_you_mean
-from geosuff.reference import SITING_RULES_FILE, candidate_uses, siting_rules
+from geosuff.reference import (
+    SITING_RULES_FILE,
+    candidate_uses,
+    needs,
+    normalise_need,
+    siting_rules,
+)
 
 #: Candidate uses the shipped rules file (``geosuff/data/siting_rules.toml``) defines.
 DEFAULT_USES: tuple[str, ...] = candidate_uses()
@@ -46,6 +52,10 @@ class EligibilityRules:
         empty means any need.
     site_type : str
         Matching site type of ``site_types.csv`` (used to find existing sites of the same kind).
+    serves_need_codes : tuple of str
+        Children's needs (``needs.csv`` codes, e.g. ``"disabled"``) the use is equipped for;
+        empty means none in particular. When the demand records needs (placements' ``DISABLED``
+        / ``NEED``), a use with codes serves only children with one of them.
     """
 
     min_bedrooms: int = 1
@@ -56,9 +66,20 @@ class EligibilityRules:
     max_age: float = 26.0
     serves_needs: tuple[str, ...] = ()
     site_type: str = ""
+    serves_need_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "serves_needs", tuple(str(s) for s in self.serves_needs))
+        codes = []
+        for tok in self.serves_need_codes:
+            code = normalise_need(tok)
+            if code is None:
+                raise ConfigError(
+                    f"serves_need_codes: need {tok!r} is not known.",
+                    fix="Use codes of geosuff's needs list: " + ", ".join(needs()) + ".",
+                )
+            codes.append(code)
+        object.__setattr__(self, "serves_need_codes", tuple(dict.fromkeys(codes)))
         if self.min_bedrooms < 0 or self.max_bedrooms < self.min_bedrooms:
             raise ConfigError(
                 f"Bedroom range {self.min_bedrooms}-{self.max_bedrooms} is empty.",
