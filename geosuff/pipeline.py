@@ -26,6 +26,7 @@ import shapely
 from geosuff import __version__
 from geosuff._lock import output_lock
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
+from geosuff.analysis.subgroups import available_breakdowns
 from geosuff.analysis.trend import (
     TrendRecords,
     snapshot_date,
@@ -112,11 +113,27 @@ def load_inputs(scenario: Scenario) -> dict[str, Any]:
     return {
         "boundaries": boundaries,
         "lookup": lookup,
+        "subareas": _subareas(scenario),
         "placements": placements,
         "sites": sites,
         "candidates": candidates,
         "reference_date": ref,
     }
+
+
+def _subareas(scenario: Scenario) -> gpd.GeoDataFrame | None:
+    """The ``[inputs] subareas`` layer (None when not configured)."""
+    from geosuff.inputs.subareas import load_subareas
+
+    i = scenario.inputs
+    return None if i.subareas is None else load_subareas(i.subareas, name_column=i.subareas_name)
+
+
+def _home_breakdowns(scenario: Scenario, inp: dict[str, Any], m: pd.DataFrame) -> pd.DataFrame:
+    """District and sub-area of each child's home (:mod:`geosuff.analysis.subgroups`)."""
+    from geosuff.analysis.subgroups import add_home_breakdowns
+
+    return add_home_breakdowns(m, council=scenario.council, subareas=inp.get("subareas"))
 
 
 def _year_measures(
@@ -139,7 +156,7 @@ def _year_measures(
         index=pd.to_numeric(measures["row"]).to_numpy(),
     )
     mins = pd.to_numeric(pt["row"]).map(by_row).to_numpy(float)
-    return distance.placement_measures(
+    m = distance.placement_measures(
         pt,
         council=scenario.council,
         far_miles=a.far_miles,
@@ -147,6 +164,7 @@ def _year_measures(
         road_minutes=mins,
         far_minutes=a.far_minutes,
     )
+    return _home_breakdowns(scenario, inp, m)
 
 
 def placement_trend(
@@ -512,6 +530,7 @@ def _run(
             assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas),
             dtype="string",
         )
+        measures = _home_breakdowns(scenario, inp, measures)
         loader_status = pt["status"].astype(str).to_numpy()
         estimated = measures["road_estimated"].fillna(False).to_numpy(bool)
         measures["status"] = np.where(
@@ -531,7 +550,7 @@ def _run(
                 local_target=a.local_target,
                 within_miles_target=a.within_miles_target,
             )
-            for by in ("overall", "place_group", "age_band", "uasc")
+            for by in ("overall", "place_group", "age_band", "uasc", *available_breakdowns(counted))
         }
         # every row: the snapshot for "at 31 March", the year's starts (ended ones too) for
         # "new placements in year"

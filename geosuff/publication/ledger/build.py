@@ -80,12 +80,14 @@ def build(results: Results) -> Published:  # noqa: C901
         flags["rest_adjoining"] = ~flags["outside_not_adjoining"]
         for by in BREAKDOWNS:
             try:
-                keys, order, labels = gaps._grouping(cm, by)
+                order, labels, masks = gaps.group_masks(cm, by)
             except Exception as err:  # a breakdown column is missing: that table is left out
                 logger.info("indicator table by %s not published: %s", by, err)
                 continue
             groups = [] if by in ("overall", "all") else list(order)
-            sels = [keys == g for g in groups] + [np.ones(len(cm), dtype=bool)]
+            sels = ([] if by in ("overall", "all") else list(masks)) + [
+                np.ones(len(cm), dtype=bool)
+            ]
             row_labels = [labels[g] for g in groups] + [gaps.ALL_LABEL]
             handles: dict[str, list[int]] = {}
             totals: list[int] = []

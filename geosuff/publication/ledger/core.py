@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geosuff.analysis.subgroups import EXTRA_BREAKDOWNS
 from geosuff.publication import disclosure as dc
 
 if TYPE_CHECKING:
@@ -64,7 +65,9 @@ INDICATOR_PUBLISHED: tuple[str, ...] = (
     "beyond_minutes",
     "minutes_not_known",
 )
-BREAKDOWNS: tuple[str, ...] = ("overall", "place_group", "age_band", "uasc")
+#: The indicator tables (``indicators_<breakdown>``): the DfE's breakdowns, then excluding UASC,
+#: district and sub-area of the home, need and disability (:mod:`geosuff.analysis.subgroups`).
+BREAKDOWNS: tuple[str, ...] = ("overall", "place_group", "age_band", "uasc", *EXTRA_BREAKDOWNS)
 
 
 #: How much the figures of a table matter (0 = most): further suppression falls on the highest

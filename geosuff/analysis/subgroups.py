@@ -1,0 +1,124 @@
+"""Breakdowns of the indicators beyond the DfE's: excluding UASC, the district (LTLA) and the
+council's own sub-area of the child's home, and the child's needs (``DISABLED`` / ``NEED``).
+
+The district is the lower-tier LA of the home postcode in the postcode lookup (ONSPD ``laua``),
+the same lookup that gives the DfE inside/outside measure its placement LA; a home given by
+coordinates has no district (it is "not known"). The DfE distance and inside/outside measures are
+not touched: these are groupings of the same children.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geosuff.reference import local_authorities, ltla_to_utla
+
+logger = logging.getLogger(__name__)
+
+#: Breakdowns this module adds to the indicator tables (``indicators_<name>``), in report order.
+EXTRA_BREAKDOWNS: tuple[str, ...] = ("excluding_uasc", "district", "subarea", "need", "disabled")
+#: ``district`` of a child whose home is in another council.
+DISTRICT_OUTSIDE = "outside"
+
+
+def council_districts(council: str) -> dict[str, str]:
+    """The districts (LTLA code -> name) of an upper-tier council; empty for a unitary council
+    (its only lower-tier LA is itself, so a district breakdown would repeat the overall row).
+    """
+    out = {la.code: la.name for la in local_authorities().values() if la.utla_code == council}
+    if set(out) <= {council}:
+        return {}
+    return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+
+def home_district(home_ltla: pd.Series, council: str) -> tuple[np.ndarray, np.ndarray]:
+    """District code and name of each child's home.
+
+    Parameters
+    ----------
+    home_ltla : Series of str
+        Lower-tier LA of the home postcode (NA when not known, e.g. a home given by coordinates).
+    council : str
+        The responsible upper-tier council's GSS code.
+
+    Returns
+    -------
+    (ndarray of object, ndarray of object)
+        Code (an LTLA code of the council, :data:`DISTRICT_OUTSIDE`, or None when not known) and
+        its name (None when not known).
+    """
+    districts = council_districts(council)
+    to_utla = ltla_to_utla()
+    codes = home_ltla.astype("string").str.strip().str.upper()
+    code_out = np.full(len(codes), None, dtype=object)
+    name_out = np.full(len(codes), None, dtype=object)
+    for i, c in enumerate(codes.to_numpy(dtype=object, na_value=None)):
+        if not c:
+            continue
+        if c in districts:
+            code_out[i], name_out[i] = c, districts[c]
+        elif to_utla.get(c, c) != council:
+            code_out[i], name_out[i] = DISTRICT_OUTSIDE, "Home outside the council"
+    return code_out, name_out
+
+
+def home_subarea(home_e: np.ndarray, home_n: np.ndarray, subareas: gpd.GeoDataFrame) -> np.ndarray:
+    """Name of the sub-area each home point (EPSG:27700 metres) falls in; None outside them all
+    or where the home is not located. A point on a shared edge goes to the first area listed.
+    """
+    e = np.asarray(home_e, dtype=float)
+    n = np.asarray(home_n, dtype=float)
+    out = np.full(e.shape, None, dtype=object)
+    ok = np.isfinite(e) & np.isfinite(n)
+    if not ok.any() or len(subareas) == 0:
+        return out
+    pts = shapely.points(e[ok], n[ok])
+    tree = shapely.STRtree(subareas.geometry.to_numpy())
+    p_idx, a_idx = tree.query(pts, predicate="intersects")
+    names = np.array([*subareas["name"].astype(str), None], dtype=object)
+    best = np.full(len(pts), len(names) - 1, dtype=np.int64)
+    np.minimum.at(best, p_idx, a_idx)  # the first area listed wins
+    out[ok] = names[best]
+    return out
+
+
+def add_home_breakdowns(
+    measures: pd.DataFrame, *, council: str, subareas: gpd.GeoDataFrame | None = None
+) -> pd.DataFrame:
+    """A copy of ``measures`` with the breakdown columns of the child's home.
+
+    Adds ``district`` / ``district_name`` (only for a council with districts, from
+    ``home_ltla``) and ``subarea`` (only when ``subareas`` is given; None outside every
+    sub-area). Nothing else changes.
+    """
+    out = measures.copy()
+    if council_districts(council) and "home_ltla" in out.columns:
+        code, name = home_district(out["home_ltla"], council)
+        out["district"] = pd.array(code, dtype="string")
+        out["district_name"] = pd.array(name, dtype="string")
+    if subareas is not None:
+        out["subarea"] = pd.array(
+            home_subarea(
+                out["home_e"].to_numpy(dtype=float), out["home_n"].to_numpy(dtype=float), subareas
+            ),
+            dtype="string",
+        )
+    return out
+
+
+def available_breakdowns(measures: pd.DataFrame) -> list[str]:
+    """Which of :data:`EXTRA_BREAKDOWNS` the measures can be broken down by."""
+    out = ["excluding_uasc"] if "uasc" in measures.columns else []
+    for by, col in (("district", "district"), ("subarea", "subarea")):
+        if col in measures.columns:
+            out.append(by)
+    if "needs" in measures.columns and measures["needs"].notna().any():
+        out.append("need")
+    if "disabled" in measures.columns and measures["disabled"].notna().any():
+        out.append("disabled")
+    return out
