@@ -246,18 +246,18 @@ def _optional_groups(
                 if sel.any() or g != NOT_KNOWN:
                     yield breakdown, str(g), sel
     if "needs" in f.columns and f["needs"].notna().any():
-        text = f["needs"].astype("string").fillna("\0").to_numpy(dtype=object)
-        sets = [set() if t in ("", "\0") else set(str(t).split(";")) for t in text]
+        text = f["needs"].astype("string").fillna("<not known>").to_numpy(dtype=object)
+        sets = [set() if t in ("", "<not known>") else set(str(t).split(";")) for t in text]
         for code in needs():
             sel = year_mask & np.array([code in x for x in sets], dtype=bool)
             if sel.any():
                 yield "need", code, sel
-        for g, m in (("none_recorded", text == ""), (NOT_KNOWN, text == "\0")):
+        for g, m in (("none_recorded", text == ""), (NOT_KNOWN, text == "<not known>")):
             if (year_mask & m).any():
                 yield "need", g, year_mask & m
     if "disabled" in f.columns and f["disabled"].notna().any():
         d = pd.array(f["disabled"], dtype="boolean")
-        known = d.notna().to_numpy(dtype=bool)
+        known = ~d.isna()
         yes = d.fillna(False).to_numpy(dtype=bool)
         for g, m in (("disabled", yes), ("not_disabled", known & ~yes), (NOT_KNOWN, ~known)):
             if (year_mask & m).any():

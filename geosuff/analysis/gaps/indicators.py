@@ -228,8 +228,8 @@ def group_masks(
         raise InputFileError(
             "No placement records a need.", fix="Add a NEED (or DISABLED) column to the placements."
         )
-    text = codes.fillna("\0").to_numpy(dtype=object)
-    sets = [set() if t in ("", "\0") else set(str(t).split(";")) for t in text]
+    text = codes.fillna("<not known>").to_numpy(dtype=object)
+    sets = [set() if t in ("", "<not known>") else set(str(t).split(";")) for t in text]
     order: list[Any] = []
     labels: dict[Any, str] = {}
     masks: list[np.ndarray] = []
@@ -241,7 +241,7 @@ def group_masks(
             masks.append(m)
     for key, label, m in (
         (NO_NEED_RECORDED, "No need recorded", text == ""),
-        (NEED_NOT_KNOWN, "Need not known", text == "\0"),
+        (NEED_NOT_KNOWN, "Need not known", text == "<not known>"),
     ):
         if m.any():
             order.append(key)
