@@ -26,7 +26,7 @@ import shapely
 from geosuff import __version__
 from geosuff._lock import output_lock
 from geosuff.analysis.catchments import ACCESS_DISTANCE_M
-from geosuff.analysis.subgroups import available_breakdowns
+from geosuff.analysis.subgroups import available_breakdowns, gap_needs
 from geosuff.analysis.trend import (
     TrendRecords,
     snapshot_date,
@@ -569,6 +569,9 @@ def _run(
             min_count=min_count,
             minutes_source="road" if road_times(scenario) else "straight-line estimate",
         )
+        gap_areas = gap_needs(
+            gap_areas, counted, spare, minutes=a.local_minutes, min_count=min_count
+        )
         flows = placement_flows(counted)
         trend_rec = placement_trend(scenario, inp, measures)
 
@@ -707,6 +710,9 @@ def siting_stage(
             "outside_la": (inside_known == False).fillna(False).to_numpy(bool),  # noqa: E712
             "inside_la": (inside_known == True).fillna(False).to_numpy(bool),  # noqa: E712
             "need": m["place_group"].astype(str).to_numpy(),
+            "need_codes": m["needs"].astype("string").to_numpy(dtype=object, na_value=None)
+            if "needs" in m
+            else None,
             "age": pd.to_numeric(m["age"], errors="coerce").to_numpy(float),
             "easting": m["home_e"].to_numpy(float),
             "northing": m["home_n"].to_numpy(float),

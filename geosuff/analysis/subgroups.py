@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geosuff.reference import local_authorities, ltla_to_utla
+from geosuff.reference import local_authorities, ltla_to_utla, needs, site_types
 
 logger = logging.getLogger(__name__)
 
@@ -121,4 +121,123 @@ def available_breakdowns(measures: pd.DataFrame) -> list[str]:
         out.append("need")
     if "disabled" in measures.columns and measures["disabled"].notna().any():
         out.append("disabled")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Gap areas: which children's needs lack provision
+# ----------------------------------------------------------------------------------------------
+#: Columns :func:`gap_needs` adds to the gap areas (publishable: names of needs, no counts).
+GAP_NEED_COLUMNS: tuple[str, ...] = ("children_needs", "needs_lacking")
+
+
+def site_types_serving_need(code: str) -> list[str]:
+    """Site types equipped for a need (``site_types.csv`` ``serves_need_codes``)."""
+    return [t.type for t in site_types().values() if code in t.serves_need_codes]
+
+
+def _need_sets(measures: pd.DataFrame) -> pd.Series:
+    text = measures["needs"].astype("string")
+    return pd.Series(
+        [set() if pd.isna(t) or t == "" else set(str(t).split(";")) for t in text],
+        index=measures.index,
+        dtype=object,
+    )
+
+
+def gap_needs(
+    gap: gpd.GeoDataFrame,
+    measures: pd.DataFrame,
+    area_minutes_to_type: pd.DataFrame | None,
+    *,
+    minutes: float,
+    min_count: int,
+) -> gpd.GeoDataFrame:
+    """Name the children's needs of each gap area and those no suitable provision reaches.
+
+    For each gap area, the needs (``needs.csv``) of its far-placed children
+    (``gap.attrs["members"]``, index labels of ``measures``) are named where at least
+    ``min_count`` of them have the need (as the placement groups are). A named need *lacks
+    provision* when the median over its children (their own home areas) of the minutes to the
+    nearest site of a type equipped for it (``serves_need_codes``) with spare places is over
+    ``minutes`` (unreachable counts as infinitely far), or when no site type is equipped for it.
+
+    Parameters
+    ----------
+    gap : GeoDataFrame
+        :func:`geosuff.analysis.gaps.gap_areas` output (with ``attrs["members"]``).
+    measures : DataFrame
+        The counted placement measures it was made from (``needs``, ``home_area``).
+    area_minutes_to_type : DataFrame or None
+        Index area id, one column per site type: minutes to the nearest such site with spare
+        places (None: not modelled, so no need is said to lack provision).
+    minutes : float, keyword-only
+        The local travel-time line (minutes).
+    min_count : int, keyword-only
+        Fewest children for a need to be named.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``gap`` with :data:`GAP_NEED_COLUMNS`: ``children_needs`` (labels, "; "-joined; with
+        "other needs (each of fewer than N children)" when some are too few to name) and
+        ``needs_lacking`` (e.g. "Disabled children: no short breaks home with spare places within
+        30 min"); unchanged when the placements record no needs. Its ``attrs`` are kept, and
+        the two columns are added to ``attrs["publish_columns"]``.
+    """
+    if (
+        gap is None
+        or "members" not in gap.attrs
+        or "needs" not in measures.columns
+        or not measures["needs"].notna().any()
+    ):
+        return gap
+    attrs = dict(gap.attrs)
+    sets = _need_sets(measures)
+    home = (
+        measures["home_area"].astype("string")
+        if "home_area" in measures.columns
+        else pd.Series(pd.NA, index=measures.index, dtype="string")
+    )
+    labels = {nd.code: nd.label for nd in needs().values()}
+    type_labels = {t.type: t.label for t in site_types().values()}
+    named_col, lacking_col = [], []
+    for members in attrs["members"]:
+        idx = [m for m in np.asarray(members) if m in sets.index]
+        kid_sets = sets.loc[idx]
+        named, lacking, hidden = [], [], False
+        for code in labels:
+            kids = [i for i, s in zip(idx, kid_sets, strict=True) if code in s]
+            if not kids:
+                continue
+            if len(kids) < min_count:
+                hidden = True
+                continue
+            named.append(labels[code])
+            types = site_types_serving_need(code)
+            if not types:
+                lacking.append(f"{labels[code]}: no provision type in geosuff's list serves it")
+                continue
+            if area_minutes_to_type is None:
+                continue
+            homes = [str(h) for h in home.loc[kids] if not pd.isna(h)]
+            sub = area_minutes_to_type.reindex(index=homes, columns=types)
+            vals = sub.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            vals = np.where(np.isfinite(vals), vals, np.inf)
+            best = float(np.median(vals, axis=0).min()) if vals.size else np.inf
+            if best > minutes:
+                kinds = " or ".join(type_labels.get(t, t).lower() for t in types)
+                lacking.append(
+                    f"{labels[code]}: no {kinds} with spare places within {minutes:g} min"
+                )
+        if hidden:
+            named.append(f"other needs (each of fewer than {min_count} children)")
+        named_col.append("; ".join(named))
+        lacking_col.append("; ".join(lacking))
+    out = gap.copy()
+    out["children_needs"] = named_col
+    out["needs_lacking"] = lacking_col
+    pub_cols = list(attrs.get("publish_columns") or [])
+    attrs["publish_columns"] = [*pub_cols, *(c for c in GAP_NEED_COLUMNS if c not in pub_cols)]
+    out.attrs.update(attrs)
     return out
