@@ -48,6 +48,7 @@ from geosuff.publication.report.tables import (
     _selection,
     _sensitivity_table,
 )
+from geosuff.publication.report.breakdowns import breakdown_tables
 from geosuff.publication.report.trend import missing_years_note, trend_charts
 
 logger = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ def report_context(results: Results, published: Published | None = None) -> dict
             ("uasc", "Unaccompanied asylum-seeking children"),
         )
     ]
+    ctx["indicator_tables"] += breakdown_tables(pub, results)
     ctx["sensitivity_table"] = _sensitivity_table(pub, estimated=not road_times(results.scenario))
     ctx["chart_types"] = Markup(_chart_by_type(pub, results))
     ctx["chart_bands"] = Markup(_chart_bands(pub))
