@@ -185,13 +185,10 @@ def gap_needs(
         30 min"); unchanged when the placements record no needs. Its ``attrs`` are kept, and
         the two columns are added to ``attrs["publish_columns"]``.
     """
-    if (
-        gap is None
-        or "members" not in gap.attrs
-        or "needs" not in measures.columns
-        or not measures["needs"].notna().any()
-    ):
+    if gap is None or "needs" not in measures.columns or not measures["needs"].notna().any():
         return gap
+    if "members" not in gap.attrs and len(gap):
+        return gap  # not made by gap_areas: its children are not known
     attrs = dict(gap.attrs)
     sets = _need_sets(measures)
     home = (
@@ -202,7 +199,7 @@ def gap_needs(
     labels = {nd.code: nd.label for nd in needs().values()}
     type_labels = {t.type: t.label for t in site_types().values()}
     named_col, lacking_col = [], []
-    for members in attrs["members"]:
+    for members in attrs.get("members", []):
         idx = [m for m in np.asarray(members) if m in sets.index]
         kid_sets = sets.loc[idx]
         named, lacking, hidden = [], [], False

@@ -101,7 +101,11 @@ def test_district_is_the_ltla_of_the_home_postcode_in_a_county(tmp_path: Path) -
     kent = subgroups.council_districts(KENT)
     assert len(kent) == 12 and kent["E07000106"] == "Canterbury"
     m = subgroups.add_home_breakdowns(_kent(tmp_path), council=KENT)
-    got = dict(zip(m["CHILD"], m["district"].astype(object).where(m["district"].notna(), None)))
+    got = dict(
+        zip(
+            m["CHILD"], m["district"].astype(object).where(m["district"].notna(), None), strict=True
+        )
+    )
     assert got == {
         "K1": "E07000106",
         "K2": "E07000106",
@@ -146,7 +150,9 @@ def test_subarea_layer_from_a_hand_made_gpkg(tmp_path: Path) -> None:
     layer = load_subareas(_subarea_file(tmp_path))
     assert list(layer["name"]) == ["West Kent", "East Kent"] and layer.crs == BNG
     m = subgroups.add_home_breakdowns(_kent(tmp_path), council=KENT, subareas=layer)
-    got = dict(zip(m["CHILD"], m["subarea"].astype(object).where(m["subarea"].notna(), None)))
+    got = dict(
+        zip(m["CHILD"], m["subarea"].astype(object).where(m["subarea"].notna(), None), strict=True)
+    )
     # K4's home (Westminster, easting 529090) is west of both boxes; K5 is the point 600000,150000
     assert got == {
         "K1": "East Kent",

@@ -17,6 +17,7 @@ from geosuff.publication import disclosure as dc
 if TYPE_CHECKING:
     from geosuff.publication.ledger import Published
     from geosuff.results import Results
+from geosuff.publication.report.breakdowns import breakdown_tables
 from geosuff.publication.report.figures import (
     _chart_bands,
     _chart_by_type,
@@ -48,7 +49,6 @@ from geosuff.publication.report.tables import (
     _selection,
     _sensitivity_table,
 )
-from geosuff.publication.report.breakdowns import breakdown_tables
 from geosuff.publication.report.trend import missing_years_note, trend_charts
 
 logger = logging.getLogger(__name__)
