@@ -365,3 +365,28 @@ def test_gap_areas_say_which_needs_lack_provision() -> None:
         == "Disabled children; Social, emotional and mental health; other needs (each of fewer than 3 children)"
     )
     assert "Social" not in three.loc[0, "needs_lacking"]
+
+
+def test_validate_checks_the_subareas_layer(tmp_path: Path) -> None:
+    from geosuff.config import load_config
+    from geosuff.inputs.validate import validate_scenario
+    from geosuff.synth import synthesise
+
+    syn = synthesise(RUTLAND, tmp_path / "in", seed=5, n_children=20)
+    sc = load_config(syn.config)
+    good = _subarea_file(tmp_path)
+    ok = validate_scenario(
+        sc.model_copy(update={"inputs": sc.inputs.model_copy(update={"subareas": good})}),
+        check_network=False,
+    )
+    assert any(c.startswith("subareas: localities.gpkg (2 sub-area(s))") for c in ok.checked)
+    bad = validate_scenario(
+        sc.model_copy(
+            update={
+                "inputs": sc.inputs.model_copy(update={"subareas": good, "subareas_name": "ward"})
+            }
+        ),
+        check_network=False,
+    )
+    probs = bad.issues[bad.issues["file"] == "localities.gpkg"]["problem"].astype(str)
+    assert len(probs) == 1 and "no column 'ward'" in probs.iloc[0]
