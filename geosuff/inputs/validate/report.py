@@ -342,14 +342,15 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         except Exception as err:  # noqa: BLE001
             issues.append(_fatal(as_source(path).name, err))
 
-    if getattr(inp, "subareas", None) is not None:  # [inputs] subareas: a layer of polygons
+    sub_path = getattr(inp, "subareas", None)
+    if sub_path is not None:  # [inputs] subareas: a layer of polygons
         from geosuff.inputs.subareas import load_subareas
 
         try:
-            sub = load_subareas(inp.subareas, name_column=inp.subareas_name)
-            checked.append(f"subareas: {as_source(inp.subareas).name} ({len(sub)} sub-area(s))")
+            sub = load_subareas(sub_path, name_column=inp.subareas_name)
+            checked.append(f"subareas: {Path(sub_path).name} ({len(sub)} sub-area(s))")
         except Exception as err:  # noqa: BLE001
-            issues.append(_fatal(as_source(inp.subareas).name, err))
+            issues.append(_fatal(Path(sub_path).name, err))
 
     # road network
     box: tuple[float, float, float, float] | None = None
