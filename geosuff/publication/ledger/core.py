@@ -409,7 +409,7 @@ class Published:
     Attributes
     ----------
     indicators : dict[str, DataFrame]
-        By breakdown ("overall", "place_group", "age_band", "uasc"): ``group``, ``label``,
+        By breakdown (:data:`BREAKDOWNS` the run made): ``group``, ``label``,
         ``n`` and ``n_<x>``/``pct_<x>`` for :data:`INDICATOR_PUBLISHED` (pct 0-100, 1 decimal).
     sensitivity : DataFrame or None
         ``measure``, ``threshold``, ``unit``, ``n``, ``n_within``, ``pct_within``,
