@@ -75,7 +75,11 @@ def test_breakdowns_are_published_safely(kent_run) -> None:
         if "c" not in (ex[col], al[col]):
             d = int(al[col]) - int(ex[col])
             assert not 0 < d < mc
-    assert "excluding_uasc" in pub.headline
+    head = pub.headline["excluding_uasc"]
+    raw_ex = res.indicators["excluding_uasc"].iloc[0]
+    assert head["n"] == ex["n"] and head["far"] == ex["n_over_miles"]
+    for key, col in (("n", "n"), ("far", "n_over_miles"), ("inside", "n_inside_la")):
+        assert head[key] in ("c", str(raw_ex[col])), key
 
 
 @pytest.mark.slow
@@ -107,6 +111,7 @@ def test_breakdowns_in_tables_trend_and_report(kent_run) -> None:
         "Disabled children",
     ):
         assert title in html, title
+    assert "Excluding UASC" in html.split('id="indicators"')[0]  # in the summary's headlines
     gap = pd.read_csv(tables / "gap_areas.csv", dtype=str, keep_default_na=False)
     assert {"children_needs", "needs_lacking"} <= set(gap.columns)
     # no child-level figure: the new gap columns name needs, never counts

@@ -17,7 +17,7 @@ from geosuff.publication import disclosure as dc
 if TYPE_CHECKING:
     from geosuff.publication.ledger import Published
     from geosuff.results import Results
-from geosuff.publication.report.breakdowns import breakdown_tables
+from geosuff.publication.report.breakdowns import breakdown_tables, excluding_uasc_sentence
 from geosuff.publication.report.figures import (
     _chart_bands,
     _chart_by_type,
@@ -141,6 +141,9 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
         else:
             short1 = "short of the target"
         detail1 += f" Target {h['within_target']:.0%} placed {a.far_miles:g} miles or less from home: {short1}."
+    ex_uasc = excluding_uasc_sentence(pub, results)
+    if ex_uasc:
+        detail1 += f" {ex_uasc}"
     h1 = Headline("far", far_pct, sentence1, detail1)
     in_s = h["inside"]
     target = a.local_target
