@@ -390,3 +390,14 @@ def test_validate_checks_the_subareas_layer(tmp_path: Path) -> None:
     )
     probs = bad.issues[bad.issues["file"] == "localities.gpkg"]["problem"].astype(str)
     assert len(probs) == 1 and "no column 'ward'" in probs.iloc[0]
+
+
+def test_an_unknown_need_code_in_the_data_files_is_an_error_naming_it() -> None:
+    from geosuff.reference import _need_codes_of, normalise_need
+
+    assert _need_codes_of("SEMH; disability", "site type 'x'") == ("semh", "disabled")
+    assert normalise_need("Parent & child") == "parent_and_child"
+    with pytest.raises(
+        InputFileError, match=r"site type 'x': need 'telepathy' is not in needs.csv"
+    ):
+        _need_codes_of("semh;telepathy", "site type 'x'")
