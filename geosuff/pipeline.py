@@ -34,6 +34,7 @@ from geosuff.analysis.leaver_stage import (
     siting_demand_extras,
     with_leaver_demand,
 )
+from geosuff.analysis.subgroups import available_breakdowns, gap_needs
 from geosuff.analysis.trend import (
     TrendRecords,
     snapshot_date,
@@ -120,11 +121,27 @@ def load_inputs(scenario: Scenario) -> dict[str, Any]:
     return {
         "boundaries": boundaries,
         "lookup": lookup,
+        "subareas": _subareas(scenario),
         "placements": placements,
         "sites": sites,
         "candidates": candidates,
         "reference_date": ref,
     }
+
+
+def _subareas(scenario: Scenario) -> gpd.GeoDataFrame | None:
+    """The ``[inputs] subareas`` layer (None when not configured)."""
+    from geosuff.inputs.subareas import load_subareas
+
+    i = scenario.inputs
+    return None if i.subareas is None else load_subareas(i.subareas, name_column=i.subareas_name)
+
+
+def _home_breakdowns(scenario: Scenario, inp: dict[str, Any], m: pd.DataFrame) -> pd.DataFrame:
+    """District and sub-area of each child's home (:mod:`geosuff.analysis.subgroups`)."""
+    from geosuff.analysis.subgroups import add_home_breakdowns
+
+    return add_home_breakdowns(m, council=scenario.council, subareas=inp.get("subareas"))
 
 
 def _year_measures(
@@ -155,6 +172,7 @@ def _year_measures(
         road_minutes=mins,
         far_minutes=a.far_minutes,
     )
+    out = _home_breakdowns(scenario, inp, out)
     if inp.get("areas") is not None:
         out["home_district"] = home_districts(pt, inp["areas"])
     return out
@@ -535,6 +553,7 @@ def _run(
             assign_area(pt["home_e"].to_numpy(float), pt["home_n"].to_numpy(float), areas),
             dtype="string",
         )
+        measures = _home_breakdowns(scenario, inp, measures)
         measures["home_district"] = home_districts(pt, areas)
         loader_status = pt["status"].astype(str).to_numpy()
         estimated = measures["road_estimated"].fillna(False).to_numpy(bool)
@@ -555,7 +574,7 @@ def _run(
                 local_target=a.local_target,
                 within_miles_target=a.within_miles_target,
             )
-            for by in ("overall", "place_group", "age_band", "uasc")
+            for by in ("overall", "place_group", "age_band", "uasc", *available_breakdowns(counted))
         }
         # every row: the snapshot for "at 31 March", the year's starts (ended ones too) for
         # "new placements in year"
@@ -573,6 +592,9 @@ def _run(
             minutes=a.local_minutes,
             min_count=min_count,
             minutes_source="road" if road_times(scenario) else "straight-line estimate",
+        )
+        gap_areas = gap_needs(
+            gap_areas, counted, spare, minutes=a.local_minutes, min_count=min_count
         )
         flows = placement_flows(counted)
         trend_rec = placement_trend(scenario, inp, measures)
@@ -725,6 +747,9 @@ def siting_stage(
             "outside_la": (inside_known == False).fillna(False).to_numpy(bool),  # noqa: E712
             "inside_la": (inside_known == True).fillna(False).to_numpy(bool),  # noqa: E712
             "need": m["place_group"].astype(str).to_numpy(),
+            "need_codes": m["needs"].astype("string").to_numpy(dtype=object, na_value=None)
+            if "needs" in m
+            else None,
             "age": pd.to_numeric(m["age"], errors="coerce").to_numpy(float),
             "easting": m["home_e"].to_numpy(float),
             "northing": m["home_n"].to_numpy(float),

@@ -39,6 +39,7 @@ UK_SPEEDS_FILE = DATA_DIR / "uk_speeds.csv"
 PLACEMENT_PROVIDERS_FILE = DATA_DIR / "placement_providers.csv"
 PLACEMENT_COSTS_FILE = DATA_DIR / "placement_costs.csv"
 OC3_CODES_FILE = DATA_DIR / "oc3_codes.csv"
+NEEDS_FILE = DATA_DIR / "needs.csv"
 
 #: Miles per hour to km/h (exact: 1 mile = 1.609344 km).
 MPH_TO_KPH = 1.609344
@@ -276,6 +277,9 @@ class SiteType:
         True when children live there, so its exact location is never published.
     aliases : tuple of str
         Other spellings accepted in a sites file (lower case, single spaces).
+    serves_need_codes : tuple of str
+        Children's needs (``needs.csv`` codes, e.g. ``disabled``) the type is equipped for
+        (column ``serves_need_codes``); empty for none in particular.
     """
 
     type: str
@@ -285,6 +289,7 @@ class SiteType:
     colour: str
     sensitive: bool
     aliases: tuple[str, ...] = ()
+    serves_need_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -355,6 +360,7 @@ def site_types() -> Mapping[str, SiteType]:
             colour=r.get("colour", "").strip() or UNKNOWN_SITE_COLOUR,
             sensitive=_sensitive_flag(r.get("sensitive", ""), typ, path),
             aliases=tuple(_norm_type_text(a) for a in _split(r.get("aliases"))),
+            serves_need_codes=_need_codes_of(r.get("serves_need_codes"), f"site type {typ!r}"),
         )
     return out
 
@@ -551,6 +557,71 @@ def oc3_codes() -> Mapping[str, Mapping[str, OC3Code]]:
     return out
 
 
+# ----------------------------------------------------------------------------------------------
+# Children's needs (placements' DISABLED / NEED columns)
+# ----------------------------------------------------------------------------------------------
+#: The need code a placement's ``DISABLED = Y`` stands for (a row of ``needs.csv``).
+DISABLED_NEED = "disabled"
+
+
+@dataclass(frozen=True)
+class Need:
+    """A child's need: one row of ``geosuff/data/needs.csv`` (``code``, ``label``, ``aliases``)."""
+
+    code: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+def _norm_need_text(value: object) -> str:
+    return re.sub(r"[\s_\-]+", " ", str(value).strip().lower().replace("’", "'"))
+
+
+@cache
+def needs() -> Mapping[str, Need]:
+    """Every need of ``geosuff/data/needs.csv``, in file order; cached, do not mutate."""
+    out: dict[str, Need] = {}
+    for r in _read_rows(NEEDS_FILE):
+        code = r.get("code", "").strip()
+        if code:
+            out[code] = Need(
+                code,
+                r.get("label", "").strip() or code,
+                tuple(_norm_need_text(a) for a in _split(r.get("aliases"))),
+            )
+    if DISABLED_NEED not in out:
+        raise InputFileError(
+            f"{NEEDS_FILE.name} has no {DISABLED_NEED!r} row.",
+            fix=f"Keep the {DISABLED_NEED!r} need: DISABLED = Y stands for it.",
+        )
+    return out
+
+
+def normalise_need(value: object) -> str | None:
+    """The ``needs.csv`` code of a need as a placements file spells it ("SEMH", "complex
+    needs", "semh"); None when it is none of them.
+    """
+    v = _norm_need_text(value)
+    for nd in needs().values():
+        if v in (_norm_need_text(nd.code), _norm_need_text(nd.label), *nd.aliases):
+            return nd.code
+    return None
+
+
+def _need_codes_of(value: str | None, where: str) -> tuple[str, ...]:
+    """Need codes of a data cell (``;``-separated); unknown codes are an error naming the file."""
+    codes = []
+    for tok in _split(value):
+        code = normalise_need(tok)
+        if code is None:
+            raise InputFileError(
+                f"{where}: need {tok!r} is not in {NEEDS_FILE.name}.",
+                fix="Use one of: " + ", ".join(needs()) + ".",
+            )
+        codes.append(code)
+    return tuple(dict.fromkeys(codes))
+
+
 def clear_caches() -> None:
     """Forget the code lists read so far (after changing a data path, e.g. in tests)."""
     for f in (
@@ -563,5 +634,6 @@ def clear_caches() -> None:
         provider_codes,
         placement_costs,
         oc3_codes,
+        needs,
     ):
         f.cache_clear()

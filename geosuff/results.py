@@ -93,7 +93,9 @@ class Results:
     gap_areas : GeoDataFrame
         Ranked gap areas with ``count_band``, needed group(s), ``lacks``, ``evidence``.
     indicators : dict[str, DataFrame]
-        Indicator tables keyed by breakdown: "overall", "place_group", "age_band", "uasc".
+        Indicator tables keyed by breakdown: "overall", "place_group", "age_band", "uasc", and
+        where the data allows "excluding_uasc", "district", "subarea", "need", "disabled"
+        (:mod:`geosuff.analysis.subgroups`).
     dfe_comparison : DataFrame
         Council computed vs council published vs England published.
     sensitivity : DataFrame

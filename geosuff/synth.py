@@ -316,6 +316,52 @@ def synth_history(
     return pd.concat([out, *extra], ignore_index=True)[cols]
 
 
+#: Synthetic share of disabled children (England's children looked after: about 1 in 8 have a
+#: disability recorded; SSDA903 has no such field, councils hold it in their own systems).
+SYNTH_DISABLED_SHARE = 0.12
+#: Synthetic shares of the other needs (``needs.csv`` codes): (code, share, PLACE prefixes it is
+#: drawn for or "" for any, minimum age in years).
+SYNTH_NEED_SHARES: tuple[tuple[str, float, str, float], ...] = (
+    ("semh", 0.45, "K", 5.0),
+    ("semh", 0.15, "", 5.0),
+    ("complex", 0.08, "", 0.0),
+    ("cse", 0.08, "", 12.0),
+    ("sibling_group", 0.20, "U", 0.0),
+    ("parent_and_child", 0.03, "", 16.0),
+)
+#: Offset of the needs' random stream from the dataset's seed (so adding the needs leaves every
+#: other synthetic column as it was).
+_NEEDS_SEED_OFFSET = 7_919
+
+
+def synth_needs(placements: pd.DataFrame, *, ages: np.ndarray, seed: int) -> pd.DataFrame:
+    """Add SYNTHETIC ``DISABLED`` (Y/N, ~12% Y) and ``NEED`` (``;``-separated codes) columns.
+
+    Drawn from their own random stream (``seed`` + an offset), so the other columns are those the
+    same seed gave before. Disabled children mostly also get ``complex``.
+    """
+    rng = np.random.default_rng(int(seed) + _NEEDS_SEED_OFFSET)
+    n = len(placements)
+    place = placements["PLACE"].astype(str).to_numpy()
+    disabled = rng.random(n) < SYNTH_DISABLED_SHARE
+    needs: list[list[str]] = [[] for _ in range(n)]
+    for code, share, prefix, min_age in SYNTH_NEED_SHARES:
+        draw = (rng.random(n) < share) & (ages >= min_age)
+        if prefix:
+            draw &= np.char.startswith(place.astype(str), prefix)
+        for i in np.flatnonzero(draw):
+            if code not in needs[i]:
+                needs[i].append(code)
+    for i in np.flatnonzero(disabled & (rng.random(n) < 0.6)):
+        if "complex" not in needs[i]:
+            needs[i].insert(0, "complex")
+    cols = [c for c in placements.columns if c != "data_note"]
+    out = placements.assign(
+        DISABLED=np.where(disabled, "Y", "N"), NEED=[";".join(x) for x in needs]
+    )
+    return out[[*cols, "DISABLED", "NEED", *(["data_note"] if "data_note" in out else [])]]
+
+
 def synthesise(  # noqa: C901
     council: str = "E06000017",
     out_dir: str | Path = "outputs/synthetic",
@@ -508,6 +554,7 @@ def synthesise(  # noqa: C901
             "data_note": "SYNTHETIC",
         }
     )
+    placements = synth_needs(placements, ages=ages, seed=seed)
     if years > 1:
         placements = synth_history(placements, ref=ref, years=years, rng=rng, seed=seed)
     placements = synth_place_providers(placements, seed=seed)

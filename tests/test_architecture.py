@@ -55,6 +55,7 @@ REFERENCE_DATA_FILES = (
     "siting_rules.toml",
     "uk_speeds.csv",
     "oc3_codes.csv",
+    "needs.csv",
 )
 
 

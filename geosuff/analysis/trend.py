@@ -21,12 +21,14 @@ from geosuff.reference import (
 from geosuff.reference import (
     SECTOR_IN_HOUSE,
     SECTOR_PARENT,
+    needs,
 )
 from geosuff.reference import (
     SECTOR_NOT_KNOWN as NOT_KNOWN,
 )
 
 logger = logging.getLogger(__name__)
+
 
 #: Columns of the trend table, in order.
 TREND_COLUMNS: tuple[str, ...] = (
@@ -41,8 +43,20 @@ TREND_COLUMNS: tuple[str, ...] = (
 #: Measures of the trend (booleans per child): placed more than ``far_miles`` (straight line),
 #: placed outside the council, placed within ``local_minutes`` (road or estimated travel time).
 TREND_MEASURES: tuple[str, ...] = ("far", "outside_la", "within_local_minutes")
-#: Breakdowns: every child, children who are not UASC, each placement group.
-TREND_BREAKDOWNS: tuple[str, ...] = ("all", "excluding_uasc", "place_group")
+#: Breakdowns: every child, children who are not UASC, each placement group; where the data
+#: has them, the district and sub-area of the home, each need and disability
+#: (:mod:`geosuff.analysis.subgroups`; groups "not_known" where not known).
+TREND_BREAKDOWNS: tuple[str, ...] = (
+    "all",
+    "excluding_uasc",
+    "place_group",
+    "district",
+    "subarea",
+    "need",
+    "disabled",
+)
+#: Optional breakdown columns of :attr:`TrendRecords.frame` (None/NA: not known).
+_OPTIONAL = ("district", "subarea", "needs", "disabled")
 #: Only when the placements have ``PLACE_PROVIDER``: the measure "placed with an external
 #: provider" (PR2-PR5) and the breakdown by provider sector (in_house, external, parent, not_known).
 PROVIDER_MEASURE = "external"
@@ -171,6 +185,11 @@ def year_records(measures: pd.DataFrame, year: int, *, local_minutes: float) -> 
             "home_district": m["home_district"].fillna("").astype(str).to_numpy()
             if "home_district" in m
             else "",
+            **{
+                col: pd.array(m[col], dtype="boolean" if col == "disabled" else "string")
+                for col in _OPTIONAL
+                if col in m.columns
+            },
         }
     )
 
@@ -247,6 +266,37 @@ def _groups(
         sec = f["provider_sector"].astype(str).to_numpy()
         for s in providers:
             yield PROVIDER_BREAKDOWN, s, year_mask & (sec == s)
+    yield from _optional_groups(f, year_mask)
+
+
+def _optional_groups(
+    f: pd.DataFrame, year_mask: np.ndarray
+) -> Iterator[tuple[str, str, np.ndarray]]:
+    """District, sub-area, need and disability groups (only for columns the records have)."""
+    for breakdown in ("district", "subarea"):
+        if breakdown in f.columns and f[breakdown].notna().any():
+            v = f[breakdown].astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
+            for g in sorted(set(v[year_mask]) - {NOT_KNOWN}) + [NOT_KNOWN]:
+                sel = year_mask & (v == g)
+                if sel.any() or g != NOT_KNOWN:
+                    yield breakdown, str(g), sel
+    if "needs" in f.columns and f["needs"].notna().any():
+        text = f["needs"].astype("string").fillna("<not known>").to_numpy(dtype=object)
+        sets = [set() if t in ("", "<not known>") else set(str(t).split(";")) for t in text]
+        for code in needs():
+            sel = year_mask & np.array([code in x for x in sets], dtype=bool)
+            if sel.any():
+                yield "need", code, sel
+        for g, m in (("none_recorded", text == ""), (NOT_KNOWN, text == "<not known>")):
+            if (year_mask & m).any():
+                yield "need", g, year_mask & m
+    if "disabled" in f.columns and f["disabled"].notna().any():
+        d = pd.array(f["disabled"], dtype="boolean")
+        known = ~d.isna()
+        yes = d.fillna(False).to_numpy(dtype=bool)
+        for g, m in (("disabled", yes), ("not_disabled", known & ~yes), (NOT_KNOWN, ~known)):
+            if (year_mask & m).any():
+                yield "disabled", g, year_mask & m
 
 
 def trend_cells(records: TrendRecords) -> list[TrendCell]:

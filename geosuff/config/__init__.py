@@ -66,6 +66,10 @@ class InputsConfig(_Section):
     #: ACCOM_SUITABLE, ACCOM_POST): tables/care_leavers.csv and care-leaver unit demand
     care_leavers: Path | None = None
     use_onspd_fallback: bool = True
+    #: optional polygons of the council's own sub-areas (localities: "West Kent", "East Kent"),
+    #: for the indicators by sub-area of the child's home; ``subareas_name`` is their name column
+    subareas: Path | None = None
+    subareas_name: str = "name"
 
 
 class AnalysisConfig(_Section):
@@ -269,7 +273,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     for key, value in inputs.items():
         if is_database_url(value):
             inputs[key] = resolve_input(key, value)
-        elif isinstance(value, str) and key != "use_onspd_fallback":
+        elif isinstance(value, str) and key not in ("use_onspd_fallback", "subareas_name"):
             p = Path(value).expanduser()
             inputs[key] = (p if p.is_absolute() else (base / p)).resolve()
     if "inputs" in data:

@@ -13,7 +13,14 @@ from typing import Any
 
 from geosuff._errors import ConfigError
 from geosuff.config import did_you_mean
-from geosuff.reference import SITING_RULES_FILE, candidate_uses, cluster_site_types, siting_rules
+from geosuff.reference import (
+    SITING_RULES_FILE,
+    candidate_uses,
+    cluster_site_types,
+    needs,
+    normalise_need,
+    siting_rules,
+)
 
 #: Candidate uses the shipped rules file (``geosuff/data/siting_rules.toml``) defines.
 DEFAULT_USES: tuple[str, ...] = candidate_uses()
@@ -55,6 +62,10 @@ class EligibilityRules:
         Who runs the home: the council (``in_house``, default) or a provider the council leases
         the property to (``external``); decides the weekly cost the saving is counted against
         (``[costs]``).
+    serves_need_codes : tuple of str
+        Children's needs (``needs.csv`` codes, e.g. ``"disabled"``) the use is equipped for;
+        empty means none in particular. When the demand records needs (placements' ``DISABLED``
+        / ``NEED``), a use with codes serves only children with one of them.
     """
 
     min_bedrooms: int = 1
@@ -66,9 +77,20 @@ class EligibilityRules:
     serves_needs: tuple[str, ...] = ()
     site_type: str = ""
     operator: str = "in_house"
+    serves_need_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "serves_needs", tuple(str(s) for s in self.serves_needs))
+        codes = []
+        for tok in self.serves_need_codes:
+            code = normalise_need(tok)
+            if code is None:
+                raise ConfigError(
+                    f"serves_need_codes: need {tok!r} is not known.",
+                    fix="Use codes of geosuff's needs list: " + ", ".join(needs()) + ".",
+                )
+            codes.append(code)
+        object.__setattr__(self, "serves_need_codes", tuple(dict.fromkeys(codes)))
         if self.operator not in ("in_house", "external"):
             raise ConfigError(
                 f"operator = {self.operator!r} is not known.",

@@ -24,6 +24,7 @@ from geosuff.inputs.boundaries import Boundaries
 from geosuff.inputs.codes import placement_codes
 from geosuff.inputs.dates import date_style, default_reference_date, parse_uk_dates_detail
 from geosuff.inputs.locations import _to_number, locate_points
+from geosuff.inputs.needs import read_need_columns
 from geosuff.inputs.postcodes import PostcodeLookup
 from geosuff.inputs.reading import (
     RawTable,
@@ -76,6 +77,8 @@ PLACEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "DOB": ("DATE_OF_BIRTH", "BIRTH_DATE", "D_O_B"),
     "AGE": ("AGE_YEARS",),
     "UASC": ("UASC_FLAG", "UNACCOMPANIED"),
+    "DISABLED": ("DISABILITY", "DISABLED_FLAG"),
+    "NEED": ("NEEDS", "PLACEMENT_NEED", "CHILD_NEED"),
     "DECOM": (
         "START_DATE",
         "PLACEMENT_START",
@@ -134,7 +137,7 @@ def load_placements(  # noqa: C901
 
     Required columns: ``CHILD``, ``HOME_POST``, ``PL_POST``, ``PLACE``. Optional: ``URN``,
     ``DOB`` (UK date) or ``AGE`` (years), ``UASC`` (1/0, Y/N, True/False), ``DECOM`` (episode
-    start), ``DEC`` (episode end). Instead of postcodes, ``HOME_EASTING``/``HOME_NORTHING`` and
+    start), ``DEC`` (episode end), ``DISABLED`` (Y/N), ``NEED`` (``;``-separated needs). Instead of postcodes, ``HOME_EASTING``/``HOME_NORTHING`` and
     ``PL_EASTING``/``PL_NORTHING`` (EPSG:27700) or ``*_LON``/``*_LAT`` may be given. Common
     alternative column names ("Child ID", "Home postcode", "Placement type", "Date of birth") are
     accepted with a warning; other columns are ignored (never carried into outputs).
@@ -161,7 +164,9 @@ def load_placements(  # noqa: C901
         ``pl_n`` (EPSG:27700, NaN where not resolved), ``home_reason``/``pl_reason`` ("" when
         located), ``home_source``/``pl_source`` (postcode, easting/northing, lon/lat, ...),
         ``home_utla``, ``pl_ltla``, ``pl_utla``, ``age`` (years at the reference date),
-        ``age_band``, ``uasc``, ``DECOM``, ``DEC`` (NaT when blank), ``status`` and ``reason``. Record-level personal data:
+        ``age_band``, ``uasc``, ``home_ltla`` (district of the home postcode; NA for points),
+        ``disabled`` (boolean, NA not recorded), ``needs`` (``;``-joined ``needs.csv`` codes, see
+        :mod:`geosuff.inputs.needs`), ``DECOM``, ``DEC`` (NaT when blank), ``status`` and ``reason``. Record-level personal data:
         never publish it (see :mod:`geosuff.disclosure`).
     """
     path = as_source(path)
@@ -376,6 +381,7 @@ def load_placements(  # noqa: C901
             out["pl_utla"] = loc["utla"]
         else:
             out["home_utla"] = loc["utla"]
+            out["home_ltla"] = loc["ltla"]
     out = out.rename(columns={"home_post": "HOME_POST", "pl_post": "PL_POST"})
 
     # ages
@@ -500,6 +506,11 @@ def load_placements(  # noqa: C901
             )
     else:
         out["uasc"] = pd.array([pd.NA] * n, dtype="boolean")
+    need_cols = read_need_columns(df, fname=fname, live=live)
+    out["disabled"] = need_cols.disabled
+    out["needs"] = need_cols.needs
+    issues += need_cols.issues
+    need_reason = need_cols.reasons
 
     # status and reason
     reasons: list[str] = []
@@ -513,6 +524,8 @@ def load_placements(  # noqa: C901
             parts.append(f"home postcode: {h}")
         if p:
             parts.append(f"placement postcode: {p}")
+        if need_reason[i]:
+            parts.append(str(need_reason[i]))
         if excluded[i]:
             status.append(STATUS_EXCLUDED)
             reasons.append(_join_reasons(excluded[i]))

@@ -84,12 +84,19 @@ class _Demand:
     far: np.ndarray
     need: np.ndarray  # object, None = unknown
     age: np.ndarray  # float, nan = unknown
+    #: object, per child the set of its needs.csv codes (None = not recorded): "need_codes"
+    codes: np.ndarray | None = None
 
     def compatible(self, rules: EligibilityRules) -> np.ndarray:
         ok = np.ones(self.weight.size, dtype=bool)
         if rules.serves_needs:
             known = np.array([n is not None for n in self.need], dtype=bool)
             ok &= ~known | np.isin(self.need.astype(str), list(rules.serves_needs))
+        if rules.serves_need_codes and self.codes is not None:
+            # a use equipped for some needs (short breaks: disabled children) serves children
+            # with one of them; children whose needs are not recorded are not ruled out
+            want = set(rules.serves_need_codes)
+            ok &= np.array([c is None or bool(c & want) for c in self.codes], dtype=bool)
         with np.errstate(invalid="ignore"):
             ok &= np.isnan(self.age) | ((self.age >= rules.min_age) & (self.age < rules.max_age))
         return ok
@@ -129,7 +136,8 @@ def _demand_arrays(
 
     Columns used (all optional): ``weight`` (default 1), ``over_20_miles`` and ``outside_la``
     (yes/no; combined by ``settings.far_rule``; without either column every row counts as far),
-    ``need`` (placement group), ``age`` (years).
+    ``need`` (placement group), ``age`` (years), ``need_codes`` (``;``-joined ``needs.csv``
+    codes, "" none, NA not recorded: for uses with ``serves_need_codes``).
     """
     n = len(demand)
     if "weight" in demand:
@@ -166,7 +174,16 @@ def _demand_arrays(
         if "age" in demand
         else np.full(n, np.nan)
     )
-    return _Demand(weight, far, need, age)
+    codes = None
+    if "need_codes" in demand:
+        codes = np.array(
+            [
+                None if pd.isna(v) else frozenset(t for t in str(v).split(";") if t)
+                for v in demand["need_codes"]
+            ],
+            dtype=object,
+        )
+    return _Demand(weight, far, need, age, codes)
 
 
 def _check_matrix(m: Any, shape: tuple[int, int], name: str) -> np.ndarray:

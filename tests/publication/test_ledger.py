@@ -247,10 +247,14 @@ def test_every_tables_entry_is_written_and_every_written_table_is_in_tables(
     tables = demo_results.out_dir / "tables"
     written = sorted(p.stem for p in tables.glob("*.csv"))
     made = sorted(name for name, t in outputs.TABLES.items() if t.frame(pub) is not None)
-    # the demo makes every registered table, and writes no table that is not registered
-    assert written == made == sorted(outputs.TABLES)
-    assert {f"{name}.csv" for name in outputs.TABLES} <= set(demo_results.files)
-    for name, t in outputs.TABLES.items():
+    # the demo makes every registered table but those it cannot (Rutland is a unitary council:
+    # no districts; the demo has no [inputs] subareas layer; tests/publication/test_breakdowns.py
+    # makes them), and writes no table that is not registered
+    not_in_demo = {"indicators_district", "indicators_subarea"}
+    assert written == made == sorted(set(outputs.TABLES) - not_in_demo)
+    assert {f"{name}.csv" for name in made} <= set(demo_results.files)
+    for name in made:
+        t = outputs.TABLES[name]
         frame = t.frame(pub)
         assert frame is not None and "geometry" not in frame.columns, name
         on_disk = pd.read_csv(tables / f"{name}.csv", dtype=str, keep_default_na=False)

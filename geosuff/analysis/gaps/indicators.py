@@ -19,6 +19,7 @@ from geosuff.reference import (
     AGE_BANDS,
     AGE_NOT_KNOWN,
     COUNT_BANDS,
+    needs,
     placement_groups,
     site_types,
 )
@@ -40,6 +41,13 @@ AREA_POINT_MAX_M = 10_000.0
 UASC_LABELS = {True: "UASC", False: "Not UASC"}
 NOT_KNOWN = "Not known"
 ALL_LABEL = "All children"
+#: The one group of the "excluding_uasc" breakdown (children not known to be UASC, as the DfE
+#: and councils publish "excluding UASC" figures; a blank UASC flag counts as not UASC).
+EXCLUDING_UASC = "excluding_uasc"
+EXCLUDING_UASC_LABEL = "Excluding UASC"
+#: Groups of the "need" breakdown besides the ``needs.csv`` codes.
+NO_NEED_RECORDED = "none_recorded"
+NEED_NOT_KNOWN = "not_known"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -149,10 +157,97 @@ def _grouping(measures: pd.DataFrame, by: str) -> tuple[np.ndarray, list[Any], d
         )
         order = [k for k in ("UASC", "Not UASC", NOT_KNOWN) if k in set(keys)]
         return keys, order, {k: k for k in order}
+    extra = _extra_grouping(measures, by)
+    if extra is not None:
+        return extra
     _require(measures, [by], f"indicators by {by}")
     keys = measures[by].astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
     order = sorted(set(keys) - {NOT_KNOWN}) + ([NOT_KNOWN] if NOT_KNOWN in set(keys) else [])
     return keys, order, {k: str(k) for k in order}
+
+
+def _extra_grouping(
+    measures: pd.DataFrame, by: str
+) -> tuple[np.ndarray, list[Any], dict[Any, str]] | None:
+    """Groupings of :mod:`geosuff.analysis.subgroups` (None for any other ``by``)."""
+    if by == EXCLUDING_UASC:
+        _require(measures, ["uasc"], "indicators excluding UASC")
+        uasc, _ = _col_bool(measures, "uasc")
+        keys = np.where(uasc, "uasc", EXCLUDING_UASC).astype(object)
+        return keys, [EXCLUDING_UASC], {EXCLUDING_UASC: EXCLUDING_UASC_LABEL}
+    if by == "district":
+        _require(measures, ["district", "district_name"], "indicators by district")
+        code = measures["district"].astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
+        name = measures["district_name"].astype("string").to_numpy(dtype=object, na_value=None)
+        labels = {str(c): str(nm) for c, nm in zip(code, name, strict=True) if nm is not None}
+        labels[NOT_KNOWN] = "Home district not known"
+        tail = [k for k in ("outside", NOT_KNOWN) if k in set(code)]
+        order = sorted(set(code) - set(tail), key=lambda k: labels[k]) + tail
+        return code, order, {k: labels[k] for k in order}
+    if by == "subarea":
+        _require(measures, ["subarea"], "indicators by sub-area")
+        keys = measures["subarea"].astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
+        order = sorted(set(keys) - {NOT_KNOWN}) + ([NOT_KNOWN] if NOT_KNOWN in set(keys) else [])
+        labels = {k: str(k) for k in order}
+        labels[NOT_KNOWN] = "Home in no sub-area, or not known"
+        return keys, order, {k: labels[k] for k in order}
+    if by == "disabled":
+        _require(measures, ["disabled"], "indicators by disability")
+        s = measures["disabled"].astype("boolean")
+        if not s.notna().any():
+            raise InputFileError(
+                "No placement records DISABLED.",
+                fix="Add a DISABLED (Y/N) column to the placements.",
+            )
+        keys = np.array(
+            [NOT_KNOWN if v is pd.NA else ("disabled" if v else "not_disabled") for v in s],
+            dtype=object,
+        )
+        names = {"disabled": "Disabled", "not_disabled": "Not disabled", NOT_KNOWN: NOT_KNOWN}
+        order = [k for k in names if k in set(keys)]
+        return keys, order, {k: names[k] for k in order}
+    return None
+
+
+def group_masks(
+    measures: pd.DataFrame, by: str
+) -> tuple[list[Any], dict[Any, str], list[np.ndarray]]:
+    """Groups of a breakdown as masks over the rows: (ordered keys, labels, one mask per key).
+
+    Every breakdown of :func:`_grouping` (one group per child), plus "need": one group per
+    ``needs.csv`` code any child has (a child with several needs is in several groups), then
+    "No need recorded" and "Need not known" (no ``NEED``/``DISABLED`` recorded). The masks of
+    "need" may overlap; each group's indicators are still of its own children.
+    """
+    if by != "need":
+        keys, ordered, names = _grouping(measures, by)
+        return list(ordered), names, [keys == k for k in ordered]
+    _require(measures, ["needs"], "indicators by need")
+    codes = measures["needs"].astype("string")
+    if not codes.notna().any():
+        raise InputFileError(
+            "No placement records a need.", fix="Add a NEED (or DISABLED) column to the placements."
+        )
+    text = codes.fillna("<not known>").to_numpy(dtype=object)
+    sets = [set() if t in ("", "<not known>") else set(str(t).split(";")) for t in text]
+    order: list[Any] = []
+    labels: dict[Any, str] = {}
+    masks: list[np.ndarray] = []
+    for nd in needs().values():
+        m = np.array([nd.code in s for s in sets], dtype=bool)
+        if m.any():
+            order.append(nd.code)
+            labels[nd.code] = nd.label
+            masks.append(m)
+    for key, label, m in (
+        (NO_NEED_RECORDED, "No need recorded", text == ""),
+        (NEED_NOT_KNOWN, "Need not known", text == "<not known>"),
+    ):
+        if m.any():
+            order.append(key)
+            labels[key] = label
+            masks.append(np.asarray(m, dtype=bool))
+    return order, labels, masks
 
 
 def _pct(num: float, den: float) -> float:
@@ -227,7 +322,9 @@ def indicator_table(
     by : str, default "place_group"
         "place_group" (ordered as ``placement_groups.csv``), "age_band" (DfE bands: under 1,
         1 to 4, 5 to 9, 10 to 15, 16 and over; from ``age`` in years), "uasc", "all" or
-        "overall" (just the "All children" row), or any column of ``measures``.
+        "overall" (just the "All children" row), "excluding_uasc" (one row: children not known
+        to be UASC), "district", "subarea", "need", "disabled" (see :func:`group_masks` and
+        :mod:`geosuff.analysis.subgroups`), or any column of ``measures``.
     far_miles : float, default 20.0
         Miles line: "within" is rounded DfE miles ≤ ``far_miles``.
     minutes : float, default 30.0
@@ -248,7 +345,7 @@ def indicator_table(
         times are known for the group. ``attrs`` record the lines and targets.
     """
     _require(measures, ["dfe_miles"], "indicators")
-    keys, order, labels = _grouping(measures, by)
+    order, labels, masks = group_masks(measures, by)
     flags = indicator_flags(measures, far_miles=far_miles, minutes=minutes)
 
     targets = {
@@ -257,8 +354,9 @@ def indicator_table(
         "within_minutes": minutes_target,
     }
     rows = []
+    mask_of = dict(zip(order, masks, strict=True))
     for key in [*([] if by in ("all", "overall") else order), None]:
-        sel = np.ones(len(measures), bool) if key is None else keys == key
+        sel = np.ones(len(measures), bool) if key is None else mask_of[key]
         n = int(sel.sum())
         counts = {name: int((flags[name] & sel).sum()) for name in INDICATOR_COLUMNS}
         row: dict[str, Any] = {

@@ -381,6 +381,16 @@ def validate_scenario(scenario: Scenario, *, check_network: bool = True) -> Vali
         except Exception as err:  # noqa: BLE001
             issues.append(_fatal(as_source(path).name, err))
 
+    sub_path = getattr(inp, "subareas", None)
+    if sub_path is not None:  # [inputs] subareas: a layer of polygons
+        from geosuff.inputs.subareas import load_subareas
+
+        try:
+            sub = load_subareas(sub_path, name_column=inp.subareas_name)
+            checked.append(f"subareas: {Path(sub_path).name} ({len(sub)} sub-area(s))")
+        except Exception as err:  # noqa: BLE001
+            issues.append(_fatal(Path(sub_path).name, err))
+
     # road network
     box: tuple[float, float, float, float] | None = None
     net_label = "the road network"

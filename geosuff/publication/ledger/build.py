@@ -89,27 +89,37 @@ def build(results: Results) -> Published:  # noqa: C901
         flags["rest_adjoining"] = ~flags["outside_not_adjoining"]
         for by in BREAKDOWNS:
             try:
-                keys, order, labels = gaps._grouping(cm, by)
+                order, labels, masks = gaps.group_masks(cm, by)
             except Exception as err:  # a breakdown column is missing: that table is left out
                 logger.info("indicator table by %s not published: %s", by, err)
                 continue
             groups = [] if by in ("overall", "all") else list(order)
-            sels = [keys == g for g in groups] + [np.ones(len(cm), dtype=bool)]
+            sels = ([] if by in ("overall", "all") else list(masks)) + [
+                np.ones(len(cm), dtype=bool)
+            ]
             row_labels = [labels[g] for g in groups] + [gaps.ALL_LABEL]
             handles: dict[str, list[int]] = {}
             totals: list[int] = []
+            # a table of a subset (excluding UASC) is registered with its complement row (the
+            # UASC children, not published in it), so the block's rows partition all children
+            # and "all" minus "excluding UASC" is protected cell by cell
+            extra = [~masks[0]] if by == gaps.EXCLUDING_UASC else []
+            bsels = [*sels[:-1], *extra, sels[-1]]
+            blabels = [*row_labels[:-1], *["UASC (complement, not published)"] * len(extra)]
+            blabels.append(row_labels[-1])
+            rows_out = [i for i in range(len(bsels)) if not len(sels) - 1 <= i < len(bsels) - 1]
             for name, cols in INDICATOR_BLOCKS:
-                cells = [[full(flags[c] & s) for c in cols] for s in sels]
+                cells = [[full(flags[c] & s) for c in cols] for s in bsels]
                 hs, ts = led.block(
                     f"indicators_{by}:{name}",
                     cells,
-                    [full(s) for s in sels],
+                    [full(s) for s in bsels],
                     shown=[c != "rest_adjoining" for c in cols],
-                    labels=row_labels,
+                    labels=blabels,
                 )
                 for j, c in enumerate(cols):
-                    handles[c] = [hs[i][j] for i in range(len(sels))]
-                totals = ts
+                    handles[c] = [hs[i][j] for i in rows_out]
+                totals = [ts[i] for i in rows_out]
             pending[f"ind:{by}"] = (groups, row_labels, handles, totals)
 
         # sensitivity lines and distance bands (all children)

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geosuff.analysis.subgroups import EXTRA_BREAKDOWNS
 from geosuff.publication import disclosure as dc
 
 if TYPE_CHECKING:
@@ -64,7 +65,9 @@ INDICATOR_PUBLISHED: tuple[str, ...] = (
     "beyond_minutes",
     "minutes_not_known",
 )
-BREAKDOWNS: tuple[str, ...] = ("overall", "place_group", "age_band", "uasc")
+#: The indicator tables (``indicators_<breakdown>``): the DfE's breakdowns, then excluding UASC,
+#: district and sub-area of the home, need and disability (:mod:`geosuff.analysis.subgroups`).
+BREAKDOWNS: tuple[str, ...] = ("overall", "place_group", "age_band", "uasc", *EXTRA_BREAKDOWNS)
 
 
 #: How much the figures of a table matter (0 = most): further suppression falls on the highest
@@ -413,7 +416,7 @@ class Published:
     Attributes
     ----------
     indicators : dict[str, DataFrame]
-        By breakdown ("overall", "place_group", "age_band", "uasc"): ``group``, ``label``,
+        By breakdown (:data:`BREAKDOWNS` the run made): ``group``, ``label``,
         ``n`` and ``n_<x>``/``pct_<x>`` for :data:`INDICATOR_PUBLISHED` (pct 0-100, 1 decimal).
     sensitivity : DataFrame or None
         ``measure``, ``threshold``, ``unit``, ``n``, ``n_within``, ``pct_within``,

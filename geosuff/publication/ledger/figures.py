@@ -296,6 +296,17 @@ def _fill_headline(pub: Published, led: Ledger, pending: dict[str, Any], results
             head["within_shortfall"] = str(max(0, math.ceil(target * n - 1e-9) - led.count(near_h)))
         else:
             head["within_shortfall"] = SUPPRESSED
+    ex = pending.get("ind:excluding_uasc")
+    if ex is not None:
+        # the same headlines for children who are not UASC (as councils and the DfE publish them)
+        _, _, eh, et = ex
+        head["excluding_uasc"] = {
+            "n": led.text(et[0]),
+            "far": led.text(eh["over_miles"][0]),
+            "far_pct": led.percent(eh["over_miles"][0], et[0], digits=0),
+            "inside": led.text(eh["inside_la"][0]),
+            "inside_pct": led.percent(eh["inside_la"][0], et[0], digits=0),
+        }
     pub.headline = head
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from geosuff.results import Results
 from geosuff.publication.report import costs as report_costs
 from geosuff.publication.report import leavers
+from geosuff.publication.report.breakdowns import breakdown_tables, excluding_uasc_sentence
 from geosuff.publication.report.figures import (
     _chart_bands,
     _chart_by_type,
@@ -142,6 +143,9 @@ def headlines(results: Results, published: Published | None = None) -> list[Head
         else:
             short1 = "short of the target"
         detail1 += f" Target {h['within_target']:.0%} placed {a.far_miles:g} miles or less from home: {short1}."
+    ex_uasc = excluding_uasc_sentence(pub, results)
+    if ex_uasc:
+        detail1 += f" {ex_uasc}"
     h1 = Headline("far", far_pct, sentence1, detail1)
     in_s = h["inside"]
     target = a.local_target
@@ -209,6 +213,7 @@ def report_context(results: Results, published: Published | None = None) -> dict
             ("uasc", "Unaccompanied asylum-seeking children"),
         )
     ]
+    ctx["indicator_tables"] += breakdown_tables(pub, results)
     ctx["sensitivity_table"] = _sensitivity_table(pub, estimated=not road_times(results.scenario))
     ctx["chart_types"] = Markup(_chart_by_type(pub, results))
     ctx["chart_bands"] = Markup(_chart_bands(pub))

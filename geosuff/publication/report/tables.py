@@ -212,6 +212,9 @@ def _gap_table(pub: Published) -> dict[str, Any] | None:
                 str(r.get("evidence", "")),
             ]
         )
+        if "needs_lacking" in g.columns:  # the children's needs (placements' NEED / DISABLED)
+            rows[-1][4:4] = [str(r.get("children_needs", "")) or "-"]
+            rows[-1][6:6] = [str(r.get("needs_lacking", "")) or "-"]
     cols = [
         "Rank",
         "Home area",
@@ -222,9 +225,13 @@ def _gap_table(pub: Published) -> dict[str, Any] | None:
         "Minutes to a suitable place",
         "Evidence",
     ]
-    return _table(
-        cols, rows, numeric=[True, False, False, False, False, False, True, False], wide=True
-    )
+    numeric = [True, False, False, False, False, False, True, False]
+    if "needs_lacking" in g.columns:
+        cols[4:4] = ["Children's needs"]
+        cols[6:6] = ["Needs lacking provision"]
+        numeric[4:4] = [False]
+        numeric[6:6] = [False]
+    return _table(cols, rows, numeric=numeric, wide=True)
 
 
 def _measure_label(measure: str, *, estimated: bool) -> str:
