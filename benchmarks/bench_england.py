@@ -227,6 +227,7 @@ def _run_workers(
         t0 = time.perf_counter()
         warm_workers(source, client=client)
         load_s = time.perf_counter() - t0
+        cpu0 = {k: v["cpu_s"] for k, v in client.run(graph_loads).items()}
         t0 = time.perf_counter()
         od = pair_times_chunked(
             source, homes, places, client=client, chunk_size=chunk, with_km=False
@@ -238,13 +239,14 @@ def _run_workers(
         info = client.run(graph_loads)
         peak = max(i["peak_rss_mb"] for i in info.values())
         loads = sorted(sum(i["loads"].values()) for i in info.values())
+        cpu = sorted(round(i["cpu_s"] - cpu0[k], 1) for k, i in info.items())
     finally:
         client.close()
         cluster.close()
     print(
         f"  {n_workers} worker(s): graph load {load_s:6.1f} s (loads per worker {loads}); "
         f"(a) pairs {a_s:7.1f} s; (b) nearest {b_s:6.1f} s; total {a_s + b_s:7.1f} s; "
-        f"peak RSS per worker {peak:,.0f} MiB",
+        f"peak RSS per worker {peak:,.0f} MiB; CPU s per worker for (a)+(b) {cpu}",
         flush=True,
     )
     print(

@@ -113,13 +113,16 @@ def graph_loads() -> dict[str, Any]:
     -------
     dict
         ``pid``; ``loads``: {osm path: number of loads}; ``load_seconds``: {osm path: s};
-        ``peak_rss_mb``: the process's peak resident memory (MiB, ``getrusage``).
+        ``peak_rss_mb``: the process's peak resident memory (MiB, ``getrusage``);
+        ``cpu_s``: the process's CPU time so far (user + system, s).
     """
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "pid": os.getpid(),
         "loads": {k[0]: v for k, v in _LOADS.items()},
         "load_seconds": {k[0]: v for k, v in _LOAD_SECONDS.items()},
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": ru.ru_maxrss / 1024.0,
+        "cpu_s": ru.ru_utime + ru.ru_stime,
     }
 
 
