@@ -332,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     homes, places, unmatched = synthetic_cohort(lsoa, args.seed)
     homes, places = on_net(homes), on_net(places)
     n_all = homes.shape[0]
+    print(
+        f"full cohort: {n_all:,} children, {len(np.unique(homes, axis=0)):,} unique homes "
+        f"(network nodes), {len(np.unique(places, axis=0)):,} unique placements",
+        flush=True,
+    )
     label = "all"
     if args.children and args.children < n_all:
         pick = np.random.default_rng(args.seed).choice(n_all, args.children, replace=False)
