@@ -19,7 +19,10 @@ Benchmarks (see benchmarks/README.md for what each measures and the figures of t
 * ``siting`` - bench_siting.py: optimal site selection vs spopt MCLP solved by HiGHS;
 * ``memory`` - bench_memory.py: peak RSS of validation + DfE distance vs pandas + whole-ONSPD merge;
 * ``peers`` - bench_peers.py: OD matrix vs pandana and Valhalla, catchments vs Valhalla isochrones
-  (peers from ``.venv-peers``; skipped with a message when missing).
+  (peers from ``.venv-peers``; skipped with a message when missing);
+* ``england`` - bench_england.py: chunked routing on 1 and 2 local Dask workers over a SYNTHETIC
+  England-scale network (10^6 nodes, ~83,000 children, 32,844 LSOAs). Long: in the full run only,
+  never in ``--quick`` (run it alone with ``--only england``).
 """
 
 from __future__ import annotations
@@ -48,7 +51,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "siting": ("bench_siting.py", [], ["--quick"]),
     "memory": ("bench_memory.py", [], ["--n", "20000", "--candidates", "2000"]),
     "peers": ("bench_peers.py", [], ["--quick"]),
+    "england": ("bench_england.py", [], []),
 }
+#: benchmarks left out of ``--quick`` runs (unless named in ``--only``)
+NOT_QUICK = {"england"}
 
 
 def _git_commit() -> str:
@@ -133,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
 
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or [
+        n for n in BENCHMARKS if not (args.quick and n in NOT_QUICK)
+    ]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         ap.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
