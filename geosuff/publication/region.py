@@ -32,7 +32,7 @@ from geosuff.publication import disclosure as dc
 from geosuff.publication.ledger import FLOW_BANDS, SUPPRESSED, Ledger
 from geosuff.publication.ledger import build as build_ledger
 from geosuff.publication.maps.geo import to_lonlat
-from geosuff.publication.maps.parts import _asset, _inline_assets, _stable_ids
+from geosuff.publication.maps.parts import _asset, _HtmlPopup, _inline_assets, _stable_ids
 from geosuff.publication.maps.style import ATTRIBUTION, COORD_DECIMALS
 from geosuff.reference import BNG
 
@@ -492,7 +492,7 @@ def region_map(parts: list[CouncilPart], pub: RegionPublished, *, name: str) -> 
             style_function=lambda _f: {"color": "#1f2933", "weight": 2, "fillOpacity": 0.08},
             tooltip=p.name,
         ).add_to(m)
-        folium.Popup(popup, max_width=320).add_to(gj)
+        _HtmlPopup(popup, max_width=320).add_to(gj)
     for _, r in pub.flow_lines.iterrows():
         a, b = centres[str(r["from"])], centres[str(r["to"])]
         folium.PolyLine(
