@@ -85,6 +85,8 @@ def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # Dask's own INFO lines only with --verbose/--debug
+            silence_logs=min(logging.getLogger().getEffectiveLevel(), logging.WARNING),
         )
         return Client(cluster), cluster
     try:
