@@ -15,6 +15,7 @@ import html
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import folium
@@ -108,6 +109,11 @@ class CouncilPart:
         "by road" or "estimated".
     la_names : dict of str to str
         Names of the LAs its children are placed in.
+    forbidden : list of str
+        *Restricted.* Strings no published file may contain (child ids, postcodes, grid
+        references: :func:`geosuff.publication.disclosure.personal_strings`).
+    points : float array, shape (n, 2)
+        *Restricted.* Children's homes and placements (EPSG:27700), never published exactly.
     """
 
     code: str
@@ -121,6 +127,22 @@ class CouncilPart:
     min_count: int
     travel: str
     la_names: dict[str, str] = field(default_factory=dict)
+    forbidden: list[str] = field(default_factory=list)
+    points: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+
+
+def check_region_files(paths: list[Path], parts: list[CouncilPart]) -> list[str]:
+    """Personal data found in the region's files (the councils' child ids, postcodes, grid
+    references and home/placement points; :func:`geosuff.publication.disclosure.check_published_file`).
+    """
+    forbidden = dc.ForbiddenStrings(sorted({s for p in parts for s in p.forbidden}))
+    pts = [p.points for p in parts if len(p.points)]
+    points = np.vstack(pts) if pts else None
+    found = []
+    for path in paths:
+        hits = dc.check_published_file(path, forbidden, points=points, strict=False)
+        found += [f"{path.name}: {h}" for h in hits]
+    return found
 
 
 def council_figures(led: Ledger) -> CouncilFigures:
@@ -173,6 +195,8 @@ def council_part(results: Results) -> CouncilPart:
         min_count=int(sc.disclosure.min_count),
         travel="by road" if road_times(sc) else "estimated",
         la_names={str(a): str(b) for a, b in zip(names.iloc[:, 0], names.iloc[:, 1], strict=True)},
+        forbidden=dc.personal_strings(m, sites=results.sites),
+        points=np.asarray(dc.personal_points(m, sites=results.sites), dtype=float).reshape(-1, 2),
     )
 
 

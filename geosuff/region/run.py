@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from geosuff import __version__
-from geosuff._errors import ConfigError
+from geosuff._errors import ConfigError, DisclosureError
 from geosuff._lock import output_lock
 from geosuff.config import Scenario
 from geosuff.config.region import Region
@@ -20,6 +21,7 @@ from geosuff.publication.region import (
     CouncilPart,
     RegionPublished,
     build_region,
+    check_region_files,
     council_part,
     region_map,
     region_report_html,
@@ -194,33 +196,44 @@ def run_region(
 
 
 def write_region(res: RegionRun, siting_text: str = "") -> dict[str, Path]:
-    """Write ``<dir>/region/``: the tables, ``report.html``, ``map.html`` and ``manifest.json``."""
+    """Write ``<dir>/region/``: the tables, ``report.html``, ``map.html`` and ``manifest.json``.
+
+    Every file is written into a staging folder beside it, checked for the councils' personal
+    data (:func:`geosuff.publication.region.check_region_files`) and only then moved in.
+    """
     out = res.region.region_dir
-    (out / "tables").mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
-    for name, attr in REGION_TABLES.items():
-        files[f"tables/{name}"] = outputs.write_csv(
-            out / "tables" / name, getattr(res.published, attr)
+    outputs.clean_stages(out)
+    stage = outputs.new_stage(out)
+    try:
+        (stage / "tables").mkdir(parents=True, exist_ok=True)
+        for name, attr in REGION_TABLES.items():
+            outputs.write_csv(stage / "tables" / name, getattr(res.published, attr))
+        outputs.write_text(
+            stage / "report.html",
+            region_report_html(res.region.name, res.parts, res.published, joint_siting=siting_text),
         )
-    files["report.html"] = outputs.write_text(
-        out / "report.html",
-        region_report_html(res.region.name, res.parts, res.published, joint_siting=siting_text),
-    )
-    files["map.html"] = outputs.write_text(
-        out / "map.html", region_map(res.parts, res.published, name=res.region.name)
-    )
-    manifest = {
-        "geosuff_version": __version__,
-        "region": res.region.name,
-        "source": str(res.region.source),
-        "councils": res.region.codes,
-        "synthetic": res.region.synthetic,
-        "files": sorted(files),
-        "files_sha256": {
-            k: hashlib.sha256(p.read_bytes()).hexdigest() for k, p in sorted(files.items())
-        },
-    }
-    files["manifest.json"] = outputs.write_text(
-        out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True)
-    )
-    return files
+        outputs.write_text(
+            stage / "map.html", region_map(res.parts, res.published, name=res.region.name)
+        )
+        written = outputs.staged_files(stage)
+        found = check_region_files([stage / rel for rel in written], res.parts)
+        if found:
+            raise DisclosureError(
+                "The regional outputs would publish personal data: " + "; ".join(found[:5]) + ".",
+                fix="Nothing was written. Report this as a bug (with --debug).",
+            )
+        manifest = {
+            "geosuff_version": __version__,
+            "region": res.region.name,
+            "councils": res.region.codes,
+            "synthetic": res.region.synthetic,
+            "files": written,
+            "files_sha256": {
+                rel: hashlib.sha256((stage / rel).read_bytes()).hexdigest() for rel in written
+            },
+        }
+        outputs.write_text(stage / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+        outputs.publish_stage(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return {rel: out / rel for rel in [*written, "manifest.json"]}

@@ -132,3 +132,20 @@ def test_region_cannot_reveal_a_council_cell_by_differencing():
     audit = pub.ledger.audit()
     small = audit[(audit["value"] >= 1) & (audit["value"] < 5)]
     assert len(small) and ((small["upper"] - small["lower"]) > 0.5).all()
+
+
+def test_region_file_check_finds_a_child_id_and_a_home(tmp_path):
+    from geosuff.publication.region import check_region_files
+
+    a = _part(A, 7, 3)
+    a.forbidden = ["SYN0070001", "LE1 5WW"]
+    a.points = np.array([[452000.0, 304000.0]])
+    clean = tmp_path / "flows.csv"
+    clean.write_text("placing_council,host,children\nE06000017,outside,c\n")
+    leak = tmp_path / "leak.csv"
+    leak.write_text("id,children\nSYN0070001,3\n")
+    home = tmp_path / "home.html"
+    home.write_text("<p>near 452001, 304002</p>")
+    assert check_region_files([clean], [a]) == []
+    assert check_region_files([leak], [a]) == ["leak.csv: SYN0070001"]
+    assert check_region_files([home], [a])[0].startswith("home.html: point near")
