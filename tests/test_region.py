@@ -345,3 +345,24 @@ def test_region_report_and_map_open_in_chromium(runs):
                 page.close()
         finally:
             b.close()
+
+
+def test_every_region_key_is_documented_and_accepted():
+    """The README's region-file block lists exactly the keys the loader accepts."""
+    from geosuff.config.region import ComputeConfig, RegionFile, RegionOutput
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Regions", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    keys: dict[str, set[str]] = {"": set()}
+    section = ""
+    for line in block.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+            keys.setdefault(section, set())
+        elif "=" in line:
+            keys[section].add(line.split("=", 1)[0].strip())
+    assert keys[""] == set(RegionFile.model_fields) - {"siting", "output", "compute"}
+    assert keys["output"] == set(RegionOutput.model_fields)
+    assert keys["compute"] == set(ComputeConfig.model_fields)
+    assert "siting" in keys
