@@ -371,18 +371,17 @@ def build_region(parts: list[CouncilPart]) -> RegionPublished:  # noqa: C901
     lines = []
     for c, hst, h in flow_rows:
         if hst in codes and hst != c:
+            # the band is drawn only for a published count: a band of a withheld one would
+            # narrow it (the ledger did not audit such bands)
             n = led.count(h)
             band = next(((lo, hi, w) for lo, hi, w in FLOW_BANDS if lo <= n < hi), None)
+            if not led.shown(h) or band is None:
+                label, width = SUPPRESSED, 1.5
+            else:
+                label = f"{band[0]}+" if math.isinf(band[1]) else f"{band[0]}-{int(band[1]) - 1}"
+                width = band[2]
             lines.append(
-                {
-                    "from": c,
-                    "to": hst,
-                    "children": led.text(h),
-                    "band": "fewer than 5"
-                    if band is None
-                    else (f"{band[0]}+" if math.isinf(band[1]) else f"{band[0]}-{band[1] - 1}"),
-                    "width": 1.5 if band is None else band[2],
-                }
+                {"from": c, "to": hst, "children": led.text(h), "band": label, "width": width}
             )
     return RegionPublished(
         flows=flows,
@@ -528,7 +527,8 @@ def region_map(parts: list[CouncilPart], pub: RegionPublished, *, name: str) -> 
             color="#c2410c",
             opacity=0.8,
             tooltip=html.escape(
-                f"{r['from']} to {r['to']}: {r['children']} children ({r['band']})"
+                f"{r['from']} to {r['to']}: {r['children']} children"
+                + ("" if r["band"] == SUPPRESSED else f" ({r['band']} band)")
             ),
         ).add_to(m)
     sw = [round(float(lat.min()), COORD_DECIMALS), round(float(lon.min()), COORD_DECIMALS)]
