@@ -142,7 +142,9 @@ def _run_with_progress(title: str, fn: Callable[[Callable[[str, int, int], None]
     progress, update = _progress_runner(title)
     with progress:
         res = fn(update)
-        progress.update(progress.task_ids[0], completed=7, description=f"{title}: done")
+        progress.update(
+            progress.task_ids[0], completed=progress.tasks[0].total, description=f"{title}: done"
+        )
     return res
 
 
@@ -493,6 +495,75 @@ def sites(
             t.add_row(*(_e(c) for c in cells))
         out_console.print(t)
     _print_summary(res, started)
+
+
+# ----------------------------------------------------------------------------------------------
+@app.command()
+def region(
+    region_file: Path = typer.Argument(
+        ..., help=_h("Region TOML file (name, councils, [output], [compute]).")
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help=_h(
+            'Where the councils run: a Dask scheduler address (tcp://host:8786), "none" (one after the other in this process) or "" (an embedded Dask cluster); default the region file\'s [compute] scheduler.'
+        ),
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help=_h("Worker processes of the embedded Dask cluster.")
+    ),
+) -> None:
+    """Run every council of a region (each as a Dask task) and write the regional outputs."""
+    from geosuff.config.region import load_region, with_compute
+    from geosuff.region import run_region
+
+    started = time.perf_counter()
+
+    def go(upd: Callable[[str, int, int], None]) -> Any:
+        reg = with_compute(load_region(region_file), scheduler=scheduler, workers=workers)
+        return run_region(reg, progress=upd)
+
+    res = _guard(lambda: _run_with_progress("region", go))
+    out_console.print(
+        f"\n[bold green]Done[/] in {time.perf_counter() - started:.0f} s: {len(res.parts)} councils."
+    )
+    for p in res.parts:
+        out_console.print(f"  {_e(p.name)}: {_e(res.region.out_dir / p.code)}/")
+    out_console.print(f"  Region: {_e(res.region.region_dir)}/  (report.html, map.html, tables/)")
+    if res.region.synthetic:
+        out_console.print("[yellow]These results use SYNTHETIC data (not real children).[/]")
+
+
+@app.command("synth-region")
+def synth_region(
+    councils: str = typer.Option(
+        ...,
+        "--councils",
+        help=_h("Council GSS codes separated by commas, e.g. E06000017,E10000024."),
+    ),
+    out: Path = typer.Option(..., "--out", help=_h("Folder for the synthetic region.")),
+    network_file: Path | None = typer.Option(
+        None,
+        "--network",
+        help=_h(
+            "One OSM road network covering every council (default: none, travel times are straight-line estimates)."
+        ),
+    ),
+    seed: int = typer.Option(2026, help=_h("Random seed (council i uses seed + i).")),
+    n: int = typer.Option(0, "--n", help=_h("Children per council (default: its DfE count).")),
+) -> None:
+    """Write a SYNTHETIC region: one synthetic scenario per council and the region file."""
+    from geosuff.region import synthesise_region
+
+    res = _guard(
+        lambda: synthesise_region(
+            councils.split(","), out, network=network_file, seed=seed, n_children=n or None
+        )
+    )
+    out_console.print(
+        f"Wrote a SYNTHETIC region of {len(res.councils)} councils to {_e(res.folder)}; run it with: geosuff region {_e(res.region_file)}"
+    )
 
 
 def main() -> None:
