@@ -148,6 +148,10 @@ def test_disclosure_record_holds_no_child_level_data(runs: dict) -> None:
             for v in m[col].dropna().astype(str).unique():
                 if len(v) >= 4:
                     assert v not in text
+    # the published-file check, strictly (as for every published file of the demo)
+    forb = dc.personal_strings(m, sites=runs["compared"].sites)
+    pts = dc.personal_points(m, sites=runs["compared"].sites)
+    assert dc.check_published_file(out / DISCLOSURE_FILE, forb, points=pts, strict=True) == []
     # no small count is published in it
     assert not any(v.isdigit() and 0 < int(v) < MIN_COUNT for v in values)
     # the manifest covers it, so a later run can check it is this run's
