@@ -53,3 +53,23 @@ class LockedError(GeosuffError, RuntimeError):
     """Another geosuff run is writing to the same output folder; the message names its process
     id, host and start time.
     """
+
+
+class NotAnOutputFolderError(ConfigError):
+    """``[disclosure] previous`` names a folder that is not a geosuff run's output folder (no
+    ``manifest.json`` and ``disclosure.json`` written by geosuff, or files changed since).
+    """
+
+
+class UnsafeOutputError(ConfigError):
+    """``[output] dir`` is a place geosuff must never write into: the root of a file system, a
+    system folder (``/etc``, ``/usr``, ``C:\\Windows`` ...), the home folder itself, the Python
+    installation, or a symbolic link (which could lead the run's files anywhere).
+    """
+
+
+class InputTooLargeError(InputFileError):
+    """An input file (or what an ``.xlsx`` unpacks to, or a config file) is larger than geosuff
+    reads: the limit is checked before reading, so memory stays bounded. The message names the
+    size, the limit and the setting (``GEOSUFF_MAX_INPUT_MB``) that raises it.
+    """

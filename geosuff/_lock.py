@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from geosuff._errors import LockedError
+from geosuff._errors import LockedError, UnsafeOutputError
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,16 @@ def _same_file(f: IO[str], path: Path) -> bool:
 def _acquire(path: Path) -> IO[str]:
     """Open ``path`` and take its lock (retrying if the holder removed it meanwhile)."""
     for _ in range(20):
-        f = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+        try:  # never through a symbolic link (a planted link would have its target truncated)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as err:
+            if path.is_symlink():
+                raise UnsafeOutputError(
+                    f"{path} is a symbolic link; geosuff does not write through links.",
+                    fix=f"Delete the link {path} (it is not geosuff's) and run again.",
+                ) from None
+            raise err
+        f = os.fdopen(fd, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
         if not _try_lock(f):
             f.close()
             raise _locked_error(path)

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import platform
 import shutil
 import time
@@ -415,7 +416,15 @@ def run(
     """
     if not write:
         return _run(scenario, progress=progress, write=False, cache_dir=cache_dir)
+    from geosuff.config.safety import check_output_dir
+
+    # a scenario made in code (or a folder replaced by a link since the config was read)
+    check_output_dir(Path(os.path.abspath(scenario.output.dir)))
     with output_lock(scenario.output.dir):
+        from geosuff.publication.files import clean_stages
+
+        # staging folders a killed run left: removed by the next run even if it stops early
+        clean_stages(scenario.output.dir)
         return _run(scenario, progress=progress, write=True, cache_dir=cache_dir)
 
 

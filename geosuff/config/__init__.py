@@ -140,9 +140,18 @@ class AnalysisConfig(_Section):
 
 
 class DisclosureConfig(_Section):
-    """``[disclosure]``: counts below ``min_count`` children are suppressed."""
+    """``[disclosure]``: counts below ``min_count`` children are suppressed; ``previous``: earlier
+    runs' output folders (or folders of them) whose published figures this run must not be
+    differenced against (see :mod:`geosuff.publication.ledger.previous`).
+    """
 
     min_count: int = Field(default=5, ge=1)
+    previous: list[Path] = Field(default_factory=list)
+
+    @field_validator("previous", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str | Path) else v
 
 
 class OutputConfig(_Section):
@@ -280,8 +289,21 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         data["inputs"] = inputs
     out = dict(data.get("output", {}) or {})
     if isinstance(out.get("dir"), str):
+        from geosuff.config.safety import check_output_dir
+
         p = Path(out["dir"]).expanduser()
-        out["dir"] = (p if p.is_absolute() else (base / p)).resolve()
+        out["dir"] = check_output_dir(p if p.is_absolute() else (base / p))
+    disc = dict(data.get("disclosure", {}) or {})
+    prev = disc.get("previous")
+    if isinstance(prev, str | list):
+        items = [prev] if isinstance(prev, str) else prev
+        disc["previous"] = [
+            (Path(x).expanduser() if Path(x).expanduser().is_absolute() else base / x).resolve()
+            if isinstance(x, str)
+            else x
+            for x in items
+        ]
+        data["disclosure"] = disc
     if isinstance(out.get("database"), str):
         out["database"] = DatabaseSchema(out["database"])
     if out:
@@ -331,6 +353,21 @@ def _check_subsections(scenario: Scenario, origin: str) -> None:
     settings.check_keys(scenario, origin=origin)
 
 
+#: Deepest nesting of tables and arrays read from a config file.
+MAX_CONFIG_DEPTH = 12
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply ``value`` nests dicts and lists (stops counting past the limit)."""
+    if level > MAX_CONFIG_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
 def load_config(path: str | Path, *, check_files: bool = True) -> Scenario:
     """Load and validate a scenario TOML file.
 
@@ -346,13 +383,27 @@ def load_config(path: str | Path, *, check_files: bool = True) -> Scenario:
     ConfigError
         With a message naming the key at fault and how to fix it.
     """
+    from geosuff.config.safety import MAX_CONFIG_BYTES
+
     path = Path(path)
     if not path.exists():
         raise ConfigError(
             f"Config file {path} does not exist.", fix="Give the path to your scenario .toml file."
         )
+    if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path.name} is {path.stat().st_size:,} bytes; a geosuff config is a few kB "
+            f"(at most {MAX_CONFIG_BYTES:,} bytes are read).",
+            fix="Check that this is your scenario .toml file.",
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:
+        raise ConfigError(
+            f"{path.name} nests arrays or tables too deeply to read.",
+            fix="A geosuff config nests at most a few levels ([section] key = [values]): "
+            "remove the deeply nested value.",
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(
             f"{path.name} is not valid TOML: {err}.",
@@ -362,6 +413,12 @@ def load_config(path: str | Path, *, check_files: bool = True) -> Scenario:
         raise ConfigError(
             f"{path.name} is not a UTF-8 text file.", fix="Save the config as UTF-8 text."
         ) from None
+    if _depth(data) > MAX_CONFIG_DEPTH:
+        raise ConfigError(
+            f"{path.name} nests arrays or tables {_depth(data)} levels deep; a geosuff config "
+            f"needs at most a few (the limit is {MAX_CONFIG_DEPTH}).",
+            fix="Remove the deeply nested value.",
+        )
     scenario = scenario_from_dict(data, base_dir=path.parent, origin=path.name)
     scenario = scenario.model_copy(update={"source": path.resolve()})
     if check_files:
@@ -380,3 +437,7 @@ def check_input_files(scenario: Scenario) -> None:
             "These input files do not exist: " + "; ".join(missing) + ".",
             fix="Correct the paths (relative paths are read from the config file's folder).",
         )
+    from geosuff.config.safety import previous_outputs
+
+    for folder in scenario.disclosure.previous:
+        previous_outputs(folder)

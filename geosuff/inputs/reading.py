@@ -5,11 +5,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import gzip
 import io
 import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +109,9 @@ def read_raw(
             f"The {name} path {path} is a folder, not a file.",
             fix="Give the path of the CSV or .xlsx file itself.",
         )
+    from geosuff.config.safety import check_input_size, max_input_bytes
+
+    check_input_size(path.stat().st_size, what=f"The {name} file {fname}")
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\x00"):
         raise InputFileError(
@@ -119,8 +122,8 @@ def read_raw(
     meta: dict[str, Any] = {}
     if kind == "gzip":
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as err:
+            data = _gunzip_bounded(data, max_input_bytes(), what=f"The {name} file {fname}")
+        except (OSError, EOFError, zlib.error) as err:
             raise InputFileError(
                 f"The {name} file {fname} is a damaged gzip archive ({err}).",
                 fix="Compress it again or give the plain CSV.",
@@ -153,6 +156,33 @@ def read_raw(
     if text.lstrip(_STRIP_CHARS)[:1] == "<":
         _refuse_markup(text, fname=fname, name=name)
     return _read_delimited(text, fname=fname, name=name, expect=expect, issues=issues, meta=meta)
+
+
+def _gunzip_bounded(data: bytes, limit: int, *, what: str) -> bytes:
+    """``gzip.decompress`` that stops (:class:`InputTooLargeError`) past ``limit`` bytes, so a
+    gzip bomb never fills memory.
+    """
+    from geosuff.config.safety import check_input_size
+
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = d.decompress(data, limit + 1)
+    if len(out) > limit or d.unconsumed_tail:
+        check_input_size(limit + 1, what=f"{what} (unpacked)")
+    return out
+
+
+def _check_xlsx_size(data: bytes, *, fname: str, name: str) -> None:
+    """Refuse a workbook whose parts unpack to more than the input limit (a zip bomb): the sizes
+    the zip declares bound what :mod:`zipfile` will unpack, and are checked before unpacking.
+    """
+    from geosuff.config.safety import check_input_size
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except zipfile.BadZipFile:
+        return  # openpyxl then reports the damaged file
+    check_input_size(sum(i.file_size for i in infos), what=f"The {name} file {fname} (unpacked)")
 
 
 def _sniff_kind(data: bytes) -> str:
@@ -435,6 +465,7 @@ def _read_xlsx(
             f"Reading Excel file {fname} needs the openpyxl package.",
             fix="pip install openpyxl, or save the file as CSV.",
         ) from None
+    _check_xlsx_size(data, fname=fname, name=name)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds on damaged files

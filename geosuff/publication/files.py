@@ -419,12 +419,31 @@ def _move(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
+def _refuse_links(out: Path, rels: list[str]) -> None:
+    """:class:`~geosuff._errors.UnsafeOutputError` if the output folder, or a folder inside it
+    that a file of the run goes to (``tables/``...), is a symbolic link: a move through it would
+    write outside the output folder. Checked before anything moves. (A file that is a link is
+    replaced by the rename itself, never followed.)
+    """
+    from geosuff._errors import UnsafeOutputError
+
+    dirs = {out, *(out / Path(r).parent for r in rels)}
+    for d in sorted(dirs):
+        if d.is_symlink():
+            raise UnsafeOutputError(
+                f"{d} is a symbolic link (to {os.path.realpath(d)}); geosuff does not write "
+                "through links, so nothing of this run was published.",
+                fix=f"Delete the link {d} (geosuff never makes one) and run again.",
+            )
+
+
 def publish_stage(stage: Path, out: Path) -> None:
     """Move every file of ``stage`` to the same place in ``out``, :data:`LAST_FILES` last, then
     remove ``stage``. Each move is one rename: each file is replaced atomically.
     """
     rels = staged_files(stage)
     rels = [r for r in rels if r not in LAST_FILES] + [r for r in rels if r in LAST_FILES]
+    _refuse_links(Path(out), rels)
     for rel in rels:
         _move(stage / rel, Path(out) / rel)
     shutil.rmtree(stage, ignore_errors=True)
@@ -636,6 +655,18 @@ def _write_checked(
         published=pub,
     )
     files["report.html"] = report.write_report(results, stage / "report.html", published=pub)
+
+    # the published figures by definition, for later runs' [disclosure] previous
+    if pub.ledger is not None and pub.ledger.result is not None:
+        from geosuff.publication.ledger import previous
+
+        files[previous.DISCLOSURE_FILE] = previous.write_record(
+            stage / previous.DISCLOSURE_FILE,
+            pub.ledger,
+            council=results.scenario.council,
+            reference_date=results.scenario.analysis.reference_date,
+            synthetic=results.scenario.synthetic,
+        )
 
     # last line of defence: no child id, postcode or grid reference in any published file, and no
     # child's home, placement or children's home / foster point (other than where a council

@@ -42,7 +42,8 @@ class LinkedSuppression:
         Linear programmes solved by the audit.
     reason : ndarray of int, shape (F,)
         Why each suppressed figure is "c": 1 small, 2 asked for (a table's own pattern),
-        3 differencing, 4 found by the audit; 0 shown.
+        3 differencing, 4 found by the audit, 5 it differs by 1 to ``min_count - 1`` from the
+        same figure of an earlier publication (``sensitive``); 0 shown.
     """
 
     suppressed: np.ndarray
@@ -201,6 +202,7 @@ def suppress_linked(  # noqa: C901
     priority: np.ndarray | None = None,
     protection: float = DEFAULT_PROTECTION,
     keep: np.ndarray | None = None,
+    sensitive: np.ndarray | None = None,
 ) -> LinkedSuppression:
     """Suppression across every table of a run at once, audited by linear programming.
 
@@ -260,6 +262,11 @@ def suppress_linked(  # noqa: C901
     keep : ndarray of bool, optional
         Figures never chosen as complements unless nothing else protects a small figure (the
         headline figures and every table's totals); they are still suppressed when small.
+    sensitive : ndarray of bool, optional
+        Figures to protect as if they were small although they are not: those that differ by 1
+        to ``min_count - 1`` from the same figure of an earlier publication (so the difference, a
+        small count, cannot be worked out). Exact ones are "c" (reason 5) and every one is audited
+        like a small figure; never published again by the last step.
 
     Returns
     -------
@@ -275,17 +282,18 @@ def suppress_linked(  # noqa: C901
     small = (v > _EPS) & (v < min_count - _EPS)
     exact = kind == EXACT
     primary = exact & small
-    sup = primary.copy()
+    sens = np.zeros(F, dtype=bool) if sensitive is None else np.asarray(sensitive, bool).reshape(F)
+    sup = primary | (sens & exact)
     if suppress is not None:
         sup |= np.asarray(suppress, dtype=bool) & exact
     band, lo, hi = _bands(F, kind, lower, upper)
     grp = np.zeros(F, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
     prio = np.zeros(F, dtype=np.int64) if priority is None else np.asarray(priority, dtype=np.int64)
     kept = np.zeros(F, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).reshape(F)
-    reason = np.where(primary, 1, np.where(sup, 2, 0)).astype(np.int64)
+    reason = np.where(primary, 1, np.where(sens & exact, 5, np.where(sup, 2, 0))).astype(np.int64)
     forced = kind == FORCED
-    targets_all = small & ((kind == EXACT) | (kind == IMPLIED) | forced)
-    unprotected = forced & small  # always published: nothing can hide them
+    targets_all = (small | sens) & ((kind == EXACT) | (kind == IMPLIED) | forced)
+    unprotected = forced & (small | sens)  # always published: nothing can hide them
     if unprotected.any():
         logger.warning(
             "%d small figure(s) are published whatever the rule (forced)", int(unprotected.sum())
@@ -446,7 +454,7 @@ def suppress_linked(  # noqa: C901
     for f, g in zip(of[nested].tolist(), og[nested].tolist(), strict=True):
         partners.setdefault(f, []).append(g)
         partners.setdefault(g, []).append(f)
-    extra = [int(f) for f in np.flatnonzero(sup & exact & ~primary & (reason >= 3))]
+    extra = [int(f) for f in np.flatnonzero(sup & exact & ~primary & (reason >= 3) & (reason <= 4))]
     if extra:
         ranges, _, k = _lp_ranges(A, w, shown(), band, lo, hi, extra)
         n_lp += k

@@ -292,6 +292,10 @@ def build(results: Results) -> Published:  # noqa: C901
         # the report's headlines, in its order: all children, placed far, placed inside, near
         _, _, oh, ot = pending["ind:overall"]
         led.headline(ot[-1], oh["over_miles"][-1], oh["inside_la"][-1], oh["within_miles"][-1])
+    if sc.disclosure.previous:  # earlier publications: no small change may be worked out
+        from geosuff.publication.ledger.previous import load_previous
+
+        led.compare_with(load_previous(list(sc.disclosure.previous), council=sc.council))
     led.solve()
     pub = Published(min_count=mc, ledger=led)
     _fill_indicators(pub, led, pending)

@@ -129,6 +129,9 @@ class Withheld:
     figures: int
     small: int
     min_count: int
+    #: of ``withheld``, those that differ by 1 to ``min_count - 1`` from the same figure of an
+    #: earlier publication (``[disclosure] previous``)
+    across_runs: int = 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -170,6 +173,9 @@ class Ledger:
         self.row_positions: dict[str, dict[int, int]] = {}
         #: record positions of other tables' rows (e.g. ``trend``: one per trend-frame row)
         self.record_sets: dict[str, np.ndarray] = {}
+        #: figures of earlier publications (definition -> published counts), see compare_with
+        self.previous: dict[str, list[int]] = {}
+        self.sensitive: np.ndarray = np.zeros(0, dtype=bool)
 
     # -- registering ---------------------------------------------------------------------------
     def add_records(self, n: int) -> int:
@@ -292,11 +298,43 @@ class Ledger:
             self.keep[h] = True
             self.priority[h] = min(self.priority[h], i - len(handles))
 
+    def definitions(self, h: int) -> list[str]:
+        """The definitions of figure ``h`` (``"<table>: <label>"``, one per place it is shown)."""
+        return list(self.labels[h])
+
+    def compare_with(self, previous: dict[str, list[int]]) -> None:
+        """Protect the differences with an earlier publication: ``previous`` maps a figure's
+        definition (see :meth:`definitions`) to the counts earlier publications showed for it
+        (:func:`geosuff.publication.ledger.previous.load_previous`). At :meth:`solve`, a figure
+        that differs by 1 to ``min_count - 1`` from one of them is protected as if it were small
+        (withheld, and audited so that the others do not give it away).
+        """
+        if self.result is not None:
+            raise RuntimeError("the ledger is solved: compare with earlier runs before solve()")
+        self.previous = {str(k): [int(x) for x in v] for k, v in previous.items()}
+
+    def matches(self) -> list[tuple[int, str, int]]:
+        """(figure, definition, earlier count) for every figure an earlier publication showed."""
+        out: list[tuple[int, str, int]] = []
+        for h, labels in enumerate(self.labels):
+            for lab in labels:
+                out.extend((h, lab, p) for p in self.previous.get(lab, ()))
+        return out
+
+    def _sensitive(self) -> np.ndarray:
+        sens = np.zeros(len(self.members), dtype=bool)
+        for h, _, p in self.matches():
+            d = abs(int(self.members[h].size) - p)
+            if 0 < d < self.min_count:
+                sens[h] = True
+        return sens
+
     # -- solving ---------------------------------------------------------------------------------
     def solve(self) -> None:
         """Decide every figure's publication (see :func:`geosuff.disclosure.suppress_linked`)."""
         if self.result is not None:
             return
+        self.sensitive = self._sensitive()
         self._atoms = dc.figure_atoms(self.members, self.n_records)
         A, w = self._atoms
         res = dc.suppress_linked(
@@ -309,6 +347,7 @@ class Ledger:
             group=np.array(self.group, dtype=np.int64),
             priority=np.array(self.priority, dtype=np.int64),
             keep=np.array(self.keep, dtype=bool) | (np.array(self.priority) <= 0),
+            sensitive=self.sensitive,
         )
         self.result = res
         logger.info(
@@ -333,11 +372,13 @@ class Ledger:
         published = (kind == dc.EXACT) | (kind == dc.FORCED)
         res = self.result
         small = res.primary if res is not None else np.zeros(len(kind), bool)
+        across = sup & self.sensitive & ~small
         return Withheld(
             withheld=int(sup[published].sum()),
             figures=int(published.sum()),
             small=int((sup & small)[published].sum()),
             min_count=self.min_count,
+            across_runs=int(across[published].sum()),
         )
 
     # -- reading ---------------------------------------------------------------------------------
@@ -384,6 +425,32 @@ class Ledger:
         a.insert(1, "labels", ["; ".join(self.labels[int(f)]) for f in a["figure"]])
         a.insert(2, "kind", [int(self.kind[int(f)]) for f in a["figure"]])
         return a
+
+    def audit_previous(self) -> pd.DataFrame:
+        """What a reader of this publication and the earlier ones can work out about each
+        change since then: one row per figure an earlier publication showed (``definition``,
+        ``previous``, ``published`` text, ``value``, and ``change_lower``/``change_upper``: the
+        range of this figure minus the earlier one given everything this run publishes; a
+        single value there is a change a reader can recover).
+        """
+        self._check()
+        cols = ["figure", "definition", "previous", "published", "value"]
+        cols += ["change_lower", "change_upper"]
+        rows = self.matches()
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        aud = self.audit().set_index("figure")
+        out = []
+        for h, lab, p in rows:
+            v = self.count(h)
+            if self.shown(h):
+                lo = hi = float(v)
+            elif h in aud.index:
+                lo, hi = float(aud.at[h, "lower"]), float(aud.at[h, "upper"])
+            else:  # pragma: no cover - every figure not shown is audited
+                lo, hi = 0.0, math.inf
+            out.append([h, lab, p, self.text(h), v, lo - p, hi - p])
+        return pd.DataFrame(out, columns=cols)
 
     def published_values(self) -> pd.DataFrame:
         """Every figure with its published text (internal; tests)."""
