@@ -45,42 +45,47 @@ def _jit(fn: Any) -> Any:
 
 
 @_jit
-def _heap_push(hd: Any, hv: Any, nh: int, d: float, v: int) -> int:
-    i = nh
+def _sift_up(hd: Any, hv: Any, hp: Any, i: int, d: float, v: int) -> None:
+    """Place node ``v`` with key ``d`` at heap slot ``i`` or above (indexed heap)."""
     while i > 0:
         p = (i - 1) >> 1
         if hd[p] <= d:
             break
         hd[i] = hd[p]
         hv[i] = hv[p]
+        hp[hv[i]] = i
         i = p
     hd[i] = d
     hv[i] = v
-    return nh + 1
+    hp[v] = i
 
 
 @_jit
-def _heap_pop(hd: Any, hv: Any, nh: int) -> tuple[float, int, int]:
-    top_d = hd[0]
-    top_v = hv[0]
+def _pop_min(hd: Any, hv: Any, hp: Any, nh: int) -> tuple[int, int]:
+    """Remove the minimum of the indexed heap; returns (node, new size). ``hp[node] = -2``."""
+    top = hv[0]
+    hp[top] = -2
     nh -= 1
-    last_d = hd[nh]
-    last_v = hv[nh]
-    i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= nh:
-            break
-        if c + 1 < nh and hd[c + 1] < hd[c]:
-            c += 1
-        if hd[c] >= last_d:
-            break
-        hd[i] = hd[c]
-        hv[i] = hv[c]
-        i = c
-    hd[i] = last_d
-    hv[i] = last_v
-    return top_d, top_v, nh
+    if nh > 0:
+        last_d = hd[nh]
+        last_v = hv[nh]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= nh:
+                break
+            if c + 1 < nh and hd[c + 1] < hd[c]:
+                c += 1
+            if hd[c] >= last_d:
+                break
+            hd[i] = hd[c]
+            hv[i] = hv[c]
+            hp[hv[i]] = i
+            i = c
+        hd[i] = last_d
+        hv[i] = last_v
+        hp[last_v] = i
+    return top, nh
 
 
 @_jit
@@ -110,8 +115,13 @@ def _search(
     settled: Any,
     hd: Any,
     hv: Any,
+    hp: Any,
 ) -> tuple[int, int]:
-    """Bounded Dijkstra from source row ``s``; returns (touched count, settled count)."""
+    """Bounded Dijkstra from source row ``s`` with an indexed binary heap (decrease-key).
+
+    ``hp[v]`` is -1 (not seen), the heap slot of ``v``, or -2 (settled). Returns (touched count,
+    settled count); the caller resets ``dist`` and ``hp`` of the touched nodes.
+    """
     nt = 0
     nh = 0
     ns = 0
@@ -119,26 +129,29 @@ def _search(
         v = src_J[s, e]
         t = max(src_T[s, e], min_edge)
         if v >= 0 and t <= limit and t < dist[v]:
-            if dist[v] == np.inf:
+            if hp[v] == -1:
                 touched[nt] = v
                 nt += 1
+                hp[v] = nh
+                nh += 1
             dist[v] = t
-            nh = _heap_push(hd, hv, nh, t, v)
+            _sift_up(hd, hv, hp, hp[v], t, v)
     while nh > 0:
-        d, u, nh = _heap_pop(hd, hv, nh)
-        if d > dist[u]:  # stale heap entry (each push strictly improves dist)
-            continue
+        u, nh = _pop_min(hd, hv, hp, nh)
+        d = dist[u]
         settled[ns] = u
         ns += 1
         for j in range(indptr[u], indptr[u + 1]):
             v = head[j]
             nd = d + wt[j]
             if nd < dist[v] and nd <= limit:
-                if dist[v] == np.inf:
+                if hp[v] == -1:
                     touched[nt] = v
                     nt += 1
+                    hp[v] = nh
+                    nh += 1
                 dist[v] = nd
-                nh = _heap_push(hd, hv, nh, nd, v)
+                _sift_up(hd, hv, hp, hp[v], nd, v)
     return nt, ns
 
 
@@ -217,15 +230,16 @@ def _reach_kernel(
     touched = np.empty(nc, dtype=np.int64)
     settled = np.empty(nc, dtype=np.int64)
     stamp = np.zeros(ch_int_count.shape[0], dtype=np.int64)
-    hd = np.empty(head.shape[0] + 4, dtype=np.float64)
-    hv = np.empty(head.shape[0] + 4, dtype=np.int32)
+    hd = np.empty(nc, dtype=np.float64)
+    hv = np.empty(nc, dtype=np.int32)
+    hp = np.full(nc, -1, dtype=np.int32)
     counts = np.zeros(k, dtype=np.int64)
     out_n = np.empty(max(1024, 16 * k), dtype=np.int32)
     out_s = np.empty(out_n.shape[0], dtype=np.float64)
     m = 0
     for s in range(k):
         nt, ns = _search(
-            s, indptr, head, wt, src_J, src_T, limit, min_edge, dist, touched, settled, hd, hv
+            s, indptr, head, wt, src_J, src_T, limit, min_edge, dist, touched, settled, hd, hv, hp
         )
         start = m
         if m + ns > out_n.shape[0]:
@@ -270,6 +284,7 @@ def _reach_kernel(
         counts[s] = m - start
         for i in range(nt):
             dist[touched[i]] = np.inf
+            hp[touched[i]] = -1
     return counts, out_n[:m], out_s[:m]
 
 
