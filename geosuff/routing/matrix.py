@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 from geosuff._errors import ConfigError
 from geosuff.config.sections import SnapSettings
 from geosuff.network import RoadGraph
+from geosuff.routing import _kernel
 from geosuff.routing.csgraph import (
     CHUNK_BYTES,
     MIN_EDGE_S,
@@ -230,10 +231,10 @@ def _off_network_node_seconds(
 
 
 def _core_chunks(
-    r: _Router, legs: _Legs, *, limit: float, reverse: bool, chunk: int
+    r: _Router, legs: _Legs, *, limit: float, reverse: bool, chunk: int, skip: bool = False
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (leg rows, core times (k, n_core) in s) chunk by chunk."""
-    if legs.idx.size == 0:
+    """Yield (leg rows, core times (k, n_core) in s) chunk by chunk (nothing with ``skip``)."""
+    if legs.idx.size == 0 or skip:
         return
     if reverse:
         aug = _Augmented(r.core_rev, legs.J, legs.arr, legs.arr_m)
@@ -395,8 +396,27 @@ def reachable(
     cols: list[np.ndarray | None] = [None] * n_pts
     vals: list[np.ndarray | None] = [None] * n_pts
     legs = _point_legs(r, sn, settings)
+    if _kernel.HAVE_NUMBA and legs.idx.size:
+        # compiled bounded search: touches only the reached nodes
+        counts, nodes, secs = _kernel.reach_sparse(r, legs, limit=limit, reverse=reverse)
+        if legs.idx.size == n_pts:  # every point on the network: rows are already in order
+            np.maximum(secs, MIN_EDGE_S, out=secs)
+            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            out = sp.csr_array((secs, nodes, indptr), shape=(n_pts, r.n))
+            out.has_sorted_indices = False
+            return out
+        splits = np.cumsum(counts)[:-1]
+        for p, cc, vv in zip(
+            legs.idx.tolist(), np.split(nodes, splits), np.split(secs, splits), strict=True
+        ):
+            cols[p], vals[p] = cc, vv
     for rows, Dc in _core_chunks(
-        r, legs, limit=limit, reverse=reverse, chunk=_chunk_size(r.n, factor=2)
+        r,
+        legs,
+        limit=limit,
+        reverse=reverse,
+        chunk=_chunk_size(r.n, factor=2),
+        skip=_kernel.HAVE_NUMBA,
     ):
         pts = legs.idx[rows]
         if np.count_nonzero(Dc <= limit) < SPARSE_REACH_FRACTION * Dc.size:
