@@ -163,6 +163,7 @@ def test_dask_run_is_byte_identical_to_in_process(runs):
     assert regional == {
         "region/tables/flows.csv",
         "region/tables/indicators.csv",
+        "region/tables/joint_siting.csv",
         "region/tables/provision.csv",
     }
     assert any(k.startswith(f"{COUNCILS[0]}/tables/") for k in a)
@@ -273,6 +274,31 @@ def test_no_small_count_recoverable_by_differencing(runs):
                 key = (mem + off).tobytes()
                 rh = led._index[key]
                 assert not led.shown(rh)
+
+
+def test_joint_siting_table(runs):
+    """The region's best k properties: ranks 1..k', owned by a council of the region, each row's
+    published split summing to its gain, no count 1-4 shown.
+    """
+    t = pd.read_csv(runs["none"] / "region" / "tables" / "joint_siting.csv", dtype=str)
+    assert len(t) >= 1
+    assert list(t["rank"].astype(int)) == list(range(1, len(t) + 1))
+    assert set(t["council"]) <= set(COUNCILS)
+    split = [f"gain_{c}" for c in COUNCILS]
+    for _, row in t.iterrows():
+        cells = [row["gain"], *[row[c] for c in split]]
+        for v in cells:
+            assert v == "c" or not 1 <= int(v) < 5, row.to_dict()
+        if all(v != "c" for v in cells):
+            assert int(row["gain"]) == sum(int(row[c]) for c in split)
+        hidden = [row[c] for c in split if row[c] == "c"]
+        assert len(hidden) != 1 or row["gain"] == "c"
+    # each chosen candidate is one of its council's candidates
+    for code in set(t["council"]):
+        cands = pd.read_csv(runs["none"].parent / code / "candidates.csv", dtype=str)
+        assert set(t[t["council"] == code]["candidate_id"]) <= set(cands["candidate_id"])
+    rep = (runs["none"] / "region" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Joint siting</h2>" in rep
 
 
 def test_region_file_errors(tmp_path, synth_region):

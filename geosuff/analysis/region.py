@@ -10,6 +10,7 @@ minutes); the publication layer turns them into disclosure-controlled tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -182,3 +183,38 @@ def pooled_provision(
                     }
                 )
     return pd.DataFrame(rows, columns=["council", "type", "sites", "places", "spare_places"])
+
+
+def withhold_split(gain: Any, split: Any, *, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which cells of a table of totals and their split to withhold (joint siting's gains).
+
+    Parameters
+    ----------
+    gain : array_like of int, shape (k,)
+        Each row's total (children).
+    split : array_like of int, shape (k, n)
+        The row's split (children per council); rows sum to ``gain``.
+    min_count : int
+        Counts 1 to ``min_count - 1`` are withheld.
+
+    Returns
+    -------
+    (gain_withheld, split_withheld) : bool arrays, shapes (k,) and (k, n)
+        Small counts, and in a row where one split cell alone is withheld while the total is
+        shown, the smallest other split cell too (or the total, with no other), so no withheld
+        cell follows from the row's total minus the cells shown.
+    """
+    g = np.asarray(gain, dtype=np.int64).reshape(-1)
+    s = np.asarray(split, dtype=np.int64).reshape(g.size, -1)
+    small_g = (g >= 1) & (g < min_count)
+    small_s = (s >= 1) & (s < min_count)
+    for i in range(g.size):
+        hidden = np.flatnonzero(small_s[i])
+        if hidden.size != 1 or small_g[i]:
+            continue
+        others = np.flatnonzero(~small_s[i])
+        if others.size:
+            small_s[i, others[np.argmin(s[i, others])]] = True
+        else:  # pragma: no cover - one council alone: its split is the total
+            small_g[i] = True
+    return small_g, small_s

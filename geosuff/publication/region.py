@@ -36,6 +36,7 @@ from geosuff.publication.maps.geo import to_lonlat
 from geosuff.publication.maps.parts import _asset, _HtmlPopup, _inline_assets, _stable_ids
 from geosuff.publication.maps.style import ATTRIBUTION, COORD_DECIMALS
 from geosuff.reference import BNG
+from geosuff.siting import CouncilSiting, JointSelection
 
 if TYPE_CHECKING:
     from geosuff.results import Results
@@ -114,6 +115,9 @@ class CouncilPart:
         references: :func:`geosuff.publication.disclosure.personal_strings`).
     points : float array, shape (n, 2)
         *Restricted.* Children's homes and placements (EPSG:27700), never published exactly.
+    siting : CouncilSiting or None
+        *Restricted.* Its children, candidates and existing sites for the region's joint siting
+        (:func:`geosuff.region.joint.council_siting`), in memory only.
     """
 
     code: str
@@ -129,6 +133,7 @@ class CouncilPart:
     la_names: dict[str, str] = field(default_factory=dict)
     forbidden: list[str] = field(default_factory=list)
     points: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+    siting: CouncilSiting | None = None
 
 
 def check_region_files(paths: list[Path], parts: list[CouncilPart]) -> list[str]:
@@ -394,6 +399,57 @@ def build_region(parts: list[CouncilPart]) -> RegionPublished:  # noqa: C901
 
 
 # ----------------------------------------------------------------------------------------------
+def joint_siting_published(
+    joint: JointSelection, *, min_count: int, names: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, str]:
+    """The region's joint siting as published: ``tables/joint_siting.csv`` and the report text.
+
+    One row per chosen property in order of addition: ``rank``, ``council`` (owning it),
+    ``candidate_id``, ``use``, ``places``, ``gain`` (children who could come home because it was
+    added) and ``gain_<code>`` per council (its children among them). Counts 1 to
+    ``min_count - 1`` are ``c``, and a row's split is protected against its total
+    (:func:`geosuff.analysis.region.withhold_split`); the total gain is given only when no
+    row's gain is withheld.
+    """
+    assert joint.sites is not None
+    t = joint.sites
+    codes = list(joint.councils)
+    gain = np.rint(t["gain"].to_numpy(float)).astype(np.int64)
+    split = np.rint(t[[f"gain_{c}" for c in codes]].to_numpy(float)).astype(np.int64)
+    wg, ws = core.withhold_split(gain, split, min_count=min_count)
+    places = t["places"].to_numpy(float)
+    out = pd.DataFrame(
+        {
+            "rank": t["rank"].to_numpy(np.int64),
+            "council": t["council"].astype(str).to_numpy(),
+            "candidate_id": t["candidate_id"].astype(str).to_numpy(),
+            "use": t["use"].astype(str).to_numpy(),
+            "places": ["" if not np.isfinite(p) else f"{p:g}" for p in places],
+            "gain": [SUPPRESSED if w else str(v) for v, w in zip(gain, wg, strict=True)],
+        }
+    )
+    for j, c in enumerate(codes):
+        out[f"gain_{c}"] = [
+            SUPPRESSED if w else str(v) for v, w in zip(split[:, j], ws[:, j], strict=True)
+        ]
+    names = names or {}
+    owners = ", ".join(f"{names.get(c, c)} {int((out['council'] == c).sum())}" for c in codes)
+    total = (
+        f"{int(gain.sum())} more children placed far could come home"
+        if not wg.any()
+        else "the number of children who could come home is in tables/joint_siting.csv "
+        "(some counts withheld)"
+    )
+    text = (
+        f"Choosing the best {len(out)} properties of all the councils' candidates together "
+        f"(existing sites of the whole region open with their spare places; travel times "
+        f"estimated): {total}. Properties chosen per council: {owners}. Each property's gain "
+        "is split by the council of the children it brings home (tables/joint_siting.csv; "
+        f"counts below {min_count} are c)."
+    )
+    return out, text
+
+
 def _table_html(df: pd.DataFrame, columns: dict[str, str]) -> str:
     head = "".join(f"<th>{html.escape(v)}</th>" for v in columns.values())
     body = "".join(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from geosuff import __version__
 from geosuff._errors import ConfigError, DisclosureError
@@ -56,9 +59,10 @@ def council_task(scenario: Scenario, cache_dir: str | None = None) -> CouncilPar
     task: returns the small :class:`CouncilPart` the region needs.
     """
     from geosuff.pipeline import run
+    from geosuff.region.joint import council_siting
 
     results = run(scenario, cache_dir=Path(cache_dir) if cache_dir else None)
-    return council_part(results)
+    return dataclasses.replace(council_part(results), siting=council_siting(results))
 
 
 def _in_process(
@@ -138,22 +142,25 @@ def _on_dask(
             cluster.close()
 
 
-def joint_siting(region: Region, parts: list[CouncilPart]) -> str:
-    """HOOK for joint siting across the region (``[siting]`` of the region file).
-
-    The joint-siting array core (``geosuff.siting.joint``) plugs in here: given the councils'
-    parts (their demand and candidates to be added to :class:`CouncilPart`) and
-    ``region.siting`` (e.g. ``k``), choose the region's best ``k`` sites together and return the
-    report's sentence (and, later, a table for ``tables/joint_siting.csv``). Until then: an
-    empty string (the report leaves the section out).
+def joint_siting(region: Region, parts: list[CouncilPart]) -> tuple[str, pd.DataFrame | None]:
+    """Joint siting across the region (``[siting] k`` of the region file): the report's text
+    and the published ``tables/joint_siting.csv`` (None: no candidates, or ``k`` = 0).
     """
-    import importlib.util
+    from geosuff.publication.region import joint_siting_published
+    from geosuff.region.joint import region_joint
 
-    if importlib.util.find_spec("geosuff.siting.joint") is None:
-        logger.info("joint siting not available yet (geosuff.siting.joint): left out")
-        return ""
-    logger.info("joint siting (k=%s): not wired into the region run yet", region.siting.get("k"))
-    return ""
+    k = int(region.siting.get("k", 0) or 0)
+    sitings = [p.siting for p in parts]
+    if any(s is None for s in sitings):
+        return "", None
+    joint = region_joint(region.scenarios, [s for s in sitings if s is not None], k=k)
+    if joint is None or joint.sites is None or len(joint.sites) == 0:
+        why = "[siting] k is 0" if k <= 0 else "no council has an eligible candidate property"
+        return f"No joint siting: {why} (no table written).", None
+    table, text = joint_siting_published(
+        joint, min_count=max(p.min_count for p in parts), names={p.code: p.name for p in parts}
+    )
+    return text, table
 
 
 def run_region(
@@ -191,11 +198,14 @@ def run_region(
     pub = build_region(parts)
     res = RegionRun(region=region, parts=parts, published=pub)
     with output_lock(region.region_dir):
-        res.files = write_region(res, joint_siting(region, parts))
+        text, table = joint_siting(region, parts)
+        res.files = write_region(res, text, joint_table=table)
     return res
 
 
-def write_region(res: RegionRun, siting_text: str = "") -> dict[str, Path]:
+def write_region(
+    res: RegionRun, siting_text: str = "", *, joint_table: pd.DataFrame | None = None
+) -> dict[str, Path]:
     """Write ``<dir>/region/``: the tables, ``report.html``, ``map.html`` and ``manifest.json``.
 
     Every file is written into a staging folder beside it, checked for the councils' personal
@@ -208,6 +218,8 @@ def write_region(res: RegionRun, siting_text: str = "") -> dict[str, Path]:
         (stage / "tables").mkdir(parents=True, exist_ok=True)
         for name, attr in REGION_TABLES.items():
             outputs.write_csv(stage / "tables" / name, getattr(res.published, attr))
+        if joint_table is not None:
+            outputs.write_csv(stage / "tables" / "joint_siting.csv", joint_table)
         outputs.write_text(
             stage / "report.html",
             region_report_html(res.region.name, res.parts, res.published, joint_siting=siting_text),
