@@ -124,3 +124,26 @@ def test_projected_demand_weights_the_siting(leavers_run) -> None:
     assert demand > 0 and len(clu)
     assert (pd.to_numeric(clu["rehoming_reachable"]) <= demand).all()
     assert pd.to_numeric(clu["rehoming_reachable"]).max() > 0
+
+
+def test_pseudo_postcodes_are_not_personal_strings() -> None:
+    """A care leaver whose ACCOM_POST is a ZZ99 pseudo-postcode ("address not known") must not make
+    the DfE code forbidden: the placements' reasons quote it, and County Durham, Dorset and Derby
+    synthetic reviews were refused for it (found by `make councils` after the merge)."""
+    import pandas as pd
+
+    from geosuff.publication.files import _leaver_strings
+
+    class _R:
+        care_leavers = pd.DataFrame(
+            {
+                "CHILD": ["CL0001", "CL0002"],
+                "ACCOM_POST": ["ZZ99 3WZ", "LE15 6AA"],
+                "accom_e": [float("nan"), 485996.0],
+                "accom_n": [float("nan"), 308869.0],
+            }
+        )
+
+    got = _leaver_strings(_R())  # type: ignore[arg-type]
+    assert "ZZ99 3WZ" not in got and "ZZ993WZ" not in got
+    assert {"CL0001", "LE15 6AA", "LE156AA", "485996 308869"} <= set(got)

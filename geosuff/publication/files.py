@@ -267,7 +267,9 @@ def _leaver_strings(results: Results) -> list[str]:
         return []
     out = {str(v) for v in t["CHILD"].dropna() if len(str(v)) >= 4}
     for v in t.get("ACCOM_POST", pd.Series(dtype=object)).dropna().astype(str).str.strip():
-        if v:
+        # ZZ99 pseudo-postcodes are the DfE's codes for "address not known / no fixed abode",
+        # not anyone's address: the reasons quote them (as for placements)
+        if v and not v.upper().replace(" ", "").startswith("ZZ99"):
             out |= {v, v.replace(" ", ""), v.upper(), v.upper().replace(" ", "")}
     xy = t[["accom_e", "accom_n"]].apply(pd.to_numeric, errors="coerce").dropna().to_numpy()
     out |= {f"{x:.0f} {y:.0f}" for x, y in xy}
