@@ -58,6 +58,14 @@ def _typo_fix(s: str) -> str | None:
     return None
 
 
+def is_pseudo_postcode(value: object) -> bool:
+    """True for a ZZ99 pseudo-postcode (the DfE's "address not known / no fixed abode" codes,
+    e.g. ``ZZ99 3WZ``): not anyone's address.
+    """
+    s = re.sub(r"[^A-Za-z0-9]", "", str(value)).upper()
+    return s.startswith("ZZ99") and len(s) == 7
+
+
 def normalise_postcode_detail(value: Any, *, correct: bool = True) -> tuple[str | None, str, str]:  # noqa: C901
     """Normalise a UK postcode, saying what was wrong and what was corrected.
 
@@ -85,7 +93,7 @@ def normalise_postcode_detail(value: Any, *, correct: bool = True) -> tuple[str 
         return None, f"no postcode recorded ({raw!r})", ""
     if s == "GIR0AA":
         return "GIR 0AA", "", ""
-    if s.startswith("ZZ99") and len(s) == 7:
+    if is_pseudo_postcode(s):
         return None, f"pseudo-postcode {_fmt_pc(s)} (ZZ99: address not known or no fixed abode)", ""
     if POSTCODE_RE.match(s):
         return _fmt_pc(s), "", ""

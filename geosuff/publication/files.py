@@ -34,6 +34,7 @@ import pandas as pd
 
 from geosuff._errors import DisclosureError
 from geosuff._io import atomic_path, atomic_write_text
+from geosuff.inputs.postcodes import is_pseudo_postcode
 from geosuff.publication import disclosure, qgis, workbook
 from geosuff.publication.ledger import BREAKDOWNS
 from geosuff.publication.maps import NETWORK_EDGE_NOTE, NETWORK_INSIDE_NOTE, generalise_points
@@ -269,7 +270,7 @@ def _leaver_strings(results: Results) -> list[str]:
     for v in t.get("ACCOM_POST", pd.Series(dtype=object)).dropna().astype(str).str.strip():
         # ZZ99 pseudo-postcodes are the DfE's codes for "address not known / no fixed abode",
         # not anyone's address: the reasons quote them (as for placements)
-        if v and not v.upper().replace(" ", "").startswith("ZZ99"):
+        if v and not is_pseudo_postcode(v):
             out |= {v, v.replace(" ", ""), v.upper(), v.upper().replace(" ", "")}
     xy = t[["accom_e", "accom_n"]].apply(pd.to_numeric, errors="coerce").dropna().to_numpy()
     out |= {f"{x:.0f} {y:.0f}" for x, y in xy}
